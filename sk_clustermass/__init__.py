@@ -1,0 +1,18 @@
+"""sk_clustermass: galaxy-cluster masses from X-ray image cubes, the scikit-learn way.
+
+The public API:
+
+- :class:`ClusterMassRegressor`, a scikit-learn regressor wrapping a skorch-managed
+  PyTorch CNN that takes an eROSITA-like image cube and a redshift per cluster and
+  predicts ``log10(M500c / Msun)`` with a Gaussian uncertainty;
+- :func:`as_inputs`, the one helper that builds and validates ``X``;
+- the sub-packages :mod:`sk_clustermass.datasets` (simulator and readers) and
+  :mod:`sk_clustermass.preprocessing` (transformers).
+"""
+
+from ._inputs import as_inputs
+from ._regressor import ClusterMassRegressor
+
+__all__ = ["ClusterMassRegressor", "__version__", "as_inputs"]
+
+__version__ = "0.1.0.dev0"

@@ -1,0 +1,184 @@
+"""In-memory tensors and batch iteration for training and inference.
+
+skorch's default path indexes one sample at a time and collates: for image cubes that
+costs more than the convolutions. Here the whole data set is held once as float32
+tensors (sharing memory with the user's numpy arrays where possible), train and
+validation parts are index views of the same tensors, and a batch is one
+``index_select`` (or one slice when not shuffled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ._inputs import IMAGES_KEY, REDSHIFT_KEY
+
+__all__ = ["BatchIterator", "ClusterTensors", "random_symmetry", "shuffled_split"]
+
+
+class ClusterTensors(Dataset):
+    """Image, redshift and target tensors, optionally restricted to some rows.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (n_samples, n_bands, height, width)
+    redshift : torch.Tensor of shape (n_samples,)
+    target : torch.Tensor of shape (n_samples,), optional
+    rows : torch.Tensor of int64, optional
+        Rows of the tensors that belong to this view; all rows if omitted.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        redshift: torch.Tensor,
+        target: torch.Tensor | None = None,
+        rows: torch.Tensor | None = None,
+    ) -> None:
+        self.images = images
+        self.redshift = redshift
+        self.target = target
+        self.rows = rows
+
+    @classmethod
+    def from_arrays(
+        cls, images: np.ndarray, redshift: np.ndarray, target: np.ndarray | None = None
+    ) -> ClusterTensors:
+        """Wrap float32 numpy arrays without copying them."""
+        tensor_target = None
+        if target is not None:
+            tensor_target = torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32))
+        return cls(
+            torch.from_numpy(np.ascontiguousarray(images)),
+            torch.from_numpy(np.ascontiguousarray(redshift)),
+            tensor_target,
+        )
+
+    def __len__(self) -> int:
+        return len(self.images) if self.rows is None else len(self.rows)
+
+    def __getitem__(self, index: int):
+        return self.take(torch.as_tensor([index]))
+
+    def subset(self, rows: torch.Tensor) -> ClusterTensors:
+        """A view on some of this view's rows (no data copied)."""
+        base_rows = rows if self.rows is None else self.rows[rows]
+        return ClusterTensors(self.images, self.redshift, self.target, base_rows)
+
+    def to(self, device: torch.device | str) -> ClusterTensors:
+        """Move the tensors to ``device`` once (no-op when already there)."""
+        move = (lambda t: None if t is None else t.to(device))  # noqa: E731
+        rows = move(self.rows)
+        return ClusterTensors(move(self.images), move(self.redshift), move(self.target), rows)
+
+    def take(self, index: torch.Tensor | slice) -> tuple[dict, torch.Tensor | None]:
+        """Return the batch ``({'images', 'redshift'}, target)`` at ``index``.
+
+        ``index`` is a slice or an int64 tensor of positions within this view.
+        """
+        if self.rows is not None:
+            index = self.rows[index]
+        if isinstance(index, slice):
+            images, redshift = self.images[index], self.redshift[index]
+            target = None if self.target is None else self.target[index]
+        else:
+            index = index.to(self.images.device)
+            images = self.images.index_select(0, index)
+            redshift = self.redshift.index_select(0, index)
+            target = None if self.target is None else self.target.index_select(0, index)
+        return {IMAGES_KEY: images, REDSHIFT_KEY: redshift}, target
+
+
+def random_symmetry(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Apply one of the 8 symmetries of the square, drawn per cluster.
+
+    Cluster images have no preferred orientation: horizontal flip, vertical flip and
+    transpose (square images only), each drawn independently per cluster, generate
+    the 8 flips and 90-degree rotations.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (batch, n_bands, height, width)
+    generator : torch.Generator
+        Source of randomness (seeded by the estimator's ``random_state``).
+
+    Returns
+    -------
+    images : torch.Tensor
+        A new tensor of the same shape.
+    """
+    n = images.shape[0]
+    draws = torch.rand((3, n, 1, 1, 1), generator=generator, device=generator.device)
+    draws = draws.to(images.device) < 0.5
+    out = torch.where(draws[0], images.flip(-1), images)
+    out = torch.where(draws[1], out.flip(-2), out)
+    if images.shape[-1] == images.shape[-2]:
+        out = torch.where(draws[2], out.transpose(-1, -2), out)
+    return out
+
+
+class BatchIterator:
+    """Iterate over a :class:`ClusterTensors` view in batches.
+
+    Parameters
+    ----------
+    dataset : ClusterTensors
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new permutation every epoch from ``generator``.
+    generator : torch.Generator, optional
+        Seeded source of the permutations and augmentations.
+    augment : bool, default=False
+        Apply a random symmetry of the square to every cluster of every batch.
+    """
+
+    def __init__(
+        self,
+        dataset: ClusterTensors,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        augment: bool = False,
+    ) -> None:
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.generator = generator
+        self.augment = augment
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[dict, torch.Tensor | None]]:
+        n = len(self.dataset)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            index = slice(start, stop) if order is None else order[start:stop]
+            inputs, target = self.dataset.take(index)
+            if self.augment:
+                inputs[IMAGES_KEY] = random_symmetry(inputs[IMAGES_KEY], self.generator)
+            yield inputs, target
+
+
+def shuffled_split(
+    n_samples: int, validation_fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shuffled, seeded split of ``range(n_samples)`` into train and validation rows.
+
+    Both parts are returned sorted, so that un-shuffled passes read memory in order.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n_samples, generator=generator)
+    n_valid = max(1, int(round(validation_fraction * n_samples)))
+    if n_valid >= n_samples:
+        message = (
+            f"validation_fraction={validation_fraction} leaves no training data for "
+            f"{n_samples} samples; lower it or pass more clusters."
+        )
+        raise ValueError(message)
+    return order[n_valid:].sort().values, order[:n_valid].sort().values

@@ -1,0 +1,259 @@
+"""The input contract: one place that builds and validates ``X`` and ``y``.
+
+Every estimator, transformer, reader and the simulator speak the same ``X``: a
+:class:`skorch.helper.SliceDict` with two keys,
+
+``"images"``
+    float32 array of shape ``(n_samples, n_bands, height, width)``, channels first,
+    photon counts or a transformed version of them.
+``"redshift"``
+    float32 array of shape ``(n_samples,)``, the cluster redshift (> 0).
+
+and ``y`` is ``log10(M500c / Msun)``, a float array of shape ``(n_samples,)``.
+Nobody else hand-rolls these checks: they call :func:`as_inputs` and
+:func:`check_target`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from skorch.helper import SliceDict
+
+__all__ = [
+    "IMAGES_KEY",
+    "REDSHIFT_KEY",
+    "as_inputs",
+    "check_target",
+    "n_samples_of",
+]
+
+IMAGES_KEY = "images"
+REDSHIFT_KEY = "redshift"
+
+_SHAPE_HINT = (
+    "images must have shape (n_samples, n_bands, height, width), channels first; "
+    "for a single cluster use images[np.newaxis], for channels-last cubes "
+    "(n, height, width, n_bands) use np.moveaxis(images, -1, 1)"
+)
+
+
+def _as_float_array(values: Any, name: str, dtype: type = np.float32) -> np.ndarray:
+    """Convert ``values`` to a float ndarray of ``dtype``, without copying when possible."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        message = f"{name} could not be converted to a numeric array: {exc}"
+        raise TypeError(message) from exc
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
+        message = (
+            f"{name} must be numeric (float or integer counts); got dtype {array.dtype}. "
+            "Convert it with np.asarray(..., dtype=np.float32)."
+        )
+        raise TypeError(message)
+    if np.issubdtype(array.dtype, np.complexfloating):
+        message = f"{name} must be real-valued; got complex dtype {array.dtype}."
+        raise TypeError(message)
+    return array.astype(dtype, copy=False)
+
+
+def _check_finite(array: np.ndarray, name: str) -> None:
+    finite = np.isfinite(array)
+    if not finite.all():
+        n_bad = int(array.size - np.count_nonzero(finite))
+        first = np.argwhere(~finite)[0]
+        sample = int(first[0]) if first.size else 0
+        message = (
+            f"{name} contains {n_bad} NaN or infinite value(s) (first in sample {sample}). "
+            "Remove or repair those clusters (e.g. replace masked pixels by 0 counts) "
+            "before fitting or predicting."
+        )
+        raise ValueError(message)
+
+
+def _split_mapping(data: Mapping) -> tuple[Any, Any]:
+    missing = [key for key in (IMAGES_KEY, REDSHIFT_KEY) if key not in data]
+    if missing:
+        message = (
+            f"X is missing the key(s) {missing}; it must have the keys "
+            f"'{IMAGES_KEY}' (n_samples, n_bands, height, width) and '{REDSHIFT_KEY}' "
+            f"(n_samples,). Got keys {sorted(map(str, data.keys()))}. "
+            "Build it with sk_clustermass.as_inputs(images, redshift)."
+        )
+        raise KeyError(message)
+    return data[IMAGES_KEY], data[REDSHIFT_KEY]
+
+
+def _validate_images(images: np.ndarray, counts: bool) -> None:
+    if images.ndim != 4:
+        message = f"{_SHAPE_HINT}; got an array of shape {images.shape} (ndim={images.ndim})"
+        raise ValueError(message)
+    n_samples, n_bands, height, width = images.shape
+    if n_samples == 0:
+        raise ValueError("images is empty (0 samples); at least one cluster is needed.")
+    if n_bands == 0 or height == 0 or width == 0:
+        message = f"images has an empty axis: shape {images.shape}; {_SHAPE_HINT}"
+        raise ValueError(message)
+    _check_finite(images, "images")
+    if counts and images.min() < 0:
+        n_negative = int(np.count_nonzero(images < 0))
+        message = (
+            f"images contains {n_negative} negative value(s) (min {images.min():.3g}) but "
+            "photon counts must be >= 0. If these images are background-subtracted or "
+            "already normalised, pass counts=False (or use a transformer that accepts them)."
+        )
+        raise ValueError(message)
+
+
+def _validate_redshift(redshift: np.ndarray, n_samples: int) -> None:
+    if redshift.ndim != 1:
+        message = (
+            f"redshift must have shape (n_samples,); got shape {redshift.shape}. "
+            "Use np.ravel(redshift) for a column vector."
+        )
+        raise ValueError(message)
+    if redshift.shape[0] != n_samples:
+        message = (
+            f"images has {n_samples} clusters but redshift has {redshift.shape[0]}; "
+            "they must be aligned one-to-one, in the same order."
+        )
+        raise ValueError(message)
+    _check_finite(redshift, "redshift")
+    if redshift.min() <= 0:
+        n_bad = int(np.count_nonzero(redshift <= 0))
+        message = (
+            f"redshift must be > 0 for every cluster; {n_bad} value(s) are <= 0 "
+            f"(min {redshift.min():.3g}). Missing redshifts are often coded as 0 or -1: "
+            "drop those clusters or supply photometric redshifts."
+        )
+        raise ValueError(message)
+
+
+def as_inputs(
+    images: Any,
+    redshift: Any = None,
+    *,
+    counts: bool = True,
+) -> SliceDict:
+    """Build and validate the library's input ``X``.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_samples, n_bands, height, width) or mapping
+        Image cubes, channels first, in photon counts (or a transformed version of
+        them with ``counts=False``). A mapping (``dict`` or
+        :class:`~skorch.helper.SliceDict`) with the keys ``"images"`` and
+        ``"redshift"`` is accepted instead, with ``redshift`` left as ``None``.
+    redshift : array-like of shape (n_samples,), optional
+        Cluster redshifts, all > 0. Required unless ``images`` is a mapping.
+    counts : bool, default=True
+        If True, the images are photon counts and must be >= 0. Pass False for
+        background-subtracted or normalised images.
+
+    Returns
+    -------
+    X : skorch.helper.SliceDict
+        With ``X["images"]`` float32 of shape (n_samples, n_bands, height, width)
+        and ``X["redshift"]`` float32 of shape (n_samples,). Arrays already of the
+        right dtype are not copied.
+
+    Raises
+    ------
+    KeyError
+        If a mapping lacks ``"images"`` or ``"redshift"``.
+    TypeError
+        If the values are not numeric.
+    ValueError
+        On a wrong shape, NaN or infinite values, negative counts, redshift <= 0
+        or a length mismatch between images and redshift.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_clustermass import as_inputs
+    >>> X = as_inputs(np.zeros((3, 10, 50, 50)), [0.1, 0.2, 0.3])
+    >>> X["images"].shape, X["images"].dtype, X["redshift"].dtype
+    ((3, 10, 50, 50), dtype('float32'), dtype('float32'))
+    >>> len(X[:2])
+    2
+    """
+    if isinstance(images, Mapping):
+        if redshift is not None:
+            message = "pass either a mapping with 'images' and 'redshift', or two arrays"
+            raise TypeError(message)
+        images, redshift = _split_mapping(images)
+    elif redshift is None:
+        message = (
+            "redshift is missing: every cluster needs a redshift. Call "
+            "as_inputs(images, redshift) or pass a dict with the keys "
+            f"'{IMAGES_KEY}' and '{REDSHIFT_KEY}'."
+        )
+        raise ValueError(message)
+    image_array = _as_float_array(images, "images")
+    redshift_array = _as_float_array(redshift, "redshift")
+    _validate_images(image_array, counts)
+    _validate_redshift(redshift_array, image_array.shape[0])
+    return SliceDict(**{IMAGES_KEY: image_array, REDSHIFT_KEY: redshift_array})
+
+
+def n_samples_of(X: Any) -> int:
+    """Return the number of clusters in ``X`` (a SliceDict, dict or array)."""
+    if isinstance(X, Mapping):
+        return len(X[IMAGES_KEY])
+    return len(X)
+
+
+def check_target(y: Any, n_samples: int | None = None) -> np.ndarray:
+    """Validate ``y = log10(M500c / Msun)`` and return it as float64.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Cluster masses as log10(M500c / Msun).
+    n_samples : int, optional
+        Expected length (the number of clusters in ``X``).
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,), float64
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not one-dimensional, has the wrong length or non-finite values.
+
+    Warns
+    -----
+    UserWarning
+        If the values look like masses in Msun (> 100) rather than their log10.
+
+    Examples
+    --------
+    >>> from sk_clustermass._inputs import check_target
+    >>> check_target([14.0, 13.5])
+    array([14. , 13.5])
+    """
+    array = _as_float_array(y, "y", np.float64)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        message = f"y must have shape (n_samples,), log10(M500c / Msun); got shape {array.shape}"
+        raise ValueError(message)
+    if n_samples is not None and array.shape[0] != n_samples:
+        message = f"X has {n_samples} clusters but y has {array.shape[0]} values"
+        raise ValueError(message)
+    if array.size == 0:
+        raise ValueError("y is empty; at least one cluster is needed.")
+    _check_finite(array, "y")
+    if np.nanmax(np.abs(array)) > 100:
+        message = (
+            f"y looks like masses in Msun (max {np.max(array):.3g}), not log10(M500c / Msun). "
+            "Pass np.log10(mass) instead."
+        )
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return array

@@ -1,0 +1,238 @@
+"""The PyTorch network: a CNN over the image cube, joined by the redshift, two outputs.
+
+The default reproduces the seed lab's architecture (``shared/seed``): three 'valid'
+convolutions of 20 filters with a 2x2 kernel, a 4x4 max-pool, two more convolutions,
+another 4x4 max-pool, then dense layers 512-256-128-64, LeakyReLU everywhere and a
+linear output. The redshift joins the flattened feature map before the dense part.
+The output has two columns: the mean and the log of the width (standard deviation)
+of a Gaussian on the standardised target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ClusterMassCNN", "feature_map_sizes"]
+
+PADDING_MODES = ("valid", "same")
+
+
+def _conv_output_size(size: int, kernel_size: int, padding: str) -> int:
+    return size if padding == "same" else size - kernel_size + 1
+
+
+def feature_map_sizes(
+    image_size: tuple[int, int],
+    *,
+    kernel_size: int,
+    conv_layers: Sequence[int],
+    pool_size: int,
+    padding: str,
+) -> list[tuple[int, int]]:
+    """Spatial size of the feature map after each convolution block.
+
+    Parameters
+    ----------
+    image_size : tuple of int
+        ``(height, width)`` of the input images in pixels.
+    kernel_size : int
+        Side of the square convolution kernel in pixels.
+    conv_layers : sequence of int
+        Number of convolutions in each block; every block ends with a max-pool.
+    pool_size : int
+        Side of the square max-pool window.
+    padding : {'valid', 'same'}
+        Convolution padding.
+
+    Returns
+    -------
+    sizes : list of tuple of int
+        ``(height, width)`` after each block (after its pooling).
+
+    Raises
+    ------
+    ValueError
+        If the feature map shrinks to zero pixels anywhere; the message names the
+        parameters to change.
+
+    Examples
+    --------
+    >>> feature_map_sizes((50, 50), kernel_size=2, conv_layers=(3, 2), pool_size=4,
+    ...                   padding="valid")
+    [(11, 11), (2, 2)]
+    """
+    sizes = []
+    height, width = image_size
+    for block, n_convs in enumerate(conv_layers):
+        for layer in range(n_convs):
+            height = _conv_output_size(height, kernel_size, padding)
+            width = _conv_output_size(width, kernel_size, padding)
+            if min(height, width) < 1:
+                message = (
+                    f"the feature map collapses to {height}x{width} pixels at convolution "
+                    f"{layer + 1} of block {block + 1}: kernel_size={kernel_size} with "
+                    f"padding='{padding}' on {image_size[0]}x{image_size[1]} images and "
+                    f"conv_layers={tuple(conv_layers)}, pool_size={pool_size}. Use "
+                    "padding='same', a smaller kernel_size, fewer conv_layers or a "
+                    "smaller pool_size."
+                )
+                raise ValueError(message)
+        height, width = height // pool_size, width // pool_size
+        if min(height, width) < 1:
+            message = (
+                f"the feature map collapses to {height}x{width} pixels after the "
+                f"max-pool of block {block + 1}: pool_size={pool_size}, "
+                f"kernel_size={kernel_size}, padding='{padding}', "
+                f"conv_layers={tuple(conv_layers)} on {image_size[0]}x{image_size[1]} "
+                "images. Use a smaller pool_size, fewer blocks in conv_layers, "
+                "padding='same' or a smaller kernel_size."
+            )
+            raise ValueError(message)
+        sizes.append((height, width))
+    return sizes
+
+
+class ClusterMassCNN(nn.Module):
+    """CNN mapping an image cube and a redshift to a Gaussian on log10 mass.
+
+    Parameters
+    ----------
+    n_bands : int
+        Number of energy bands (input channels).
+    image_size : tuple of int
+        ``(height, width)`` of the images in pixels.
+    n_filters : int, default=20
+        Filters in every convolution.
+    kernel_size : int, default=2
+        Side of the square convolution kernel in pixels.
+    conv_layers : sequence of int, default=(3, 2)
+        Convolutions per block; each block ends with a max-pool.
+    pool_size : int, default=4
+        Side of the max-pool window.
+    padding : {'valid', 'same'}, default='valid'
+        Convolution padding.
+    dense_layers : sequence of int, default=(512, 256, 128, 64)
+        Widths of the hidden dense layers.
+    dropout : float, default=0.0
+        Dropout rate after every hidden dense layer.
+    use_redshift : bool, default=True
+        Whether the redshift joins the dense part.
+    negative_slope : float, default=0.01
+        Slope of the LeakyReLU for negative inputs.
+    band_mean, band_scale : sequence of float, optional
+        Per-band standardisation applied to the images first (learned by the
+        estimator in ``fit``); identity if omitted.
+    redshift_mean, redshift_scale : float, default=0.0, 1.0
+        Standardisation of the redshift.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = ClusterMassCNN(n_bands=10, image_size=(50, 50))
+    >>> out = net(torch.zeros(4, 10, 50, 50), torch.full((4,), 0.3))
+    >>> tuple(out.shape)
+    (4, 2)
+    """
+
+    def __init__(
+        self,
+        n_bands: int,
+        image_size: tuple[int, int],
+        n_filters: int = 20,
+        kernel_size: int = 2,
+        conv_layers: Sequence[int] = (3, 2),
+        pool_size: int = 4,
+        padding: str = "valid",
+        dense_layers: Sequence[int] = (512, 256, 128, 64),
+        dropout: float = 0.0,
+        use_redshift: bool = True,
+        negative_slope: float = 0.01,
+        band_mean: Sequence[float] | None = None,
+        band_scale: Sequence[float] | None = None,
+        redshift_mean: float = 0.0,
+        redshift_scale: float = 1.0,
+    ) -> None:
+        super().__init__()
+        sizes = feature_map_sizes(
+            tuple(image_size),
+            kernel_size=kernel_size,
+            conv_layers=conv_layers,
+            pool_size=pool_size,
+            padding=padding,
+        )
+        self.use_redshift = use_redshift
+        mean = torch.zeros(n_bands) if band_mean is None else torch.as_tensor(band_mean)
+        scale = torch.ones(n_bands) if band_scale is None else torch.as_tensor(band_scale)
+        self.register_buffer("band_mean", mean.float().reshape(1, n_bands, 1, 1))
+        self.register_buffer("band_scale", scale.float().reshape(1, n_bands, 1, 1))
+        self.redshift_mean = float(redshift_mean)
+        self.redshift_scale = float(redshift_scale)
+
+        self.features = self._build_features(
+            n_bands, n_filters, kernel_size, conv_layers, pool_size, padding, negative_slope
+        )
+        n_flat = n_filters * sizes[-1][0] * sizes[-1][1] + int(use_redshift)
+        self.dense = nn.ModuleList()
+        self.dense_dropout = nn.ModuleList()
+        width_in = n_flat
+        for width in dense_layers:
+            self.dense.append(nn.Linear(width_in, width))
+            self.dense_dropout.append(nn.Dropout(dropout))
+            width_in = width
+        self.activation = nn.LeakyReLU(negative_slope)
+        self.output = nn.Linear(width_in, 2)
+        # Set to True by the activity regulariser: forward then keeps the hidden
+        # dense activations of the last batch in ``dense_activations``.
+        self.record_activations = False
+        self.dense_activations: list[torch.Tensor] = []
+
+    @staticmethod
+    def _build_features(
+        n_bands: int,
+        n_filters: int,
+        kernel_size: int,
+        conv_layers: Sequence[int],
+        pool_size: int,
+        padding: str,
+        negative_slope: float,
+    ) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        channels = n_bands
+        for n_convs in conv_layers:
+            for _ in range(n_convs):
+                layers.append(nn.Conv2d(channels, n_filters, kernel_size, padding=padding))
+                layers.append(nn.LeakyReLU(negative_slope))
+                channels = n_filters
+            layers.append(nn.MaxPool2d(pool_size))
+        return nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor, redshift: torch.Tensor) -> torch.Tensor:
+        """Predict ``(mean, log_std)`` of the standardised target.
+
+        Parameters
+        ----------
+        images : torch.Tensor of shape (batch, n_bands, height, width)
+        redshift : torch.Tensor of shape (batch,)
+
+        Returns
+        -------
+        out : torch.Tensor of shape (batch, 2)
+            Column 0 the mean, column 1 the log standard deviation.
+        """
+        x = (images - self.band_mean) / self.band_scale
+        x = x.contiguous(memory_format=torch.channels_last)
+        x = self.features(x).flatten(1)
+        if self.use_redshift:
+            z = (redshift.reshape(-1, 1).to(x.dtype) - self.redshift_mean) / self.redshift_scale
+            x = torch.cat([x, z], dim=1)
+        activations = []
+        for linear, dropout in zip(self.dense, self.dense_dropout):
+            x = self.activation(linear(x))
+            activations.append(x)
+            x = dropout(x)
+        if self.record_activations:
+            self.dense_activations = activations
+        return self.output(x)

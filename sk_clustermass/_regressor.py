@@ -1,0 +1,522 @@
+"""ClusterMassRegressor: the scikit-learn estimator around the skorch-managed CNN."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
+
+from ._data import BatchIterator, ClusterTensors, shuffled_split
+from ._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS, GaussianNLLLoss, MeanSquaredErrorLoss
+from ._module import PADDING_MODES, ClusterMassCNN, feature_map_sizes
+from ._net import ClusterNet, StopOnNonFiniteLoss
+from ._symmetry import predict_with_symmetries
+
+__all__ = ["ClusterMassRegressor"]
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+LR_SCHEDULES = (None, "exponential", "cosine", "plateau")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def _check_choice(name: str, value: Any, allowed: Sequence) -> None:
+    if value not in allowed:
+        message = f"{name}={value!r} is not supported; choose one of {list(allowed)}"
+        raise ValueError(message)
+
+
+def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero=False) -> None:
+    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    ok = ok and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        what = "an integer" if integer else "a number"
+        bound = ">= 0" if allow_zero else "> 0"
+        message = f"{name} must be {what} {bound}; got {value!r}"
+        raise ValueError(message)
+
+
+def _band_statistics(images: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band mean and standard deviation, in float64, without a full-size copy."""
+    n_bands = images.shape[1]
+    total = np.zeros(n_bands)
+    total_sq = np.zeros(n_bands)
+    for start in range(0, len(images), chunk):
+        block = images[start : start + chunk].astype(np.float64)
+        total += block.sum(axis=(0, 2, 3))
+        total_sq += np.square(block).sum(axis=(0, 2, 3))
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    return mean, np.where(std > 0, std, 1.0)
+
+
+class ClusterMassRegressor(RegressorMixin, BaseEstimator):
+    """Galaxy-cluster mass from an X-ray image cube and a redshift, with uncertainty.
+
+    A convolutional network (the seed lab's architecture by default) reads the image
+    cube; the redshift joins its dense part; the output is a Gaussian on
+    ``log10(M500c / Msun)``: a mean and a width, trained by maximising the likelihood
+    (``loss='gaussian_nll'``) or, for comparison, the mean alone by least squares
+    (``loss='mse'``). Training is run by :mod:`skorch`; the fitted net is ``net_``.
+
+    Targets and inputs are standardised inside (per-band mean and standard deviation
+    of the images, mean and standard deviation of the redshift and of ``y``, all
+    learned in ``fit``) and predictions are returned in ``log10(M500c / Msun)``.
+
+    Parameters
+    ----------
+    n_filters : int, default=20
+        Filters in every convolution.
+    kernel_size : int, default=2
+        Side of the square convolution kernel, in pixels.
+    conv_layers : tuple of int, default=(3, 2)
+        Convolutions per block; every block ends with a max-pool.
+    pool_size : int, default=4
+        Side of the max-pool window, in pixels.
+    padding : {'valid', 'same'}, default='valid'
+        Convolution padding. Kernels larger than a few pixels need 'same' on 50x50
+        images; a configuration whose feature map collapses raises ``ValueError``.
+    dense_layers : tuple of int, default=(512, 256, 128, 64)
+        Widths of the hidden dense layers.
+    dropout : float, default=0.0
+        Dropout rate after every hidden dense layer.
+    use_redshift : bool, default=True
+        Feed the redshift to the dense part.
+    loss : {'gaussian_nll', 'mse'}, default='gaussian_nll'
+        Gaussian negative log-likelihood (mean and width), or mean squared error.
+        With 'mse', ``return_std`` gives the residual scatter of the internal
+        validation split (the same width for every cluster).
+    regularizer : {None, 'l1', 'l2', 'l1l2'}, default=None
+        Penalty on the dense layers.
+    regularization : float, default=1e-4
+        Strength of the penalty.
+    regularize : {'kernel', 'bias', 'activity'}, default='kernel'
+        What the penalty applies to: weights, biases or layer outputs.
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'}, default='adam'
+    lr : float, default=1e-3
+        (Initial) learning rate.
+    momentum : float, default=0.9
+        Momentum of 'sgd' and 'rmsprop'.
+    weight_decay : float, default=0.0
+        Decoupled weight decay ('adamw') or L2 term of the optimizer.
+    lr_schedule : {None, 'exponential', 'cosine', 'plateau'}, default=None
+        Per-epoch learning-rate schedule. 'exponential' and 'cosine' go from ``lr``
+        to ``lr_final`` over ``max_epochs``; 'plateau' halves the rate when the
+        validation loss stalls for ``max(2, patience // 3)`` epochs.
+    lr_final : float, optional
+        Final rate of 'exponential' (default ``lr / 10``) and 'cosine' (default 0).
+    batch_size : int, default=64
+    max_epochs : int, default=100
+    patience : int or None, default=15
+        Early stopping: stop after this many epochs without improvement of the
+        validation loss and restore the best weights. None trains ``max_epochs``.
+    validation_fraction : float, default=0.1
+        Shuffled, seeded fraction of the training clusters held out for early
+        stopping and the validation loss curve. 0 disables the split (then
+        ``patience`` must be None and ``lr_schedule`` not 'plateau').
+    augment : bool, default=False
+        Apply a random flip/90-degree rotation to every training cluster.
+    test_time_augmentation : bool, default=False
+        Average predictions over the 8 symmetries of the square.
+    grad_clip : float, optional
+        Clip the gradient norm to this value.
+    device : {'cpu', 'cuda', 'auto'}, default='cpu'
+        Where to train and predict; 'auto' takes a GPU when there is one.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split, batch order, dropout and
+        augmentation. With an int, repeated fits on the CPU are bit-identical.
+    verbose : int, default=0
+        0 silent, 1 a table of losses per epoch, 2 also a progress bar per epoch.
+    callbacks : list of skorch callbacks, optional
+        Extra callbacks (checkpoints, loggers, ...).
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the :class:`torch.nn.Module`.
+    history_ : skorch.History
+        Per-epoch ``train_loss`` and ``valid_loss`` (and more).
+    n_bands_in_ : int
+        Number of bands seen in ``fit``.
+    image_shape_in_ : tuple of int
+        ``(height, width)`` seen in ``fit``.
+    y_mean_, y_scale_ : float
+        Standardisation of the target.
+    device_ : str
+        The device actually used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_clustermass import ClusterMassRegressor, as_inputs
+    >>> rng = np.random.default_rng(0)
+    >>> X = as_inputs(rng.poisson(1.0, (40, 2, 16, 16)), rng.uniform(0.1, 1.0, 40))
+    >>> y = rng.uniform(13.0, 15.0, 40)
+    >>> model = ClusterMassRegressor(n_filters=4, kernel_size=3, conv_layers=(1,),
+    ...                              dense_layers=(8,), max_epochs=2, random_state=0)
+    >>> mean, std = model.fit(X, y).predict(X, return_std=True)
+    >>> mean.shape, bool((std > 0).all())
+    ((40,), True)
+    """
+
+    def __init__(
+        self,
+        n_filters: int = 20,
+        kernel_size: int = 2,
+        conv_layers: tuple[int, ...] = (3, 2),
+        pool_size: int = 4,
+        padding: str = "valid",
+        dense_layers: tuple[int, ...] = (512, 256, 128, 64),
+        dropout: float = 0.0,
+        use_redshift: bool = True,
+        loss: str = "gaussian_nll",
+        regularizer: str | None = None,
+        regularization: float = 1e-4,
+        regularize: str = "kernel",
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        lr_schedule: str | None = None,
+        lr_final: float | None = None,
+        batch_size: int = 64,
+        max_epochs: int = 100,
+        patience: int | None = 15,
+        validation_fraction: float = 0.1,
+        augment: bool = False,
+        test_time_augmentation: bool = False,
+        grad_clip: float | None = None,
+        device: str = "cpu",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        callbacks: list | None = None,
+    ) -> None:
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.conv_layers = conv_layers
+        self.pool_size = pool_size
+        self.padding = padding
+        self.dense_layers = dense_layers
+        self.dropout = dropout
+        self.use_redshift = use_redshift
+        self.loss = loss
+        self.regularizer = regularizer
+        self.regularization = regularization
+        self.regularize = regularize
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.lr_final = lr_final
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.augment = augment
+        self.test_time_augmentation = test_time_augmentation
+        self.grad_clip = grad_clip
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ validation
+    def _validate_hyperparameters(self, image_shape: tuple[int, int]) -> None:
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("regularizer", self.regularizer, REGULARIZERS)
+        _check_choice("regularize", self.regularize, REGULARIZE_TARGETS)
+        _check_choice("optimizer", self.optimizer, list(OPTIMIZERS))
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _check_choice("padding", self.padding, PADDING_MODES)
+        _check_choice("device", self.device, DEVICES)
+        for name in ("n_filters", "kernel_size", "pool_size", "batch_size", "max_epochs"):
+            _check_positive(name, getattr(self, name), integer=True)
+        _check_positive("lr", self.lr)
+        _check_positive("regularization", self.regularization, allow_zero=True)
+        _check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {self.dropout!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            message = f"validation_fraction must be in [0, 1); got {self.validation_fraction!r}"
+            raise ValueError(message)
+        needs_validation = self.patience is not None or self.lr_schedule == "plateau"
+        if self.validation_fraction == 0 and needs_validation:
+            message = (
+                "early stopping (patience) and lr_schedule='plateau' need a validation "
+                "split: set validation_fraction > 0, or patience=None"
+            )
+            raise ValueError(message)
+        if self.patience is not None:
+            _check_positive("patience", self.patience, integer=True)
+        for name in ("conv_layers", "dense_layers"):
+            layers = getattr(self, name)
+            if isinstance(layers, int | np.integer):
+                message = f"{name} must be a tuple of ints, e.g. ({layers},); got {layers!r}"
+                raise ValueError(message)
+            for value in layers:
+                _check_positive(f"every entry of {name}", value, integer=True)
+        if len(self.conv_layers) == 0:
+            raise ValueError("conv_layers must have at least one block, e.g. (3, 2)")
+        feature_map_sizes(
+            image_shape,
+            kernel_size=self.kernel_size,
+            conv_layers=self.conv_layers,
+            pool_size=self.pool_size,
+            padding=self.padding,
+        )
+
+    def _resolve_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            message = (
+                "device='cuda' but PyTorch sees no CUDA device (torch "
+                f"{torch.__version__}). Install a CUDA build of torch, or use "
+                "device='cpu' or device='auto'."
+            )
+            raise RuntimeError(message)
+        return self.device
+
+    def _check_predict_inputs(self, X: Any):
+        check_is_fitted(self, "net_")
+        X = as_inputs(X, counts=False)
+        n_bands, height, width = X[IMAGES_KEY].shape[1:]
+        if n_bands != self.n_bands_in_:
+            message = (
+                f"X has {n_bands} energy bands but the model was fitted on "
+                f"{self.n_bands_in_}: pass images with the same bands (and the same "
+                "preprocessing) as in fit."
+            )
+            raise ValueError(message)
+        if (height, width) != tuple(self.image_shape_in_):
+            message = (
+                f"X has {height}x{width} pixel images but the model was fitted on "
+                f"{self.image_shape_in_[0]}x{self.image_shape_in_[1]}: crop or rebin them "
+                "the same way as in fit."
+            )
+            raise ValueError(message)
+        return X
+
+    # ------------------------------------------------------------------ building
+    def _callbacks(self) -> list:
+        callbacks: list = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
+        if self.patience is not None:
+            early = EarlyStopping(
+                monitor="valid_loss", patience=self.patience, load_best=True,
+                sink=print if self.verbose else _quiet,
+            )
+            callbacks.append(("early_stopping", early))
+        schedule = self._lr_scheduler()
+        if schedule is not None:
+            callbacks.append(("lr_schedule", schedule))
+        if self.grad_clip is not None:
+            callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
+        if self.verbose >= 2:
+            from skorch.callbacks import ProgressBar
+
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks + list(self.callbacks or [])
+
+    def _lr_scheduler(self) -> LRScheduler | None:
+        epochs = max(self.max_epochs - 1, 1)
+        if self.lr_schedule == "exponential":
+            final = self.lr / 10 if self.lr_final is None else self.lr_final
+            gamma = (final / self.lr) ** (1.0 / epochs)
+            return LRScheduler(policy="ExponentialLR", gamma=gamma)
+        if self.lr_schedule == "cosine":
+            final = 0.0 if self.lr_final is None else self.lr_final
+            return LRScheduler(policy="CosineAnnealingLR", T_max=epochs, eta_min=final)
+        if self.lr_schedule == "plateau":
+            patience = max(2, (self.patience or 6) // 3)
+            return LRScheduler(
+                policy="ReduceLROnPlateau", monitor="valid_loss", factor=0.5, patience=patience
+            )
+        return None
+
+    def _optimizer_params(self) -> dict:
+        params = {"optimizer__weight_decay": self.weight_decay}
+        if self.optimizer in ("sgd", "rmsprop"):
+            params["optimizer__momentum"] = self.momentum
+        return params
+
+    def _module_params(self, images: np.ndarray, redshift: np.ndarray) -> dict:
+        band_mean, band_scale = _band_statistics(images)
+        redshift_std = float(redshift.std())
+        return {
+            "n_bands": images.shape[1],
+            "image_size": images.shape[2:],
+            "n_filters": self.n_filters,
+            "kernel_size": self.kernel_size,
+            "conv_layers": tuple(self.conv_layers),
+            "pool_size": self.pool_size,
+            "padding": self.padding,
+            "dense_layers": tuple(self.dense_layers),
+            "dropout": self.dropout,
+            "use_redshift": self.use_redshift,
+            "band_mean": band_mean.tolist(),
+            "band_scale": band_scale.tolist(),
+            "redshift_mean": float(redshift.mean()),
+            "redshift_scale": redshift_std if redshift_std > 0 else 1.0,
+        }
+
+    def _build_net(
+        self, module_params: dict, seeds: np.ndarray, valid: ClusterTensors | None
+    ) -> ClusterNet:
+        criterion = GaussianNLLLoss if self.loss == "gaussian_nll" else MeanSquaredErrorLoss
+        shuffle_generator = torch.Generator().manual_seed(int(seeds[1]))
+        return ClusterNet(
+            module=ClusterMassCNN,
+            criterion=criterion,
+            optimizer=OPTIMIZERS[self.optimizer],
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__generator=shuffle_generator,
+            iterator_train__augment=self.augment,
+            iterator_valid=BatchIterator,
+            train_split=_FixedSplit(valid),
+            callbacks=self._callbacks(),
+            device=self.device_,
+            verbose=int(self.verbose > 0),
+            regularizer=self.regularizer,
+            regularization=self.regularization,
+            regularize=self.regularize,
+            **{f"module__{key}": value for key, value in module_params.items()},
+            **self._optimizer_params(),
+        )
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, X: Any, y: Any) -> ClusterMassRegressor:
+        """Train the network on image cubes, redshifts and log10 masses.
+
+        Parameters
+        ----------
+        X : skorch.helper.SliceDict or dict
+            ``X["images"]`` of shape (n_samples, n_bands, height, width) and
+            ``X["redshift"]`` of shape (n_samples,); see :func:`sk_clustermass.as_inputs`.
+        y : array-like of shape (n_samples,)
+            ``log10(M500c / Msun)``.
+
+        Returns
+        -------
+        self : ClusterMassRegressor
+            The fitted estimator.
+        """
+        X = as_inputs(X, counts=False)
+        images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
+        y = check_target(y, len(images))
+        self._validate_hyperparameters(images.shape[2:])
+        self.device_ = self._resolve_device()
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**31 - 1, size=3)
+
+        self.n_bands_in_ = images.shape[1]
+        self.image_shape_in_ = tuple(images.shape[2:])
+        self.y_mean_ = float(y.mean())
+        y_std = float(y.std())
+        self.y_scale_ = y_std if y_std > 0 else 1.0
+        target = ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+        data = ClusterTensors.from_arrays(images, redshift, target)
+        if self.device_ != "cpu":
+            data = data.to(self.device_)
+        train, valid = data, None
+        if self.validation_fraction > 0:
+            train_rows, valid_rows = shuffled_split(
+                len(images), self.validation_fraction, int(seeds[2])
+            )
+            train, valid = data.subset(train_rows), data.subset(valid_rows)
+
+        module_params = self._module_params(images, redshift)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seeds[0]))
+            self.net_ = self._build_net(module_params, seeds, valid)
+            self.net_.fit(train, None)
+        # The split holds a view of the training data: drop it so that pickles of the
+        # fitted model do not carry the data set.
+        self.net_.train_split = None
+        self.residual_std_ = self._residual_std(valid if valid is not None else train)
+        return self
+
+    def _residual_std(self, dataset: ClusterTensors) -> float:
+        raw = self.net_.predict_raw(dataset)
+        target = dataset.take(slice(None))[1]
+        residual = target.cpu().numpy().astype(np.float64) - raw[:, 0]
+        return float(np.sqrt(np.mean(residual**2)))
+
+    @property
+    def history_(self):
+        """Per-epoch training history of the fitted net (``net_.history``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    def _predict_standardised(self, X) -> tuple[np.ndarray, np.ndarray]:
+        data = ClusterTensors.from_arrays(X[IMAGES_KEY], X[REDSHIFT_KEY])
+        if self.test_time_augmentation:
+            return predict_with_symmetries(self.net_, data)
+        raw = self.net_.predict_raw(data)
+        return raw[:, 0], raw[:, 1]
+
+    def predict(self, X: Any, return_std: bool = False):
+        """Predict ``log10(M500c / Msun)`` and, optionally, its standard deviation.
+
+        Parameters
+        ----------
+        X : skorch.helper.SliceDict or dict
+            Same bands and image size as in ``fit``.
+        return_std : bool, default=False
+            Also return the predicted 1-sigma width of each mass.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples,)
+            Predicted ``log10(M500c / Msun)``.
+        std : ndarray of shape (n_samples,)
+            Predicted standard deviation in dex; only with ``return_std=True``.
+        """
+        X = self._check_predict_inputs(X)
+        mean, log_std = self._predict_standardised(X)
+        mean = mean * self.y_scale_ + self.y_mean_
+        if not np.isfinite(mean).all():
+            message = (
+                "the network produced non-finite predictions; the fitted weights are "
+                "probably corrupt (diverged training). Refit with a lower lr or grad_clip."
+            )
+            raise FloatingPointError(message)
+        if not return_std:
+            return mean
+        if self.loss == "mse":
+            std = np.full_like(mean, self.residual_std_ * self.y_scale_)
+        else:
+            std = np.exp(np.clip(log_std, -10.0, 5.0)) * self.y_scale_
+        return mean, std
+
+
+class _FixedSplit:
+    """skorch ``train_split`` returning the training view and a fixed validation view."""
+
+    def __init__(self, valid: ClusterTensors | None) -> None:
+        self.valid = valid
+
+    def __call__(self, dataset, y=None, **kwargs):
+        return dataset, self.valid
+
+
+def _quiet(*args, **kwargs) -> None:
+    """Sink that swallows skorch's early-stopping message (verbose=0)."""
