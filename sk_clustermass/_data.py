@@ -174,7 +174,7 @@ def shuffled_split(
     """
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(n_samples, generator=generator)
-    n_valid = max(1, int(round(validation_fraction * n_samples)))
+    n_valid = max(1, round(validation_fraction * n_samples))
     if n_valid >= n_samples:
         message = (
             f"validation_fraction={validation_fraction} leaves no training data for "

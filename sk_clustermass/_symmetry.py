@@ -30,8 +30,10 @@ def square_symmetries(images: torch.Tensor) -> list[torch.Tensor]:
     Examples
     --------
     >>> import torch
-    >>> len(square_symmetries(torch.zeros(1, 1, 4, 4))), len(square_symmetries(torch.zeros(1, 1, 4, 5)))
-    (8, 4)
+    >>> len(square_symmetries(torch.zeros(1, 1, 4, 4)))
+    8
+    >>> len(square_symmetries(torch.zeros(1, 1, 4, 5)))
+    4
     """
     flips = [images, images.flip(-1), images.flip(-2), images.flip(-1).flip(-2)]
     if images.shape[-1] != images.shape[-2]:

@@ -1,0 +1,47 @@
+# sk_clustermass developer tasks. Every target sets up .venv itself on first use.
+#   make demo        the main job: simulate, train, evaluate, write a report
+#   make test        the default test suite (lint + tests, no slow/GPU tests)
+#   make test-slow   the slow tests
+#   make bench       the benchmarks (print speed and quality figures)
+#   make docs        build the documentation (warnings are errors)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS ?= constraints/cpu.txt
+STAMP := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
+.PHONY: venv demo quickstart test test-slow test-gpu lint bench docs clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[test,distributed,docs]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+quickstart: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
+demo: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check sk_clustermass tests examples benchmarks docs
+
+test: lint
+	$(PYTEST) -m "not slow and not gpu" -q
+
+test-slow: $(STAMP)
+	$(PYTEST) -m "slow" -q
+
+test-gpu: $(STAMP)
+	$(PYTEST) -m "gpu" -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_training.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache docs/_build

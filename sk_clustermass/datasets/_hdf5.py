@@ -1,0 +1,907 @@
+"""The library's own HDF5 format for cluster image cubes, targets and catalogues.
+
+One file holds one data set, rows aligned across every dataset in it:
+
+``/images``
+    float32 ``(n, n_bands, height, width)``, chunked one cluster per chunk so a random
+    row costs one chunk read, compressed (``lzf`` by default) with the shuffle filter.
+``/redshift``
+    float32 ``(n,)``.
+``/log10_m500c``
+    float64 ``(n,)``, ``log10(M500c / Msun)``; absent for unlabelled data.
+``/catalog/<column>``
+    one 1-D dataset per catalogue column (numbers, booleans or UTF-8 strings); the
+    column order is the JSON list in the group attribute ``columns``.
+
+Root attributes: ``format`` (``"sk_clustermass.clusters"``), ``format_version``,
+``library_version``, ``n_bands``, ``height``, ``width``, optional ``band_edges_kev``
+(``n_bands + 1`` increasing edges) and any user attributes. Every dataset is
+resizable, so :class:`HDF5ClusterWriter` can stream any number of clusters with
+memory bounded by what one ``append`` is given; files are written under a temporary
+name and renamed when complete (see :func:`~sk_clustermass.datasets._atomic.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+from skorch.helper import SliceDict
+
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from ._atomic import _commit, _discard, _new_temporary
+
+__all__ = ["HDF5ClusterDataset", "HDF5ClusterWriter", "read_hdf5", "write_hdf5"]
+
+FORMAT_NAME = "sk_clustermass.clusters"
+FORMAT_VERSION = 1
+TARGET_KEY = "log10_m500c"
+CATALOG_KEY = "catalog"
+BAND_EDGES_ATTR = "band_edges_kev"
+_RESERVED_ATTRS = ("format", "format_version", "library_version", "n_bands", "height", "width")
+_COMPRESSIONS = ("lzf", "gzip", None)
+
+
+def _library_version() -> str:
+    from .. import __version__  # imported late: the package root imports its sub-packages
+
+    return str(__version__)
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        message = f"{name} must be a positive integer; got {value!r}"
+        raise ValueError(message)
+    return int(value)
+
+
+def _check_compression(compression: Any) -> str | None:
+    if not any(compression is option or compression == option for option in _COMPRESSIONS):
+        message = f"compression must be one of 'lzf', 'gzip' or None; got {compression!r}"
+        raise ValueError(message)
+    return compression
+
+
+def _check_band_edges(edges: Any, n_bands: int) -> np.ndarray:
+    array = np.asarray(edges, dtype=np.float64)
+    valid = (
+        array.ndim == 1
+        and array.size == n_bands + 1
+        and np.all(np.isfinite(array))
+        and np.all(array >= 0)
+        and np.all(np.diff(array) > 0)
+    )
+    if not valid:
+        message = (
+            f"attrs[{BAND_EDGES_ATTR!r}] must be {n_bands + 1} increasing, finite, "
+            f"non-negative energies in keV (n_bands + 1 edges); got {edges!r}"
+        )
+        raise ValueError(message)
+    return array
+
+
+def _check_attrs(attrs: Mapping[str, Any] | None, n_bands: int) -> dict[str, Any]:
+    if attrs is None:
+        return {}
+    if not isinstance(attrs, Mapping):
+        message = f"attrs must be a dict of file attributes; got {type(attrs).__name__}"
+        raise TypeError(message)
+    checked: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if not isinstance(key, str) or key in _RESERVED_ATTRS:
+            message = (
+                f"attrs key {key!r} is not allowed: keys must be strings other than the "
+                f"reserved {list(_RESERVED_ATTRS)}, which the writer sets itself"
+            )
+            raise ValueError(message)
+        checked[key] = _check_band_edges(value, n_bands) if key == BAND_EDGES_ATTR else value
+    return checked
+
+
+def _plain_attrs(attrs: h5py.AttributeManager) -> dict[str, Any]:
+    """Attributes as Python values: scalars unwrapped, string arrays as lists."""
+    plain: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            value = [item.decode() if isinstance(item, bytes) else item for item in value]
+        elif isinstance(value, np.generic):
+            value = value.item()
+        plain[key] = value
+    return plain
+
+
+# ----------------------------------------------------------------------------- catalogue
+def _column_array(name: str, series: pd.Series) -> np.ndarray:
+    """One catalogue column as a numpy array HDF5 can store (numbers, bools or str)."""
+    dtype = series.dtype
+    types = pd.api.types
+    if types.is_bool_dtype(dtype) or types.is_numeric_dtype(dtype):
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            numpy_dtype = np.dtype(getattr(dtype, "numpy_dtype", np.float64))
+            if numpy_dtype.kind == "f":
+                return series.to_numpy(dtype=numpy_dtype, na_value=np.nan)
+            if series.isna().any():
+                message = (
+                    f"catalog column {name!r} ({dtype}) has missing values, which an "
+                    "HDF5 integer or boolean column cannot hold; fill them or convert the "
+                    "column to float (missing -> NaN)"
+                )
+                raise ValueError(message)
+            return series.to_numpy(dtype=numpy_dtype)
+        values = series.to_numpy()
+        if values.dtype.kind in "biuf":
+            return values
+    elif types.is_string_dtype(dtype):
+        if series.isna().any():
+            message = (
+                f"catalog column {name!r} has missing strings; fill them first, e.g. "
+                f"catalog[{name!r}] = catalog[{name!r}].fillna('')"
+            )
+            raise ValueError(message)
+        values = series.to_numpy(dtype=object)
+        if all(isinstance(value, str) for value in values):
+            return values
+    message = (
+        f"catalog column {name!r} has dtype {dtype}, which cannot be stored: catalogue "
+        "columns must hold numbers, booleans or strings. Convert it first (for example "
+        ".astype(str) for categories or dates)."
+    )
+    raise TypeError(message)
+
+
+def _catalog_to_arrays(catalog: Any, n_rows: int) -> dict[str, np.ndarray] | None:
+    """Validate a catalogue against ``n_rows`` clusters and convert it column by column."""
+    if catalog is None:
+        return None
+    if not isinstance(catalog, pd.DataFrame):
+        message = f"catalog must be a pandas DataFrame or None; got {type(catalog).__name__}"
+        raise TypeError(message)
+    if len(catalog) != n_rows:
+        message = (
+            f"catalog has {len(catalog)} rows but X has {n_rows} clusters; the catalogue "
+            "needs one row per cluster, in the same order"
+        )
+        raise ValueError(message)
+    names = list(catalog.columns)
+    for name in names:
+        if not isinstance(name, str) or not name or "/" in name or name == ".":
+            message = (
+                f"catalog column name {name!r} cannot be an HDF5 dataset name: use "
+                "non-empty strings without '/' (rename with catalog.rename(columns=...))"
+            )
+            raise ValueError(message)
+    if len(set(names)) != len(names):
+        message = f"catalog has duplicate column names: {names}"
+        raise ValueError(message)
+    return {name: _column_array(name, catalog[name]) for name in names}
+
+
+def _check_schema_compatible(
+    schema: dict[str, np.dtype] | None, columns: dict[str, np.ndarray] | None
+) -> None:
+    """Check that a later append's catalogue matches the first one's columns and kinds."""
+    expected = None if schema is None else list(schema)
+    names = None if columns is None else list(columns)
+    if names != expected:
+        message = (
+            f"catalog columns {names} differ from the first append's {expected}; give "
+            "the same columns in every append (or no catalogue in every append)"
+        )
+        raise ValueError(message)
+    for name, values in (columns or {}).items():
+        stored = schema[name]
+        text, stored_text = values.dtype.kind == "O", stored.kind == "O"
+        if text != stored_text or not (
+            text or np.can_cast(values.dtype, stored, casting="same_kind")
+        ):
+            message = (
+                f"catalog column {name!r} has dtype {values.dtype} in this append but "
+                f"{'str' if stored_text else stored} in the first; cast it consistently"
+            )
+            raise ValueError(message)
+
+
+# ----------------------------------------------------------------------------- reading
+@dataclass(frozen=True)
+class _Layout:
+    """What a validated file holds; compared on reopen to detect a replaced file."""
+
+    n_rows: int
+    image_shape: tuple[int, int, int]
+    has_target: bool
+    columns: tuple[str, ...]
+
+
+def _fail(path: Path | str, problem: str) -> ValueError:
+    message = (
+        f"{str(path)!r} is not a valid sk_clustermass HDF5 file: {problem}. "
+        "Write it again with write_hdf5 or HDF5ClusterWriter (or copy it again if "
+        "a transfer was interrupted)."
+    )
+    return ValueError(message)
+
+
+def _open_file(path: Path) -> h5py.File:
+    if not path.is_file():
+        message = f"HDF5 file {str(path)!r} does not exist (or is not a file)"
+        raise FileNotFoundError(message)
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise _fail(path, f"it cannot be opened as HDF5 ({exc}); it may be truncated") from exc
+
+
+def _require_dataset(file: h5py.File, name: str, ndim: int, n_rows: int | None, path: Path):
+    node = file.get(name)
+    if not isinstance(node, h5py.Dataset):
+        raise _fail(path, f"the dataset '/{name}' is missing")
+    if node.ndim != ndim or (n_rows is not None and node.shape[0] != n_rows):
+        expected = f"{ndim}-D" + ("" if n_rows is None else f" with {n_rows} rows")
+        raise _fail(path, f"'/{name}' has shape {node.shape}, expected {expected}")
+    return node
+
+
+def _inspect(file: h5py.File, path: Path) -> _Layout:
+    if file.attrs.get("format") != FORMAT_NAME:
+        raise _fail(path, f"the root attribute 'format' is not {FORMAT_NAME!r}")
+    version = file.attrs.get("format_version")
+    if version is None or int(version) > FORMAT_VERSION:
+        message = (
+            f"{str(path)!r} has format_version {version!r} but this sk_clustermass reads "
+            f"versions up to {FORMAT_VERSION}; upgrade sk_clustermass to read it"
+        )
+        raise ValueError(message)
+    images = _require_dataset(file, IMAGES_KEY, 4, None, path)
+    n_rows = images.shape[0]
+    _require_dataset(file, REDSHIFT_KEY, 1, n_rows, path)
+    has_target = TARGET_KEY in file
+    if has_target:
+        _require_dataset(file, TARGET_KEY, 1, n_rows, path)
+    columns: tuple[str, ...] = ()
+    if CATALOG_KEY in file:
+        try:
+            columns = tuple(json.loads(file[CATALOG_KEY].attrs["columns"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _fail(path, "the catalog group has no valid 'columns' attribute") from exc
+        for name in columns:
+            _require_dataset(file, f"{CATALOG_KEY}/{name}", 1, n_rows, path)
+    return _Layout(n_rows, tuple(images.shape[1:]), has_target, columns)
+
+
+def _normalize_rows(rows: Any, n_rows: int, path: Path) -> slice | np.ndarray:
+    """Turn ``rows`` into a step-1 slice or an array of non-negative row indices."""
+    if rows is None:
+        return slice(0, n_rows)
+    if isinstance(rows, slice):
+        start, stop, step = rows.indices(n_rows)
+        return slice(start, stop) if step == 1 else np.arange(start, stop, step)
+    if isinstance(rows, bool | np.bool_):
+        message = "rows must be row indices, a slice or a boolean mask, not a single bool"
+        raise TypeError(message)
+    array = np.atleast_1d(np.asarray(rows))
+    if array.dtype == bool:
+        if array.shape != (n_rows,):
+            message = f"a boolean rows mask must have shape ({n_rows},); got {array.shape}"
+            raise ValueError(message)
+        return np.flatnonzero(array)
+    if array.size == 0 and array.ndim == 1:
+        return np.zeros(0, dtype=np.intp)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        message = (
+            "rows must be None, a slice, an integer, a 1-D array of integer indices or a "
+            f"boolean mask; got {type(rows).__name__} with dtype {array.dtype}"
+        )
+        raise TypeError(message)
+    bad = (array < -n_rows) | (array >= n_rows)
+    if bad.any():
+        message = f"row index {array[bad][0]} is out of range for {n_rows} clusters in {path}"
+        raise IndexError(message)
+    return np.where(array < 0, array + n_rows, array).astype(np.intp)
+
+
+def _selection_size(selection: slice | np.ndarray) -> int:
+    if isinstance(selection, slice):
+        return max(0, selection.stop - selection.start)
+    return int(selection.size)
+
+
+def _take(dataset: h5py.Dataset, selection: slice | np.ndarray) -> np.ndarray:
+    """Read the selected rows, touching only the contiguous runs that contain them."""
+    is_text = h5py.check_string_dtype(dataset.dtype) is not None
+    source = dataset.asstr() if is_text else dataset
+    if isinstance(selection, slice):
+        return np.asarray(source[selection])
+    unique, inverse = np.unique(selection, return_inverse=True)
+    out = np.empty((unique.size, *dataset.shape[1:]), dtype=object if is_text else dataset.dtype)
+    breaks = np.flatnonzero(np.diff(unique) != 1) + 1
+    for start, stop in zip(np.r_[0, breaks], np.r_[breaks, unique.size]):
+        out[start:stop] = source[unique[start] : unique[stop - 1] + 1]
+    return out if np.array_equal(unique, selection) else out[inverse]
+
+
+def _read_selection(
+    file: h5py.File, layout: _Layout, rows: Any, path: Path, *, with_catalog: bool
+) -> tuple[SliceDict, np.ndarray | None, pd.DataFrame | None]:
+    selection = _normalize_rows(rows, layout.n_rows, path)
+    n_selected = _selection_size(selection)
+    if n_selected == 0:
+        message = (
+            f"{str(path)!r} holds no clusters"
+            if layout.n_rows == 0
+            else f"the rows selection {rows!r} selects no clusters from {str(path)!r}"
+        )
+        raise ValueError(message)
+    try:
+        images = _take(file[IMAGES_KEY], selection)
+        redshift = _take(file[REDSHIFT_KEY], selection)
+        target = _take(file[TARGET_KEY], selection) if layout.has_target else None
+        catalog = None
+        if with_catalog and CATALOG_KEY in file:
+            group = file[CATALOG_KEY]
+            columns = {name: _take(group[name], selection) for name in layout.columns}
+            catalog = pd.DataFrame(columns, index=pd.RangeIndex(n_selected))
+    except (OSError, RuntimeError) as exc:
+        raise _fail(path, f"reading its data failed ({exc}); it is damaged") from exc
+    try:
+        X = as_inputs(images, redshift, counts=False)
+        y = None if target is None else check_target(target, n_selected)
+    except ValueError as exc:
+        raise _fail(path, str(exc)) from exc
+    return X, y, catalog
+
+
+def read_hdf5(
+    path: str | os.PathLike, *, rows: Any = None
+) -> tuple[SliceDict, np.ndarray | None, pd.DataFrame | None]:
+    """Read clusters written by :func:`write_hdf5` or :class:`HDF5ClusterWriter`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The HDF5 file.
+    rows : None, int, slice, array-like of int or boolean mask, default=None
+        Which clusters to read (all when None). Only the selected rows are read from
+        disk, so memory is bounded by the selection, not the file. Indices may be
+        unsorted, repeated or negative; the result follows their order.
+
+    Returns
+    -------
+    X : skorch.helper.SliceDict
+        ``X["images"]`` float32 of shape (n_selected, n_bands, height, width) and
+        ``X["redshift"]`` float32 of shape (n_selected,).
+    y : ndarray of shape (n_selected,) or None
+        ``log10(M500c / Msun)`` as float64; None if the file holds no target.
+    catalog : pandas.DataFrame or None
+        One row per selected cluster, in the same order, with a fresh RangeIndex;
+        None if the file holds no catalogue.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not HDF5, is truncated or damaged, lacks a required dataset, or
+        the selection is empty.
+    IndexError
+        If a row index is out of range.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from sk_clustermass import as_inputs
+    >>> from sk_clustermass.datasets._hdf5 import read_hdf5, write_hdf5
+    >>> X = as_inputs(np.ones((4, 10, 8, 8)), [0.1, 0.2, 0.3, 0.4])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "clusters.h5"
+    ...     write_hdf5(path, X, [14.0, 13.5, 14.2, 13.9])
+    ...     X2, y2, catalog = read_hdf5(path, rows=[3, 0])
+    >>> X2["images"].shape, y2, catalog is None
+    ((2, 10, 8, 8), array([13.9, 14. ]), True)
+    """
+    path = Path(path)
+    with _open_file(path) as file:
+        layout = _inspect(file, path)
+        return _read_selection(file, layout, rows, path, with_catalog=True)
+
+
+# ----------------------------------------------------------------------------- writing
+def _close_and_discard(file: h5py.File, temporary: Path) -> None:
+    """Finalizer of an unfinished writer: never leave its temporary file behind."""
+    try:
+        if file.id.valid:
+            file.close()
+    finally:
+        _discard(temporary)
+
+
+class HDF5ClusterWriter:
+    """Stream clusters into an HDF5 file, chunk by chunk, written atomically.
+
+    Use it as a context manager and call :meth:`append` once per block of clusters:
+    the datasets grow with each block, so memory is bounded by the block, whatever the
+    total. The file is written under a temporary name in the destination directory
+    and renamed to ``path`` only when the ``with`` block ends without an exception;
+    on an exception (or :meth:`abort`) the temporary file is removed and an existing
+    ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file; its directory must exist. An existing file is replaced.
+    n_bands, height, width : int
+        Shape of every image cube, (n_bands, height, width), channels first.
+    compression : {'lzf', 'gzip', None}, default='lzf'
+        HDF5 compression filter (with byte shuffling) for every dataset.
+    attrs : dict, optional
+        Extra file attributes (strings, numbers or numeric arrays). ``band_edges_kev``,
+        if given, must hold ``n_bands + 1`` increasing energies in keV.
+    chunk_size : int, default=256
+        Rows per chunk of the 1-D datasets (redshift, target, catalogue columns).
+        Images are always chunked one cluster per chunk.
+
+    Attributes
+    ----------
+    n_written : int
+        Number of clusters appended so far.
+
+    See Also
+    --------
+    write_hdf5 : write in-memory arrays in one call.
+    read_hdf5, HDF5ClusterDataset : read the file back.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sk_clustermass import as_inputs
+    >>> from sk_clustermass.datasets._hdf5 import HDF5ClusterWriter, read_hdf5
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "stream.h5"
+    ...     with HDF5ClusterWriter(path, n_bands=10, height=8, width=8) as writer:
+    ...         for block in range(3):
+    ...             X = as_inputs(np.full((2, 10, 8, 8), block), [0.1, 0.2])
+    ...             catalog = pd.DataFrame({"z": [0.1, 0.2], "name": ["a", "b"]})
+    ...             writer.append(X, [14.0, 13.0], catalog)
+    ...     X, y, catalog = read_hdf5(path)
+    >>> X["images"].shape, writer.n_written, list(catalog.columns)
+    ((6, 10, 8, 8), 6, ['z', 'name'])
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        n_bands: int,
+        height: int,
+        width: int,
+        compression: str | None = "lzf",
+        attrs: Mapping[str, Any] | None = None,
+        chunk_size: int = 256,
+    ) -> None:
+        self.path = Path(path)
+        self.n_bands = _positive_int(n_bands, "n_bands")
+        self.height = _positive_int(height, "height")
+        self.width = _positive_int(width, "width")
+        self.compression = _check_compression(compression)
+        self.attrs = _check_attrs(attrs, self.n_bands)
+        self.chunk_size = _positive_int(chunk_size, "chunk_size")
+        self.n_written = 0
+        self._file: h5py.File | None = None
+        self._temporary: Path | None = None
+        self._finalizer: weakref.finalize | None = None
+        self._schema: dict[str, np.dtype] | None = None
+        self._has_target: bool | None = None
+        self._broken = False
+
+    # -- lifecycle
+    def open(self) -> HDF5ClusterWriter:
+        """Create the temporary file and the empty datasets; return ``self``."""
+        if self._file is not None or self._finalizer is not None:
+            message = "this HDF5ClusterWriter was already opened; create a new one"
+            raise RuntimeError(message)
+        self._temporary = _new_temporary(self.path)
+        try:
+            self._file = h5py.File(self._temporary, "w")
+            self._write_header()
+        except BaseException:
+            if self._file is not None:
+                self._file.close()
+            _discard(self._temporary)
+            raise
+        self._finalizer = weakref.finalize(self, _close_and_discard, self._file, self._temporary)
+        return self
+
+    def __enter__(self) -> HDF5ClusterWriter:
+        return self.open()
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def close(self) -> None:
+        """Finish the file: flush it, then rename it to ``path``.
+
+        Raises
+        ------
+        RuntimeError
+            If an earlier :meth:`append` failed while writing; nothing is kept.
+        """
+        file = self._require_open()
+        if self._broken:
+            self.abort()
+            message = f"{self.path} was not written: an append failed part-way"
+            raise RuntimeError(message)
+        try:
+            file.close()
+            _commit(self._temporary, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._finalizer.detach()
+        self._file = None
+
+    def abort(self) -> None:
+        """Close and delete the temporary file; ``path`` is left as it was."""
+        if self._finalizer is not None:
+            self._finalizer()  # closes the file and removes the temporary copy
+        self._file = None
+
+    def _require_open(self) -> h5py.File:
+        if self._file is None:
+            message = (
+                "the HDF5ClusterWriter is not open: use it as `with HDF5ClusterWriter(...) "
+                "as writer:` (or call open()), and do not use it after close()"
+            )
+            raise RuntimeError(message)
+        return self._file
+
+    def _filters(self) -> dict[str, Any]:
+        return (
+            {} if self.compression is None else {"compression": self.compression, "shuffle": True}
+        )
+
+    def _write_header(self) -> None:
+        file = self._file
+        file.attrs["format"] = FORMAT_NAME
+        file.attrs["format_version"] = FORMAT_VERSION
+        file.attrs["library_version"] = _library_version()
+        cube = (self.n_bands, self.height, self.width)
+        for name, value in zip(("n_bands", "height", "width"), cube):
+            file.attrs[name] = value
+        for key, value in self.attrs.items():
+            try:
+                file.attrs[key] = value
+            except (TypeError, ValueError) as exc:
+                message = (
+                    f"attrs[{key!r}] = {value!r} cannot be stored as an HDF5 attribute "
+                    f"({exc}); use strings, numbers or numeric arrays"
+                )
+                raise TypeError(message) from exc
+        file.create_dataset(
+            IMAGES_KEY,
+            shape=(0, *cube),
+            maxshape=(None, *cube),
+            dtype=np.float32,
+            chunks=(1, *cube),
+            **self._filters(),
+        )
+        self._create_vector(REDSHIFT_KEY, np.dtype(np.float32))
+
+    def _create_vector(self, name: str, dtype: np.dtype) -> None:
+        stored = h5py.string_dtype("utf-8") if dtype.kind == "O" else dtype
+        self._file.create_dataset(
+            name,
+            shape=(0,),
+            maxshape=(None,),
+            dtype=stored,
+            chunks=(self.chunk_size,),
+            **self._filters(),
+        )
+
+    # -- appending
+    def append(self, X: Any, y: Any = None, catalog: pd.DataFrame | None = None) -> None:
+        """Validate and append a block of clusters.
+
+        Parameters
+        ----------
+        X : SliceDict or dict
+            ``X["images"]`` of shape (n, n_bands, height, width) matching the writer,
+            ``X["redshift"]`` of shape (n,).
+        y : array-like of shape (n,), optional
+            ``log10(M500c / Msun)``. Give it in every append or in none.
+        catalog : pandas.DataFrame, optional
+            n rows, aligned with ``X``; numeric, boolean or string columns. Give one in
+            every append (same columns) or in none.
+
+        Raises
+        ------
+        ValueError
+            On a shape mismatch with the writer, or a block whose target or catalogue
+            columns differ from the first block's. Nothing is written then.
+        """
+        self._require_open()
+        inputs = as_inputs(X, counts=False)
+        images = inputs[IMAGES_KEY]
+        expected = (self.n_bands, self.height, self.width)
+        if images.shape[1:] != expected:
+            message = (
+                f"this writer stores cubes of shape (n_bands, height, width) = {expected}; "
+                f"got images of shape {images.shape}. Open one writer per cube shape."
+            )
+            raise ValueError(message)
+        target = None if y is None else check_target(y, images.shape[0])
+        columns = _catalog_to_arrays(catalog, images.shape[0])
+        self._check_consistent(target, columns)
+        self._write_block(images, inputs[REDSHIFT_KEY], target, columns)
+
+    def _check_consistent(self, target: np.ndarray | None, columns) -> None:
+        if self._has_target is not None and self._has_target != (target is not None):
+            message = (
+                f"y was {'given' if self._has_target else 'not given'} in the first "
+                "append; give it in every append or in none"
+            )
+            raise ValueError(message)
+        if self._schema is not None or self.n_written:
+            _check_schema_compatible(self._schema, columns)
+
+    def _write_block(self, images, redshift, target, columns) -> None:
+        file = self._file
+        if self._has_target is None:
+            self._has_target = target is not None
+            if target is not None:
+                self._create_vector(TARGET_KEY, np.dtype(np.float64))
+        if self._schema is None and self.n_written == 0 and columns is not None:
+            self._schema = {name: values.dtype for name, values in columns.items()}
+            group = file.create_group(CATALOG_KEY)
+            group.attrs["columns"] = json.dumps(list(columns))
+            for name, values in columns.items():
+                self._create_vector(f"{CATALOG_KEY}/{name}", values.dtype)
+        start, stop = self.n_written, self.n_written + images.shape[0]
+        blocks = {IMAGES_KEY: images, REDSHIFT_KEY: redshift}
+        if target is not None:
+            blocks[TARGET_KEY] = target
+        for name, values in (columns or {}).items():
+            blocks[f"{CATALOG_KEY}/{name}"] = values
+        try:
+            for name, values in blocks.items():
+                dataset = file[name]
+                dataset.resize(stop, axis=0)
+                dataset[start:stop] = values
+        except BaseException:
+            self._broken = True
+            raise
+        self.n_written = stop
+
+
+def write_hdf5(
+    path: str | os.PathLike,
+    X: Any,
+    y: Any,
+    catalog: pd.DataFrame | None = None,
+    *,
+    compression: str | None = "lzf",
+    chunk_size: int = 256,
+    attrs: Mapping[str, Any] | None = None,
+) -> None:
+    """Write clusters (and optionally masses and a catalogue) to an HDF5 file, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file (conventionally ``.h5``); its directory must exist. An existing
+        file is replaced only once the new one is complete.
+    X : SliceDict or dict
+        ``X["images"]`` of shape (n_samples, n_bands, height, width) and
+        ``X["redshift"]`` of shape (n_samples,), validated with
+        :func:`sk_clustermass.as_inputs` (``counts=False``: transformed images are fine).
+    y : array-like of shape (n_samples,) or None
+        ``log10(M500c / Msun)``; None for unlabelled clusters.
+    catalog : pandas.DataFrame, optional
+        One row per cluster, in the order of ``X``; numeric, boolean or string columns
+        with string names. The index is not stored.
+    compression : {'lzf', 'gzip', None}, default='lzf'
+        HDF5 compression filter.
+    chunk_size : int, default=256
+        Rows per chunk of the 1-D datasets; images are chunked one cluster per chunk.
+    attrs : dict, optional
+        Extra file attributes, e.g. ``{"band_edges_kev": edges, "survey": "efeds"}``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On invalid ``X``, ``y``, catalogue, attributes or options; nothing is written.
+
+    See Also
+    --------
+    HDF5ClusterWriter : stream clusters block by block.
+    read_hdf5 : read them back.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from sk_clustermass import as_inputs
+    >>> from sk_clustermass.datasets._hdf5 import read_hdf5, write_hdf5
+    >>> X = as_inputs(np.zeros((2, 10, 8, 8)), [0.3, 0.5])
+    >>> edges = np.linspace(0.25, 2.3, 11)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "clusters.h5"
+    ...     write_hdf5(path, X, None, attrs={"band_edges_kev": edges})
+    ...     X2, y2, _ = read_hdf5(path)
+    >>> X2["redshift"], y2 is None
+    (array([0.3, 0.5], dtype=float32), True)
+    """
+    inputs = as_inputs(X, counts=False)
+    images = inputs[IMAGES_KEY]
+    n_samples, n_bands, height, width = images.shape
+    target = None if y is None else check_target(y, n_samples)
+    columns = _catalog_to_arrays(catalog, n_samples)
+    writer = HDF5ClusterWriter(
+        path,
+        n_bands=n_bands,
+        height=height,
+        width=width,
+        compression=compression,
+        attrs=attrs,
+        chunk_size=chunk_size,
+    )
+    with writer:
+        writer._write_block(images, inputs[REDSHIFT_KEY], target, columns)
+
+
+# ----------------------------------------------------------------------------- lazy view
+class HDF5ClusterDataset:
+    """A lazy, picklable view of a cluster HDF5 file, for out-of-core work.
+
+    The file is checked when the view is created, then opened on first :meth:`read`
+    in each process (a copy unpickled in a worker process opens its own handle), so
+    the view can be sent to joblib or DataLoader workers. Nothing but the selected
+    rows is held in memory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`write_hdf5` or :class:`HDF5ClusterWriter`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    n_bands : int
+        Number of energy bands.
+    image_shape : tuple of int
+        Shape of one cluster's cube, (n_bands, height, width), i.e.
+        ``X["images"].shape[1:]``.
+    has_target : bool
+        Whether the file holds ``log10_m500c``.
+    columns : tuple of str
+        Catalogue columns (empty if there is no catalogue).
+    attrs : dict
+        File attributes (format, versions, band edges, user attributes).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`read_hdf5`, when the file is missing, not valid, or replaced by a file
+        with a different layout after the view was created.
+
+    Examples
+    --------
+    >>> import pickle, tempfile, pathlib
+    >>> import numpy as np
+    >>> from sk_clustermass import as_inputs
+    >>> from sk_clustermass.datasets._hdf5 import HDF5ClusterDataset, write_hdf5
+    >>> X = as_inputs(np.ones((5, 10, 8, 8)), np.linspace(0.1, 0.5, 5))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "clusters.h5"
+    ...     write_hdf5(path, X, np.linspace(13, 15, 5))
+    ...     data = HDF5ClusterDataset(path)
+    ...     copy = pickle.loads(pickle.dumps(data))
+    ...     X_batch, y_batch = copy.read(slice(1, 3))
+    ...     data.close(); copy.close()
+    >>> len(data), data.image_shape, y_batch
+    (5, (10, 8, 8), array([13.5, 14. ]))
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        with _open_file(self.path) as file:
+            self._layout = _inspect(file, self.path)
+            self.attrs = _plain_attrs(file.attrs)
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+
+    def __len__(self) -> int:
+        return self._layout.n_rows
+
+    @property
+    def n_bands(self) -> int:
+        """Number of energy bands."""
+        return self._layout.image_shape[0]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Shape (n_bands, height, width) of one cluster's cube."""
+        return self._layout.image_shape
+
+    @property
+    def has_target(self) -> bool:
+        """Whether the file holds ``log10_m500c``."""
+        return self._layout.has_target
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Catalogue column names, in order."""
+        return self._layout.columns
+
+    def _handle(self) -> h5py.File:
+        if self._file is None or self._pid != os.getpid() or not self._file.id.valid:
+            file = _open_file(self.path)
+            if _inspect(file, self.path) != self._layout:
+                file.close()
+                raise _fail(self.path, "it changed on disk since this view was created")
+            self._file, self._pid = file, os.getpid()
+        return self._file
+
+    def read(self, rows: Any) -> tuple[SliceDict, np.ndarray | None]:
+        """Read the selected clusters.
+
+        Parameters
+        ----------
+        rows : int, slice, array-like of int or boolean mask
+            The clusters to read (see :func:`read_hdf5`).
+
+        Returns
+        -------
+        X : skorch.helper.SliceDict
+            Images (n_selected, n_bands, height, width) and redshift (n_selected,).
+        y : ndarray of shape (n_selected,) or None
+            ``log10(M500c / Msun)``, None if the file has no target.
+        """
+        X, y, _ = _read_selection(self._handle(), self._layout, rows, self.path, with_catalog=False)
+        return X, y
+
+    def read_catalog(self, rows: Any = None) -> pd.DataFrame | None:
+        """Read the catalogue rows for ``rows`` (all when None); None without a catalogue."""
+        if not self.columns:
+            return None
+        selection = _normalize_rows(rows, len(self), self.path)
+        group = self._handle()[CATALOG_KEY]
+        try:
+            values = {name: _take(group[name], selection) for name in self.columns}
+        except (OSError, RuntimeError) as exc:
+            raise _fail(self.path, f"reading its catalogue failed ({exc})") from exc
+        return pd.DataFrame(values, index=pd.RangeIndex(_selection_size(selection)))
+
+    def close(self) -> None:
+        """Close this process's file handle (the next read reopens it)."""
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file, self._pid = None, None
+
+    def __enter__(self) -> HDF5ClusterDataset:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_file"], state["_pid"] = None, None
+        return state
+
+    def __repr__(self) -> str:
+        shape = self.image_shape
+        return f"HDF5ClusterDataset({str(self.path)!r}, n={len(self)}, image_shape={shape})"

@@ -1,0 +1,68 @@
+"""The X contract: as_inputs and check_target."""
+
+import numpy as np
+import pytest
+from skorch.helper import SliceDict
+
+from sk_clustermass import as_inputs
+from sk_clustermass._inputs import check_target
+
+
+def _images(n=4, bands=10, size=50):
+    return np.zeros((n, bands, size, size), dtype=np.float32)
+
+
+def test_builds_slicedict_without_copy():
+    images = _images()
+    X = as_inputs(images, np.full(4, 0.3))
+    assert isinstance(X, SliceDict)
+    assert X["images"] is images or np.shares_memory(X["images"], images)
+    assert X["redshift"].dtype == np.float32
+    assert X[1:3]["images"].shape == (2, 10, 50, 50)
+
+
+def test_accepts_dict_and_integer_counts():
+    X = as_inputs({"images": np.ones((2, 3, 5, 5), dtype=np.int64), "redshift": [0.1, 0.2]})
+    assert X["images"].dtype == np.float32
+    assert X["images"].sum() == 150
+
+
+@pytest.mark.parametrize(
+    ("images", "redshift", "error", "match"),
+    [
+        (np.zeros((3, 50, 50)), [0.1, 0.2, 0.3], ValueError, "n_samples, n_bands, height"),
+        (np.zeros((3, 2, 5, 5)), None, ValueError, "redshift is missing"),
+        (np.zeros((3, 2, 5, 5)), [0.1, 0.2], ValueError, "aligned"),
+        (np.full((2, 2, 5, 5), np.nan), [0.1, 0.2], ValueError, "NaN or infinite"),
+        (np.full((2, 2, 5, 5), np.inf), [0.1, 0.2], ValueError, "NaN or infinite"),
+        (-np.ones((2, 2, 5, 5)), [0.1, 0.2], ValueError, "negative"),
+        (np.zeros((2, 2, 5, 5)), [0.1, np.nan], ValueError, "redshift contains"),
+        (np.zeros((2, 2, 5, 5)), [0.1, 0.0], ValueError, "redshift must be > 0"),
+        (np.zeros((0, 2, 5, 5)), np.zeros(0), ValueError, "empty"),
+        (np.array([["a"]]), [0.1], TypeError, "numeric"),
+        (np.zeros((2, 2, 5, 5)), [[0.1, 0.2]], ValueError, r"shape \(n_samples,\)"),
+    ],
+)
+def test_bad_input_gets_clear_error(images, redshift, error, match):
+    with pytest.raises(error, match=match):
+        as_inputs(images, redshift)
+
+
+def test_missing_key_names_the_keys():
+    with pytest.raises(KeyError, match="redshift"):
+        as_inputs({"images": _images()})
+
+
+def test_negative_values_allowed_for_transformed_images():
+    X = as_inputs(-np.ones((2, 2, 5, 5)), [0.1, 0.2], counts=False)
+    assert X["images"].min() == -1
+
+
+def test_check_target():
+    assert check_target([14.0, 13.0], 2).dtype == np.float64
+    with pytest.raises(ValueError, match="has 3 clusters but y has 2"):
+        check_target([14.0, 13.0], 3)
+    with pytest.raises(ValueError, match="NaN"):
+        check_target([14.0, np.nan])
+    with pytest.warns(UserWarning, match="log10"):
+        check_target([1e14, 3e14])

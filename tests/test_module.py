@@ -1,0 +1,50 @@
+"""The CNN module: shapes, the seed architecture and collapsing feature maps."""
+
+import pytest
+import torch
+
+from sk_clustermass._module import ClusterMassCNN, feature_map_sizes
+
+
+def test_seed_architecture_shapes():
+    net = ClusterMassCNN(n_bands=10, image_size=(50, 50))
+    convs = [m for m in net.features if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 5
+    assert all(c.out_channels == 20 and c.kernel_size == (2, 2) for c in convs)
+    assert [layer.out_features for layer in net.dense] == [512, 256, 128, 64]
+    # 20 filters x 2 x 2 after two 4x4 pools, plus the redshift
+    assert net.dense[0].in_features == 20 * 2 * 2 + 1
+    out = net(torch.rand(3, 10, 50, 50), torch.rand(3))
+    assert out.shape == (3, 2)
+
+
+def test_redshift_changes_output_only_when_used():
+    torch.manual_seed(0)
+    images = torch.rand(2, 3, 20, 20)
+    for use_redshift in (True, False):
+        net = ClusterMassCNN(3, (20, 20), conv_layers=(1,), pool_size=2,
+                             use_redshift=use_redshift).eval()
+        low = net(images, torch.full((2,), 0.1))
+        high = net(images, torch.full((2,), 1.0))
+        assert (not torch.equal(low, high)) == use_redshift
+
+
+def test_large_kernel_valid_padding_raises_named_error():
+    with pytest.raises(ValueError, match=r"kernel_size=17.*padding='same'"):
+        feature_map_sizes((50, 50), kernel_size=17, conv_layers=(3, 2), pool_size=4,
+                          padding="valid")
+    # 'same' padding keeps the map alive
+    assert feature_map_sizes((50, 50), kernel_size=17, conv_layers=(3, 2), pool_size=4,
+                             padding="same") == [(12, 12), (3, 3)]
+
+
+def test_pool_collapse_raises():
+    with pytest.raises(ValueError, match="pool_size"):
+        feature_map_sizes((8, 8), kernel_size=1, conv_layers=(1, 1, 1), pool_size=4,
+                          padding="valid")
+
+
+def test_dropout_after_every_dense_layer():
+    net = ClusterMassCNN(3, (20, 20), conv_layers=(1,), pool_size=2, dense_layers=(8, 4, 2),
+                         dropout=0.3)
+    assert [d.p for d in net.dense_dropout] == [0.3, 0.3, 0.3]

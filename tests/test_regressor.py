@@ -1,0 +1,319 @@
+"""ClusterMassRegressor: the sklearn contract, learning, determinism and bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    cross_val_predict,
+    cross_val_score,
+    train_test_split,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from sk_clustermass import ClusterMassRegressor, as_inputs
+from sk_clustermass._net import NonFiniteLossError
+
+from .conftest import make_toy_clusters
+
+
+def log_images(X):
+    """Module-level (picklable) log1p stretch of the images for pipelines in tests."""
+    return as_inputs(np.log1p(X["images"]), X["redshift"], counts=False)
+
+
+LogImages = FunctionTransformer(log_images)
+
+
+# ---------------------------------------------------------------- sklearn contract
+@pytest.mark.parametrize(
+    "check",
+    [check_no_attributes_set_in_init, check_get_params_invariance, check_set_params],
+)
+def test_sklearn_instance_checks(check):
+    check("ClusterMassRegressor", ClusterMassRegressor())
+
+
+def test_sklearn_default_constructible():
+    check_parameters_default_constructible("ClusterMassRegressor", ClusterMassRegressor())
+
+
+def test_clone_and_params_round_trip(tiny_params):
+    model = ClusterMassRegressor(**tiny_params)
+    cloned = clone(model)
+    assert cloned.get_params() == model.get_params()
+    cloned.set_params(n_filters=11, dropout=0.2)
+    assert cloned.get_params()["n_filters"] == 11 and model.n_filters == 6
+
+
+def test_not_fitted_error(toy_data):
+    X, _ = toy_data
+    with pytest.raises(NotFittedError):
+        ClusterMassRegressor().predict(X)
+    with pytest.raises(NotFittedError):
+        ClusterMassRegressor().history_  # noqa: B018
+
+
+def test_fit_returns_self_predicts_and_scores(toy_data, tiny_params):
+    X, y = toy_data
+    model = ClusterMassRegressor(**tiny_params)
+    assert model.fit(X, y) is model
+    mean, std = model.predict(X, return_std=True)
+    assert mean.shape == std.shape == (len(y),)
+    assert np.isfinite(mean).all() and (std > 0).all()
+    assert np.isfinite(model.score(X, y))
+    assert len(model.history_) == tiny_params["max_epochs"]
+    assert {"train_loss", "valid_loss"} <= set(model.history_[-1])
+    assert model.n_bands_in_ == 3 and model.image_shape_in_ == (20, 20)
+
+
+def test_pipeline_grid_search_cross_validation(toy_data, tiny_params):
+    X, y = toy_data
+    pipe = make_pipeline(LogImages, ClusterMassRegressor(**tiny_params))
+    grid = {"clustermassregressor__n_filters": [4, 8]}
+    results = {}
+    for n_jobs in (1, 2):
+        search = GridSearchCV(pipe, grid, cv=KFold(2), n_jobs=n_jobs,
+                              scoring="neg_root_mean_squared_error")
+        results[n_jobs] = search.fit(X, y).cv_results_["mean_test_score"]
+    np.testing.assert_allclose(results[1], results[2], rtol=1e-6)
+    mean, std = search.best_estimator_.predict(X, return_std=True)
+    assert mean.shape == std.shape == (len(y),)
+    scores = cross_val_score(pipe, X, y, cv=2, scoring="r2")
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    predictions = cross_val_predict(pipe, X, y, cv=2)
+    assert predictions.shape == y.shape
+
+
+def test_train_test_split_on_slicedict(toy_data):
+    X, y = toy_data
+    X_train, X_test, y_train, _y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    assert X_train["images"].shape[0] == len(y_train) == 225
+    assert X_test["redshift"].shape == (75,)
+
+
+def test_joblib_round_trip_in_fresh_process(toy_data, tiny_params, tmp_path):
+    X, y = toy_data
+    pipe = make_pipeline(LogImages, ClusterMassRegressor(**tiny_params)).fit(X, y)
+    path = tmp_path / "pipe.joblib"
+    joblib.dump(pipe, path)
+    np.save(tmp_path / "images.npy", X["images"])
+    np.save(tmp_path / "redshift.npy", X["redshift"])
+    expected = pipe.predict(X)
+    script = textwrap.dedent(
+        f"""
+        import joblib, numpy as np
+        pipe = joblib.load({str(path)!r})
+        X = {{"images": np.load({str(tmp_path / 'images.npy')!r}),
+              "redshift": np.load({str(tmp_path / 'redshift.npy')!r})}}
+        np.save({str(tmp_path / 'out.npy')!r}, pipe.predict(X))
+        """
+    )
+    # run from the repository root so that this test module (pickled by reference) imports
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[1])
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+
+
+def test_pickle_does_not_carry_training_data(toy_data, tiny_params, tmp_path):
+    X, y = toy_data
+    model = ClusterMassRegressor(**tiny_params).fit(X, y)
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path)
+    assert path.stat().st_size < X["images"].nbytes / 4
+
+
+def test_same_seed_bit_identical(toy_data, tiny_params):
+    X, y = toy_data
+    params = dict(tiny_params, dropout=0.2, augment=True)
+    first = ClusterMassRegressor(**params).fit(X, y).predict(X)
+    second = ClusterMassRegressor(**params).fit(X, y).predict(X)
+    np.testing.assert_array_equal(first, second)
+    other = ClusterMassRegressor(**dict(params, random_state=1)).fit(X, y).predict(X)
+    assert not np.array_equal(first, other)
+
+
+def test_fit_leaves_global_torch_rng_alone(toy_data, tiny_params):
+    import torch
+
+    X, y = toy_data
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ClusterMassRegressor(**tiny_params).fit(X, y)
+    assert torch.equal(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------- learning for real
+def test_learns_toy_task_with_calibrated_width():
+    X, y = make_toy_clusters(900, seed=3)
+    X = log_images(X)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=300, random_state=0)
+    model = ClusterMassRegressor(
+        n_filters=8, kernel_size=3, conv_layers=(2, 1), pool_size=2, dense_layers=(64, 32),
+        max_epochs=40, patience=10, batch_size=32, random_state=0,
+    ).fit(X_train, y_train)
+    mean, std = model.predict(X_test, return_std=True)
+    residual = mean - y_test
+    scatter, coverage = residual.std(), np.mean(np.abs(residual) < std)
+    print(
+        f"\ntoy task: scatter {scatter:.3f} dex = {scatter / y_test.std():.2f} x std(y), "
+        f"bias {residual.mean():+.3f} dex, 68% interval coverage {coverage:.2f}, "
+        f"epochs {len(model.history_)}"
+    )
+    assert scatter < 0.3 * y_test.std()
+    assert 0.55 <= coverage <= 0.80
+
+
+# ---------------------------------------------------------------- options
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"optimizer": "sgd", "lr": 1e-2},
+        {"optimizer": "adamw", "weight_decay": 1e-2},
+        {"optimizer": "rmsprop", "lr": 1e-4},
+        {"lr_schedule": "exponential", "lr_final": 1e-4},
+        {"lr_schedule": "cosine"},
+        {"lr_schedule": "plateau", "patience": 3},
+        {"regularizer": "l2", "regularize": "kernel"},
+        {"regularizer": "l1", "regularize": "bias"},
+        {"regularizer": "l1l2", "regularize": "activity"},
+        {"loss": "mse"},
+        {"use_redshift": False, "padding": "same", "kernel_size": 5},
+        {"augment": True, "test_time_augmentation": True},
+        {"grad_clip": 1.0, "dropout": 0.3},
+        {"validation_fraction": 0.0},
+        {"device": "auto"},
+    ],
+    ids=lambda options: "-".join(f"{k}={v}" for k, v in options.items()),
+)
+def test_options_train(toy_data, tiny_params, options):
+    X, y = toy_data
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=2, **options)).fit(X, y)
+    mean, std = model.predict(X, return_std=True)
+    assert np.isfinite(mean).all() and (std > 0).all()
+
+
+def test_exponential_schedule_reaches_final_rate(toy_data, tiny_params):
+    X, y = toy_data
+    model = ClusterMassRegressor(
+        **dict(tiny_params, max_epochs=4, lr=1e-2, lr_schedule="exponential", lr_final=1e-3)
+    ).fit(X, y)
+    assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3 * 10 ** (-1 / 3))
+
+
+def test_early_stopping_restores_best(toy_data, tiny_params):
+    X, y = toy_data
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=60, patience=2, lr=3e-3))
+    model.fit(X, y)
+    assert len(model.history_) < 60
+
+
+def test_mse_width_is_validation_scatter(toy_data, tiny_params):
+    X, y = toy_data
+    _, std = ClusterMassRegressor(**dict(tiny_params, loss="mse")).fit(X, y).predict(
+        X, return_std=True)
+    assert np.unique(std).size == 1
+
+
+def test_test_time_augmentation_is_orientation_invariant(toy_data, tiny_params):
+    X, y = toy_data
+    model = ClusterMassRegressor(**dict(tiny_params, test_time_augmentation=True)).fit(X, y)
+    rotated = as_inputs(np.rot90(X["images"], axes=(2, 3)).copy(), X["redshift"])
+    np.testing.assert_allclose(model.predict(rotated), model.predict(X), atol=1e-4)
+
+
+def test_divergence_is_caught(toy_data, tiny_params):
+    X, y = toy_data
+    huge = np.concatenate([np.full(10, 1e30, dtype=np.float32), np.ones(290, np.float32)])
+    bad = as_inputs(X["images"] * huge[:, None, None, None], X["redshift"])
+    with pytest.raises(NonFiniteLossError, match="lr="):
+        ClusterMassRegressor(**dict(tiny_params, lr=10.0, optimizer="sgd")).fit(bad, y)
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"n_filters": 0}, "n_filters must be an integer > 0"),
+        ({"loss": "huber"}, r"loss='huber' is not supported; choose one of \['gaussian_nll'"),
+        ({"optimizer": "lbfgs"}, "optimizer='lbfgs'"),
+        ({"regularizer": "l3"}, "regularizer"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"kernel_size": 17}, "kernel_size=17"),
+        ({"conv_layers": 3}, r"tuple of ints, e.g. \(3,\)"),
+        ({"validation_fraction": 0.0}, "validation split"),
+    ],
+)
+def test_bad_hyperparameters(toy_data, tiny_params, change, match):
+    X, y = toy_data
+    params = dict(tiny_params, patience=5)
+    params.update(change)
+    with pytest.raises(ValueError, match=match):
+        ClusterMassRegressor(**params).fit(X, y)
+
+
+def test_bad_inputs_at_fit(toy_data, tiny_params):
+    X, y = toy_data
+    model = ClusterMassRegressor(**tiny_params)
+    with pytest.raises(ValueError, match="n_samples, n_bands"):
+        model.fit({"images": X["images"][:, 0], "redshift": X["redshift"]}, y)
+    nan_images = X["images"].copy()
+    nan_images[3, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit({"images": nan_images, "redshift": X["redshift"]}, y)
+    with pytest.raises(KeyError, match="redshift"):
+        model.fit({"images": X["images"]}, y)
+    with pytest.raises(ValueError, match="y has 299"):
+        model.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="negative"):
+        as_inputs(-X["images"] - 1, X["redshift"])
+
+
+def test_predict_input_must_match_fit(toy_data, tiny_params):
+    X, y = toy_data
+    model = ClusterMassRegressor(**tiny_params).fit(X, y)
+    with pytest.raises(ValueError, match="2 energy bands but the model was fitted on 3"):
+        model.predict({"images": X["images"][:, :2], "redshift": X["redshift"]})
+    with pytest.raises(ValueError, match="18x18 pixel images"):
+        model.predict({"images": X["images"][:, :, 1:-1, 1:-1], "redshift": X["redshift"]})
+
+
+def test_cuda_requested_without_gpu_is_clear(toy_data, tiny_params):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    X, y = toy_data
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        ClusterMassRegressor(**dict(tiny_params, device="cuda")).fit(X, y)
+
+
+# ---------------------------------------------------------------- GPU
+@pytest.mark.gpu
+def test_cuda_fit_predict_and_cpu_reload(toy_data, tiny_params, tmp_path):
+    X, y = toy_data
+    model = ClusterMassRegressor(**dict(tiny_params, device="cuda")).fit(X, y)
+    assert next(model.net_.module_.parameters()).is_cuda
+    mean = model.predict(X)
+    assert np.isfinite(mean).all()
+    path = tmp_path / "gpu.joblib"
+    joblib.dump(model, path)
+    assert np.allclose(joblib.load(path).predict(X), mean)
