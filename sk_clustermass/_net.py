@@ -120,5 +120,18 @@ class ClusterNet(NeuralNet):
         return loss
 
     def predict_raw(self, dataset) -> np.ndarray:
-        """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array."""
-        return self.forward(dataset, training=False).numpy().astype(np.float64)
+        """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array.
+
+        A lean inference loop (``torch.inference_mode``, contiguous batch slices
+        moved to the device one at a time) instead of skorch's generic ``forward``.
+        """
+        self.module_.eval()
+        iterator = self.get_iterator(dataset, training=False)
+        outputs = []
+        with torch.inference_mode():
+            for inputs, _ in iterator:
+                inputs = {key: value.to(self.device) for key, value in inputs.items()}
+                outputs.append(self.module_(**inputs).float().cpu())
+        if not outputs:
+            return np.empty((0, 2))
+        return torch.cat(outputs).numpy().astype(np.float64)

@@ -15,6 +15,7 @@ from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 from ._data import BatchIterator, ClusterTensors, shuffled_split
 from ._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS, GaussianNLLLoss, MeanSquaredErrorLoss
+from ._memory import malloc_tuned
 from ._module import PADDING_MODES, ClusterMassCNN, feature_map_sizes
 from ._net import ClusterNet, StopOnNonFiniteLoss
 from ._symmetry import predict_with_symmetries
@@ -139,6 +140,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         variance (``std_scale_``). Networks trained by likelihood tend to be
         over-confident on new data; this keeps the 68% intervals honest. Needs
         ``validation_fraction > 0``; ignored otherwise.
+    malloc_tuning : bool, default=True
+        While fitting and predicting, keep glibc from returning activation buffers
+        to the OS after every step (about 2x faster training on CPU); the allocator's
+        defaults are restored afterwards. See :mod:`sk_clustermass._memory`.
     device : {'cpu', 'cuda', 'auto'}, default='cpu'
         Where to train and predict; 'auto' takes a GPU when there is one.
     random_state : int, RandomState instance or None, default=None
@@ -211,6 +216,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         test_time_augmentation: bool = False,
         grad_clip: float | None = None,
         calibrate_std: bool = True,
+        malloc_tuning: bool = True,
         device: str = "cpu",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -242,6 +248,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.test_time_augmentation = test_time_augmentation
         self.grad_clip = grad_clip
         self.calibrate_std = calibrate_std
+        self.malloc_tuning = malloc_tuning
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -457,7 +464,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             train, valid = data.subset(train_rows), data.subset(valid_rows)
 
         module_params = self._module_params(images, redshift)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning):
             torch.manual_seed(int(seeds[0]))
             self.net_ = self._build_net(module_params, seeds, valid)
             self.net_.fit(train, None)
@@ -513,7 +520,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             Predicted standard deviation in dex; only with ``return_std=True``.
         """
         X = self._check_predict_inputs(X)
-        mean, log_std = self._predict_standardised(X)
+        with malloc_tuned(self.malloc_tuning):
+            mean, log_std = self._predict_standardised(X)
         mean = mean * self.y_scale_ + self.y_mean_
         if not np.isfinite(mean).all():
             message = (

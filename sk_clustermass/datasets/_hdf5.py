@@ -5,6 +5,8 @@ One file holds one data set, rows aligned across every dataset in it:
 ``/images``
     float32 ``(n, n_bands, height, width)``, chunked one cluster per chunk so a random
     row costs one chunk read, compressed (``lzf`` by default) with the shuffle filter.
+    Every numeric dataset carries Fletcher-32 chunk checksums, so damaged data fails
+    on read instead of returning wrong numbers.
 ``/redshift``
     float32 ``(n,)``.
 ``/log10_m500c``
@@ -253,7 +255,9 @@ def _inspect(file: h5py.File, path: Path) -> _Layout:
     if file.attrs.get("format") != FORMAT_NAME:
         raise _fail(path, f"the root attribute 'format' is not {FORMAT_NAME!r}")
     version = file.attrs.get("format_version")
-    if version is None or int(version) > FORMAT_VERSION:
+    if not isinstance(version, int | np.integer):
+        raise _fail(path, f"the root attribute 'format_version' is {version!r}, not an integer")
+    if version > FORMAT_VERSION:
         message = (
             f"{str(path)!r} has format_version {version!r} but this sk_clustermass reads "
             f"versions up to {FORMAT_VERSION}; upgrade sk_clustermass to read it"
@@ -516,6 +520,7 @@ class HDF5ClusterWriter:
         except BaseException:
             if self._file is not None:
                 self._file.close()
+                self._file = None
             _discard(self._temporary)
             raise
         self._finalizer = weakref.finalize(self, _close_and_discard, self._file, self._temporary)
@@ -567,10 +572,13 @@ class HDF5ClusterWriter:
             raise RuntimeError(message)
         return self._file
 
-    def _filters(self) -> dict[str, Any]:
-        return (
-            {} if self.compression is None else {"compression": self.compression, "shuffle": True}
-        )
+    def _filters(self, *, text: bool = False) -> dict[str, Any]:
+        # Fletcher-32 checksums make a damaged chunk fail loudly on read; HDF5 refuses
+        # them (and shuffling is pointless) on variable-length strings.
+        filters: dict[str, Any] = {} if text else {"fletcher32": True}
+        if self.compression is not None:
+            filters.update(compression=self.compression, shuffle=not text)
+        return filters
 
     def _write_header(self) -> None:
         file = self._file
@@ -600,14 +608,14 @@ class HDF5ClusterWriter:
         self._create_vector(REDSHIFT_KEY, np.dtype(np.float32))
 
     def _create_vector(self, name: str, dtype: np.dtype) -> None:
-        stored = h5py.string_dtype("utf-8") if dtype.kind == "O" else dtype
+        text = dtype.kind == "O"
         self._file.create_dataset(
             name,
             shape=(0,),
             maxshape=(None,),
-            dtype=stored,
+            dtype=h5py.string_dtype("utf-8") if text else dtype,
             chunks=(self.chunk_size,),
-            **self._filters(),
+            **self._filters(text=text),
         )
 
     # -- appending
