@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from sklearn.base import TransformerMixin
@@ -51,8 +51,9 @@ def check_number(
     """Raise ``ValueError`` unless ``value`` is a finite real (or integer) above ``minimum``."""
     kind = Integral if integer else Real
     ok = isinstance(value, kind) and not isinstance(value, bool | np.bool_)
-    ok = ok and math.isfinite(float(value)) if ok and abs(value) < 1e300 else False
-    ok = ok and (value >= minimum if inclusive else value > minimum)
+    if ok:
+        number = float(value) if abs(value) < 1e300 else math.inf
+        ok = math.isfinite(number) and (number >= minimum if inclusive else number > minimum)
     if not ok:
         what = "an integer" if integer else "a finite number"
         bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
@@ -96,7 +97,7 @@ class ImageTransformerMixin(TransformerMixin):
         # guarantees that no transformer hands on a NaN or an inf.
         return as_inputs(images, X[REDSHIFT_KEY], counts=False)
 
-    def fit(self, X: Any, y: Any = None) -> ImageTransformerMixin:
+    def fit(self, X: Any, y: Any = None) -> Self:
         """Check the parameters and the input, and learn what the transformer needs.
 
         Parameters
