@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +14,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
+from ._checkpoint import (
+    TrainingCheckpoint,
+    fit_fingerprint,
+    load_checkpoint,
+    restore_state,
+    training_finished,
+)
 from ._data import BatchIterator, ClusterTensors, shuffled_split
 from ._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS, GaussianNLLLoss, MeanSquaredErrorLoss
@@ -20,7 +29,11 @@ from ._module import PADDING_MODES, ClusterMassCNN, feature_map_sizes
 from ._net import ClusterNet, StopOnNonFiniteLoss
 from ._symmetry import predict_with_symmetries
 
-__all__ = ["ClusterMassRegressor"]
+__all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """``fit`` was interrupted (Ctrl-C) before its last epoch; the model is usable."""
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -152,7 +165,16 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     verbose : int, default=0
         0 silent, 1 a table of losses per epoch, 2 also a progress bar per epoch.
     callbacks : list of skorch callbacks, optional
-        Extra callbacks (checkpoints, loggers, ...).
+        Extra callbacks (loggers, ...).
+    checkpoint_dir : str or Path, optional
+        Save the full training state here (in a sub-directory named by a fingerprint
+        of the hyper-parameters and data) every ``checkpoint_every`` epochs and at
+        the end. A later ``fit`` with the same settings and data resumes from it to
+        the same result as an uninterrupted run (CPU, fixed ``random_state``), or,
+        if that fit had finished, loads its final weights without training. This is
+        also how a killed grid search resumes.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
 
     Attributes
     ----------
@@ -221,6 +243,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
     ) -> None:
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -253,6 +277,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # ------------------------------------------------------------------ validation
     def _validate_hyperparameters(self, image_shape: tuple[int, int]) -> None:
@@ -394,10 +420,16 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         }
 
     def _build_net(
-        self, module_params: dict, seeds: np.ndarray, valid: ClusterTensors | None
+        self,
+        module_params: dict,
+        generator: torch.Generator,
+        valid: ClusterTensors | None,
+        checkpoint: TrainingCheckpoint | None,
     ) -> ClusterNet:
         criterion = GaussianNLLLoss if self.loss == "gaussian_nll" else MeanSquaredErrorLoss
-        shuffle_generator = torch.Generator().manual_seed(int(seeds[1]))
+        callbacks = self._callbacks()
+        if checkpoint is not None:
+            callbacks.append(("checkpoint", checkpoint))
         return ClusterNet(
             module=ClusterMassCNN,
             criterion=criterion,
@@ -407,11 +439,11 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             batch_size=self.batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
-            iterator_train__generator=shuffle_generator,
+            iterator_train__generator=generator,
             iterator_train__augment=self.augment,
             iterator_valid=BatchIterator,
             train_split=_FixedSplit(valid),
-            callbacks=self._callbacks(),
+            callbacks=callbacks,
             device=self.device_,
             verbose=int(self.verbose > 0),
             regularizer=self.regularizer,
@@ -420,6 +452,29 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             **{f"module__{key}": value for key, value in module_params.items()},
             **self._optimizer_params(),
         )
+
+    def _checkpoint(
+        self, generator: torch.Generator, arrays: list[np.ndarray]
+    ) -> tuple[TrainingCheckpoint | None, dict | None]:
+        """This fit's checkpoint callback and the saved state to resume from, if any."""
+        if self.checkpoint_dir is None:
+            return None, None
+        _check_positive("checkpoint_every", self.checkpoint_every, integer=True)
+        ignored = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
+                   "malloc_tuning"}
+        params = {k: v for k, v in self.get_params().items() if k not in ignored}
+        directory = Path(self.checkpoint_dir) / fit_fingerprint(params, arrays)
+        state = load_checkpoint(directory)
+        callback = TrainingCheckpoint(
+            directory, self.checkpoint_every, generator, state, self.max_epochs
+        )
+        return callback, state
+
+    def _split(self, data: ClusterTensors, seed: int):
+        if self.validation_fraction == 0:
+            return data, None
+        train_rows, valid_rows = shuffled_split(len(data), self.validation_fraction, seed)
+        return data.subset(train_rows), data.subset(valid_rows)
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> ClusterMassRegressor:
@@ -437,14 +492,19 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         -------
         self : ClusterMassRegressor
             The fitted estimator.
+
+        Warns
+        -----
+        TrainingInterruptedWarning
+            If training was interrupted (Ctrl-C): the model keeps the best weights
+            so far and is usable; with ``checkpoint_dir`` a new ``fit`` resumes.
         """
         X = as_inputs(X, counts=False)
         images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
         y = check_target(y, len(images))
         self._validate_hyperparameters(images.shape[2:])
         self.device_ = self._resolve_device()
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(0, 2**31 - 1, size=3)
+        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
 
         self.n_bands_in_ = images.shape[1]
         self.image_shape_in_ = tuple(images.shape[2:])
@@ -456,23 +516,40 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         data = ClusterTensors.from_arrays(images, redshift, target)
         if self.device_ != "cpu":
             data = data.to(self.device_)
-        train, valid = data, None
-        if self.validation_fraction > 0:
-            train_rows, valid_rows = shuffled_split(
-                len(images), self.validation_fraction, int(seeds[2])
-            )
-            train, valid = data.subset(train_rows), data.subset(valid_rows)
+        train, valid = self._split(data, int(seeds[2]))
+        generator = torch.Generator().manual_seed(int(seeds[1]))
+        checkpoint, state = self._checkpoint(generator, [images, redshift, y])
 
         module_params = self._module_params(images, redshift)
         with torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning):
             torch.manual_seed(int(seeds[0]))
-            self.net_ = self._build_net(module_params, seeds, valid)
-            self.net_.fit(train, None)
+            self.net_ = self._build_net(module_params, generator, valid, checkpoint)
+            if state is not None and state["completed"]:
+                self.net_.initialize()
+                restore_state(self.net_, state)
+            else:
+                self.net_.fit(train, None)
         # The split holds a view of the training data: drop it so that pickles of the
         # fitted model do not carry the data set.
         self.net_.train_split = None
+        self.net_.max_epochs = self.max_epochs
+        self._warn_if_interrupted()
         self._calibrate(valid if valid is not None else train, calibrate=valid is not None)
         return self
+
+    def _warn_if_interrupted(self) -> None:
+        if training_finished(self.net_, self.max_epochs):
+            return
+        message = (
+            f"training was interrupted after epoch {len(self.net_.history)} of "
+            f"{self.max_epochs}; the model holds the best weights so far and can predict. "
+            + (
+                "Call fit again with the same settings to resume from the checkpoint."
+                if self.checkpoint_dir is not None
+                else "Set checkpoint_dir to be able to resume interrupted fits."
+            )
+        )
+        warnings.warn(message, TrainingInterruptedWarning, stacklevel=3)
 
     def _calibrate(self, dataset: ClusterTensors, *, calibrate: bool) -> None:
         """Residual scatter and width scale from held-out (or training) clusters."""
