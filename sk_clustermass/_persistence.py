@@ -1,0 +1,283 @@
+"""Model files that are safe to share: safetensors weights plus JSON, no pickle.
+
+``joblib``/``pickle`` files run code when loaded: fine for your own files, a risk for
+a model downloaded from a colleague or a web page. :func:`save_model` writes one
+``.safetensors`` file instead: every array (network weights, learned preprocessing
+statistics) as a tensor, and everything else (class names, hyper-parameters, scalar
+fitted attributes, training history, library version) as JSON in the file's metadata.
+:func:`load_model` rebuilds the estimator or pipeline from an allow-list of this
+library's classes; nothing in the file can name other code to run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .datasets._atomic import atomic_path
+
+__all__ = ["load_model", "save_model"]
+
+FORMAT_NAME = "sk_clustermass-model"
+FORMAT_VERSION = 1
+_REGRESSOR_NET = "net_"
+
+
+def _allowed_classes() -> dict[str, type]:
+    """The classes a model file may name: this library's estimators and transformers."""
+    from . import preprocessing
+    from ._regressor import ClusterMassRegressor
+
+    classes = {"ClusterMassRegressor": ClusterMassRegressor}
+    for name in preprocessing.__all__:
+        obj = getattr(preprocessing, name)
+        if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+            classes[name] = obj
+    try:
+        from . import baselines
+    except ImportError:  # pragma: no cover - baselines are optional in old versions
+        return classes
+    for name in getattr(baselines, "__all__", []):
+        obj = getattr(baselines, name)
+        if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+            classes[name] = obj
+    return classes
+
+
+# ---------------------------------------------------------------- JSON encoding
+def _encode(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(item, where) for item in value]}
+    if isinstance(value, list):
+        return [_encode(item, where) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _encode(item, f"{where}.{key}") for key, item in value.items()}
+    message = (
+        f"cannot save {where} of type {type(value).__name__} in the safe format (only "
+        "numbers, strings, tuples, lists, dicts and arrays are stored). Reset it to a "
+        "plain value, or use joblib for your own files."
+    )
+    raise TypeError(message)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_decode(item) for item in value["__tuple__"])
+        return {key: _decode(item) for key, item in value.items()}
+    return value
+
+
+# ---------------------------------------------------------------- saving
+def _step_record(name: str, step: BaseEstimator, tensors: dict[str, np.ndarray]) -> dict:
+    classes = _allowed_classes()
+    cls_name = type(step).__name__
+    if classes.get(cls_name) is not type(step):
+        message = (
+            f"step {name!r} is a {cls_name}, which the safe format cannot store: it holds "
+            f"only this library's estimators and transformers ({sorted(classes)}). "
+            "Use joblib.dump for pipelines with other steps."
+        )
+        raise TypeError(message)
+    params = step.get_params(deep=False)
+    if params.get("callbacks"):
+        message = (
+            f"step {name!r} has custom skorch callbacks, which cannot be stored safely; "
+            "set callbacks=None before saving (they only matter for training)."
+        )
+        raise TypeError(message)
+    record = {"name": name, "class": cls_name, "params": _encode(params, f"{name}.params"),
+              "attributes": {}, "arrays": []}
+    for attribute, value in vars(step).items():
+        if not attribute.endswith("_") or attribute.startswith("_"):
+            continue
+        if attribute == _REGRESSOR_NET:
+            _save_net(name, value, record, tensors)
+        elif isinstance(value, np.ndarray):
+            tensors[f"{name}.{attribute}"] = np.ascontiguousarray(value)
+            record["arrays"].append(attribute)
+        else:
+            record["attributes"][attribute] = _encode(value, f"{name}.{attribute}")
+    return record
+
+
+def _save_net(name: str, net, record: dict, tensors: dict[str, np.ndarray]) -> None:
+    for key, value in net.module_.state_dict().items():
+        tensors[f"{name}.module.{key}"] = value.detach().cpu().numpy().copy()
+    module_params = {
+        key[len("module__"):]: value
+        for key, value in net.get_params(deep=False).items()
+        if key.startswith("module__")
+    }
+    record["module_params"] = _encode(module_params, f"{name}.module_params")
+    history = json.loads(json.dumps(net.history.to_list(), default=_encode_number))
+    record["history"] = history
+
+
+def _encode_number(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def save_model(model: BaseEstimator, path: str | Path) -> None:
+    """Save a fitted estimator or pipeline of this library to a safe ``.safetensors`` file.
+
+    Parameters
+    ----------
+    model : ClusterMassRegressor, transformer, baseline, or Pipeline of them
+        Fitted.
+    path : str or Path
+        Destination file, written atomically.
+
+    Raises
+    ------
+    TypeError
+        If the model contains a step or attribute the safe format cannot hold.
+    sklearn.exceptions.NotFittedError
+        If the final estimator is not fitted.
+
+    See Also
+    --------
+    load_model : the inverse.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sk_clustermass import ClusterMassRegressor, as_inputs, load_model, save_model
+    >>> from sk_clustermass.preprocessing import LogStretch
+    >>> rng = np.random.default_rng(0)
+    >>> X = as_inputs(rng.poisson(1.0, (30, 2, 12, 12)), rng.uniform(0.1, 1.0, 30))
+    >>> y = rng.uniform(13.0, 15.0, 30)
+    >>> pipe = make_pipeline(LogStretch(), ClusterMassRegressor(
+    ...     n_filters=2, kernel_size=3, conv_layers=(1,), dense_layers=(4,), pool_size=2,
+    ...     max_epochs=1, random_state=0)).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> save_model(pipe, path)
+    >>> bool(np.array_equal(load_model(path).predict(X), pipe.predict(X)))
+    True
+    """
+    steps = model.steps if isinstance(model, Pipeline) else [("estimator", model)]
+    check_is_fitted(steps[-1][1])
+    tensors: dict[str, np.ndarray] = {}
+    records = [_step_record(name, step, tensors) for name, step in steps]
+    from . import __version__
+
+    spec = {
+        "kind": "pipeline" if isinstance(model, Pipeline) else "estimator",
+        "steps": records,
+    }
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "library_version": __version__,
+        "spec": json.dumps(spec),
+    }
+    with atomic_path(path) as temporary:
+        save_file(tensors, str(temporary), metadata=metadata)
+
+
+# ---------------------------------------------------------------- loading
+def _read(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+        tensors = load_file(str(path))
+    except FileNotFoundError:
+        raise
+    except (SafetensorError, OSError, ValueError) as exc:
+        message = f"{str(path)!r} is not a readable sk_clustermass model file ({exc})"
+        raise ValueError(message) from exc
+    if metadata.get("format") != FORMAT_NAME:
+        message = f"{str(path)!r} is a safetensors file but not an sk_clustermass model"
+        raise ValueError(message)
+    if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
+        message = (
+            f"{str(path)!r} was written by a newer sk_clustermass "
+            f"({metadata.get('library_version')}); upgrade to load it"
+        )
+        raise ValueError(message)
+    return json.loads(metadata["spec"]), tensors
+
+
+def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str) -> BaseEstimator:
+    classes = _allowed_classes()
+    cls = classes.get(record["class"])
+    if cls is None:
+        message = (
+            f"the model file names the class {record['class']!r}, which is not one of this "
+            f"library's estimators ({sorted(classes)}); refusing to load it"
+        )
+        raise ValueError(message)
+    name = record["name"]
+    step = cls(**_decode(record["params"]))
+    for attribute, value in record["attributes"].items():
+        setattr(step, attribute, _decode(value))
+    for attribute in record["arrays"]:
+        setattr(step, attribute, tensors[f"{name}.{attribute}"])
+    if "module_params" in record:
+        _load_net(step, record, tensors, device)
+    return step
+
+
+def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str) -> None:
+    from skorch.history import History
+
+    name = record["name"]
+    prefix = f"{name}.module."
+    state = {key[len(prefix):]: torch.from_numpy(value) for key, value in tensors.items()
+             if key.startswith(prefix)}
+    step.device_ = device
+    net = step._build_net(_decode(record["module_params"]), torch.Generator(), None, None)
+    net.initialize()
+    net.module_.load_state_dict(state)
+    net.history_ = History(record["history"])
+    step.net_ = net
+
+
+def load_model(path: str | Path, *, device: str = "cpu") -> BaseEstimator:
+    """Load a model saved by :func:`save_model`, without running any code from the file.
+
+    Parameters
+    ----------
+    path : str or Path
+    device : {'cpu', 'cuda'}, default='cpu'
+        Where the network goes; a model trained on a GPU loads on a CPU.
+
+    Returns
+    -------
+    model : estimator or Pipeline
+        Fitted, predicting exactly as the saved one did (on the same device).
+
+    Raises
+    ------
+    ValueError
+        If the file is damaged, not a model file, from a newer version, or names a
+        class outside this library.
+    """
+    spec, tensors = _read(path)
+    steps = [(record["name"], _rebuild_step(record, tensors, device))
+             for record in spec["steps"]]
+    if spec["kind"] == "pipeline":
+        return Pipeline(steps)
+    return steps[0][1]

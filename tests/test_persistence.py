@@ -1,0 +1,107 @@
+"""Safe model files: save_model / load_model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_clustermass import ClusterMassRegressor, load_model, save_model
+from sk_clustermass.preprocessing import BandNormalizer, LogStretch
+
+
+@pytest.fixture(scope="module")
+def fitted_pipeline(toy_data, tiny_params):
+    X, y = toy_data
+    pipe = make_pipeline(LogStretch(), BandNormalizer(),
+                         ClusterMassRegressor(**dict(tiny_params, test_time_augmentation=True)))
+    return pipe.fit(X, y)
+
+
+def test_round_trip_predicts_identically(fitted_pipeline, toy_data, tmp_path):
+    X, _ = toy_data
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+    loaded = load_model(path)
+    for expected, got in zip(fitted_pipeline.predict(X, return_std=True),
+                             loaded.predict(X, return_std=True)):
+        np.testing.assert_array_equal(got, expected)
+    regressor = loaded[-1]
+    assert regressor.get_params() == fitted_pipeline[-1].get_params()
+    assert regressor.history_[:, "train_loss"] == fitted_pipeline[-1].history_[:, "train_loss"]
+
+
+def test_loads_in_fresh_process_without_pickle(fitted_pipeline, toy_data, tmp_path):
+    X, _ = toy_data
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+    np.save(tmp_path / "images.npy", X["images"])
+    np.save(tmp_path / "redshift.npy", X["redshift"])
+    script = textwrap.dedent(
+        f"""
+        import pickle, numpy as np
+        def refuse(*args, **kwargs):
+            raise AssertionError("pickle used")
+        pickle.loads = pickle.load = refuse  # loading must not unpickle anything
+        from sk_clustermass import load_model
+        model = load_model({str(path)!r})
+        X = {{"images": np.load({str(tmp_path / 'images.npy')!r}),
+              "redshift": np.load({str(tmp_path / 'redshift.npy')!r})}}
+        np.save({str(tmp_path / 'out.npy')!r}, model.predict(X))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), fitted_pipeline.predict(X))
+
+
+def test_single_estimator_round_trip(toy_data, tiny_params, tmp_path):
+    X, y = toy_data
+    model = ClusterMassRegressor(**tiny_params).fit(X, y)
+    save_model(model, tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").predict(X),
+                                  model.predict(X))
+
+
+def test_foreign_step_is_refused(toy_data, tmp_path):
+    pipe = make_pipeline(StandardScaler())
+    pipe.fit(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="safe format cannot store"):
+        save_model(pipe, tmp_path / "x.safetensors")
+
+
+def test_file_naming_other_code_is_refused(fitted_pipeline, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    spec = json.loads(metadata["spec"])
+    spec["steps"][0]["class"] = "os.system"
+    metadata["spec"] = json.dumps(spec)
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(ValueError, match="refusing to load"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 10, b"\x08\x00\x00\x00\x00\x00\x00\x00{}"])
+def test_damaged_file_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="bad.safetensors"):
+        load_model(path)
+
+
+def test_unfitted_model_is_refused(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        save_model(ClusterMassRegressor(), tmp_path / "m.safetensors")
