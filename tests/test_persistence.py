@@ -96,7 +96,7 @@ def test_file_naming_other_code_is_refused(fitted_pipeline, tmp_path):
 def test_damaged_file_is_a_clear_error(tmp_path, content):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(content)
-    with pytest.raises(ValueError, match="bad.safetensors"):
+    with pytest.raises(ValueError, match=r"bad\.safetensors"):
         load_model(path)
 
 
