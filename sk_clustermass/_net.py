@@ -14,7 +14,9 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
+from ._inputs import IMAGES_KEY, REDSHIFT_KEY
 from ._loss import penalty
+from ._symmetry import combine_outputs, square_symmetries
 
 __all__ = ["ClusterNet", "NonFiniteLossError", "StopOnNonFiniteLoss"]
 
@@ -73,6 +75,16 @@ class StopOnNonFiniteLoss(Callback):
         raise NonFiniteLossError(message)
 
 
+def _inference_batches(dataset, batch_size: int):
+    """In-order batches of an in-memory or streaming dataset."""
+    from ._data import BatchIterator
+    from ._streaming import StreamingBatchIterator, StreamingClusters
+
+    if isinstance(dataset, StreamingClusters):
+        return StreamingBatchIterator(dataset, batch_size)
+    return BatchIterator(dataset, batch_size)
+
+
 class ClusterNet(NeuralNet):
     """skorch ``NeuralNet`` with a regularisation penalty on the dense layers.
 
@@ -119,19 +131,39 @@ class ClusterNet(NeuralNet):
             )
         return loss
 
-    def predict_raw(self, dataset) -> np.ndarray:
+    def predict_raw(
+        self, dataset, *, symmetries: bool = False, return_target: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array.
 
-        A lean inference loop (``torch.inference_mode``, contiguous batch slices
-        moved to the device one at a time) instead of skorch's generic ``forward``.
+        A lean inference loop (``torch.inference_mode``, batches from the net's
+        validation iterator moved to the device one at a time) instead of skorch's
+        generic ``forward``.
+
+        Parameters
+        ----------
+        dataset : ClusterTensors or StreamingClusters
+        symmetries : bool, default=False
+            Average over the 8 symmetries of the square (test-time augmentation).
+        return_target : bool, default=False
+            Also return the dataset's (standardised) targets, in the same order.
         """
         self.module_.eval()
-        iterator = self.get_iterator(dataset, training=False)
-        outputs = []
+        outputs, targets = [], []
         with torch.inference_mode():
-            for inputs, _ in iterator:
-                inputs = {key: value.to(self.device) for key, value in inputs.items()}
-                outputs.append(self.module_(**inputs).float().cpu())
-        if not outputs:
-            return np.empty((0, 2))
-        return torch.cat(outputs).numpy().astype(np.float64)
+            for inputs, target in _inference_batches(dataset, self.batch_size):
+                images = inputs[IMAGES_KEY].to(self.device)
+                redshift = inputs[REDSHIFT_KEY].to(self.device)
+                if symmetries:
+                    raw = combine_outputs(
+                        [self.module_(view, redshift) for view in square_symmetries(images)]
+                    )
+                else:
+                    raw = self.module_(images, redshift)
+                outputs.append(raw.float().cpu())
+                if return_target:
+                    targets.append(target.float().cpu())
+        raw = torch.cat(outputs).numpy().astype(np.float64) if outputs else np.empty((0, 2))
+        if return_target:
+            return raw, torch.cat(targets).numpy().astype(np.float64)
+        return raw

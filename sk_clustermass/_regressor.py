@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,13 @@ from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS, GaussianNLLLoss, Me
 from ._memory import malloc_tuned
 from ._module import PADDING_MODES, ClusterMassCNN, feature_map_sizes
 from ._net import ClusterNet, StopOnNonFiniteLoss
-from ._symmetry import predict_with_symmetries
+from ._streaming import (
+    StreamingBatchIterator,
+    StreamingClusters,
+    as_streaming_source,
+    block_split,
+    streaming_statistics,
+)
 
 __all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
 
@@ -337,10 +344,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             raise RuntimeError(message)
         return self.device
 
-    def _check_predict_inputs(self, X: Any):
-        check_is_fitted(self, "net_")
-        X = as_inputs(X, counts=False)
-        n_bands, height, width = X[IMAGES_KEY].shape[1:]
+    def _check_image_shape(self, n_bands: int, height: int, width: int) -> None:
         if n_bands != self.n_bands_in_:
             message = (
                 f"X has {n_bands} energy bands but the model was fitted on "
@@ -355,7 +359,16 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
                 "the same way as in fit."
             )
             raise ValueError(message)
-        return X
+
+    def _prediction_data(self, X: Any) -> ClusterTensors | StreamingClusters:
+        check_is_fitted(self, "net_")
+        source = as_streaming_source(X)
+        if source is not None:
+            self._check_image_shape(*source.image_shape)
+            return StreamingClusters(source, block_split(len(source), 0.0, 0)[0], None)
+        X = as_inputs(X, counts=False)
+        self._check_image_shape(*X[IMAGES_KEY].shape[1:])
+        return ClusterTensors.from_arrays(X[IMAGES_KEY], X[REDSHIFT_KEY])
 
     # ------------------------------------------------------------------ building
     def _callbacks(self) -> list:
@@ -399,12 +412,11 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             params["optimizer__momentum"] = self.momentum
         return params
 
-    def _module_params(self, images: np.ndarray, redshift: np.ndarray) -> dict:
-        band_mean, band_scale = _band_statistics(images)
-        redshift_std = float(redshift.std())
+    def _module_params(self, data: _TrainingData) -> dict:
+        redshift_std = float(data.redshift.std())
         return {
-            "n_bands": images.shape[1],
-            "image_size": images.shape[2:],
+            "n_bands": data.n_bands,
+            "image_size": data.image_shape,
             "n_filters": self.n_filters,
             "kernel_size": self.kernel_size,
             "conv_layers": tuple(self.conv_layers),
@@ -413,9 +425,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             "dense_layers": tuple(self.dense_layers),
             "dropout": self.dropout,
             "use_redshift": self.use_redshift,
-            "band_mean": band_mean.tolist(),
-            "band_scale": band_scale.tolist(),
-            "redshift_mean": float(redshift.mean()),
+            "band_mean": data.band_mean.tolist(),
+            "band_scale": data.band_scale.tolist(),
+            "redshift_mean": float(data.redshift.mean()),
             "redshift_scale": redshift_std if redshift_std > 0 else 1.0,
         }
 
@@ -423,8 +435,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self,
         module_params: dict,
         generator: torch.Generator,
-        valid: ClusterTensors | None,
+        valid: ClusterTensors | StreamingClusters | None,
         checkpoint: TrainingCheckpoint | None,
+        iterator: type = BatchIterator,
     ) -> ClusterNet:
         criterion = GaussianNLLLoss if self.loss == "gaussian_nll" else MeanSquaredErrorLoss
         callbacks = self._callbacks()
@@ -437,11 +450,11 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            iterator_train=BatchIterator,
+            iterator_train=iterator,
             iterator_train__shuffle=True,
             iterator_train__generator=generator,
             iterator_train__augment=self.augment,
-            iterator_valid=BatchIterator,
+            iterator_valid=iterator,
             train_split=_FixedSplit(valid),
             callbacks=callbacks,
             device=self.device_,
@@ -470,23 +483,53 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         )
         return callback, state
 
-    def _split(self, data: ClusterTensors, seed: int):
-        if self.validation_fraction == 0:
-            return data, None
-        train_rows, valid_rows = shuffled_split(len(data), self.validation_fraction, seed)
-        return data.subset(train_rows), data.subset(valid_rows)
+    def _in_memory_data(self, X: Any, y: Any, seed: int) -> _TrainingData:
+        X = as_inputs(X, counts=False)
+        images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
+        y = check_target(y, len(images))
+        self._validate_hyperparameters(images.shape[2:])
+        target = self._standardise_target(y)
+        data = ClusterTensors.from_arrays(images, redshift, target)
+        if self.device_ != "cpu":
+            data = data.to(self.device_)
+        train, valid = data, None
+        if self.validation_fraction > 0:
+            train_rows, valid_rows = shuffled_split(len(images), self.validation_fraction, seed)
+            train, valid = data.subset(train_rows), data.subset(valid_rows)
+        band_mean, band_scale = _band_statistics(images)
+        return _TrainingData(train, valid, BatchIterator, band_mean, band_scale, redshift, y,
+                             [images, redshift, y])
+
+    def _streaming_data(self, source, y: Any, seed: int) -> _TrainingData:
+        self._validate_hyperparameters(source.image_shape[1:])
+        band_mean, band_scale, redshift, y = streaming_statistics(source, y)
+        target = self._standardise_target(y)
+        train_blocks, valid_blocks = block_split(len(source), self.validation_fraction, seed)
+        train = StreamingClusters(source, train_blocks, target)
+        valid = StreamingClusters(source, valid_blocks, target) if valid_blocks else None
+        return _TrainingData(train, valid, StreamingBatchIterator, band_mean, band_scale,
+                             redshift, y, [redshift, y])
+
+    def _standardise_target(self, y: np.ndarray) -> np.ndarray:
+        self.y_mean_ = float(y.mean())
+        y_std = float(y.std())
+        self.y_scale_ = y_std if y_std > 0 else 1.0
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
 
     # ------------------------------------------------------------------ public API
-    def fit(self, X: Any, y: Any) -> ClusterMassRegressor:
+    def fit(self, X: Any, y: Any = None) -> ClusterMassRegressor:
         """Train the network on image cubes, redshifts and log10 masses.
 
         Parameters
         ----------
-        X : skorch.helper.SliceDict or dict
-            ``X["images"]`` of shape (n_samples, n_bands, height, width) and
-            ``X["redshift"]`` of shape (n_samples,); see :func:`sk_clustermass.as_inputs`.
+        X : skorch.helper.SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
+            In memory: ``X["images"]`` of shape (n_samples, n_bands, height, width)
+            and ``X["redshift"]`` of shape (n_samples,); see
+            :func:`sk_clustermass.as_inputs`. A file in our HDF5 format (or its
+            :class:`~sk_clustermass.datasets.HDF5ClusterDataset`) is read in blocks
+            during training, so it may be larger than memory.
         y : array-like of shape (n_samples,)
-            ``log10(M500c / Msun)``.
+            ``log10(M500c / Msun)``. Optional for an HDF5 file that holds it.
 
         Returns
         -------
@@ -499,42 +542,37 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             If training was interrupted (Ctrl-C): the model keeps the best weights
             so far and is usable; with ``checkpoint_dir`` a new ``fit`` resumes.
         """
-        X = as_inputs(X, counts=False)
-        images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
-        y = check_target(y, len(images))
-        self._validate_hyperparameters(images.shape[2:])
         self.device_ = self._resolve_device()
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
-
-        self.n_bands_in_ = images.shape[1]
-        self.image_shape_in_ = tuple(images.shape[2:])
-        self.y_mean_ = float(y.mean())
-        y_std = float(y.std())
-        self.y_scale_ = y_std if y_std > 0 else 1.0
-        target = ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
-
-        data = ClusterTensors.from_arrays(images, redshift, target)
-        if self.device_ != "cpu":
-            data = data.to(self.device_)
-        train, valid = self._split(data, int(seeds[2]))
+        source = as_streaming_source(X)
+        if source is not None:
+            data = self._streaming_data(source, y, int(seeds[2]))
+        else:
+            data = self._in_memory_data(X, y, int(seeds[2]))
+        self.n_bands_in_ = data.n_bands
+        self.image_shape_in_ = data.image_shape
+        self.n_threads_ = torch.get_num_threads()
         generator = torch.Generator().manual_seed(int(seeds[1]))
-        checkpoint, state = self._checkpoint(generator, [images, redshift, y])
+        checkpoint, state = self._checkpoint(generator, data.fingerprint_arrays)
 
-        module_params = self._module_params(images, redshift)
+        module_params = self._module_params(data)
         with torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning):
             torch.manual_seed(int(seeds[0]))
-            self.net_ = self._build_net(module_params, generator, valid, checkpoint)
+            self.net_ = self._build_net(
+                module_params, generator, data.valid, checkpoint, data.iterator
+            )
             if state is not None and state["completed"]:
                 self.net_.initialize()
                 restore_state(self.net_, state)
             else:
-                self.net_.fit(train, None)
-        # The split holds a view of the training data: drop it so that pickles of the
-        # fitted model do not carry the data set.
-        self.net_.train_split = None
-        self.net_.max_epochs = self.max_epochs
-        self._warn_if_interrupted()
-        self._calibrate(valid if valid is not None else train, calibrate=valid is not None)
+                self.net_.fit(data.train, None)
+            # The split holds a view of the training data: drop it so that pickles of
+            # the fitted model do not carry the data set.
+            self.net_.train_split = None
+            self.net_.max_epochs = self.max_epochs
+            self._warn_if_interrupted()
+            held_out = data.valid if data.valid is not None else data.train
+            self._calibrate(held_out, calibrate=data.valid is not None)
         return self
 
     def _warn_if_interrupted(self) -> None:
@@ -551,16 +589,16 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         )
         warnings.warn(message, TrainingInterruptedWarning, stacklevel=3)
 
-    def _calibrate(self, dataset: ClusterTensors, *, calibrate: bool) -> None:
+    def _calibrate(self, dataset, *, calibrate: bool) -> None:
         """Residual scatter and width scale from held-out (or training) clusters."""
-        inputs, target = dataset.take(slice(None))
-        held_out = ClusterTensors(inputs[IMAGES_KEY], inputs[REDSHIFT_KEY])
-        mean, log_std = self._predict_standardised_data(held_out)
-        residual = target.cpu().numpy().astype(np.float64) - mean
+        raw, target = self.net_.predict_raw(
+            dataset, symmetries=self.test_time_augmentation, return_target=True
+        )
+        residual = target - raw[:, 0]
         self.residual_std_ = float(np.sqrt(np.mean(residual**2)))
         self.std_scale_ = 1.0
         if calibrate and self.calibrate_std and self.loss == "gaussian_nll":
-            pulls = residual / np.exp(np.clip(log_std, -10.0, 5.0))
+            pulls = residual / np.exp(np.clip(raw[:, 1], -10.0, 5.0))
             self.std_scale_ = float(np.sqrt(np.mean(pulls**2)))
 
     @property
@@ -569,22 +607,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.history
 
-    def _predict_standardised(self, X) -> tuple[np.ndarray, np.ndarray]:
-        data = ClusterTensors.from_arrays(X[IMAGES_KEY], X[REDSHIFT_KEY])
-        return self._predict_standardised_data(data)
-
-    def _predict_standardised_data(self, data: ClusterTensors) -> tuple[np.ndarray, np.ndarray]:
-        if self.test_time_augmentation:
-            return predict_with_symmetries(self.net_, data)
-        raw = self.net_.predict_raw(data)
-        return raw[:, 0], raw[:, 1]
-
     def predict(self, X: Any, return_std: bool = False):
         """Predict ``log10(M500c / Msun)`` and, optionally, its standard deviation.
 
         Parameters
         ----------
-        X : skorch.helper.SliceDict or dict
+        X : skorch.helper.SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
             Same bands and image size as in ``fit``.
         return_std : bool, default=False
             Also return the predicted 1-sigma width of each mass.
@@ -596,9 +624,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         std : ndarray of shape (n_samples,)
             Predicted standard deviation in dex; only with ``return_std=True``.
         """
-        X = self._check_predict_inputs(X)
+        data = self._prediction_data(X)
         with malloc_tuned(self.malloc_tuning):
-            mean, log_std = self._predict_standardised(X)
+            raw = self.net_.predict_raw(data, symmetries=self.test_time_augmentation)
+        mean, log_std = raw[:, 0], raw[:, 1]
         mean = mean * self.y_scale_ + self.y_mean_
         if not np.isfinite(mean).all():
             message = (
@@ -613,6 +642,31 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         else:
             std = np.exp(np.clip(log_std, -10.0, 5.0)) * self.y_scale_ * self.std_scale_
         return mean, std
+
+
+@dataclass
+class _TrainingData:
+    """What ``fit`` trains on: dataset views, their iterator and input statistics."""
+
+    train: ClusterTensors | StreamingClusters
+    valid: ClusterTensors | StreamingClusters | None
+    iterator: type
+    band_mean: np.ndarray
+    band_scale: np.ndarray
+    redshift: np.ndarray
+    y: np.ndarray
+    fingerprint_arrays: list[np.ndarray]
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.band_mean)
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        dataset = self.train
+        if isinstance(dataset, ClusterTensors):
+            return tuple(dataset.images.shape[2:])
+        return tuple(dataset.source.image_shape[1:])
 
 
 class _FixedSplit:

@@ -7,12 +7,9 @@ part that does; the spread between them joins the predicted width.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from ._data import ClusterTensors
-
-__all__ = ["predict_with_symmetries", "square_symmetries"]
+__all__ = ["combine_outputs", "square_symmetries"]
 
 
 def square_symmetries(images: torch.Tensor) -> list[torch.Tensor]:
@@ -41,29 +38,29 @@ def square_symmetries(images: torch.Tensor) -> list[torch.Tensor]:
     return flips + [image.transpose(-1, -2) for image in flips]
 
 
-def predict_with_symmetries(net, data: ClusterTensors) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and log-width averaged over the symmetries of the images.
+def combine_outputs(outputs: list[torch.Tensor]) -> torch.Tensor:
+    """Combine ``(mean, log_std)`` outputs over symmetries into one ``(mean, log_std)``.
 
-    The returned width combines the mean predicted variance and the variance of the
-    8 means (law of total variance).
+    The mean is averaged; the variance is the mean predicted variance plus the
+    variance of the means (law of total variance).
 
     Parameters
     ----------
-    net : ClusterNet
-        A fitted net.
-    data : ClusterTensors
-        Inputs without target.
+    outputs : list of torch.Tensor of shape (batch, 2)
 
     Returns
     -------
-    mean, log_std : ndarray of shape (n_samples,)
-        In standardised target units.
+    torch.Tensor of shape (batch, 2)
+
+    Examples
+    --------
+    >>> import torch
+    >>> out = combine_outputs([torch.tensor([[1.0, 0.0]]), torch.tensor([[3.0, 0.0]])])
+    >>> [round(v, 4) for v in out[0].tolist()]
+    [2.0, 0.3466]
     """
-    means, variances = [], []
-    for images in square_symmetries(data.images):
-        raw = net.predict_raw(ClusterTensors(images.contiguous(), data.redshift))
-        means.append(raw[:, 0])
-        variances.append(np.exp(2 * np.clip(raw[:, 1], -10.0, 5.0)))
-    means_array = np.stack(means)
-    variance = np.mean(variances, axis=0) + means_array.var(axis=0)
-    return means_array.mean(axis=0), 0.5 * np.log(variance)
+    stacked = torch.stack(outputs)
+    means = stacked[..., 0]
+    variances = torch.exp(2 * stacked[..., 1].clamp(-10.0, 5.0))
+    variance = variances.mean(dim=0) + means.var(dim=0, unbiased=False)
+    return torch.stack([means.mean(dim=0), 0.5 * torch.log(variance)], dim=1)
