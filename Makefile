@@ -26,7 +26,7 @@ quickstart: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/sk-clustermass demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check sk_clustermass tests examples benchmarks docs
@@ -43,5 +43,24 @@ test-gpu: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
+# The HTML site (warnings are errors, no network), then the pages' code as doctests.
+DOCTEST_PAGES := getting_started conventions estimator persistence pitfalls io
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(PYTEST) -q --doctest-glob='*.md' $(DOCTEST_PAGES:%=docs/%.md)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache docs/_build
+
+# Render the demo's report in headless Chromium (Debian: apt-get install chromium) and
+# save a screenshot beside it, to check by eye how the page looks. Run `make demo` first.
+REPORT ?= demo_report
+CHROMIUM ?= chromium
+.PHONY: report-screenshot
+report-screenshot:
+	@test -f $(REPORT)/index.html || { echo "no $(REPORT)/index.html: run make demo first"; exit 2; }
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	  --disable-background-networking --disable-component-update --disable-sync \
+	  --user-data-dir="$$(mktemp -d)" --screenshot=$(REPORT)/screenshot.png \
+	  --window-size=1280,2400 file://$(abspath $(REPORT))/index.html 2>/dev/null
+	@echo "wrote $(REPORT)/screenshot.png"

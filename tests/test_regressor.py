@@ -317,3 +317,8 @@ def test_cuda_fit_predict_and_cpu_reload(toy_data, tiny_params, tmp_path):
     path = tmp_path / "gpu.joblib"
     joblib.dump(model, path)
     assert np.allclose(joblib.load(path).predict(X), mean)
+    from sk_clustermass import load_model, save_model
+
+    save_model(model, tmp_path / "gpu.safetensors")
+    on_cpu = load_model(tmp_path / "gpu.safetensors", device="cpu")
+    np.testing.assert_allclose(on_cpu.predict(X), mean, atol=1e-3)  # TF32 on GPU

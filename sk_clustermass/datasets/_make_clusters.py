@@ -1,0 +1,578 @@
+"""The cluster simulator: eROSITA-like mock observations as the library's ``X, y``.
+
+:func:`make_clusters` draws a population of clusters (mass, redshift), gives each a
+temperature and luminosity from scaling relations with correlated scatter, a beta-model
+gas distribution with ellipticity and a centre offset, folds a redshifted
+bremsstrahlung spectrum through the eROSITA effective area into energy bands, adds the
+PSF, sky and particle background, field and central AGN, draws Poisson photons and
+applies a detection cut. The physics lives in :mod:`sk_clustermass.datasets.simulate`;
+every number and its source is listed in ``docs/simulator.md``.
+
+The work is cut into chunks run in parallel with joblib; the random numbers come in
+seed blocks of 64 clusters (see :mod:`.simulate._random`), so the output depends only
+on ``random_state`` and the physical settings, never on ``n_jobs`` or ``chunk_size``.
+:func:`make_catalog` gives the catalogue without images (fast), and
+:func:`simulate_to_hdf5` streams any number of clusters to an HDF5 file with memory
+bounded by the chunk size.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from astropy.cosmology import FLRW
+from joblib import Parallel, delayed, effective_n_jobs
+from tqdm.auto import tqdm
+
+from .._inputs import as_inputs
+from .simulate._agn import AGNPopulation
+from .simulate._cosmology import DEFAULT_COSMOLOGY
+from .simulate._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
+from .simulate._massfunction import LinearPowerSpectrum
+from .simulate._pipeline import SAMPLINGS, SimulationConfig, simulate_chunk
+from .simulate._profiles import GasProfile
+from .simulate._random import SEED_BLOCK, root_seed_sequence
+from .simulate._scaling import ScalingRelations
+
+__all__ = ["make_catalog", "make_clusters", "simulate_to_hdf5"]
+
+#: Give up when this many parent clusters per requested cluster yield too few detections.
+_MAX_PARENTS_PER_SAMPLE = 50
+_AUTO_PROGRESS_SAMPLES = 10_000
+
+
+# ----------------------------------------------------------------------------- checks
+def _check_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        message = f"{name} must be an integer >= {minimum}; got {value!r}"
+        raise ValueError(message)
+    return int(value)
+
+
+def _check_range(
+    value: Any, name: str, low: float, high: float, unit: str, *, open_low: bool = False
+) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        lo = hi = float("nan")
+    below = lo <= low if open_low else lo < low
+    if not (np.isfinite(lo) and np.isfinite(hi)) or below or hi > high or lo > hi:
+        bound = "(" if open_low else "["
+        message = (
+            f"{name} must be a pair (low, high) of {unit} with low <= high, both inside "
+            f"{bound}{low}, {high}]; got {value!r}"
+        )
+        raise ValueError(message)
+    return lo, hi
+
+
+def _check_edges(edges: Any) -> tuple[float, ...]:
+    if edges is None:
+        return DEFAULT_BAND_EDGES_KEV
+    array = np.asarray(edges, dtype=np.float64).ravel()
+    if array.size < 2 or not np.all(np.diff(array) > 0) or array[0] < 0.1 or array[-1] > 10.0:
+        message = (
+            "band_edges_kev must hold at least two increasing energies within 0.1–10 keV "
+            f"(the default is 10 bands over 0.25–2.3 keV); got {edges!r}"
+        )
+        raise ValueError(message)
+    return tuple(float(e) for e in array)
+
+
+def _check_instance(value: Any, kind: type, name: str) -> Any:
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        message = f"{name} must be a {kind.__name__} or None; got {type(value).__name__}"
+        raise TypeError(message)
+    return value
+
+
+def _build_config(
+    *,
+    survey: Any,
+    mass_range: Any,
+    redshift_range: Any,
+    sampling: Any,
+    scatter: bool,
+    min_net_counts: Any,
+    band_edges_kev: Any,
+    image_size: Any,
+    relations: Any,
+    gas: Any,
+    agn: Any,
+    cosmology: Any,
+    power_spectrum: Any,
+    oversample: Any,
+) -> SimulationConfig:
+    """Validate every physical setting and bundle it into a SimulationConfig."""
+    survey_obj = get_survey(survey)
+    if sampling not in SAMPLINGS:
+        message = f"sampling must be one of {list(SAMPLINGS)}; got {sampling!r}"
+        raise ValueError(message)
+    if min_net_counts is None:
+        min_net_counts = survey_obj.min_net_counts
+    if isinstance(min_net_counts, bool) or not isinstance(min_net_counts, Real):
+        message = f"min_net_counts must be a number (counts) or None; got {min_net_counts!r}"
+        raise ValueError(message)
+    if cosmology is not None and not isinstance(cosmology, FLRW):
+        message = (
+            "cosmology must be an astropy.cosmology FLRW instance (e.g. "
+            f"FlatLambdaCDM(H0=70, Om0=0.3)) or None; got {type(cosmology).__name__}"
+        )
+        raise TypeError(message)
+    return SimulationConfig(
+        survey=survey_obj,
+        relations=_check_instance(relations, ScalingRelations, "relations"),
+        gas=_check_instance(gas, GasProfile, "gas"),
+        agn=_check_instance(agn, AGNPopulation, "agn"),
+        cosmology=DEFAULT_COSMOLOGY if cosmology is None else cosmology,
+        power_spectrum=_check_instance(power_spectrum, LinearPowerSpectrum, "power_spectrum"),
+        band_edges_kev=_check_edges(band_edges_kev),
+        image_size=_check_int(image_size, "image_size", 4),
+        mass_range=_check_range(mass_range, "mass_range", 11.0, 16.0, "log10(M500c / Msun)"),
+        redshift_range=_check_range(
+            redshift_range, "redshift_range", 0.0, 3.0, "redshift", open_low=True
+        ),
+        sampling=sampling,
+        scatter=bool(scatter),
+        min_net_counts=float(min_net_counts),
+        oversample=_check_int(oversample, "oversample", 1),
+    )
+
+
+def _chunk_size(chunk_size: Any) -> int:
+    size = _check_int(chunk_size, "chunk_size", 1)
+    return -(-size // SEED_BLOCK) * SEED_BLOCK
+
+
+def _check_n_jobs(n_jobs: Any) -> int | None:
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs == 0:
+        message = f"n_jobs must be a non-zero integer or None (joblib semantics); got {n_jobs!r}"
+        raise ValueError(message)
+    return int(n_jobs)
+
+
+# ----------------------------------------------------------------------------- engine
+def _run_chunk(
+    root: np.random.SeedSequence,
+    first: int,
+    n: int,
+    config: SimulationConfig,
+    render: bool,
+    detected_only: bool,
+) -> dict[str, Any]:
+    """Simulate one chunk and keep what the caller needs (the detected rows if asked)."""
+    result = simulate_chunk(root, first, n, config, render=render)
+    catalog = pd.DataFrame(result["catalog"])
+    images = result.get("images")
+    if render and detected_only:
+        keep = catalog["detected"].to_numpy()
+        catalog = catalog.loc[keep].reset_index(drop=True)
+        images = images[keep]
+    return {
+        "images": images,
+        "redshift": catalog["z"].to_numpy(np.float32),
+        "y": catalog["log10_M500c"].to_numpy(np.float64),
+        "catalog": catalog,
+        "n_parents": n,
+    }
+
+
+def _iter_chunks(
+    config: SimulationConfig,
+    root: np.random.SeedSequence,
+    n_samples: int,
+    chunk_size: int,
+    n_jobs: int | None,
+    *,
+    render: bool = True,
+    detected_only: bool = False,
+    progress: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Yield chunk results in cluster order, cut so that exactly n_samples rows come out.
+
+    Chunks run ``n_workers`` at a time (one joblib call per wave), so at most that
+    many chunk results are held in memory whatever ``n_samples`` is.
+    """
+    workers = 1 if n_jobs == 1 else effective_n_jobs(n_jobs)
+    wave = max(1, workers) * (2 if workers > 1 else 1)
+    remaining, first = n_samples, 0
+    bar = tqdm(total=n_samples, unit="cluster", desc="make_clusters", disable=not progress)
+    with bar, Parallel(n_jobs=n_jobs) as parallel:
+        while remaining > 0:
+            if detected_only and first > _MAX_PARENTS_PER_SAMPLE * n_samples + chunk_size:
+                found = n_samples - remaining
+                message = (
+                    f"only {found} of {n_samples} clusters passed the detection cut after "
+                    f"simulating {first} (detected fraction {found / first:.2%}); widen "
+                    "mass_range/redshift_range, lower min_net_counts, choose a deeper "
+                    "survey or pass detected_only=False"
+                )
+                raise RuntimeError(message)
+            tasks = []
+            for k in range(wave):
+                size = chunk_size if detected_only else min(chunk_size, remaining - k * chunk_size)
+                if size <= 0:
+                    break
+                tasks.append((first + k * chunk_size, size))
+            if workers == 1:
+                results = [
+                    _run_chunk(root, start, size, config, render, detected_only)
+                    for start, size in tasks
+                ]
+            else:
+                results = parallel(
+                    delayed(_run_chunk)(root, start, size, config, render, detected_only)
+                    for start, size in tasks
+                )
+            first += chunk_size * len(tasks)
+            for result in results:
+                if remaining <= 0:
+                    break
+                taken = min(remaining, len(result["y"]))
+                if taken < len(result["y"]):
+                    result = _head(result, taken)
+                remaining -= taken
+                bar.update(taken)
+                yield result
+
+
+def _head(result: dict[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "images": None if result["images"] is None else result["images"][:n],
+        "redshift": result["redshift"][:n],
+        "y": result["y"][:n],
+        "catalog": result["catalog"].iloc[:n].reset_index(drop=True),
+        "n_parents": result["n_parents"],
+    }
+
+
+# ----------------------------------------------------------------------------- public API
+def make_clusters(
+    n_samples: int = 1000,
+    *,
+    survey: Any = "efeds",
+    random_state: Any = None,
+    n_jobs: int | None = 1,
+    chunk_size: int = 256,
+    return_catalog: bool = False,
+    mass_range: Sequence[float] = (13.0, 15.0),
+    redshift_range: Sequence[float] = (0.01, 1.5),
+    sampling: str = "log-uniform",
+    detected_only: bool = True,
+    min_net_counts: float | None = None,
+    scatter: bool = True,
+    band_edges_kev: Sequence[float] | None = None,
+    image_size: int = 50,
+    relations: ScalingRelations | None = None,
+    gas: GasProfile | None = None,
+    agn: AGNPopulation | None = None,
+    cosmology: FLRW | None = None,
+    power_spectrum: LinearPowerSpectrum | None = None,
+    oversample: int = 2,
+    progress: bool | None = None,
+):
+    """Simulate eROSITA-like X-ray image cubes of galaxy clusters with known masses.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of clusters returned (after the detection cut when ``detected_only``).
+    survey : {'efeds', 'erass1'} or Survey, default='efeds'
+        Depth, instrument and background (see
+        :class:`~sk_clustermass.datasets.simulate.Survey`; change single numbers with
+        ``dataclasses.replace(get_survey('efeds'), ...)``).
+    random_state : int, numpy Generator/RandomState/SeedSequence or None, default=None
+        Seeds every random number. The same value gives identical output whatever
+        ``n_jobs`` and ``chunk_size`` are.
+    n_jobs : int or None, default=1
+        Chunks run in parallel with joblib (-1 uses every core), on joblib's default
+        backend (loky processes) or whatever ``joblib.parallel_config`` selects; the
+        ``"threading"`` backend also works and saves copying images between processes.
+    chunk_size : int, default=256
+        Clusters per unit of work, rounded up to a multiple of 64; bounds memory
+        (about 0.5 MB per cluster and chunk in flight for the default cube).
+    return_catalog : bool, default=False
+        Also return the catalogue (one row per cluster; columns in
+        :data:`~sk_clustermass.datasets.simulate.CATALOG_COLUMNS`).
+    mass_range : (float, float), default=(13.0, 15.0)
+        Range of log10(M500c / Msun) (PHYSICS.md). Equal ends fix the mass.
+    redshift_range : (float, float), default=(0.01, 1.5)
+        Range of redshift (PHYSICS.md). Equal ends fix the redshift.
+    sampling : {'log-uniform', 'mass-function'}, default='log-uniform'
+        'log-uniform': uniform in log10 M500c and in z. 'mass-function': as found in a
+        light cone, ``dn/dlnM dV/dz`` (Tinker et al. 2008).
+    detected_only : bool, default=True
+        Keep only clusters passing the detection cut, like the eSASS-selected sample
+        of the lab; more parents are simulated until ``n_samples`` are found.
+        False keeps every cluster and flags detection in the ``detected`` column.
+    min_net_counts : float, optional
+        Detection threshold on background-subtracted counts in the detection
+        aperture (all bands); defaults to the survey's (14, the eFEDS extent limit).
+    scatter : bool, default=True
+        If False, temperatures and luminosities sit on the mean relations and every
+        exposure equals the survey median (morphology and AGN stay random).
+    band_edges_kev : sequence of float, optional
+        Band edges in keV; default 10 equal bands over 0.25–2.3 keV.
+    image_size : int, default=50
+        Images are ``image_size`` x ``image_size`` pixels of ``survey.pixel_arcsec``.
+    relations : ScalingRelations, optional
+        M–T and L–M relations and scatter (Arnaud et al. 2005; Pratt et al. 2009).
+    gas : GasProfile, optional
+        Distributions of beta, core radius, ellipticity and offset.
+    agn : AGNPopulation, optional
+        Field and central AGN.
+    cosmology : astropy.cosmology.FLRW, optional
+        Default flat LambdaCDM, H0 = 70, Omega_m = 0.3.
+    power_spectrum : LinearPowerSpectrum, optional
+        Only for ``sampling='mass-function'``.
+    oversample : int, default=2
+        Sub-pixels per pixel side when rendering the gas (a 10x finer grid is always
+        used in a 5 x 5 pixel box around each centre).
+    progress : bool, optional
+        Show a progress bar; by default only for 10,000 clusters or more.
+
+    Returns
+    -------
+    X : skorch.helper.SliceDict
+        ``X["images"]``: float32 (n_samples, n_bands, image_size, image_size),
+        Poisson photon counts (non-negative integers), channels first;
+        ``X["redshift"]``: float32 (n_samples,).
+    y : ndarray of shape (n_samples,)
+        log10(M500c / Msun), float64.
+    catalog : pandas.DataFrame
+        Only with ``return_catalog=True``: one row per cluster, in the order of ``X``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown survey or sampling mode, n_samples < 1, bad ranges or edges.
+    RuntimeError
+        If ``detected_only`` and almost no cluster passes the detection cut.
+
+    See Also
+    --------
+    make_catalog : the catalogue alone, without images (fast).
+    simulate_to_hdf5 : stream any number of clusters to an HDF5 file.
+
+    Examples
+    --------
+    >>> from sk_clustermass.datasets._make_clusters import make_clusters
+    >>> X, y, catalog = make_clusters(8, random_state=0, chunk_size=64, return_catalog=True)
+    >>> X["images"].shape, X["images"].dtype, y.shape
+    ((8, 10, 50, 50), dtype('float32'), (8,))
+    >>> bool(catalog["detected"].all()), bool((X["images"] % 1 == 0).all())
+    (True, True)
+    """
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    config = _build_config(
+        survey=survey, mass_range=mass_range, redshift_range=redshift_range,
+        sampling=sampling, scatter=scatter, min_net_counts=min_net_counts,
+        band_edges_kev=band_edges_kev, image_size=image_size, relations=relations, gas=gas,
+        agn=agn, cosmology=cosmology, power_spectrum=power_spectrum, oversample=oversample,
+    )
+    size, root = _chunk_size(chunk_size), root_seed_sequence(random_state)
+    show = n_samples >= _AUTO_PROGRESS_SAMPLES if progress is None else bool(progress)
+    shape = (n_samples, config.n_bands, config.image_size, config.image_size)
+    images = np.empty(shape, dtype=np.float32)
+    redshift = np.empty(n_samples, dtype=np.float32)
+    y = np.empty(n_samples, dtype=np.float64)
+    catalogs, start = [], 0
+    for chunk in _iter_chunks(config, root, n_samples, size, _check_n_jobs(n_jobs),
+                              detected_only=bool(detected_only), progress=show):
+        stop = start + len(chunk["y"])
+        images[start:stop] = chunk["images"]
+        redshift[start:stop], y[start:stop] = chunk["redshift"], chunk["y"]
+        catalogs.append(chunk["catalog"])
+        start = stop
+    X = as_inputs(images, redshift)
+    if not return_catalog:
+        return X, y
+    return X, y, pd.concat(catalogs, ignore_index=True)
+
+
+def make_catalog(
+    n_samples: int = 1000,
+    *,
+    survey: Any = "efeds",
+    random_state: Any = None,
+    chunk_size: int = 4096,
+    mass_range: Sequence[float] = (13.0, 15.0),
+    redshift_range: Sequence[float] = (0.01, 1.5),
+    sampling: str = "log-uniform",
+    scatter: bool = True,
+    band_edges_kev: Sequence[float] | None = None,
+    relations: ScalingRelations | None = None,
+    gas: GasProfile | None = None,
+    agn: AGNPopulation | None = None,
+    cosmology: FLRW | None = None,
+    power_spectrum: LinearPowerSpectrum | None = None,
+) -> pd.DataFrame:
+    """Simulate the cluster catalogue only: properties and expected counts, no images.
+
+    The rows are the same clusters that :func:`make_clusters` with the same settings
+    and ``detected_only=False`` renders (same ``sim_id``, same values in the columns
+    that need no image). Tens of thousands of clusters take about a second.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+    survey, random_state, mass_range, redshift_range, sampling, scatter, band_edges_kev, \
+relations, gas, agn, cosmology, power_spectrum
+        As in :func:`make_clusters`.
+    chunk_size : int, default=4096
+        Clusters per vectorised step (memory only; the output does not depend on it).
+
+    Returns
+    -------
+    catalog : pandas.DataFrame
+        One row per cluster; the columns of
+        :data:`~sk_clustermass.datasets.simulate.CATALOG_COLUMNS` not marked image-only.
+
+    Examples
+    --------
+    >>> from sk_clustermass.datasets._make_clusters import make_catalog
+    >>> catalog = make_catalog(1000, random_state=0)
+    >>> len(catalog), bool(catalog["kT"].between(0.3, 30).all())
+    (1000, True)
+    """
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    config = _build_config(
+        survey=survey, mass_range=mass_range, redshift_range=redshift_range,
+        sampling=sampling, scatter=scatter, min_net_counts=None, band_edges_kev=band_edges_kev,
+        image_size=50, relations=relations, gas=gas, agn=agn, cosmology=cosmology,
+        power_spectrum=power_spectrum, oversample=2,
+    )
+    chunks = _iter_chunks(config, root_seed_sequence(random_state), n_samples,
+                          _chunk_size(chunk_size), 1, render=False)
+    return pd.concat([chunk["catalog"] for chunk in chunks], ignore_index=True)
+
+
+def _json_settings(config: SimulationConfig, extra: dict[str, Any]) -> str:
+    """The simulation settings as JSON, for the HDF5 file attributes."""
+    settings = {
+        "survey": asdict(config.survey),
+        "relations": asdict(config.relations),
+        "gas": asdict(config.gas),
+        "agn": asdict(config.agn),
+        "power_spectrum": asdict(config.power_spectrum),
+        "cosmology": repr(config.cosmology),
+        "band_edges_kev": list(config.band_edges_kev),
+        "image_size": config.image_size,
+        "mass_range": list(config.mass_range),
+        "redshift_range": list(config.redshift_range),
+        "sampling": config.sampling,
+        "scatter": config.scatter,
+        "min_net_counts": config.min_net_counts,
+        "oversample": config.oversample,
+        **extra,
+    }
+    return json.dumps(settings, default=str)
+
+
+def simulate_to_hdf5(
+    path: str | os.PathLike,
+    n_samples: int,
+    *,
+    chunk_size: int = 1000,
+    survey: Any = "efeds",
+    random_state: Any = None,
+    n_jobs: int | None = 1,
+    progress: bool = True,
+    compression: str | None = "lzf",
+    **kwargs: Any,
+) -> Path:
+    """Simulate clusters straight into an HDF5 file, chunk by chunk.
+
+    Memory stays bounded by ``chunk_size`` (times the chunks in flight, 2 per job)
+    whatever ``n_samples`` is. The file is written under a temporary name and renamed
+    when complete (:class:`~sk_clustermass.datasets._hdf5.HDF5ClusterWriter`); read it
+    back with :func:`~sk_clustermass.datasets._hdf5.read_hdf5`. The clusters are
+    identical to those of :func:`make_clusters` with the same settings.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file (its directory must exist).
+    n_samples : int
+    chunk_size : int, default=1000
+        Clusters per chunk (rounded up to a multiple of 64).
+    survey, random_state, n_jobs : see :func:`make_clusters`
+    progress : bool, default=True
+        Show a progress bar.
+    compression : {'lzf', 'gzip', None}, default='lzf'
+    **kwargs
+        Any other keyword of :func:`make_clusters` (``mass_range``, ``sampling``,
+        ``detected_only``, ``scatter``, ...), except ``return_catalog`` (the catalogue
+        is always written).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file. Its attributes hold ``band_edges_kev``, ``survey``,
+        ``pixel_arcsec``, ``random_state_entropy`` (to reproduce a run made with
+        ``random_state=None``) and ``simulation_settings`` (JSON).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sk_clustermass.datasets._hdf5 import read_hdf5
+    >>> from sk_clustermass.datasets._make_clusters import simulate_to_hdf5
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = simulate_to_hdf5(pathlib.Path(folder) / "mock.h5", 6, chunk_size=64,
+    ...                             random_state=0, progress=False)
+    ...     X, y, catalog = read_hdf5(path)
+    >>> X["images"].shape, len(catalog)
+    ((6, 10, 50, 50), 6)
+    """
+    from ._hdf5 import HDF5ClusterWriter
+
+    allowed = {
+        "mass_range", "redshift_range", "sampling", "detected_only", "min_net_counts",
+        "scatter", "band_edges_kev", "image_size", "relations", "gas", "agn", "cosmology",
+        "power_spectrum", "oversample",
+    }
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        message = f"unexpected keyword(s) {unknown}; simulate_to_hdf5 accepts {sorted(allowed)}"
+        raise TypeError(message)
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    detected_only = bool(kwargs.pop("detected_only", True))
+    signature = inspect.signature(make_clusters).parameters
+    settings = {name: signature[name].default for name in allowed - {"detected_only"}}
+    settings.update(kwargs)
+    config = _build_config(survey=survey, **settings)
+    root = root_seed_sequence(random_state)
+    attrs = {
+        "band_edges_kev": np.asarray(config.band_edges_kev),
+        "survey": config.survey.name,
+        "pixel_arcsec": config.survey.pixel_arcsec,
+        "random_state_entropy": str(root.entropy),
+        "generator": "sk_clustermass.datasets.make_clusters",
+        "simulation_settings": _json_settings(config, {"detected_only": detected_only}),
+    }
+    writer = HDF5ClusterWriter(
+        path, n_bands=config.n_bands, height=config.image_size, width=config.image_size,
+        compression=compression, attrs=attrs,
+    )
+    chunks = _iter_chunks(config, root, n_samples, _chunk_size(chunk_size),
+                          _check_n_jobs(n_jobs), detected_only=detected_only,
+                          progress=bool(progress))
+    with writer:
+        for chunk in chunks:
+            writer.append(as_inputs(chunk["images"], chunk["redshift"]), chunk["y"],
+                          chunk["catalog"])
+    return Path(path)
