@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
 from ._checkpoint import (
     TrainingCheckpoint,
@@ -23,11 +21,19 @@ from ._checkpoint import (
     training_finished,
 )
 from ._data import BatchIterator, ClusterTensors, shuffled_split
+from ._hyperparameters import (
+    OPTIMIZERS,
+    check_positive,
+    optimizer_params,
+    resolve_device,
+    training_callbacks,
+    validate_hyperparameters,
+)
 from ._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS, GaussianNLLLoss, MeanSquaredErrorLoss
+from ._loss import GaussianNLLLoss, MeanSquaredErrorLoss
 from ._memory import malloc_tuned
-from ._module import PADDING_MODES, ClusterMassCNN, feature_map_sizes
-from ._net import ClusterNet, StopOnNonFiniteLoss
+from ._module import ClusterMassCNN
+from ._net import ClusterNet
 from ._streaming import (
     StreamingBatchIterator,
     StreamingClusters,
@@ -41,33 +47,6 @@ __all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
 
 class TrainingInterruptedWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C) before its last epoch; the model is usable."""
-
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-LR_SCHEDULES = (None, "exponential", "cosine", "plateau")
-DEVICES = ("cpu", "cuda", "auto")
-
-
-def _check_choice(name: str, value: Any, allowed: Sequence) -> None:
-    if value not in allowed:
-        message = f"{name}={value!r} is not supported; choose one of {list(allowed)}"
-        raise ValueError(message)
-
-
-def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero=False) -> None:
-    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    ok = ok and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        what = "an integer" if integer else "a number"
-        bound = ">= 0" if allow_zero else "> 0"
-        message = f"{name} must be {what} {bound}; got {value!r}"
-        raise ValueError(message)
-
 
 def _band_statistics(images: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Per-band mean and standard deviation, in float64, without a full-size copy."""
@@ -287,63 +266,6 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
 
-    # ------------------------------------------------------------------ validation
-    def _validate_hyperparameters(self, image_shape: tuple[int, int]) -> None:
-        _check_choice("loss", self.loss, LOSSES)
-        _check_choice("regularizer", self.regularizer, REGULARIZERS)
-        _check_choice("regularize", self.regularize, REGULARIZE_TARGETS)
-        _check_choice("optimizer", self.optimizer, list(OPTIMIZERS))
-        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        _check_choice("padding", self.padding, PADDING_MODES)
-        _check_choice("device", self.device, DEVICES)
-        for name in ("n_filters", "kernel_size", "pool_size", "batch_size", "max_epochs"):
-            _check_positive(name, getattr(self, name), integer=True)
-        _check_positive("lr", self.lr)
-        _check_positive("regularization", self.regularization, allow_zero=True)
-        _check_positive("weight_decay", self.weight_decay, allow_zero=True)
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {self.dropout!r}")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            message = f"validation_fraction must be in [0, 1); got {self.validation_fraction!r}"
-            raise ValueError(message)
-        needs_validation = self.patience is not None or self.lr_schedule == "plateau"
-        if self.validation_fraction == 0 and needs_validation:
-            message = (
-                "early stopping (patience) and lr_schedule='plateau' need a validation "
-                "split: set validation_fraction > 0, or patience=None"
-            )
-            raise ValueError(message)
-        if self.patience is not None:
-            _check_positive("patience", self.patience, integer=True)
-        for name in ("conv_layers", "dense_layers"):
-            layers = getattr(self, name)
-            if isinstance(layers, int | np.integer):
-                message = f"{name} must be a tuple of ints, e.g. ({layers},); got {layers!r}"
-                raise ValueError(message)
-            for value in layers:
-                _check_positive(f"every entry of {name}", value, integer=True)
-        if len(self.conv_layers) == 0:
-            raise ValueError("conv_layers must have at least one block, e.g. (3, 2)")
-        feature_map_sizes(
-            image_shape,
-            kernel_size=self.kernel_size,
-            conv_layers=self.conv_layers,
-            pool_size=self.pool_size,
-            padding=self.padding,
-        )
-
-    def _resolve_device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            message = (
-                "device='cuda' but PyTorch sees no CUDA device (torch "
-                f"{torch.__version__}). Install a CUDA build of torch, or use "
-                "device='cpu' or device='auto'."
-            )
-            raise RuntimeError(message)
-        return self.device
-
     def _check_image_shape(self, n_bands: int, height: int, width: int) -> None:
         if n_bands != self.n_bands_in_:
             message = (
@@ -371,47 +293,6 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         return ClusterTensors.from_arrays(X[IMAGES_KEY], X[REDSHIFT_KEY])
 
     # ------------------------------------------------------------------ building
-    def _callbacks(self) -> list:
-        callbacks: list = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
-        if self.patience is not None:
-            early = EarlyStopping(
-                monitor="valid_loss", patience=self.patience, load_best=True,
-                sink=print if self.verbose else _quiet,
-            )
-            callbacks.append(("early_stopping", early))
-        schedule = self._lr_scheduler()
-        if schedule is not None:
-            callbacks.append(("lr_schedule", schedule))
-        if self.grad_clip is not None:
-            callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
-        if self.verbose >= 2:
-            from skorch.callbacks import ProgressBar
-
-            callbacks.append(("progress_bar", ProgressBar()))
-        return callbacks + list(self.callbacks or [])
-
-    def _lr_scheduler(self) -> LRScheduler | None:
-        epochs = max(self.max_epochs - 1, 1)
-        if self.lr_schedule == "exponential":
-            final = self.lr / 10 if self.lr_final is None else self.lr_final
-            gamma = (final / self.lr) ** (1.0 / epochs)
-            return LRScheduler(policy="ExponentialLR", gamma=gamma)
-        if self.lr_schedule == "cosine":
-            final = 0.0 if self.lr_final is None else self.lr_final
-            return LRScheduler(policy="CosineAnnealingLR", T_max=epochs, eta_min=final)
-        if self.lr_schedule == "plateau":
-            patience = max(2, (self.patience or 6) // 3)
-            return LRScheduler(
-                policy="ReduceLROnPlateau", monitor="valid_loss", factor=0.5, patience=patience
-            )
-        return None
-
-    def _optimizer_params(self) -> dict:
-        params = {"optimizer__weight_decay": self.weight_decay}
-        if self.optimizer in ("sgd", "rmsprop"):
-            params["optimizer__momentum"] = self.momentum
-        return params
-
     def _module_params(self, data: _TrainingData) -> dict:
         redshift_std = float(data.redshift.std())
         return {
@@ -440,7 +321,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         iterator: type = BatchIterator,
     ) -> ClusterNet:
         criterion = GaussianNLLLoss if self.loss == "gaussian_nll" else MeanSquaredErrorLoss
-        callbacks = self._callbacks()
+        callbacks = training_callbacks(self)
         if checkpoint is not None:
             callbacks.append(("checkpoint", checkpoint))
         return ClusterNet(
@@ -463,7 +344,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             regularization=self.regularization,
             regularize=self.regularize,
             **{f"module__{key}": value for key, value in module_params.items()},
-            **self._optimizer_params(),
+            **optimizer_params(self),
         )
 
     def _checkpoint(
@@ -472,7 +353,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """This fit's checkpoint callback and the saved state to resume from, if any."""
         if self.checkpoint_dir is None:
             return None, None
-        _check_positive("checkpoint_every", self.checkpoint_every, integer=True)
+        check_positive("checkpoint_every", self.checkpoint_every, integer=True)
         ignored = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
                    "malloc_tuning"}
         params = {k: v for k, v in self.get_params().items() if k not in ignored}
@@ -487,7 +368,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         X = as_inputs(X, counts=False)
         images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
         y = check_target(y, len(images))
-        self._validate_hyperparameters(images.shape[2:])
+        validate_hyperparameters(self, images.shape[2:])
         target = self._standardise_target(y)
         data = ClusterTensors.from_arrays(images, redshift, target)
         if self.device_ != "cpu":
@@ -501,7 +382,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
                              [images, redshift, y])
 
     def _streaming_data(self, source, y: Any, seed: int) -> _TrainingData:
-        self._validate_hyperparameters(source.image_shape[1:])
+        validate_hyperparameters(self, source.image_shape[1:])
         band_mean, band_scale, redshift, y = streaming_statistics(source, y)
         target = self._standardise_target(y)
         train_blocks, valid_blocks = block_split(len(source), self.validation_fraction, seed)
@@ -542,7 +423,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             If training was interrupted (Ctrl-C): the model keeps the best weights
             so far and is usable; with ``checkpoint_dir`` a new ``fit`` resumes.
         """
-        self.device_ = self._resolve_device()
+        self.device_ = resolve_device(self)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         source = as_streaming_source(X)
         if source is not None:
@@ -677,7 +558,3 @@ class _FixedSplit:
 
     def __call__(self, dataset, y=None, **kwargs):
         return dataset, self.valid
-
-
-def _quiet(*args, **kwargs) -> None:
-    """Sink that swallows skorch's early-stopping message (verbose=0)."""
