@@ -1,0 +1,270 @@
+"""Bad input at every public entry point: how many cases get a clear error.
+
+A case passes ("clear") when the call raises an exception of the expected kind, from
+inside sk_clustermass (not from deep inside numpy, torch or h5py), whose message is a
+sentence long enough to say what was wrong. Warnings count for cases that must warn.
+The command-line cases run ``sk-clustermass`` in a subprocess and pass when it exits
+with status 2 and a one-line message, without a traceback.
+
+Run: ``python benchmarks/bad_input_report.py`` (``-v`` lists every case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import subprocess
+import sys
+import tempfile
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+
+from sk_clustermass import ClusterMassRegressor, as_inputs, load_model
+from sk_clustermass import preprocessing as pp
+from sk_clustermass.datasets import (
+    make_clusters,
+    read_fits_cubes,
+    read_hdf5,
+    read_lab_dataset,
+    write_hdf5,
+)
+
+PACKAGE_DIR = str(Path(__file__).resolve().parents[1] / "sk_clustermass")
+TINY = {"n_filters": 2, "kernel_size": 3, "conv_layers": (1,), "pool_size": 2,
+        "dense_layers": (4,), "max_epochs": 1, "patience": None, "random_state": 0}
+
+
+@dataclass
+class Case:
+    entry: str
+    what: str
+    call: Callable[[], object]
+    expected: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError)
+    warns: type[Warning] | None = None
+
+
+def _images(n=6, bands=3, size=12, value=1.0):
+    return np.full((n, bands, size, size), value, dtype=np.float32)
+
+
+def _X(**kwargs):
+    return as_inputs(_images(**kwargs), np.linspace(0.1, 0.6, kwargs.get("n", 6)))
+
+
+Y = np.linspace(13.2, 14.8, 6)
+
+
+def _fitted():
+    return ClusterMassRegressor(**TINY).fit(_X(), Y)
+
+
+def input_cases() -> list[Case]:
+    z = np.linspace(0.1, 0.6, 6)
+    return [
+        Case("as_inputs", "3-D images (one cluster)",
+             lambda: as_inputs(np.zeros((3, 12, 12)), [0.1])),
+        Case("as_inputs", "5-D images", lambda: as_inputs(np.zeros((1, 1, 3, 12, 12)), [0.1])),
+        Case("as_inputs", "2-D table", lambda: as_inputs(np.zeros((6, 10)), z)),
+        Case("as_inputs", "string dtype", lambda: as_inputs(np.full((6, 3, 4, 4), "a"), z)),
+        Case("as_inputs", "object dtype", lambda: as_inputs(np.empty((6, 3, 4, 4), object), z)),
+        Case("as_inputs", "complex images", lambda: as_inputs(_images() + 1j, z)),
+        Case("as_inputs", "NaN pixel", lambda: as_inputs(_images(value=np.nan), z)),
+        Case("as_inputs", "inf pixel", lambda: as_inputs(_images(value=np.inf), z)),
+        Case("as_inputs", "negative counts", lambda: as_inputs(_images(value=-1.0), z)),
+        Case("as_inputs", "missing redshift", lambda: as_inputs(_images())),
+        Case("as_inputs", "dict without redshift", lambda: as_inputs({"images": _images()})),
+        Case("as_inputs", "dict without images", lambda: as_inputs({"redshift": z})),
+        Case("as_inputs", "NaN redshift", lambda: as_inputs(_images(), np.full(6, np.nan))),
+        Case("as_inputs", "zero redshift", lambda: as_inputs(_images(), np.zeros(6))),
+        Case("as_inputs", "negative redshift", lambda: as_inputs(_images(), -z)),
+        Case("as_inputs", "2-D redshift", lambda: as_inputs(_images(), z[None])),
+        Case("as_inputs", "length mismatch", lambda: as_inputs(_images(), z[:4])),
+        Case("as_inputs", "empty input", lambda: as_inputs(_images(n=0), [])),
+    ]
+
+
+def regressor_cases() -> list[Case]:
+    X = _X()
+    bad = [("loss", "huber"), ("optimizer", "lbfgs"), ("regularizer", "l3"),
+           ("regularize", "weights"), ("lr_schedule", "step"), ("padding", "full"),
+           ("device", "tpu"), ("n_filters", 0), ("kernel_size", -1), ("batch_size", 0),
+           ("max_epochs", 0), ("lr", 0.0), ("dropout", 1.5), ("validation_fraction", 1.0),
+           ("patience", 0), ("conv_layers", 3), ("dense_layers", (64, -1)),
+           ("kernel_size", 13)]
+    cases = [
+        Case("fit", f"{name}={value!r}",
+             lambda n=name, v=value: ClusterMassRegressor(**dict(TINY, **{n: v})).fit(X, Y))
+        for name, value in bad
+    ]
+    cases += [
+        Case("fit", "NaN in y", lambda: ClusterMassRegressor(**TINY).fit(X, np.r_[Y[:5], np.nan])),
+        Case("fit", "y length mismatch", lambda: ClusterMassRegressor(**TINY).fit(X, Y[:4])),
+        Case("fit", "y of shape (n, 2)", lambda: ClusterMassRegressor(**TINY).fit(X, np.c_[Y, Y])),
+        Case("fit", "y in Msun, not log10", lambda: ClusterMassRegressor(**TINY).fit(X, 10**Y),
+             expected=(), warns=UserWarning),
+        Case("fit", "images without redshift",
+             lambda: ClusterMassRegressor(**TINY).fit({"images": _images()}, Y)),
+        Case("fit", "NaN image", lambda: ClusterMassRegressor(**TINY).fit(
+            {"images": _images(value=np.nan), "redshift": np.full(6, 0.2)}, Y)),
+        Case("predict", "before fit", lambda: ClusterMassRegressor().predict(X),
+             expected=(NotFittedError,)),
+        Case("predict", "other band count", lambda: _fitted().predict(_X(bands=2))),
+        Case("predict", "other image size", lambda: _fitted().predict(_X(size=14))),
+        Case("predict", "NaN image", lambda: _fitted().predict(
+            {"images": _images(value=np.nan), "redshift": np.full(6, 0.2)})),
+        Case("predict", "missing redshift", lambda: _fitted().predict({"images": _images()})),
+    ]
+    return cases
+
+
+def transformer_cases() -> list[Case]:
+    X = _X()
+    return [
+        Case("LogStretch", "negative counts with log1p", lambda: pp.LogStretch().fit_transform(
+            as_inputs(_images(value=-2.0), np.full(6, 0.2), counts=False))),
+        Case("LogStretch", "unknown method", lambda: pp.LogStretch(method="sqrt").fit(X)),
+        Case("BandNormalizer", "band mismatch", lambda: pp.BandNormalizer().fit(X).transform(
+            _X(bands=2))),
+        Case("BandNormalizer", "before fit", lambda: pp.BandNormalizer().transform(X),
+             expected=(NotFittedError,)),
+        Case("Rebin", "size not divisible", lambda: pp.Rebin(factor=5).fit_transform(X)),
+        Case("Rebin", "factor 0", lambda: pp.Rebin(factor=0).fit_transform(X)),
+        Case("CenterCrop", "crop larger than image",
+             lambda: pp.CenterCrop(size=20).fit_transform(X)),
+        Case("BandMerge", "unknown preset", lambda: pp.BandMerge(groups="xyz").fit_transform(X)),
+        Case("BandMerge", "band index out of range",
+             lambda: pp.BandMerge(groups=[[0, 7]]).fit_transform(X)),
+        Case("GaussianSmoothing", "negative sigma",
+             lambda: pp.GaussianSmoothing(sigma_pixels=-1).fit_transform(X)),
+        Case("BackgroundSubtract", "annulus outside image",
+             lambda: pp.BackgroundSubtract(inner_radius=40).fit_transform(X)),
+        Case("BandMerge", "NaN input", lambda: pp.BandMerge().fit_transform(
+            {"images": _images(value=np.nan), "redshift": np.full(6, 0.2)})),
+    ]
+
+
+def reader_cases(folder: Path) -> list[Case]:
+    garbage = folder / "garbage.h5"
+    garbage.write_bytes(b"\x00garbage" * 64)
+    good = folder / "good.h5"
+    write_hdf5(good, _X(), Y)
+    truncated = folder / "truncated.h5"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    bad_pickle = folder / "images.pickle"
+    bad_pickle.write_bytes(b"not a pickle")
+    catalog = folder / "catalog.feather"
+    catalog.write_bytes(b"not feather")
+    fits = folder / "cube.fits"
+    fits.write_bytes(b"SIMPLE  = nonsense")
+    model = folder / "model.safetensors"
+    model.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{garbage}")
+    fake_model = folder / "pickle_as_model.safetensors"
+    fake_model.write_bytes(pickle.dumps({"a": 1}))
+    missing = folder / "missing.h5"
+    io_errors = (ValueError, TypeError, KeyError, OSError)
+    return [
+        Case("read_hdf5", "missing file", lambda: read_hdf5(missing), expected=io_errors),
+        Case("read_hdf5", "garbage file", lambda: read_hdf5(garbage), expected=io_errors),
+        Case("read_hdf5", "truncated file", lambda: read_hdf5(truncated), expected=io_errors),
+        Case("read_hdf5", "rows out of range", lambda: read_hdf5(good, rows=[100]),
+             expected=(*io_errors, IndexError)),
+        Case("read_lab_dataset", "pickle without trusted=True",
+             lambda: read_lab_dataset(bad_pickle, catalog)),
+        Case("read_lab_dataset", "garbage pickle",
+             lambda: read_lab_dataset(bad_pickle, catalog, trusted=True), expected=io_errors),
+        Case("read_fits_cubes", "garbage FITS", lambda: read_fits_cubes([fits], redshift=[0.1]),
+             expected=io_errors),
+        Case("load_model", "garbage model file", lambda: load_model(model), expected=io_errors),
+        Case("load_model", "a pickle renamed .safetensors", lambda: load_model(fake_model),
+             expected=io_errors),
+        Case("load_model", "missing file", lambda: load_model(missing), expected=io_errors),
+        Case("make_clusters", "n_samples=0", lambda: make_clusters(0)),
+        Case("make_clusters", "unknown survey", lambda: make_clusters(10, survey="chandra")),
+        Case("make_clusters", "inverted mass range",
+             lambda: make_clusters(10, mass_range=(15, 13))),
+    ]
+
+
+def _raised_by_us(exc: BaseException) -> bool:
+    """Whether the exception (or one in its chain) was raised by sk_clustermass code."""
+    while exc is not None:
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames and frames[-1].filename.startswith(PACKAGE_DIR):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def run_case(case: Case) -> tuple[bool, str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            case.call()
+        except case.expected as exc:
+            message = str(exc)
+            # sklearn's own NotFittedError is the standard, clear message
+            ours = _raised_by_us(exc) or isinstance(exc, NotFittedError)
+            clear = ours and len(message) >= 30 and "Traceback" not in message
+            return clear, f"{type(exc).__name__}: {message.splitlines()[0][:110]}"
+        except Exception as exc:  # anything else is reported as unclear
+            return False, f"UNEXPECTED {type(exc).__name__}: {exc}"
+    if case.warns is not None and any(issubclass(w.category, case.warns) for w in caught):
+        return True, f"warning: {next(str(w.message) for w in caught)[:110]}"
+    return False, "no error raised"
+
+
+def cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
+    missing = str(folder / "missing.h5")
+    garbage = str(folder / "garbage.h5")
+    return [
+        ("predict with a missing model", ["predict", "--model", missing, "--input", garbage,
+                                          "-o", str(folder / "p.csv")]),
+        ("train from a garbage file", ["train", "--data", garbage, "-o", str(folder / "m")]),
+        ("simulate with n=0", ["simulate", "--n-samples", "0", "-o", str(folder / "s.h5")]),
+        ("unknown study", ["study", "no-such-study"]),
+        ("train with unknown loss", ["train", "--simulate", "20", "--loss", "huber",
+                                     "-o", str(folder / "m2")]),
+    ]
+
+
+def run_cli_case(args: list[str]) -> tuple[bool, str]:
+    result = subprocess.run([sys.executable, "-m", "sk_clustermass.cli", *args],
+                            capture_output=True, text=True, timeout=300)
+    stderr = result.stderr.strip()
+    clear = result.returncode == 2 and "Traceback" not in stderr and 0 < len(stderr)
+    return clear, f"exit {result.returncode}: {stderr.splitlines()[-1][:110] if stderr else ''}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every case")
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line cases")
+    args = parser.parse_args()
+    results: list[tuple[str, str, bool, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        cases = input_cases() + regressor_cases() + transformer_cases() + reader_cases(folder)
+        for case in cases:
+            clear, detail = run_case(case)
+            results.append((case.entry, case.what, clear, detail))
+        if not args.no_cli:
+            for what, cli_args in cli_cases(folder):
+                clear, detail = run_cli_case(cli_args)
+                results.append(("sk-clustermass " + cli_args[0], what, clear, detail))
+    n_clear = sum(clear for *_, clear, _ in results)
+    for entry, what, clear, detail in results:
+        if args.verbose or not clear:
+            print(f"{'ok  ' if clear else 'FAIL'} {entry:20s} {what:34s} {detail}")
+    print(f"bad-input cases tried: {len(results)}; clear errors: {n_clear}; "
+          f"unclear: {len(results) - n_clear}")
+    return 0 if n_clear == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

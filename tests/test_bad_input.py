@@ -1,0 +1,29 @@
+"""Every bad-input case of benchmarks/bad_input_report.py gets a clear error."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bad_input_report.py"
+_spec = importlib.util.spec_from_file_location("bad_input_report", _SCRIPT)
+report = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = report  # dataclasses look their module up there
+_spec.loader.exec_module(report)
+
+CASES = report.input_cases() + report.regressor_cases() + report.transformer_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.entry}: {c.what}")
+def test_bad_input_gets_a_clear_error(case):
+    clear, detail = report.run_case(case)
+    assert clear, detail
+
+
+def test_bad_files_get_a_clear_error(tmp_path):
+    for case in report.reader_cases(tmp_path):
+        clear, detail = report.run_case(case)
+        assert clear, f"{case.entry}: {case.what}: {detail}"
