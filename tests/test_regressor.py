@@ -322,3 +322,16 @@ def test_cuda_fit_predict_and_cpu_reload(toy_data, tiny_params, tmp_path):
     save_model(model, tmp_path / "gpu.safetensors")
     on_cpu = load_model(tmp_path / "gpu.safetensors", device="cpu")
     np.testing.assert_allclose(on_cpu.predict(X), mean, atol=1e-3)  # TF32 on GPU
+
+
+def test_parallel_workers_use_one_torch_thread_each(toy_data, tiny_params):
+    from sklearn.model_selection import cross_validate
+
+    X, y = toy_data
+    result = cross_validate(ClusterMassRegressor(**tiny_params), X, y, cv=KFold(2), n_jobs=2,
+                            return_estimator=True)
+    # joblib's loky workers get cpu_count // n_jobs threads: no oversubscription
+    import os
+
+    expected = max(1, (os.cpu_count() or 1) // 2)
+    assert [est.n_threads_ for est in result["estimator"]] == [expected, expected]
