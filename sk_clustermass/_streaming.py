@@ -54,8 +54,8 @@ def block_split(
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Split row blocks into training and validation blocks (seeded, shuffled).
 
-    Small files are cut into at least 20 blocks, so that the validation share stays
-    close to ``validation_fraction``.
+    Small files are cut into about 20 blocks (of at least 64 rows), so that the
+    validation share stays close to ``validation_fraction``.
 
     Returns
     -------
@@ -63,8 +63,9 @@ def block_split(
     """
     if validation_fraction == 0:
         return _blocks(n_rows, block_size), []
-    # at least ~20 blocks, so the validation share is close to the fraction asked for
-    blocks = _blocks(n_rows, max(1, min(block_size, n_rows // 20)))
+    # ~20 blocks or more (of at least 64 rows), so that the validation share is close
+    # to the fraction asked for
+    blocks = _blocks(n_rows, min(block_size, max(64, n_rows // 20)))
     order = np.random.default_rng(seed).permutation(len(blocks))
     n_valid = min(max(1, round(validation_fraction * len(blocks))), len(blocks) - 1)
     valid = sorted(blocks[i] for i in order[:n_valid])

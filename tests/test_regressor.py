@@ -335,3 +335,10 @@ def test_parallel_workers_use_one_torch_thread_each(toy_data, tiny_params):
 
     expected = max(1, (os.cpu_count() or 1) // 2)
     assert [est.n_threads_ for est in result["estimator"]] == [expected, expected]
+
+
+def test_speed_settings_do_not_change_results(toy_data, tiny_params):
+    X, y = toy_data
+    tuned = ClusterMassRegressor(**dict(tiny_params, malloc_tuning=True)).fit(X, y).predict(X)
+    plain = ClusterMassRegressor(**dict(tiny_params, malloc_tuning=False)).fit(X, y).predict(X)
+    np.testing.assert_array_equal(tuned, plain)
