@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,8 +83,10 @@ def test_same_seed_same_output_for_any_n_jobs_and_chunk_size():
     X1, y1, c1 = make_clusters(60, n_jobs=1, chunk_size=64, **kwargs)
     X2, y2, c2 = make_clusters(60, n_jobs=2, chunk_size=64, **kwargs)
     X3, y3, c3 = make_clusters(60, n_jobs=1, chunk_size=500, **kwargs)
+    with joblib.parallel_config(backend="threading"):
+        X4, y4, c4 = make_clusters(60, n_jobs=2, chunk_size=64, **kwargs)
     assert c1["sim_id"].iloc[-1] >= 64  # the cut made it reach into a second chunk
-    for X, y, c in ((X2, y2, c2), (X3, y3, c3)):
+    for X, y, c in ((X2, y2, c2), (X3, y3, c3), (X4, y4, c4)):
         np.testing.assert_array_equal(X["images"], X1["images"])
         np.testing.assert_array_equal(X["redshift"], X1["redshift"])
         np.testing.assert_array_equal(y, y1)

@@ -301,7 +301,7 @@ def make_clusters(
     n_jobs : int or None, default=1
         Chunks run in parallel with joblib (-1 uses every core), on joblib's default
         backend (loky processes) or whatever ``joblib.parallel_config`` selects; the
-        ``"threading"`` backend also works and saves copying images between processes.
+        output is the same for every backend.
     chunk_size : int, default=256
         Clusters per unit of work, rounded up to a multiple of 64; bounds memory
         (about 0.5 MB per cluster and chunk in flight for the default cube).
