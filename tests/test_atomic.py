@@ -90,3 +90,15 @@ def test_two_writers_get_distinct_temporaries(tmp_path):
     # the outer block finishes last, so its content wins
     assert target.read_text() == "first"
     assert _names(tmp_path) == ["data.h5"]
+
+
+def test_writer_that_replaces_the_file_keeps_normal_permissions(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    target = tmp_path / "weights.safetensors"
+    with atomic_path(target) as temporary:
+        save_file({"a": np.zeros(2)}, str(temporary))  # writes a 0o600 file of its own
+    reference = tmp_path / "plain.txt"
+    reference.write_text("x")
+    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(reference.stat().st_mode)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,9 +64,16 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(descriptor)
 
 
-def _commit(temporary: Path, path: str | os.PathLike) -> None:
-    """Flush ``temporary`` and atomically rename it to ``path``."""
+def _commit(temporary: Path, path: str | os.PathLike, mode: int) -> None:
+    """Flush ``temporary``, give it ``mode`` and atomically rename it to ``path``.
+
+    Some writers replace the temporary file with one of their own (safetensors, for
+    one, creates it readable by its owner only); the mode of the file we created (that
+    of any new file under the umask) is restored before the rename.
+    """
     final = Path(path)
+    with contextlib.suppress(OSError):
+        os.chmod(temporary, mode)
     _fsync_path(temporary)
     os.replace(temporary, final)
     with contextlib.suppress(OSError):  # best effort: some file systems refuse it
@@ -127,9 +135,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     complete ['notes.txt']
     """
     temporary = _new_temporary(path)
+    mode = stat.S_IMODE(os.stat(temporary).st_mode)
     try:
         yield temporary
-        _commit(temporary, path)
+        _commit(temporary, path, mode)
     except BaseException:
         _discard(temporary)
         raise
