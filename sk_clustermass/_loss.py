@@ -115,7 +115,7 @@ def penalty(
     >>> layers = torch.nn.ModuleList([torch.nn.Linear(2, 1)])
     >>> with torch.no_grad():
     ...     _ = layers[0].weight.fill_(2.0)
-    >>> float(penalty(layers, [], kind="l2", target="kernel", strength=0.5))
+    >>> float(penalty(layers, [], kind="l2", target="kernel", strength=0.5).detach())
     4.0
     """
     if target == "kernel":
