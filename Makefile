@@ -59,8 +59,9 @@ CHROMIUM ?= chromium
 .PHONY: report-screenshot
 report-screenshot:
 	@test -f $(REPORT)/index.html || { echo "no $(REPORT)/index.html: run make demo first"; exit 2; }
-	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-	  --disable-background-networking --disable-component-update --disable-sync \
-	  --user-data-dir="$$(mktemp -d)" --screenshot=$(REPORT)/screenshot.png \
-	  --window-size=1280,2400 file://$(abspath $(REPORT))/index.html 2>/dev/null
+	profile=$$(mktemp -d); $(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic \
+	  --no-first-run --disable-background-networking --disable-component-update --disable-sync \
+	  --user-data-dir="$$profile" --screenshot=$(REPORT)/screenshot.png \
+	  --window-size=1280,2400 file://$(abspath $(REPORT))/index.html 2>/dev/null; \
+	  status=$$?; rm -rf "$$profile"; exit $$status
 	@echo "wrote $(REPORT)/screenshot.png"

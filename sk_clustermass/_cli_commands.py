@@ -1,0 +1,241 @@
+"""The ``simulate``, ``train``, ``predict``, ``evaluate`` and ``study`` commands.
+
+Each ``run_*`` function takes the parsed arguments and a
+:class:`~sk_clustermass._cli_common.Console`, does its work and returns the exit code.
+Bad input raises :class:`~sk_clustermass._cli_common.CLIError` (or one of the library's
+``ValueError``/``FileNotFoundError``), which :func:`sk_clustermass.cli.main` prints on
+one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._cli_common import (
+    CLIError,
+    Console,
+    EpochProgressBar,
+    build_pipeline,
+    check_device,
+    cluster_ids,
+    load_any_model,
+    open_dataset,
+    predict_blocks,
+    read_config,
+    regressor_params,
+)
+
+__all__ = ["run_evaluate", "run_predict", "run_simulate", "run_study", "run_train"]
+
+
+def _output_file(path: str | Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise CLIError(f"output {str(path)!r} is a directory; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _simulate(n_samples: int, args: argparse.Namespace, console: Console):
+    from .datasets import make_clusters
+
+    console.info(f"simulating {n_samples} {args.survey} clusters (seed {args.seed})")
+    X, y = make_clusters(n_samples, survey=args.survey, random_state=args.seed,
+                         n_jobs=args.n_jobs, progress=not console.quiet)
+    return X, y
+
+
+# ----------------------------------------------------------------------------- simulate
+def run_simulate(args: argparse.Namespace, console: Console) -> int:
+    """Simulate clusters into an HDF5 file, chunk by chunk."""
+    from .datasets import simulate_to_hdf5
+
+    output = _output_file(args.output)
+    start = time.perf_counter()
+    simulate_to_hdf5(
+        output, args.n_samples, chunk_size=args.chunk_size, survey=args.survey,
+        random_state=args.seed, n_jobs=args.n_jobs, progress=not console.quiet,
+        mass_range=tuple(args.mass_range), redshift_range=tuple(args.redshift_range),
+        sampling=args.sampling, detected_only=not args.all_clusters,
+    )
+    size = output.stat().st_size / 1e6
+    elapsed = time.perf_counter() - start
+    console.info(f"wrote {args.n_samples} clusters to {output} ({size:.1f} MB) in {elapsed:.0f} s")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+def _data_source(args: argparse.Namespace):
+    """The training file's dataset view (None with --simulate), checked before any work."""
+    if (args.data is None) == (args.simulate is None):
+        raise CLIError("give either a data file DATA.h5 or --simulate N (not both)")
+    if args.simulate is not None:
+        if args.simulate < 2:
+            raise CLIError(f"--simulate needs at least 2 clusters; got {args.simulate}")
+        return None
+    return open_dataset(args.data, need_target=True)
+
+
+def _training_data(args: argparse.Namespace, dataset, console: Console):
+    """In-memory ``X, y`` from the file, or freshly simulated."""
+    from .datasets import read_hdf5
+
+    if dataset is None:
+        return _simulate(args.simulate, args, console)
+    console.info(f"reading {len(dataset)} clusters from {args.data}")
+    X, y, _ = read_hdf5(dataset.path)
+    return X, y
+
+
+def run_train(args: argparse.Namespace, console: Console) -> int:
+    """Train a preprocessing + ClusterMassRegressor pipeline and save it."""
+    from ._hyperparameters import validate_hyperparameters
+    from ._persistence import save_model
+
+    config = read_config(args.config) if args.config else {}
+    params = regressor_params(args, config)
+    params.setdefault("random_state", args.seed)
+    preprocessing = args.preprocessing or config.get("preprocessing", "log")
+    model = build_pipeline(preprocessing, params)
+    regressor = model[-1]
+    check_device(regressor.device)
+    output = _output_file(args.output)
+    dataset = _data_source(args)
+    if args.out_of_core and (dataset is None or preprocessing != "none"):
+        message = ("--out-of-core streams DATA.h5 straight into the network: it needs a "
+                   "file and --preprocessing none")
+        raise CLIError(message)
+    # the simulator's images are 50 x 50 pixels
+    validate_hyperparameters(regressor,
+                             (50, 50) if dataset is None else dataset.image_shape[1:])
+    if args.out_of_core:
+        X, y = str(dataset.path), None
+    else:
+        X, y = _training_data(args, dataset, console)
+    n_clusters = len(dataset) if dataset is not None else len(y)
+    regressor.set_params(callbacks=[EpochProgressBar(disable=console.quiet)])
+    console.info(f"training on {n_clusters} clusters ({preprocessing} preprocessing, "
+                 f"device {regressor.device})")
+    start = time.perf_counter()
+    model.fit(X, y)
+    elapsed = time.perf_counter() - start
+    regressor.set_params(callbacks=None)  # the progress bar is not part of the model
+    save_model(model, output)
+    if args.joblib:
+        import joblib
+
+        joblib.dump(model, _output_file(args.joblib))
+    valid = [row["valid_loss"] for row in regressor.history_ if "valid_loss" in row]
+    best = f", best validation loss {min(valid):.3f}" if valid else ""
+    console.info(f"trained {len(regressor.history_)} epochs in {elapsed:.0f} s{best}; "
+                 f"saved {output}" + (f" and {args.joblib}" if args.joblib else ""))
+    return 0
+
+
+# ----------------------------------------------------------------------------- predict
+def run_predict(args: argparse.Namespace, console: Console) -> int:
+    """Predict masses for every cluster of an HDF5 file into a CSV table."""
+    model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
+    dataset = open_dataset(args.data)
+    output = _output_file(args.output)
+    mean, std, redshift, _ = predict_blocks(model, dataset, console)
+    table = pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift,
+                          "mean": mean, "std": std})
+    table.to_csv(output, index=False, float_format="%.6g")
+    console.info(f"wrote predictions for {len(table)} clusters to {output}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- evaluate
+def run_evaluate(args: argparse.Namespace, console: Console) -> int:
+    """Compare predictions with the true masses: metrics table, figures, HTML page."""
+    from ._cli_figures import evaluation_figures, gallery_rows
+    from ._report import Report, write_report
+    from .metrics import summary_table
+
+    model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
+    dataset = open_dataset(args.data, need_target=True)
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    mean, std, redshift, y = predict_blocks(model, dataset, console)
+    predictions = {args.name: (mean, std)}
+    table = summary_table(y, predictions)
+    table.to_csv(folder / "metrics.csv", index_label="method", float_format="%.6g")
+    pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift, "true": y,
+                  "mean": mean, "std": std}).to_csv(folder / "predictions.csv", index=False,
+                                                     float_format="%.6g")
+    figures = []
+    if not args.no_figures:
+        rows = gallery_rows(y)
+        images = dataset.read(rows)[0]["images"]
+        figures = evaluation_figures(folder, y, predictions, redshift, model=model,
+                                     gallery=(rows, images))
+    report = Report(
+        title=f"sk_clustermass evaluation: {Path(args.model).name} on {Path(args.data).name}",
+        intro=f"{len(y)} clusters with known masses, predicted by {args.model}.",
+        summary=table,
+        summary_note="scatter = standard deviation of predicted - true log10 mass; "
+                     "coverage = fraction of true masses within ±1 predicted sigma.",
+        figures=figures,
+        files=[("metrics.csv", "this table"),
+               ("predictions.csv", "id, redshift, true, mean, std per cluster")],
+    )
+    write_report(report, folder)
+    console.result(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    console.info(f"wrote {folder / 'metrics.csv'}, predictions.csv, figures and index.html")
+    return 0
+
+
+# ----------------------------------------------------------------------------- study
+def _studies_module():
+    try:
+        from . import studies
+    except ModuleNotFoundError as exc:
+        if exc.name != "sk_clustermass.studies":
+            raise
+        message = ("the studies (sk_clustermass.studies) are not part of this installation "
+                   "yet; update sk_clustermass to run them")
+        raise CLIError(message) from None
+    return studies
+
+
+def _study_description(entry: Any) -> str:
+    text = getattr(entry, "description", None) or inspect.getdoc(entry) or ""
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def run_study(args: argparse.Namespace, console: Console) -> int:
+    """Run one of the lab's parameter studies and write its tables and figures."""
+    studies = _studies_module()
+    registry = studies.STUDIES
+    if args.list or args.name is None:
+        width = max(len(name) for name in registry)
+        lines = [f"{name:<{width}}  {_study_description(entry)}"
+                 for name, entry in registry.items()]
+        print("\n".join(lines))
+        return 0
+    if args.name not in registry:
+        raise CLIError(f"unknown study {args.name!r}; choose one of {', '.join(registry)}")
+    params = regressor_params(args, read_config(args.config) if args.config else {})
+    check_device(params.get("device"))
+    if args.data is None and args.simulate is None:
+        args.simulate = studies.MODES[args.mode].n_samples
+    X, y = _training_data(args, _data_source(args), console)
+    params.pop("random_state", None)
+    checkpoint_dir = params.pop("checkpoint_dir", None)
+    max_epochs = params.pop("max_epochs", None)
+    console.info(f"running study {args.name!r} ({args.mode} mode) on {len(y)} clusters")
+    result = studies.run_study(
+        args.name, X, y, mode=args.mode, out_dir=args.output, cv=args.cv,
+        n_jobs=args.n_jobs, random_state=args.seed, checkpoint_dir=checkpoint_dir,
+        verbose=0 if console.quiet else 1, max_epochs=max_epochs, regressor_params=params,
+    )
+    console.result(result.table.to_string(max_rows=30, max_cols=8))
+    console.info(f"results in {args.output}")
+    return 0

@@ -1,0 +1,286 @@
+"""``sk-clustermass demo``: simulate, train the CNN and the baselines, report.
+
+The steps, each timed and shown with a progress bar:
+
+1. simulate ``n_samples`` eFEDS-depth clusters (:func:`~sk_clustermass.datasets.make_clusters`);
+2. split them, shuffled and seeded, into training and held-out clusters;
+3. fit the two classical baselines, :class:`~sk_clustermass.baselines.CountRateRelation`
+   and :class:`~sk_clustermass.baselines.LuminosityRelation`;
+4. train ``LogStretch -> ClusterMassRegressor`` with early stopping;
+5. predict the held-out clusters with all three and compare them
+   (:func:`~sk_clustermass.metrics.summary_table`);
+6. write the report folder: ``index.html`` and its PNG figures, ``summary.csv``,
+   ``predictions.csv`` and the model as ``model.safetensors``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._cli_common import CLIError, Console, EpochProgressBar, check_device
+
+__all__ = ["DEFAULT_EPOCHS", "DEFAULT_SAMPLES", "DEMO_NETWORK", "QUICK", "run_demo"]
+
+#: Clusters simulated by default (with the network below: 5-8 minutes on 2 CPU cores).
+DEFAULT_SAMPLES = 5000
+#: Most epochs by default (early stopping may end training before).
+DEFAULT_EPOCHS = 20
+#: The network of the demo: the seed's design, slimmed to train in minutes (one
+#: convolution before the first pool), with random flips/rotations against overfitting.
+DEMO_NETWORK: dict[str, Any] = {
+    "n_filters": 16,
+    "kernel_size": 3,
+    "conv_layers": (1, 2),
+    "pool_size": 4,
+    "dense_layers": (256, 128, 64),
+    "lr": 1e-3,
+    "lr_schedule": "cosine",
+    "batch_size": 64,
+    "patience": 5,
+    "augment": True,
+}
+#: ``--quick``: a smoke test in seconds (the masses are poor).
+QUICK: dict[str, Any] = {
+    "n_samples": 200,
+    "max_epochs": 2,
+    "network": {"n_filters": 4, "kernel_size": 3, "conv_layers": (1,), "pool_size": 4,
+                "dense_layers": (16,), "batch_size": 32, "patience": None},
+}
+METHODS = ("CNN", "count-rate relation", "luminosity relation")
+SURVEY_NAMES = {"efeds": "eFEDS", "erass1": "eRASS1"}
+
+
+class _Timer:
+    """Wall time of each step, for the report."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self.start = time.perf_counter()
+
+    @contextmanager
+    def step(self, name: str):
+        start = time.perf_counter()
+        yield
+        self.steps[name] = time.perf_counter() - start
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
+    n_samples = args.n_samples or (QUICK["n_samples"] if args.quick else DEFAULT_SAMPLES)
+    max_epochs = args.max_epochs or (QUICK["max_epochs"] if args.quick else DEFAULT_EPOCHS)
+    network = dict(QUICK["network"] if args.quick else DEMO_NETWORK)
+    if not 0.0 < args.test_fraction < 1.0:
+        raise CLIError(f"--test-fraction must be between 0 and 1; got {args.test_fraction}")
+    n_test = round(n_samples * args.test_fraction)
+    if n_samples < 20 or n_test < 10 or n_samples - n_test < 10:
+        message = (f"--n-samples {n_samples} with --test-fraction {args.test_fraction} leaves "
+                   "too few clusters; the demo needs at least 10 to train and 10 to test")
+        raise CLIError(message)
+    if max_epochs < 1:
+        raise CLIError(f"--max-epochs must be >= 1; got {max_epochs}")
+    check_device(args.device)
+    network.update(max_epochs=max_epochs, device=args.device, random_state=args.seed)
+    return n_samples, network
+
+
+def _fit_models(X_train, y_train, network: dict[str, Any], console: Console, timer: _Timer):
+    from sklearn.pipeline import make_pipeline
+
+    from . import ClusterMassRegressor
+    from .baselines import CountRateRelation, LuminosityRelation
+    from .preprocessing import LogStretch
+
+    baselines = {"count-rate relation": CountRateRelation(),
+                 "luminosity relation": LuminosityRelation()}
+    with timer.step("fit the baselines"), console.bar(total=2, desc="baselines") as bar:
+        for model in baselines.values():
+            model.fit(X_train, y_train)
+            bar.update(1)
+    cnn = make_pipeline(LogStretch(), ClusterMassRegressor(
+        callbacks=[EpochProgressBar("train CNN", disable=console.quiet)], **network))
+    console.info(f"training the CNN on {len(y_train)} clusters "
+                 f"(up to {network['max_epochs']} epochs, device {network['device']})")
+    with timer.step("train the CNN"):
+        cnn.fit(X_train, y_train)
+    cnn[-1].set_params(callbacks=None)  # the progress bar is not part of the model
+    return {"CNN": cnn, **baselines}
+
+
+def _predictions_table(ids, redshift, y, predictions) -> pd.DataFrame:
+    columns: dict[str, Any] = {"id": ids, "redshift": redshift, "true": y}
+    for method, (mean, std) in predictions.items():
+        key = method.split()[0].lower().replace("-", "_")
+        columns[f"{key}_mean"], columns[f"{key}_std"] = mean, std
+    return pd.DataFrame(columns)
+
+
+def _headline(table: pd.DataFrame) -> str:
+    """One sentence comparing the CNN's scatter with the best baseline's."""
+    cnn = table.loc["CNN", "scatter_dex"]
+    baseline = table.drop(index="CNN")["scatter_dex"]
+    best, value = baseline.idxmin(), baseline.min()
+    change = (value - cnn) / value
+    verdict = f"{change:.0%} smaller than" if change > 0 else f"{-change:.0%} larger than"
+    return (f"The CNN's mass scatter, {cnn:.3f} dex, is {verdict} that of the best "
+            f"classical method ({best}, {value:.3f} dex).")
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    parts = ["sk-clustermass", "demo"]
+    if args.quick:
+        parts.append("--quick")
+    for option, value, default in (("--n-samples", args.n_samples, None),
+                                   ("--max-epochs", args.max_epochs, None),
+                                   ("--seed", args.seed, 0), ("--survey", args.survey, "efeds"),
+                                   ("--device", args.device, "cpu"),
+                                   ("--test-fraction", args.test_fraction, 0.2),
+                                   ("--out", args.out, "demo_report")):
+        if value != default:
+            parts += [option, str(value)]
+    return shlex.join(parts)
+
+
+def _details(outcome: _Outcome, timer: _Timer) -> dict[str, str]:
+    import torch
+
+    from . import __version__
+
+    args = outcome.args
+    regressor = outcome.models["CNN"][-1]
+    params = regressor.get_params()
+    epochs = len(regressor.history_)
+    stopped = " (early stopping)" if epochs < params["max_epochs"] else ""
+    arch = ", ".join(f"{key}={params[key]}" for key in
+                     ("n_filters", "kernel_size", "conv_layers", "pool_size", "dense_layers"))
+    details = {
+        "data": f"{outcome.n_samples} simulated {SURVEY_NAMES[args.survey]} clusters "
+                f"(seed {args.seed}), {outcome.n_train} for training, "
+                f"{len(outcome.y_test)} held out",
+        "CNN": f"LogStretch -> ClusterMassRegressor({arch}), {params['loss']} loss, "
+               f"{params['optimizer']} lr {params['lr']:g} ({params['lr_schedule']} schedule), "
+               f"batch {params['batch_size']}, early-stopping patience {params['patience']} "
+               f"on a {params['validation_fraction']:.0%} validation split"
+               + (", random flips and rotations in training" if params["augment"] else ""),
+        "training": f"{epochs} of at most {params['max_epochs']} epochs{stopped}, "
+                    f"device {regressor.device_}, {torch.get_num_threads()} torch threads",
+        "width calibration": f"std_scale_ = {regressor.std_scale_:.2f}",
+    }
+    details.update({f"time: {step}": f"{seconds:.0f} s" for step, seconds in timer.steps.items()})
+    details["time: total"] = f"{timer.total:.0f} s ({os.cpu_count()} CPU cores visible)"
+    details["sk_clustermass"] = __version__
+    return details
+
+
+@dataclass
+class _Outcome:
+    """What the demo measured: held-out clusters, fitted models, their predictions."""
+
+    args: argparse.Namespace
+    n_samples: int
+    n_train: int
+    ids: np.ndarray
+    X_test: Any
+    y_test: np.ndarray
+    models: dict[str, Any]
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]]
+    table: pd.DataFrame
+
+
+def _simulate_and_split(args, n_samples: int, console: Console, timer: _Timer):
+    from sklearn.model_selection import train_test_split
+
+    from .datasets import make_clusters
+
+    console.info(f"simulating {n_samples} {SURVEY_NAMES[args.survey]} clusters "
+                 f"(seed {args.seed})")
+    with timer.step("simulate"):
+        X, y, catalog = make_clusters(n_samples, survey=args.survey, random_state=args.seed,
+                                      n_jobs=args.n_jobs, return_catalog=True,
+                                      progress=not console.quiet)
+    train, test = train_test_split(np.arange(n_samples), test_size=args.test_fraction,
+                                   shuffle=True, random_state=args.seed)
+    return X, y, catalog["sim_id"].to_numpy(), train, test
+
+
+def _report(outcome: _Outcome, figures: list, timer: _Timer):
+    from ._report import Report
+
+    args, n_test = outcome.args, len(outcome.y_test)
+    intro = (f"{outcome.n_samples} mock eROSITA clusters at {SURVEY_NAMES[args.survey]} "
+             "depth (10 energy bands, 50 x 50 pixels of 24 arcsec, redshift known). A "
+             "convolutional network and two classical scaling relations were trained on "
+             f"{outcome.n_train} of them; everything below is measured on the other "
+             f"{n_test}, which no model saw in training.")
+    note = ("scatter: standard deviation of predicted - true log10(M500c/Msun); σ_lnM = "
+            "ln(10) x scatter; bias: mean of predicted - true; 68% coverage: fraction of "
+            "true masses within ±1 predicted sigma (ideal 0.68); NLL: mean Gaussian negative "
+            "log-likelihood. Best value per column in green.")
+    files = [("summary.csv", "the summary table"),
+             ("predictions.csv", "true and predicted masses of every held-out cluster"),
+             ("model.safetensors", "the trained CNN pipeline; load it with "
+                                   "sk_clustermass.load_model")]
+    return Report(title="sk_clustermass demo: cluster masses from X-ray images", intro=intro,
+                  summary=outcome.table, highlight=_headline(outcome.table), summary_note=note,
+                  figures=figures, details=_details(outcome, timer), files=files,
+                  command=_command_line(args))
+
+
+def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Timer) -> Path:
+    """summary.csv, predictions.csv, model.safetensors, the figures and index.html."""
+    from ._cli_figures import evaluation_figures, gallery_rows
+    from ._persistence import save_model
+    from ._report import write_report
+
+    X_test, y_test = outcome.X_test, outcome.y_test
+    with console.bar(total=3, desc="report") as bar:
+        outcome.table.to_csv(folder / "summary.csv", index_label="method", float_format="%.6g")
+        _predictions_table(outcome.ids, X_test["redshift"], y_test, outcome.predictions
+                           ).to_csv(folder / "predictions.csv", index=False, float_format="%.6g")
+        save_model(outcome.models["CNN"], folder / "model.safetensors")
+        bar.update(1)
+        rows = gallery_rows(y_test)
+        with timer.step("draw the figures"):
+            figures = evaluation_figures(folder, y_test, outcome.predictions, X_test["redshift"],
+                                         model=outcome.models["CNN"],
+                                         gallery=(rows, X_test["images"][rows]))
+        bar.update(1)
+        index = write_report(_report(outcome, figures, timer), folder)
+        bar.update(1)
+    return index
+
+
+def run_demo(args: argparse.Namespace, console: Console) -> int:
+    """Run the demo and write its report folder; returns the exit code."""
+    from .metrics import summary_table
+
+    n_samples, network = _settings(args)
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"--out {str(folder)!r} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    timer = _Timer()
+    X, y, ids, train, test = _simulate_and_split(args, n_samples, console, timer)
+    models = _fit_models(X[train], y[train], network, console, timer)
+    X_test, y_test = X[test], y[test]
+    with timer.step("predict the held-out clusters"):
+        predictions = {name: model.predict(X_test, return_std=True)
+                       for name, model in models.items()}
+    outcome = _Outcome(args, n_samples, len(train), ids[test], X_test, y_test, models,
+                       predictions, summary_table(y_test, predictions))
+    index = _write_outputs(folder, outcome, console, timer)
+    console.result(outcome.table.to_string(float_format=lambda v: f"{v:.3f}"))
+    console.info(f"demo finished in {timer.total:.0f} s; open {index}")
+    return 0

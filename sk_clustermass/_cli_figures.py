@@ -1,0 +1,189 @@
+"""The figures of the command line's reports, drawn with :mod:`sk_clustermass.plotting`.
+
+Each function draws one PNG into the report folder and returns the
+:class:`~sk_clustermass._report.ReportFigure` that describes it. Predictions are
+given as a dict ``{method: (mean, std)}`` of ``log10(M500c / Msun)`` and widths in dex,
+all for the same held-out clusters, so that the methods share one figure and can be
+compared panel by panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # the command line never opens windows
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._report import ReportFigure
+from .plotting import (
+    plot_cluster_gallery,
+    plot_loss_curves,
+    plot_predicted_vs_true,
+    plot_pulls,
+    plot_residuals,
+)
+
+__all__ = ["evaluation_figures"]
+
+#: Resolution of the report's PNG files (small files, sharp enough on screen).
+DPI = 96
+Predictions = Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _save(fig: Figure, folder: Path, filename: str) -> str:
+    fig.savefig(folder / filename, dpi=DPI)
+    plt.close(fig)
+    return filename
+
+
+def _panels(n: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False,
+                             layout="constrained")
+    return fig, axes[0]
+
+
+def loss_curve_figure(model: Any, folder: Path) -> ReportFigure:
+    """Training and validation loss of the network, per epoch."""
+    ax = plot_loss_curves(model)
+    ax.figure.set_size_inches(6.4, 4.0)
+    ax.set_title("CNN training")
+    ax.figure.set_layout_engine("constrained")
+    name = _save(ax.figure, folder, "loss_curves.png")
+    caption = (
+        "Loss per epoch on the training clusters and on the internal validation split "
+        "(Gaussian negative log-likelihood of the standardised mass). Early stopping "
+        "keeps the weights of the marked epoch."
+    )
+    return ReportFigure(name, "Loss curves", caption)
+
+
+def predicted_vs_true_figure(y: np.ndarray, predictions: Predictions, folder: Path):
+    """One predicted-vs-true panel per method, with error bars and the 1:1 line."""
+    fig, axes = _panels(len(predictions), 4.3, 4.4)
+    for ax, (method, (mean, std)) in zip(axes, predictions.items()):
+        plot_predicted_vs_true(y, mean, std, ax=ax)
+        ax.set_title(method)
+        if len(y) > 300:  # thousands of error bars: fade them so the points show
+            for container in ax.containers:
+                for bars in container[2]:
+                    bars.set_alpha(0.12)
+    name = _save(fig, folder, "predicted_vs_true.png")
+    caption = (
+        "Predicted against true log10(M500c/Msun) for the held-out clusters, with the "
+        "predicted 1-sigma widths as error bars (the scaling relations give every "
+        "cluster the same width) and the 1:1 line."
+    )
+    return ReportFigure(name, "Predicted vs true mass", caption)
+
+
+def residuals_figure(y: np.ndarray, predictions: Predictions, redshift: np.ndarray,
+                     folder: Path) -> ReportFigure:
+    """Residuals against true mass and redshift, one row per method."""
+    n = len(predictions)
+    fig, axes = plt.subplots(n, 2, figsize=(9.0, 2.9 * n), squeeze=False, sharey=True,
+                             layout="constrained")
+    for row, (method, (mean, _)) in zip(axes, predictions.items()):
+        plot_residuals(y, mean, ax=row[0])
+        plot_residuals(y, mean, redshift, "redshift", ax=row[1])
+        row[0].set_title(f"{method}: against mass", fontsize="medium")
+        row[1].set_title(f"{method}: against redshift", fontsize="medium")
+        row[1].set_ylabel("")
+    name = _save(fig, folder, "residuals.png")
+    caption = (
+        "Residuals (predicted - true, dex) against the true mass (left) and the "
+        "redshift (right), with the running median and 16-84% band in bins of equal "
+        "numbers of clusters. A falling trend with mass is regression to the mean: "
+        "the lightest clusters are over-estimated, the heaviest under-estimated."
+    )
+    return ReportFigure(name, "Residuals against mass and redshift", caption)
+
+
+def pulls_figure(y: np.ndarray, predictions: Predictions, folder: Path) -> ReportFigure:
+    """Pull histograms, one panel per method, against N(0, 1)."""
+    fig, axes = _panels(len(predictions), 4.3, 3.6)
+    for ax, (method, (mean, std)) in zip(axes, predictions.items()):
+        plot_pulls(y, mean, std, ax=ax)
+        ax.set_title(method)
+    name = _save(fig, folder, "pulls.png")
+    caption = (
+        "Calibration: histogram of the pulls (true - mean) / std against the unit "
+        "Gaussian. Calibrated widths give a histogram on the curve and a 68% coverage "
+        "of 0.68; a wider histogram means over-confident widths."
+    )
+    return ReportFigure(name, "Calibration (pulls)", caption)
+
+
+def gallery_rows(y: np.ndarray, n: int = 8) -> np.ndarray:
+    """Indices of ``n`` clusters evenly spread in true mass, lightest first."""
+    order = np.argsort(y, kind="stable")
+    picks = np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(int)
+    return order[np.unique(picks)]
+
+
+def gallery_figure(images: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                   method: str, folder: Path) -> ReportFigure:
+    """Example clusters (counts summed over the bands) with true and predicted masses.
+
+    ``images`` holds only the clusters to show; ``y``, ``mean`` and ``std`` are theirs.
+    """
+    titles = [f"true {t:.2f}\n{method} {m:.2f} ± {s:.2f}" for t, m, s in zip(y, mean, std)]
+    fig = plot_cluster_gallery(images, titles=titles, ncols=4, panel_size=2.3)
+    name = _save(fig, folder, "gallery.png")
+    caption = (
+        f"Held-out clusters spread over the mass range: photon counts summed over the "
+        f"energy bands (log scale, 24 arcsec pixels), with the true log10(M500c/Msun) "
+        f"and the {method} prediction ± its 1-sigma width."
+    )
+    return ReportFigure(name, "Example clusters", caption)
+
+
+def evaluation_figures(
+    folder: Path,
+    y: np.ndarray,
+    predictions: Predictions,
+    redshift: np.ndarray,
+    *,
+    model: Any = None,
+    gallery: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[ReportFigure]:
+    """Every figure of an evaluation report, in page order.
+
+    Parameters
+    ----------
+    folder : Path
+        Report folder.
+    y : ndarray of shape (n_samples,)
+        True ``log10(M500c / Msun)`` of the held-out clusters.
+    predictions : dict of str to (mean, std)
+        Per method; the first one is the gallery's.
+    redshift : ndarray of shape (n_samples,)
+    model : fitted estimator or Pipeline, optional
+        For the loss curves (skipped if None or without a history).
+    gallery : (rows, images), optional
+        Row indices into ``y`` and the raw count cubes of those clusters.
+
+    Returns
+    -------
+    list of ReportFigure
+    """
+    figures = []
+    if model is not None:
+        try:
+            figures.append(loss_curve_figure(model, folder))
+        except (TypeError, ValueError):
+            pass  # not a network (a baseline), or no history saved with it
+    figures.append(predicted_vs_true_figure(y, predictions, folder))
+    figures.append(residuals_figure(y, predictions, redshift, folder))
+    figures.append(pulls_figure(y, predictions, folder))
+    if gallery is not None:
+        rows, images = gallery
+        method, (mean, std) = next(iter(predictions.items()))
+        figures.append(gallery_figure(images, y[rows], mean[rows], std[rows], method, folder))
+    return figures

@@ -1,0 +1,324 @@
+"""The ``sk-clustermass`` command line: simulate, train, predict, evaluate, study, demo.
+
+Run ``sk-clustermass --help`` or ``sk-clustermass COMMAND --help`` for the options
+and examples. Every command reads and writes the library's own files: HDF5 data sets
+(:mod:`sk_clustermass.datasets`), safe ``.safetensors`` models
+(:func:`sk_clustermass.save_model`), CSV tables and PNG/HTML reports.
+
+Exit codes: 0 success; 2 bad input (a missing or malformed file, an unknown option
+value), with one line on stderr saying what was wrong; 1 an unexpected failure (rerun
+with ``--traceback`` to see where); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from . import __version__
+from ._cli_common import PREPROCESSING, CLIError, Console, add_hyperparameter_options
+
+__all__ = ["build_parser", "main"]
+
+PROG = "sk-clustermass"
+#: Exceptions whose message describes bad input: exit code 2, no traceback.
+BAD_INPUT = (CLIError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+             PermissionError, ValueError, TypeError, KeyError, IndexError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions to the terminal; keeps the examples of the epilog as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _epilog(text: str) -> str:
+    return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "  ")
+
+
+def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParser:
+    """Options every command takes, before or after the command name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=quiet_default,
+                        help="no progress bars or messages, only errors")
+    common.add_argument("--traceback", action="store_true", default=quiet_default,
+                        help="show the full traceback of an error (for bug reports)")
+    return common
+
+
+def _add_simulation_options(parser: argparse.ArgumentParser, *, n_jobs_default=1) -> None:
+    parser.add_argument("--survey", default="efeds", choices=("efeds", "erass1"),
+                        help="survey depth, instrument and background (default: efeds)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed of the simulation and training (default: 0)")
+    parser.add_argument("--n-jobs", type=int, default=n_jobs_default,
+                        help="parallel simulation processes, -1 for all cores (default: 1)")
+
+
+def _add_model_input(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="fitted model: a .safetensors file from `train`")
+    parser.add_argument("data", help="clusters in the library's HDF5 format")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="accept a .joblib model (pickles run code: only your own files)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where the network runs (default: cpu)")
+
+
+def _simulate_parser(commands, common) -> None:
+    parser = commands.add_parser(
+        "simulate", parents=[common], help="simulate clusters into an HDF5 file",
+        description="Simulate eROSITA-like image cubes (10 bands x 50 x 50 pixels) of "
+        "galaxy clusters with known masses, streamed chunk by chunk into an HDF5 file "
+        "(memory bounded by --chunk-size, any number of clusters).",
+        epilog=_epilog("""
+            sk-clustermass simulate -n 2000 -o clusters.h5
+            sk-clustermass simulate -n 100000 --n-jobs -1 --chunk-size 2048 -o big.h5
+            sk-clustermass simulate -n 5000 --survey erass1 --seed 7 -o erass1.h5
+        """),
+        formatter_class=_Formatter)
+    parser.add_argument("-n", "--n-samples", type=int, required=True,
+                        help="number of clusters to write")
+    parser.add_argument("-o", "--output", required=True, help="HDF5 file to write")
+    _add_simulation_options(parser)
+    parser.add_argument("--chunk-size", type=int, default=1024,
+                        help="clusters simulated per chunk (default: 1024)")
+    parser.add_argument("--mass-range", type=float, nargs=2, default=(13.0, 15.0),
+                        metavar=("LOW", "HIGH"), help="log10(M500c/Msun) range (13 15)")
+    parser.add_argument("--redshift-range", type=float, nargs=2, default=(0.01, 1.5),
+                        metavar=("LOW", "HIGH"), help="redshift range (0.01 1.5)")
+    parser.add_argument("--sampling", default="log-uniform",
+                        choices=("log-uniform", "mass-function"),
+                        help="how masses and redshifts are drawn (default: log-uniform)")
+    parser.add_argument("--all-clusters", action="store_true",
+                        help="keep undetected clusters too (flagged in the catalogue)")
+    parser.set_defaults(func="run_simulate")
+
+
+def _train_parser(commands, common) -> None:
+    parser = commands.add_parser(
+        "train", parents=[common], help="train a CNN pipeline and save it",
+        description="Train a preprocessing + ClusterMassRegressor pipeline on an HDF5 "
+        "file or on freshly simulated clusters, and save it as a safe .safetensors file "
+        "(load it with sk_clustermass.load_model). Hyper-parameters come from the "
+        "options below, or a --config JSON/TOML file of ClusterMassRegressor parameter "
+        "names (options given on the command line win).",
+        epilog=_epilog("""
+            sk-clustermass train clusters.h5 -o model.safetensors
+            sk-clustermass train --simulate 3000 --max-epochs 40 --n-filters 32 -o m.safetensors
+            sk-clustermass train clusters.h5 --config params.toml --device cuda -o m.safetensors
+            sk-clustermass train clusters.h5 --checkpoint-dir ckpt/ -o m.safetensors  # resumable
+
+            a params.toml for --config (ClusterMassRegressor names, plus preprocessing):
+              n_filters = 40
+              dense_layers = [256, 128, 64]
+              lr_schedule = "cosine"
+              preprocessing = "log-normalize"
+        """),
+        formatter_class=_Formatter)
+    parser.add_argument("data", nargs="?", help="training clusters (HDF5 with true masses)")
+    parser.add_argument("--simulate", type=int, metavar="N",
+                        help="train on N freshly simulated clusters instead of a file")
+    parser.add_argument("-o", "--output", default="model.safetensors",
+                        help="model file to write (default: model.safetensors)")
+    parser.add_argument("--joblib", metavar="PATH",
+                        help="also save the pipeline with joblib (a pickle) here")
+    parser.add_argument("--config", help="JSON or TOML file of hyper-parameters")
+    parser.add_argument("--preprocessing", choices=PREPROCESSING,
+                        help="transformers before the network (default: log, i.e. LogStretch)")
+    parser.add_argument("--out-of-core", action="store_true",
+                        help="stream DATA.h5 from disk while training (needs --preprocessing "
+                        "none); for files larger than memory")
+    _add_simulation_options(parser)
+    add_hyperparameter_options(parser)
+    parser.set_defaults(func="run_train")
+
+
+def _predict_parser(commands, common) -> None:
+    parser = commands.add_parser(
+        "predict", parents=[common], help="predict masses into a CSV table",
+        description="Predict log10(M500c/Msun) and its 1-sigma width for every cluster "
+        "of an HDF5 file; writes a CSV with columns id, redshift, mean, std. The file is "
+        "read in blocks, so it may be larger than memory.",
+        epilog=_epilog("""
+            sk-clustermass predict model.safetensors clusters.h5 -o predictions.csv
+            sk-clustermass predict model.safetensors survey.h5 --device cuda -o masses.csv
+        """),
+        formatter_class=_Formatter)
+    _add_model_input(parser)
+    parser.add_argument("-o", "--output", default="predictions.csv",
+                        help="CSV file to write (default: predictions.csv)")
+    parser.set_defaults(func="run_predict")
+
+
+def _evaluate_parser(commands, common) -> None:
+    parser = commands.add_parser(
+        "evaluate", parents=[common], help="metrics and figures against true masses",
+        description="Predict the clusters of an HDF5 file that holds their true masses and "
+        "write metrics.csv (scatter in dex and ln M, bias, 68%% coverage, NLL), "
+        "predictions.csv, figures and an index.html report into a folder.",
+        epilog=_epilog("""
+            sk-clustermass evaluate model.safetensors test.h5 -o evaluation/
+            sk-clustermass evaluate model.safetensors test.h5 --name "CNN, 40 filters" -o eval40/
+        """),
+        formatter_class=_Formatter)
+    _add_model_input(parser)
+    parser.add_argument("-o", "--output", default="evaluation",
+                        help="folder to write (default: evaluation)")
+    parser.add_argument("--name", default="model", help="method name in the table")
+    parser.add_argument("--no-figures", action="store_true", help="only the tables")
+    parser.set_defaults(func="run_evaluate")
+
+
+def _study_parser(commands, common) -> None:
+    parser = commands.add_parser(
+        "study", parents=[common], help="run one of the lab's parameter studies",
+        description="Run one of the seed lab's studies (a cross-validated grid over "
+        "filters, kernel size, optimizer x learning rate, dropout, ...; see --list) with "
+        "sk_clustermass.studies.run_study, and write its cv_results.csv, summary.json and "
+        "figures into a folder. 'quick' runs on a laptop CPU in minutes, 'full' is the "
+        "lab's grid and epochs, meant for a GPU. Without DATA.h5 or --simulate, the "
+        "mode's default number of clusters is simulated.",
+        epilog=_epilog("""
+            sk-clustermass study --list
+            sk-clustermass study filters -o study_filters/
+            sk-clustermass study dropout clusters.h5 --mode full --device cuda -o dropout/
+            sk-clustermass study kernel_size --simulate 2000 --max-epochs 20 -o kernels/
+        """),
+        formatter_class=_Formatter)
+    parser.add_argument("name", nargs="?", help="the study to run (see --list)")
+    parser.add_argument("data", nargs="?", help="clusters (HDF5 with true masses)")
+    parser.add_argument("--list", action="store_true", help="list the studies and exit")
+    parser.add_argument("--simulate", type=int, metavar="N",
+                        help="run on N freshly simulated clusters instead of a file")
+    parser.add_argument("--mode", default="quick", choices=("quick", "full"),
+                        help="quick (small grid and network, CPU) or full (default: quick)")
+    parser.add_argument("--cv", type=int, help="cross-validation folds (quick 2, full 3)")
+    parser.add_argument("--config", help="JSON or TOML file of fixed network parameters")
+    parser.add_argument("-o", "--output", default="study", help="folder to write (study)")
+    _add_simulation_options(parser)
+    add_hyperparameter_options(parser, "network parameters fixed during the study (the "
+                               "study's own settings by default; the grid overrides them)")
+    parser.set_defaults(func="run_study")
+
+
+def _demo_parser(commands, common) -> None:
+    from ._cli_demo import DEFAULT_EPOCHS, DEFAULT_SAMPLES
+
+    parser = commands.add_parser(
+        "demo", parents=[common], help="simulate, train, compare, write an HTML report",
+        description="The whole job in one command: simulate an eFEDS-depth set of clusters, "
+        "train the CNN pipeline and the two classical scaling-relation baselines on most "
+        "of it, evaluate all three on held-out clusters, and write a report folder "
+        "(index.html with figures, summary.csv, predictions.csv, the saved model). "
+        "The defaults take a few minutes on a 2-core laptop.",
+        epilog=_epilog("""
+            sk-clustermass demo                           # writes demo_report/index.html
+            sk-clustermass demo --n-samples 20000 --max-epochs 100 --device cuda
+            sk-clustermass demo --quick --out /tmp/smoke  # seconds: a smoke test
+        """),
+        formatter_class=_Formatter)
+    parser.add_argument("--n-samples", type=int, default=None,
+                        help=f"clusters to simulate (default: {DEFAULT_SAMPLES})")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help=f"most training epochs; early stopping may end sooner "
+                        f"(default: {DEFAULT_EPOCHS})")
+    parser.add_argument("--test-fraction", type=float, default=0.2,
+                        help="fraction of clusters held out for evaluation (default: 0.2)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                        help="where the network trains (default: cpu)")
+    parser.add_argument("--out", default="demo_report", help="report folder (demo_report)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny data and network, for tests (seconds; poor masses)")
+    _add_simulation_options(parser)
+    parser.set_defaults(func="run_demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sk-clustermass`` argument parser with all its sub-commands."""
+    parser = _Parser(
+        prog=PROG, parents=[_common(False)],
+        description="Galaxy-cluster masses from eROSITA-like X-ray images: simulate data, "
+        "train and apply the CNN estimator, compare with scaling relations.",
+        epilog=_epilog("""
+            sk-clustermass demo                  # the whole job, report in demo_report/
+            sk-clustermass simulate -n 5000 -o clusters.h5
+            sk-clustermass train clusters.h5 --max-epochs 30 -o model.safetensors
+            sk-clustermass predict model.safetensors new.h5 -o masses.csv
+            sk-clustermass evaluate model.safetensors test.h5 -o evaluation/
+            sk-clustermass COMMAND --help        # options of one command
+        """),
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     parser_class=_Parser)
+    common = _common()
+    for add in (_simulate_parser, _train_parser, _predict_parser, _evaluate_parser,
+                _study_parser, _demo_parser):
+        add(commands, common)
+    return parser
+
+
+def _command(name: str):
+    if name == "run_demo":
+        from ._cli_demo import run_demo
+
+        return run_demo
+    from . import _cli_commands
+
+    return getattr(_cli_commands, name)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        0 on success, 2 on bad input, 1 on an unexpected error, 130 when interrupted.
+    """
+    args = build_parser().parse_args(argv)
+    console = Console(quiet=args.quiet)
+    prefix = f"{PROG} {args.command}: error:"
+    try:
+        return int(_command(args.func)(args, console) or 0)
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BAD_INPUT as exc:
+        if args.traceback:
+            raise
+        print(f"{prefix} {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if args.traceback:
+            raise
+        message = f"{prefix} {type(exc).__name__}: {_one_line(exc)} (rerun with --traceback)"
+        print(message, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
