@@ -64,7 +64,7 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(descriptor)
 
 
-def _commit(temporary: Path, path: str | os.PathLike, mode: int) -> None:
+def _commit(temporary: Path, path: str | os.PathLike, mode: int | None = None) -> None:
     """Flush ``temporary``, give it ``mode`` and atomically rename it to ``path``.
 
     Some writers replace the temporary file with one of their own (safetensors, for
@@ -72,8 +72,9 @@ def _commit(temporary: Path, path: str | os.PathLike, mode: int) -> None:
     of any new file under the umask) is restored before the rename.
     """
     final = Path(path)
-    with contextlib.suppress(OSError):
-        os.chmod(temporary, mode)
+    if mode is not None:
+        with contextlib.suppress(OSError):
+            os.chmod(temporary, mode)
     _fsync_path(temporary)
     os.replace(temporary, final)
     with contextlib.suppress(OSError):  # best effort: some file systems refuse it
