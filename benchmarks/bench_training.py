@@ -195,15 +195,18 @@ def peak_rss_of_fit(n_samples: int, epochs: int) -> tuple[float, float]:
     import sys
 
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from bench_training import make_data\n"
         "from sk_clustermass import ClusterMassRegressor, as_inputs\n"
         f"images, redshift, y = make_data({n_samples})\n"
         "X = as_inputs(images, redshift, counts=False)\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "def hwm():  # this process's peak RSS in MiB (VmHWM; ru_maxrss keeps the parent's)\n"
+        "    line = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "    return int(line.split()[1]) / 1024\n"
+        "base = hwm()\n"
         f"ClusterMassRegressor(max_epochs={epochs}, patience=None, random_state=0).fit(X, y)\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "peak = hwm()\n"
         "print(base, peak)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -219,7 +222,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="small sizes, smoke run")
+    parser.add_argument("--memory-only", action="store_true", help="only the peak-RSS part")
     args = parser.parse_args()
+    if args.memory_only:
+        print_peak_memory(args.quick)
+        return
     if args.quick:
         args.n_samples, args.epochs = 1024, 2
 
@@ -261,10 +268,14 @@ def main() -> None:
     print(f"    predict / hand-written          {infer_lib / infer_fast:9.2f}x")
 
     if args.device == "cpu":
-        for n in (1024, 4096) if args.quick else (2048, 8192):
-            peak_mib, data_mib = peak_rss_of_fit(n, 1)
-            print(f"peak RSS of fit on {n:6d} clusters: {peak_mib:7.0f} MiB "
-                  f"(float32 data {data_mib:6.0f} MiB, overhead {peak_mib - data_mib:5.0f} MiB)")
+        print_peak_memory(args.quick)
+
+
+def print_peak_memory(quick: bool) -> None:
+    for n in (1024, 4096) if quick else (2048, 8192):
+        peak_mib, data_mib = peak_rss_of_fit(n, 1)
+        print(f"peak RSS of fit on {n:6d} clusters: {peak_mib:7.0f} MiB "
+              f"(float32 data {data_mib:6.0f} MiB, overhead {peak_mib - data_mib:5.0f} MiB)")
 
 
 if __name__ == "__main__":
