@@ -153,12 +153,33 @@ class Study:
     evaluate_all: bool = False
 
     def grid(self, mode: str = "quick") -> Grid:
-        """The parameter grid of ``mode`` (a fresh copy, safe to modify)."""
+        """The parameter grid of ``mode``.
+
+        Parameters
+        ----------
+        mode : {'quick', 'full'}, default='quick'
+
+        Returns
+        -------
+        list of dict
+            For ``GridSearchCV(param_grid=...)``; a fresh copy, safe to modify.
+        """
         _check_mode(mode)
         return copy.deepcopy(self.quick_grid if mode == "quick" else self.full_grid)
 
     def settings(self, mode: str = "quick") -> dict[str, Any]:
-        """Regressor parameters fixed in ``mode``: the mode's base, then the study's."""
+        """Regressor parameters held fixed in ``mode``.
+
+        Parameters
+        ----------
+        mode : {'quick', 'full'}, default='quick'
+
+        Returns
+        -------
+        dict
+            :data:`QUICK_SETTINGS` or :data:`FULL_SETTINGS`, updated with the
+            study's own settings; keyword arguments of :func:`default_pipeline`.
+        """
         _check_mode(mode)
         if mode == "quick":
             return {**QUICK_SETTINGS, **self.quick_settings}
@@ -619,7 +640,8 @@ def _write_figures(out_dir: Path, context: dict[str, Any], dpi: int) -> dict[str
     fig = Figure(figsize=(15.0, 4.6), layout="constrained")
     for kind, ax in zip(kinds, fig.subplots(1, 3)):
         _draw(kind, ax, context)
-    fig.suptitle(f"study '{context['study'].name}' ({context['mode']} mode)")
+    fig.suptitle(f"study '{context['study'].name}' ({context['mode']} mode: "
+                 f"{context['n_train']} training clusters, {context['epochs']} epochs)")
     files["overview"] = _save(fig, out_dir / "overview.png", max(dpi * 4 // 5, 50))
     return files
 
@@ -893,7 +915,8 @@ def run_study(
 
     context = {"study": study, "mode": mode, "best": search.best_estimator_,
                "best_label": best_label, "results": search.cv_results_, "labels": labels,
-               "y_test": y_test, "mean": best["mean"], "std": best["std"]}
+               "y_test": y_test, "mean": best["mean"], "std": best["std"],
+               "n_train": len(train), "epochs": pipe.get_params()["regressor__max_epochs"]}
     files = {"cv_results": _write_csv(out_dir / "cv_results.csv", search.cv_results_, labels)}
     files.update(_write_figures(out_dir, context, dpi))
     regressor = search.best_estimator_[-1]
