@@ -136,7 +136,9 @@ def warm_page_cache(path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="clusters for throughput")
-    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per fit")
+    parser.add_argument("--epochs", type=int, default=1, help="timed epochs per fit")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="memory/file pairs of fits, run back to back")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (throughput only)")
     parser.add_argument("--full", action="store_true", help="memory also at 100,000")
@@ -145,7 +147,7 @@ def main() -> None:
                         help="where the HDF5 files are written (deleted at the end)")
     args = parser.parse_args()
     if args.quick:
-        args.n, args.epochs = 2000, 1
+        args.n, args.pairs = 2000, 2
     folder = Path(tempfile.mkdtemp(prefix="bench_ooc_", dir=args.workdir))
     try:
         run(args, folder)
@@ -166,28 +168,29 @@ def run(args: argparse.Namespace, folder: Path) -> None:
 
     X, y, _ = read_hdf5(path)
     warm_page_cache(path)
-    runs: dict[str, list[dict]] = {"memory": [], "file": []}
-    for _ in range(2):  # interleaved, best of each: a busy moment hits both sides
-        for name, data in (("memory", X), ("file", str(path))):
-            runs[name].append(timed_fit(data, y if name == "memory" else None, args.n,
-                                        args.epochs, args.batch_size, args.device))
-    best = {name: {"rate": max(r["rate"] for r in results),
-                   "cpu_ms": min(r["cpu_ms"] for r in results),
-                   "fit_s": min(r["fit_s"] for r in results)}
-            for name, results in runs.items()}
-    memory, file = best["memory"], best["file"]
-    for name, result in best.items():
+    ratios, runs = [], {"memory": [], "file": []}
+    for pair in range(args.pairs):  # adjacent runs share the machine's load; alternate
+        order = ("memory", "file") if pair % 2 == 0 else ("file", "memory")
+        for name in order:
+            data, target = (X, y) if name == "memory" else (str(path), None)
+            runs[name].append(timed_fit(data, target, args.n, args.epochs, args.batch_size,
+                                        args.device))
+        ratios.append(runs["file"][-1]["rate"] / runs["memory"][-1]["rate"])
+    for name, results in runs.items():
         label = "from memory" if name == "memory" else "from HDF5 (cached)"
-        print(f"training {label:19s} {result['rate']:7.0f} samples/s  "
-              f"{result['cpu_ms']:5.2f} CPU ms/sample  (whole fit {result['fit_s']:.0f} s)")
-    print(f"    file / memory, samples/s   {file['rate'] / memory['rate']:7.2f}x  "
-          "(target >= 0.8x)")
-    print(f"    memory / file, CPU ms      {memory['cpu_ms'] / file['cpu_ms']:7.2f}x")
-    print(f"    file / memory, whole fit   {memory['fit_s'] / file['fit_s']:7.2f}x  "
+        rate = statistics.median(r["rate"] for r in results)
+        cpu = statistics.median(r["cpu_ms"] for r in results)
+        fit_s = statistics.median(r["fit_s"] for r in results)
+        print(f"training {label:19s} {rate:7.0f} samples/s  {cpu:5.2f} CPU ms/sample  "
+              f"(whole fit {fit_s:.0f} s; medians of {len(results)} runs)")
+    whole = [m["fit_s"] / f["fit_s"] for m, f in zip(runs["memory"], runs["file"])]
+    print(f"    file / memory, samples/s   {statistics.median(ratios):7.2f}x  (median of "
+          f"{len(ratios)} adjacent pairs; target >= 0.8x)")
+    print(f"    file / memory, whole fit   {statistics.median(whole):7.2f}x  "
           "(the file's fit includes its statistics pass)")
-    print("    every run (samples/s): memory "
-          + ", ".join(f"{r['rate']:.0f}" for r in runs["memory"]) + "; file "
-          + ", ".join(f"{r['rate']:.0f}" for r in runs["file"]))
+    print("    per pair, samples/s memory/file: "
+          + ", ".join(f"{m['rate']:.0f}/{f['rate']:.0f}"
+                      for m, f in zip(runs["memory"], runs["file"])))
     del X
 
     sizes = [args.n // 5, args.n] + ([100_000] if args.full else [])

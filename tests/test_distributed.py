@@ -50,7 +50,7 @@ def _log_tail(path: Path, n_chars: int = 3000) -> str:
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
-    """SIGTERM every process (workers first), then SIGKILL whatever is left."""
+    """SIGTERM the processes, wait, then SIGKILL whatever is left (children too)."""
     import psutil
 
     family = []
@@ -116,7 +116,8 @@ def cli_cluster(tmp_path_factory):
     finally:
         if client is not None:
             client.close()
-        _stop(processes[1:] + processes[:1])  # workers first, then the scheduler
+        _stop(processes[1:])  # the workers first: a worker whose scheduler is gone
+        _stop(processes[:1])  # can linger until its nanny kills it
 
 
 def _wait_for_workers(client, n_workers: int = 2) -> None:
