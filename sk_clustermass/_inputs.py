@@ -63,6 +63,10 @@ def _as_float_array(values: Any, name: str, dtype: type = np.float32) -> np.ndar
 
 
 def _check_finite(array: np.ndarray, name: str) -> None:
+    # fast path: a NaN or infinity makes the sum non-finite (no temporary array); a
+    # non-finite sum of finite values (overflow) falls through to the exact check
+    if np.isfinite(np.sum(array, dtype=np.float64)):
+        return
     finite = np.isfinite(array)
     if not finite.all():
         n_bad = int(array.size - np.count_nonzero(finite))

@@ -8,6 +8,7 @@ loop, callbacks, devices, history) is skorch's own.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -83,13 +84,14 @@ def _on_device_if_it_fits(dataset, device: str):
     return dataset
 
 
-def _inference_batches(dataset, batch_size: int):
+def _inference_batches(dataset, batch_size: int, device: Any):
     """In-order batches of an in-memory or streaming dataset."""
     from ._data import BatchIterator
     from ._streaming import StreamingBatchIterator, StreamingClusters
 
     if isinstance(dataset, StreamingClusters):
-        return StreamingBatchIterator(dataset, batch_size)
+        on_gpu = str(device) != "cpu"
+        return StreamingBatchIterator(dataset, batch_size, prefetch=True if on_gpu else None)
     return BatchIterator(dataset, batch_size)
 
 
@@ -183,7 +185,7 @@ class ClusterNet(NeuralNet):
         dataset = _on_device_if_it_fits(dataset, self.device)
         outputs, targets = [], []
         with torch.inference_mode():
-            for inputs, target in _inference_batches(dataset, self.batch_size):
+            for inputs, target in _inference_batches(dataset, self.batch_size, self.device):
                 images = inputs[IMAGES_KEY].to(self.device, non_blocking=True)
                 redshift = inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)
                 if symmetries:

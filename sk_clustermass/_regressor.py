@@ -324,6 +324,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         callbacks = training_callbacks(self)
         if checkpoint is not None:
             callbacks.append(("checkpoint", checkpoint))
+        iterator_params = {}
+        if iterator is StreamingBatchIterator and self.device_ != "cpu":
+            # keep the GPU fed: read the next buffer while it trains on this one
+            iterator_params = {"iterator_train__prefetch": True, "iterator_valid__prefetch": True}
         return ClusterNet(
             module=ClusterMassCNN,
             criterion=criterion,
@@ -345,6 +349,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             regularize=self.regularize,
             **{f"module__{key}": value for key, value in module_params.items()},
             **optimizer_params(self),
+            **iterator_params,
         )
 
     def _checkpoint(

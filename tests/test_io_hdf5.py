@@ -24,6 +24,7 @@ from sk_clustermass.datasets._hdf5 import (
 )
 
 EDGES = np.linspace(0.25, 2.3, 4)
+BITSHUFFLE_FILTER_ID = "32008"  # the HDF5 registry number of the bitshuffle filter
 
 
 def make_data(n=7, bands=3, height=5, width=4, seed=0):
@@ -63,7 +64,7 @@ def _names(folder):
 
 
 # ----------------------------------------------------------------------------- round trips
-@pytest.mark.parametrize("compression", ["lzf", "gzip", None])
+@pytest.mark.parametrize("compression", ["bitshuffle", "lzf", "gzip", None])
 def test_round_trip_is_exact(tmp_path, compression):
     X, y, catalog = make_data()
     catalog.index = range(100, 107)  # the index is not stored; rows stay aligned
@@ -84,7 +85,8 @@ def test_layout_and_attributes(tmp_path):
         assert file.attrs["survey"] == "efeds"
         np.testing.assert_array_equal(file.attrs["band_edges_kev"], EDGES)
         images = file["images"]
-        assert images.chunks == (1, 3, 5, 4) and images.compression == "lzf"
+        assert images.chunks == (1, 3, 5, 4)
+        assert BITSHUFFLE_FILTER_ID in images._filters  # the default compression
         assert images.fletcher32 and images.maxshape == (None, 3, 5, 4)
         assert file["log10_m500c"].dtype == np.float64
         assert sorted(file["catalog"]) == sorted(catalog.columns)
@@ -338,6 +340,40 @@ def test_dataset_view_is_lazy_and_picklable(tmp_path):
     copy.close()
     data.close()
     assert "n=7" in repr(data)
+
+
+def test_read_into_fills_caller_buffers(tmp_path):
+    X, y, _ = make_data()
+    path = tmp_path / "c.h5"
+    write_hdf5(path, X, y)
+    with HDF5ClusterDataset(path) as data:
+        images, redshift = np.full((4, 3, 5, 4), -1, np.float32), np.zeros(4, np.float32)
+        data.read_into(2, images[1:3], redshift[1:3])
+        np.testing.assert_array_equal(images[1:3], X["images"][2:4])
+        np.testing.assert_array_equal(redshift[1:3], X["redshift"][2:4])
+        assert (images[0] == -1).all() and (images[3] == -1).all()  # the rest untouched
+        np.testing.assert_array_equal(data.read_target(), y)
+        with pytest.raises(ValueError, match="outside the 7 rows"):
+            data.read_into(5, images, redshift)
+        with pytest.raises(ValueError, match=r"float32 arrays of shapes \(n, \*\(3, 5, 4\)\)"):
+            data.read_into(0, images.astype(np.float64), redshift)
+        with pytest.raises(ValueError, match="float32 arrays"):
+            data.read_into(0, images[:, :, :2], redshift)
+
+
+def test_read_into_refuses_non_finite_data(tmp_path):
+    X, _, _ = make_data()
+    path = tmp_path / "c.h5"
+    write_hdf5(path, X, None)
+    with h5py.File(path, "a") as file:
+        file["images"][3, 1, 2, 2] = np.nan
+    with HDF5ClusterDataset(path) as data:
+        images, redshift = np.empty((7, 3, 5, 4), np.float32), np.empty(7, np.float32)
+        data.read_into(0, images[:3], redshift[:3])  # the rows before it are fine
+        with pytest.raises(ValueError, match=r"rows 0:7: images contains 1 NaN"):
+            data.read_into(0, images, redshift)
+        with pytest.raises(ValueError, match="holds no log10_m500c"):
+            data.read_target()
 
 
 def test_dataset_view_detects_a_replaced_file(tmp_path):

@@ -46,6 +46,47 @@ def test_iterator_visits_every_row_once_per_epoch(toy_file):
         assert not np.array_equal(seen, target)  # shuffled
 
 
+def test_reading_thread_does_not_change_the_batches(toy_file):
+    """Prefetching in a thread (GPU, or a spare core) or reading in line: same batches."""
+    path, _, _ = toy_file
+    import torch
+
+    source = HDF5ClusterDataset(path)
+    target = np.arange(len(source), dtype=np.float32)
+    dataset = StreamingClusters(source, block_split(len(source), 0.0, 0, block_size=100)[0],
+                                target)
+
+    def epoch(prefetch):
+        iterator = StreamingBatchIterator(dataset, 64, shuffle=True, augment=True,
+                                          generator=torch.Generator().manual_seed(3),
+                                          prefetch=prefetch)
+        return [(x["images"].numpy(), t.numpy()) for x, t in iterator]
+
+    threaded, in_line = epoch(True), epoch(False)
+    assert len(threaded) == len(in_line) == 11  # buffers of 400 and 200 rows
+    for (images_a, target_a), (images_b, target_b) in zip(threaded, in_line):
+        np.testing.assert_array_equal(target_a, target_b)
+        np.testing.assert_array_equal(images_a, images_b)
+
+
+def test_read_buffers_are_reused_and_batches_own_their_memory(toy_file):
+    path, X, _ = toy_file
+    import torch
+
+    source = HDF5ClusterDataset(path)
+    dataset = StreamingClusters(source, block_split(len(source), 0.0, 0, block_size=100)[0],
+                                None)
+    first, _, _ = dataset.read_blocks([0, 1])
+    again, _, _ = dataset.read_blocks([2, 3])
+    assert first.data_ptr() == again.data_ptr()  # same memory, refilled
+    np.testing.assert_array_equal(again.numpy(), X["images"][200:400])
+    # in-order batches (prediction) are copies: later reads do not change them
+    batches = [x["images"] for x, _ in StreamingBatchIterator(dataset, 64, buffer_blocks=2)]
+    np.testing.assert_array_equal(torch.cat(batches).numpy(), X["images"])
+    dataset.release()
+    assert dataset._buffers == {}
+
+
 def test_fit_from_file_learns_and_matches_in_memory_prediction(toy_file, tiny_params):
     path, X, y = toy_file
     params = dict(tiny_params, max_epochs=25, patience=8, n_filters=8, dense_layers=(64, 32))

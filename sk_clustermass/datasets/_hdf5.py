@@ -4,7 +4,9 @@ One file holds one data set, rows aligned across every dataset in it:
 
 ``/images``
     float32 ``(n, n_bands, height, width)``, chunked one cluster per chunk so a random
-    row costs one chunk read, compressed (``lzf`` by default) with the shuffle filter.
+    row costs one chunk read, compressed with bit shuffling + LZ4 by default (the
+    ``bitshuffle`` HDF5 filter, registered by :mod:`hdf5plugin`: 5.7 kB per simulated
+    cluster and about 0.05 ms to read, against 15 kB and 0.28 ms with ``lzf``).
     Every numeric dataset carries Fletcher-32 chunk checksums, so damaged data fails
     on read instead of returning wrong numbers.
 ``/redshift``
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import hdf5plugin  # registers the bitshuffle filter with HDF5
 import numpy as np
 import pandas as pd
 from skorch.helper import SliceDict
@@ -49,7 +52,8 @@ TARGET_KEY = "log10_m500c"
 CATALOG_KEY = "catalog"
 BAND_EDGES_ATTR = "band_edges_kev"
 _RESERVED_ATTRS = ("format", "format_version", "library_version", "n_bands", "height", "width")
-_COMPRESSIONS = ("lzf", "gzip", None)
+_COMPRESSIONS = ("bitshuffle", "lzf", "gzip", None)
+DEFAULT_COMPRESSION = "bitshuffle"
 
 
 def _library_version() -> str:
@@ -67,7 +71,10 @@ def _positive_int(value: Any, name: str) -> int:
 
 def _check_compression(compression: Any) -> str | None:
     if not any(compression is option or compression == option for option in _COMPRESSIONS):
-        message = f"compression must be one of 'lzf', 'gzip' or None; got {compression!r}"
+        message = (
+            "compression must be one of 'bitshuffle', 'lzf', 'gzip' or None; "
+            f"got {compression!r}"
+        )
         raise ValueError(message)
     return compression
 
@@ -443,8 +450,11 @@ class HDF5ClusterWriter:
         Destination file; its directory must exist. An existing file is replaced.
     n_bands, height, width : int
         Shape of every image cube, (n_bands, height, width), channels first.
-    compression : {'lzf', 'gzip', None}, default='lzf'
-        HDF5 compression filter (with byte shuffling) for every dataset.
+    compression : {'bitshuffle', 'lzf', 'gzip', None}, default='bitshuffle'
+        HDF5 compression of every numeric dataset: ``'bitshuffle'`` (bit shuffling +
+        LZ4, the fastest to read and the smallest for count images; other programs
+        read it with :mod:`hdf5plugin` or the HDF5 filter plugin 32008), ``'lzf'``
+        or ``'gzip'`` (with byte shuffling; built into h5py) or None.
     attrs : dict, optional
         Extra file attributes (strings, numbers or numeric arrays). ``band_edges_kev``,
         if given, must hold ``n_bands + 1`` increasing energies in keV.
@@ -488,7 +498,7 @@ class HDF5ClusterWriter:
         n_bands: int,
         height: int,
         width: int,
-        compression: str | None = "lzf",
+        compression: str | None = DEFAULT_COMPRESSION,
         attrs: Mapping[str, Any] | None = None,
         chunk_size: int = 256,
     ) -> None:
@@ -576,7 +586,12 @@ class HDF5ClusterWriter:
         # Fletcher-32 checksums make a damaged chunk fail loudly on read; HDF5 refuses
         # them (and shuffling is pointless) on variable-length strings.
         filters: dict[str, Any] = {} if text else {"fletcher32": True}
-        if self.compression is not None:
+        if self.compression == "bitshuffle":
+            # bit shuffling applies to fixed-size values only; compressing the heap
+            # references of variable-length strings would gain nothing
+            if not text:
+                filters.update(hdf5plugin.Bitshuffle(cname="lz4"))
+        elif self.compression is not None:
             filters.update(compression=self.compression, shuffle=not text)
         return filters
 
@@ -699,7 +714,7 @@ def write_hdf5(
     y: Any,
     catalog: pd.DataFrame | None = None,
     *,
-    compression: str | None = "lzf",
+    compression: str | None = DEFAULT_COMPRESSION,
     chunk_size: int = 256,
     attrs: Mapping[str, Any] | None = None,
 ) -> None:
@@ -719,8 +734,8 @@ def write_hdf5(
     catalog : pandas.DataFrame, optional
         One row per cluster, in the order of ``X``; numeric, boolean or string columns
         with string names. The index is not stored.
-    compression : {'lzf', 'gzip', None}, default='lzf'
-        HDF5 compression filter.
+    compression : {'bitshuffle', 'lzf', 'gzip', None}, default='bitshuffle'
+        HDF5 compression filter (see :class:`HDF5ClusterWriter`).
     chunk_size : int, default=256
         Rows per chunk of the 1-D datasets; images are chunked one cluster per chunk.
     attrs : dict, optional
@@ -880,6 +895,76 @@ class HDF5ClusterDataset:
         """
         X, y, _ = _read_selection(self._handle(), self._layout, rows, self.path, with_catalog=False)
         return X, y
+
+    def read_target(self) -> np.ndarray:
+        """All ``log10(M500c / Msun)`` values of the file, as float64.
+
+        Raises
+        ------
+        ValueError
+            If the file holds no target, or a value is not finite.
+        """
+        if not self.has_target:
+            raise ValueError(f"{str(self.path)!r} holds no {TARGET_KEY} target")
+        try:
+            target = self._handle()[TARGET_KEY][()]
+        except (OSError, RuntimeError) as exc:
+            raise _fail(self.path, f"reading its targets failed ({exc}); it is damaged") from exc
+        try:
+            return check_target(target, len(self))
+        except ValueError as exc:
+            raise _fail(self.path, str(exc)) from exc
+
+    def read_into(self, start: int, images: np.ndarray, redshift: np.ndarray) -> None:
+        """Read consecutive clusters into arrays the caller owns, allocating nothing.
+
+        For loops that stream a file through fixed buffers (out-of-core training):
+        fresh arrays for every block would cost page faults worth more than the read.
+
+        Parameters
+        ----------
+        start : int
+            First row; rows ``start`` to ``start + len(images)`` are read.
+        images : ndarray of shape (n, n_bands, height, width), float32, C-contiguous
+            Filled with the image cubes.
+        redshift : ndarray of shape (n,), float32
+            Filled with the redshifts.
+
+        Raises
+        ------
+        ValueError
+            If the arrays do not fit the file's layout, the rows run past its end, or
+            the data read is damaged or not finite.
+        """
+        n = len(images)
+        if (
+            images.shape[1:] != self.image_shape
+            or images.dtype != np.float32
+            or not images.flags.c_contiguous
+            or redshift.shape != (n,)
+            or redshift.dtype != np.float32
+        ):
+            message = (
+                f"read_into needs float32 arrays of shapes (n, *{self.image_shape}) and (n,), "
+                f"images C-contiguous; got {images.dtype} {images.shape} and "
+                f"{redshift.dtype} {redshift.shape}"
+            )
+            raise ValueError(message)
+        if not 0 <= start <= start + n <= len(self):
+            message = f"rows {start}:{start + n} run outside the {len(self)} rows of the file"
+            raise ValueError(message)
+        if n == 0:
+            return
+        file, rows = self._handle(), np.s_[start : start + n]
+        try:
+            file[IMAGES_KEY].read_direct(images, rows)
+            file[REDSHIFT_KEY].read_direct(redshift, rows)
+        except (OSError, RuntimeError) as exc:
+            raise _fail(self.path, f"reading its data failed ({exc}); it is damaged") from exc
+        try:
+            as_inputs(images, redshift, counts=False)
+        except ValueError as exc:
+            raise _fail(self.path, f"rows {start}:{start + n}: {exc}") from exc
 
     def read_catalog(self, rows: Any = None) -> pd.DataFrame | None:
         """Read the catalogue rows for ``rows`` (all when None); None without a catalogue."""

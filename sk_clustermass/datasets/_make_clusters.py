@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from numbers import Integral, Real
@@ -47,6 +48,7 @@ __all__ = ["make_catalog", "make_clusters", "simulate_to_hdf5"]
 
 #: Give up when this many parent clusters per requested cluster yield too few detections.
 _MAX_PARENTS_PER_SAMPLE = 50
+_CANCELLED_CHUNKS = r".*(successfully executed +but not used|still being processed)"
 _AUTO_PROGRESS_SAMPLES = 10_000
 
 
@@ -191,6 +193,53 @@ def _run_chunk(
     }
 
 
+def _chunk_tasks(
+    n_samples: int, chunk_size: int, detected_only: bool
+) -> Iterator[tuple[int, int]]:
+    """(first parent, parents) of each chunk, in order; endless when cutting on detection."""
+    first = 0
+    while detected_only or first < n_samples:
+        if detected_only and first > _MAX_PARENTS_PER_SAMPLE * n_samples + chunk_size:
+            return  # the caller reports how many were found
+        yield first, chunk_size if detected_only else min(chunk_size, n_samples - first)
+        first += chunk_size
+
+
+def _chunk_results(
+    calls: Iterator[tuple], n_jobs: int | None
+) -> tuple[Iterator[dict[str, Any]], Any]:
+    """Run the chunk calls, results in order as they complete; and a closer for the rest.
+
+    With several workers the chunks go to joblib (loky locally, or whatever backend
+    a ``parallel_config`` block selects, dask included) with results streamed back in
+    order: a worker never waits for the others or for the file being written. At most
+    ``2 * n_jobs`` chunks are dispatched ahead of the last one completed.
+    """
+    workers = 1 if n_jobs == 1 else effective_n_jobs(n_jobs)
+    if workers == 1:
+        results = (function(*args) for function, args, _ in calls)
+        return results, results.close
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    except ValueError:  # a backend that cannot stream results (multiprocessing)
+        parallel = Parallel(n_jobs=n_jobs)
+        results = (result for wave in _waves(calls, 2 * workers) for result in parallel(wave))
+        return results, results.close
+    results = parallel(calls)
+    return results, results.close
+
+
+def _waves(calls: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    wave = []
+    for call in calls:
+        wave.append(call)
+        if len(wave) == size:
+            yield wave
+            wave = []
+    if wave:
+        yield wave
+
+
 def _iter_chunks(
     config: SimulationConfig,
     root: np.random.SeedSequence,
@@ -204,50 +253,43 @@ def _iter_chunks(
 ) -> Iterator[dict[str, Any]]:
     """Yield chunk results in cluster order, cut so that exactly n_samples rows come out.
 
-    Chunks run ``n_workers`` at a time (one joblib call per wave), so at most that
-    many chunk results are held in memory whatever ``n_samples`` is.
+    The rows depend only on the random state and the chunk size, never on the number
+    of workers or the order in which chunks finish.
     """
-    workers = 1 if n_jobs == 1 else effective_n_jobs(n_jobs)
-    wave = max(1, workers) * (2 if workers > 1 else 1)
-    remaining, first = n_samples, 0
+    calls = (
+        delayed(_run_chunk)(root, first, size, config, render, detected_only)
+        for first, size in _chunk_tasks(n_samples, chunk_size, detected_only)
+    )
+    results, close = _chunk_results(calls, n_jobs)
+    remaining, parents = n_samples, 0
     bar = tqdm(total=n_samples, unit="cluster", desc="make_clusters", disable=not progress)
-    with bar, Parallel(n_jobs=n_jobs) as parallel:
-        while remaining > 0:
-            if detected_only and first > _MAX_PARENTS_PER_SAMPLE * n_samples + chunk_size:
-                found = n_samples - remaining
-                message = (
-                    f"only {found} of {n_samples} clusters passed the detection cut after "
-                    f"simulating {first} (detected fraction {found / first:.2%}); widen "
-                    "mass_range/redshift_range, lower min_net_counts, choose a deeper "
-                    "survey or pass detected_only=False"
-                )
-                raise RuntimeError(message)
-            tasks = []
-            for k in range(wave):
-                size = chunk_size if detected_only else min(chunk_size, remaining - k * chunk_size)
-                if size <= 0:
-                    break
-                tasks.append((first + k * chunk_size, size))
-            if workers == 1:
-                results = [
-                    _run_chunk(root, start, size, config, render, detected_only)
-                    for start, size in tasks
-                ]
-            else:
-                results = parallel(
-                    delayed(_run_chunk)(root, start, size, config, render, detected_only)
-                    for start, size in tasks
-                )
-            first += chunk_size * len(tasks)
+    try:
+        with bar:
             for result in results:
-                if remaining <= 0:
-                    break
+                parents += result["n_parents"]
                 taken = min(remaining, len(result["y"]))
                 if taken < len(result["y"]):
                     result = _head(result, taken)
                 remaining -= taken
                 bar.update(taken)
-                yield result
+                if taken:
+                    yield result
+                if remaining == 0:
+                    return
+    finally:
+        # with a detection cut, the chunks dispatched ahead are not needed once enough
+        # clusters are found: cancelling them is the point, not worth joblib's warning
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_CANCELLED_CHUNKS, category=UserWarning)
+            close()
+    found = n_samples - remaining
+    message = (
+        f"only {found} of {n_samples} clusters passed the detection cut after "
+        f"simulating {parents} (detected fraction {found / parents:.2%}); widen "
+        "mass_range/redshift_range, lower min_net_counts, choose a deeper "
+        "survey or pass detected_only=False"
+    )
+    raise RuntimeError(message)
 
 
 def _head(result: dict[str, Any], n: int) -> dict[str, Any]:
@@ -492,7 +534,7 @@ def simulate_to_hdf5(
     random_state: Any = None,
     n_jobs: int | None = 1,
     progress: bool = True,
-    compression: str | None = "lzf",
+    compression: str | None = "bitshuffle",
     **kwargs: Any,
 ) -> Path:
     """Simulate clusters straight into an HDF5 file, chunk by chunk.
@@ -513,7 +555,8 @@ def simulate_to_hdf5(
     survey, random_state, n_jobs : see :func:`make_clusters`
     progress : bool, default=True
         Show a progress bar.
-    compression : {'lzf', 'gzip', None}, default='lzf'
+    compression : {'bitshuffle', 'lzf', 'gzip', None}, default='bitshuffle'
+        HDF5 compression (see :class:`~sk_clustermass.datasets.HDF5ClusterWriter`).
     **kwargs
         Any other keyword of :func:`make_clusters` (``mass_range``, ``sampling``,
         ``detected_only``, ``scatter``, ...), except ``return_catalog`` (the catalogue
