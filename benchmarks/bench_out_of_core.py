@@ -5,12 +5,14 @@ Measured in one run:
 1. training throughput (samples/s, median over the timed epochs after a warm-up
    epoch) of ``ClusterMassRegressor.fit`` on the same N clusters, same model (the
    seed architecture), batch size and thread count, once from arrays in memory and
-   once from the HDF5 file (in the page cache: the file is read once before), twice
-   each, interleaved, best of each; their ratio (target >= 0.8x), and the ratio of
-   whole ``fit`` calls, which for the file includes its one statistics pass;
-   The CPU time per sample (all threads of the process) is printed too: on a
+   once from the HDF5 file (in the page cache: the file is read once before), in
+   ``--pairs`` back-to-back pairs (alternating which goes first); the median ratio
+   of the pairs (target >= 0.8x), and the ratio of whole ``fit`` calls, which for
+   the file includes its one statistics pass. The CPU time per sample (all threads of the process) is printed too: on a
    machine shared with other work it is steadier than wall-clock rates;
-2. the peak resident memory of ``fit`` from a file at two sizes, each in a fresh
+2. the size on disk and the read time per cluster of 2,000 of those clusters written
+   with each compression codec (``bitshuffle``, the default, ``lzf``, ``gzip``, none);
+3. the peak resident memory of ``fit`` from a file at two sizes, each in a fresh
    process: flat when memory is bounded by the read buffers, not by N. The peak is
    the process's ``VmHWM`` (Linux), not ``ru_maxrss``: a child started by
    ``subprocess`` inherits the parent's ``ru_maxrss`` across fork and exec, so a
@@ -22,7 +24,7 @@ larger file for the memory test is made by tiling those rows with
 :class:`~sk_clustermass.datasets.HDF5ClusterWriter`: the memory of ``fit`` depends
 on the number of rows and the file layout, not on what the images show, and tiling
 is about 20x faster than simulating (the simulator makes ~200 clusters/s per core).
-All files go to ``--workdir`` (check ``df -h``: ~16 kB per cluster) and are deleted
+All files go to ``--workdir`` (check ``df -h``: ~6 kB per cluster) and are deleted
 at the end.
 
 Usage::
@@ -52,7 +54,7 @@ from skorch.callbacks import Callback
 
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.datasets import HDF5ClusterDataset, HDF5ClusterWriter, simulate_to_hdf5
-from sk_clustermass.datasets._hdf5 import read_hdf5
+from sk_clustermass.datasets._hdf5 import read_hdf5, write_hdf5
 
 # A small network for the memory runs: their time goes to reading, not to the model.
 SMALL_NET = {"n_filters": 8, "kernel_size": 3, "conv_layers": (1, 1), "dense_layers": (32,)}
@@ -105,6 +107,29 @@ def tile(source: Path, destination: Path, n_rows: int, block: int = 512) -> None
             writer.append(X, y)
             written += stop - start
     data.close()
+
+
+def codec_costs(source: Path, folder: Path, n_rows: int = 2000) -> None:
+    """Size on disk and read time per cluster of the same clusters in every codec."""
+    X, y, _ = read_hdf5(source, rows=slice(0, n_rows))
+    n = len(y)
+    images = np.empty_like(X["images"])
+    redshift = np.empty_like(X["redshift"])
+    for compression in ("bitshuffle", "lzf", "gzip", None):
+        path = folder / f"codec_{compression}.h5"
+        write_hdf5(path, X, y, compression=compression)
+        warm_page_cache(path)
+        best = np.inf
+        with HDF5ClusterDataset(path) as data:
+            for _ in range(3):
+                start = time.perf_counter()
+                for first in range(0, n, 512):
+                    stop = min(first + 512, n)
+                    data.read_into(first, images[first:stop], redshift[first:stop])
+                best = min(best, time.perf_counter() - start)
+        print(f"codec {compression!s:10s} {path.stat().st_size / n / 1e3:6.1f} kB per cluster,"
+              f" read {best / n * 1e3:5.3f} ms per cluster (page cache, best of 3)")
+        path.unlink()
 
 
 def peak_rss_of_fit_from_file(path: Path) -> dict:
@@ -166,6 +191,7 @@ def run(args: argparse.Namespace, folder: Path) -> None:
           f"file {path.stat().st_size / 2**20:.0f} MiB "
           f"({path.stat().st_size / args.n / 1e3:.1f} kB per cluster)")
 
+    codec_costs(path, folder)
     X, y, _ = read_hdf5(path)
     warm_page_cache(path)
     ratios, runs = [], {"memory": [], "file": []}
