@@ -8,8 +8,9 @@ Measured in one run:
    once from the HDF5 file (in the page cache: the file is read once before), in
    ``--pairs`` back-to-back pairs (alternating which goes first); the median ratio
    of the pairs (target >= 0.8x), and the ratio of whole ``fit`` calls, which for
-   the file includes its one statistics pass. The CPU time per sample (all threads of the process) is printed too: on a
-   machine shared with other work it is steadier than wall-clock rates;
+   the file includes its one statistics pass. The CPU time per sample (all threads
+   of the process) is printed too: on a machine shared with other work it is
+   steadier than wall-clock rates;
 2. the size on disk and the read time per cluster of 2,000 of those clusters written
    with each compression codec (``bitshuffle``, the default, ``lzf``, ``gzip``, none);
 3. the peak resident memory of ``fit`` from a file at two sizes, each in a fresh

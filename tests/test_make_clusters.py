@@ -211,3 +211,24 @@ def test_simulate_to_hdf5_rejects_unknown_keywords(tmp_path):
     with pytest.raises(TypeError, match="unexpected keyword"):
         simulate_to_hdf5(tmp_path / "x.h5", 2, return_catalog=True)
     assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        ([0.0, 3.0, 255.0], np.uint8),
+        ([0.0, 256.0, 65535.0], np.uint16),
+        ([0.0, 65536.0], np.float32),  # too large for 16 bits
+        ([0.0, 2.5], np.float32),  # not whole numbers
+        ([-1.0, 2.0], np.float32),  # negative
+        ([np.nan, 2.0], np.float32),
+    ],
+)
+def test_worker_images_travel_in_the_smallest_exact_type(values, dtype):
+    from sk_clustermass.datasets._make_clusters import _as_float32, _compact_counts
+
+    images = np.array(values, dtype=np.float32).reshape(1, 1, 1, -1)
+    compact = _compact_counts(images)
+    assert compact.dtype == dtype
+    np.testing.assert_array_equal(_as_float32(compact), images)  # exact round trip
+    assert _as_float32(compact).dtype == np.float32

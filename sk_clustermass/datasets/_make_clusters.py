@@ -175,8 +175,13 @@ def _run_chunk(
     config: SimulationConfig,
     render: bool,
     detected_only: bool,
+    compact: bool = False,
 ) -> dict[str, Any]:
-    """Simulate one chunk and keep what the caller needs (the detected rows if asked)."""
+    """Simulate one chunk and keep what the caller needs (the detected rows if asked).
+
+    ``compact``: images in the smallest exact integer type, for the trip back from a
+    worker process.
+    """
     result = simulate_chunk(root, first, n, config, render=render)
     catalog = pd.DataFrame(result["catalog"])
     images = result.get("images")
@@ -185,12 +190,34 @@ def _run_chunk(
         catalog = catalog.loc[keep].reset_index(drop=True)
         images = images[keep]
     return {
-        "images": images,
+        "images": _compact_counts(images) if compact and images is not None else images,
         "redshift": catalog["z"].to_numpy(np.float32),
         "y": catalog["log10_M500c"].to_numpy(np.float64),
         "catalog": catalog,
         "n_parents": n,
     }
+
+
+def _compact_counts(images: np.ndarray) -> np.ndarray:
+    """The images in the smallest unsigned integer type that holds them exactly.
+
+    Simulated images are photon counts, so a chunk usually fits in 8 or 16 bits: the
+    copy sent back from a worker process is 2-4 times smaller than float32, which
+    matters because one process receives and writes every chunk. Anything that is not
+    a whole number below 65536 stays float32. :func:`_as_float32` undoes it.
+    """
+    peak = images.max(initial=0.0)
+    for dtype in (np.uint8, np.uint16):
+        if peak <= np.iinfo(dtype).max:
+            compact = images.astype(dtype)
+            if np.array_equal(compact, images):  # whole, non-negative numbers only
+                return compact
+            break
+    return images
+
+
+def _as_float32(images: np.ndarray) -> np.ndarray:
+    return images if images.dtype == np.float32 else images.astype(np.float32)
 
 
 def _chunk_tasks(
@@ -206,7 +233,7 @@ def _chunk_tasks(
 
 
 def _chunk_results(
-    calls: Iterator[tuple], n_jobs: int | None
+    calls: Iterator[tuple], n_jobs: int | None, workers: int
 ) -> tuple[Iterator[dict[str, Any]], Any]:
     """Run the chunk calls, results in order as they complete; and a closer for the rest.
 
@@ -215,7 +242,6 @@ def _chunk_results(
     order: a worker never waits for the others or for the file being written. At most
     ``2 * n_jobs`` chunks are dispatched ahead of the last one completed.
     """
-    workers = 1 if n_jobs == 1 else effective_n_jobs(n_jobs)
     if workers == 1:
         results = (function(*args) for function, args, _ in calls)
         return results, results.close
@@ -256,11 +282,12 @@ def _iter_chunks(
     The rows depend only on the random state and the chunk size, never on the number
     of workers or the order in which chunks finish.
     """
+    workers = 1 if n_jobs == 1 else effective_n_jobs(n_jobs)
     calls = (
-        delayed(_run_chunk)(root, first, size, config, render, detected_only)
+        delayed(_run_chunk)(root, first, size, config, render, detected_only, workers > 1)
         for first, size in _chunk_tasks(n_samples, chunk_size, detected_only)
     )
-    results, close = _chunk_results(calls, n_jobs)
+    results, close = _chunk_results(calls, n_jobs, workers)
     remaining, parents = n_samples, 0
     bar = tqdm(total=n_samples, unit="cluster", desc="make_clusters", disable=not progress)
     try:
@@ -273,6 +300,8 @@ def _iter_chunks(
                 remaining -= taken
                 bar.update(taken)
                 if taken:
+                    if result["images"] is not None:
+                        result["images"] = _as_float32(result["images"])
                     yield result
                 if remaining == 0:
                     return
@@ -616,6 +645,6 @@ def simulate_to_hdf5(
                           progress=bool(progress))
     with writer:
         for chunk in chunks:
-            writer.append(as_inputs(chunk["images"], chunk["redshift"]), chunk["y"],
+            writer.append({"images": chunk["images"], "redshift": chunk["redshift"]}, chunk["y"],
                           chunk["catalog"])
     return Path(path)
