@@ -10,8 +10,8 @@ streams the simulation to an HDF5 file with
    cluster with more workers, see docs/scaling.md),
 
 and prints for each the wall time, clusters/s, the speed-up over ``n_jobs=1``, the
-peak resident memory of the process tree (flat in N: the writer holds one wave of
-chunks), the file size, and whether the output matches the first run (masses of all
+peak resident memory of the process tree (flat in N: at most two chunks per worker
+are in flight), the file size, and whether the output matches the first run (masses of all
 rows and the images of 64 rows spread over the file).
 
 It also prints the writer's ceiling: how many clusters/s one process can compress and

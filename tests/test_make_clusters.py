@@ -85,8 +85,10 @@ def test_same_seed_same_output_for_any_n_jobs_and_chunk_size():
     X3, y3, c3 = make_clusters(60, n_jobs=1, chunk_size=500, **kwargs)
     with joblib.parallel_config(backend="threading"):
         X4, y4, c4 = make_clusters(60, n_jobs=2, chunk_size=64, **kwargs)
+    with joblib.parallel_config(backend="multiprocessing"):  # cannot stream: in waves
+        X5, y5, c5 = make_clusters(60, n_jobs=2, chunk_size=64, **kwargs)
     assert c1["sim_id"].iloc[-1] >= 64  # the cut made it reach into a second chunk
-    for X, y, c in ((X2, y2, c2), (X3, y3, c3), (X4, y4, c4)):
+    for X, y, c in ((X2, y2, c2), (X3, y3, c3), (X4, y4, c4), (X5, y5, c5)):
         np.testing.assert_array_equal(X["images"], X1["images"])
         np.testing.assert_array_equal(X["redshift"], X1["redshift"])
         np.testing.assert_array_equal(y, y1)

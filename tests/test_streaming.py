@@ -29,14 +29,20 @@ def test_block_split_is_seeded_and_disjoint():
     assert block_split(5000, 0.2, seed=2, block_size=500) != (train, valid)
 
 
+def _view_in_blocks_of_100(path, labelled=True):
+    """The whole file as blocks of 100 rows; the target of each row is its index."""
+    source = HDF5ClusterDataset(path)
+    target = np.arange(len(source), dtype=np.float32) if labelled else None
+    return StreamingClusters(source, block_split(len(source), 0.0, 0, block_size=100)[0],
+                             target)
+
+
 def test_iterator_visits_every_row_once_per_epoch(toy_file):
     path, _, _ = toy_file
     import torch
 
-    source = HDF5ClusterDataset(path)
-    target = np.arange(len(source), dtype=np.float32)
-    dataset = StreamingClusters(source, block_split(len(source), 0.0, 0, block_size=100)[0],
-                                target)
+    dataset = _view_in_blocks_of_100(path)
+    target = dataset.target
     iterator = StreamingBatchIterator(dataset, 64, shuffle=True,
                                       generator=torch.Generator().manual_seed(0),
                                       buffer_blocks=3)
@@ -51,10 +57,7 @@ def test_reading_thread_does_not_change_the_batches(toy_file):
     path, _, _ = toy_file
     import torch
 
-    source = HDF5ClusterDataset(path)
-    target = np.arange(len(source), dtype=np.float32)
-    dataset = StreamingClusters(source, block_split(len(source), 0.0, 0, block_size=100)[0],
-                                target)
+    dataset = _view_in_blocks_of_100(path)
 
     def epoch(prefetch):
         iterator = StreamingBatchIterator(dataset, 64, shuffle=True, augment=True,
@@ -73,9 +76,7 @@ def test_read_buffers_are_reused_and_batches_own_their_memory(toy_file):
     path, X, _ = toy_file
     import torch
 
-    source = HDF5ClusterDataset(path)
-    dataset = StreamingClusters(source, block_split(len(source), 0.0, 0, block_size=100)[0],
-                                None)
+    dataset = _view_in_blocks_of_100(path, labelled=False)
     first, _, _ = dataset.read_blocks([0, 1])
     again, _, _ = dataset.read_blocks([2, 3])
     assert first.data_ptr() == again.data_ptr()  # same memory, refilled
