@@ -12,7 +12,7 @@ thread reads the next buffer when the batches go to a GPU, or when torch's threa
 leave a CPU core free. When torch already uses every core (the usual CPU setting),
 a reading thread would steal cycles from its OpenMP workers (which spin while they
 wait for one another) and cost more than it hides, so the buffers are read in the
-training thread between steps instead. Either way a cluster costs about 0.05 ms to
+training thread between steps instead. Either way a cluster costs about 0.065 ms to
 read from a page-cached file written with the default ``bitshuffle`` compression.
 The buffers are allocated once per data view and refilled (fresh pages for every
 buffer would cost more than the read itself).

@@ -1,0 +1,123 @@
+"""The library's own HDF5 format for cluster image cubes, targets and catalogues.
+
+This module holds the layout, its constants and the checks that a file follows it;
+:mod:`._hdf5_writer` writes files and :mod:`._hdf5` reads them.
+
+One file holds one data set, rows aligned across every dataset in it:
+
+``/images``
+    float32 ``(n, n_bands, height, width)``, chunked one cluster per chunk so a random
+    row costs one chunk read, compressed with bit shuffling + LZ4 by default (the
+    ``bitshuffle`` HDF5 filter, registered by :mod:`hdf5plugin`: 5.7 kB per simulated
+    cluster and about 0.065 ms to read, against 15 kB and 0.28 ms with ``lzf``).
+    Every numeric dataset carries Fletcher-32 chunk checksums, so damaged data fails
+    on read instead of returning wrong numbers.
+``/redshift``
+    float32 ``(n,)``.
+``/log10_m500c``
+    float64 ``(n,)``, ``log10(M500c / Msun)``; absent for unlabelled data.
+``/catalog/<column>``
+    one 1-D dataset per catalogue column (numbers, booleans or UTF-8 strings); the
+    column order is the JSON list in the group attribute ``columns``.
+
+Root attributes: ``format`` (``"sk_clustermass.clusters"``), ``format_version``,
+``library_version``, ``n_bands``, ``height``, ``width``, optional ``band_edges_kev``
+(``n_bands + 1`` increasing edges) and any user attributes. Every dataset is
+resizable, so :class:`HDF5ClusterWriter` can stream any number of clusters with
+memory bounded by what one ``append`` is given; files are written under a temporary
+name and renamed when complete (see :func:`~sk_clustermass.datasets._atomic.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401 - registers the bitshuffle filter with HDF5
+import numpy as np
+
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY
+
+__all__ = ["CATALOG_KEY", "FORMAT_NAME", "FORMAT_VERSION", "TARGET_KEY"]
+
+FORMAT_NAME = "sk_clustermass.clusters"
+FORMAT_VERSION = 1
+TARGET_KEY = "log10_m500c"
+CATALOG_KEY = "catalog"
+BAND_EDGES_ATTR = "band_edges_kev"
+_RESERVED_ATTRS = ("format", "format_version", "library_version", "n_bands", "height", "width")
+_COMPRESSIONS = ("bitshuffle", "lzf", "gzip", None)
+DEFAULT_COMPRESSION = "bitshuffle"
+
+
+# ----------------------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class _Layout:
+    """What a validated file holds; compared on reopen to detect a replaced file."""
+
+    n_rows: int
+    image_shape: tuple[int, int, int]
+    has_target: bool
+    columns: tuple[str, ...]
+
+
+def _fail(path: Path | str, problem: str) -> ValueError:
+    message = (
+        f"{str(path)!r} is not a valid sk_clustermass HDF5 file: {problem}. "
+        "Write it again with write_hdf5 or HDF5ClusterWriter (or copy it again if "
+        "a transfer was interrupted)."
+    )
+    return ValueError(message)
+
+
+def _open_file(path: Path) -> h5py.File:
+    if not path.is_file():
+        message = f"HDF5 file {str(path)!r} does not exist (or is not a file)"
+        raise FileNotFoundError(message)
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise _fail(path, f"it cannot be opened as HDF5 ({exc}); it may be truncated") from exc
+
+
+def _require_dataset(file: h5py.File, name: str, ndim: int, n_rows: int | None, path: Path):
+    node = file.get(name)
+    if not isinstance(node, h5py.Dataset):
+        raise _fail(path, f"the dataset '/{name}' is missing")
+    if node.ndim != ndim or (n_rows is not None and node.shape[0] != n_rows):
+        expected = f"{ndim}-D" + ("" if n_rows is None else f" with {n_rows} rows")
+        raise _fail(path, f"'/{name}' has shape {node.shape}, expected {expected}")
+    return node
+
+
+def _inspect(file: h5py.File, path: Path) -> _Layout:
+    if file.attrs.get("format") != FORMAT_NAME:
+        raise _fail(path, f"the root attribute 'format' is not {FORMAT_NAME!r}")
+    version = file.attrs.get("format_version")
+    if not isinstance(version, int | np.integer):
+        raise _fail(path, f"the root attribute 'format_version' is {version!r}, not an integer")
+    if version > FORMAT_VERSION:
+        message = (
+            f"{str(path)!r} has format_version {version!r} but this sk_clustermass reads "
+            f"versions up to {FORMAT_VERSION}; upgrade sk_clustermass to read it"
+        )
+        raise ValueError(message)
+    images = _require_dataset(file, IMAGES_KEY, 4, None, path)
+    n_rows = images.shape[0]
+    _require_dataset(file, REDSHIFT_KEY, 1, n_rows, path)
+    has_target = TARGET_KEY in file
+    if has_target:
+        _require_dataset(file, TARGET_KEY, 1, n_rows, path)
+    columns: tuple[str, ...] = ()
+    if CATALOG_KEY in file:
+        try:
+            columns = tuple(json.loads(file[CATALOG_KEY].attrs["columns"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _fail(path, "the catalog group has no valid 'columns' attribute") from exc
+        for name in columns:
+            _require_dataset(file, f"{CATALOG_KEY}/{name}", 1, n_rows, path)
+    return _Layout(n_rows, tuple(images.shape[1:]), has_target, columns)
+
+
