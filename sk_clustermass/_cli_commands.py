@@ -63,6 +63,7 @@ def run_simulate(args: argparse.Namespace, console: Console) -> int:
         random_state=args.seed, n_jobs=args.n_jobs, progress=not console.quiet,
         mass_range=tuple(args.mass_range), redshift_range=tuple(args.redshift_range),
         sampling=args.sampling, detected_only=not args.all_clusters,
+        compression=None if args.compression == "none" else args.compression,
     )
     size = output.stat().st_size / 1e6
     elapsed = time.perf_counter() - start

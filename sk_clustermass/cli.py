@@ -86,6 +86,7 @@ def _simulate_parser(commands, common) -> None:
             sk-clustermass simulate -n 2000 -o clusters.h5
             sk-clustermass simulate -n 100000 --n-jobs -1 --chunk-size 2048 -o big.h5
             sk-clustermass simulate -n 5000 --survey erass1 --seed 7 -o erass1.h5
+            sk-clustermass simulate -n 2000 --compression lzf -o portable.h5
         """),
         formatter_class=_Formatter)
     parser.add_argument("-n", "--n-samples", type=int, required=True,
@@ -103,6 +104,11 @@ def _simulate_parser(commands, common) -> None:
                         help="how masses and redshifts are drawn (default: log-uniform)")
     parser.add_argument("--all-clusters", action="store_true",
                         help="keep undetected clusters too (flagged in the catalogue)")
+    parser.add_argument("--compression", default="bitshuffle",
+                        choices=("bitshuffle", "lzf", "gzip", "none"),
+                        help="HDF5 compression: bitshuffle (bit shuffle + LZ4: smallest "
+                        "and fastest to read; needs hdf5plugin elsewhere), lzf or gzip "
+                        "(readable by any h5py) or none (default: bitshuffle)")
     parser.set_defaults(func="run_simulate")
 
 

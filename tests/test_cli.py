@@ -65,6 +65,23 @@ def test_simulate_writes_a_readable_file(workdir):
     assert y.shape == (60,) and np.isfinite(y).all() and len(catalog) == 60
 
 
+def test_simulate_compression_option(tmp_path):
+    import h5py
+
+    from sk_clustermass.datasets import read_hdf5
+
+    for codec in ("lzf", "none"):
+        path = tmp_path / f"{codec}.h5"
+        assert main(["simulate", "-n", "5", "--chunk-size", "64", "--seed", "2",
+                     "--compression", codec, "-o", str(path), "--quiet"]) == 0
+        with h5py.File(path, "r") as file:
+            assert file["images"].compression == (None if codec == "none" else codec)
+    X_lzf, y_lzf, _ = read_hdf5(tmp_path / "lzf.h5")
+    X_raw, y_raw, _ = read_hdf5(tmp_path / "none.h5")
+    np.testing.assert_array_equal(X_lzf["images"], X_raw["images"])  # same clusters
+    np.testing.assert_array_equal(y_lzf, y_raw)
+
+
 def test_train_saves_safe_and_joblib_models(workdir):
     from sk_clustermass import load_model
 
