@@ -24,12 +24,12 @@ from matplotlib.figure import Figure
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
+from sk_clustermass._study_outputs import _draw_scatter
 from sk_clustermass.preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing
 from sk_clustermass.studies import (
     MODES,
     STUDIES,
     _check_grid,
-    _draw_scatter,
     default_pipeline,
     run_study,
     summarize_search,
