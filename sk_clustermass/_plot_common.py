@@ -12,6 +12,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike
 
+from .metrics import _as_vector
+
 #: Axis label of ``log10(M500c / Msun)``, in matplotlib's mathtext.
 MASS_LABEL = r"$\log_{10}(M_{500c}/M_\odot)$"
 
@@ -31,22 +33,13 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 4.0)) -> Axes:
 
 
 def _vector(values: ArrayLike, name: str, n_samples: int | None = None) -> np.ndarray:
-    """A finite 1-D float array, optionally of a given length."""
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1 or array.size == 0:
-        message = f"{name} must be a non-empty array of shape (n_samples,); got {array.shape}"
-        raise ValueError(message)
+    """A finite, non-empty 1-D float array (as the metrics check it), of a given length."""
+    array = _as_vector(values, name)
     if n_samples is not None and array.shape[0] != n_samples:
         message = (
             f"{name} has {array.shape[0]} values but y_true has {n_samples}; they must "
             "be aligned one-to-one, cluster by cluster"
         )
-        raise ValueError(message)
-    if not np.isfinite(array).all():
-        n_bad = int(np.count_nonzero(~np.isfinite(array)))
-        message = f"{name} contains {n_bad} NaN or infinite value(s); remove those clusters"
         raise ValueError(message)
     return array
 
