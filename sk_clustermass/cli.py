@@ -16,6 +16,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 from ._cli_common import PREPROCESSING, CLIError, Console, add_hyperparameter_options
@@ -48,6 +49,15 @@ def _epilog(text: str) -> str:
     return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "  ")
 
 
+def _add_command(
+    commands: Any, common: argparse.ArgumentParser, name: str, *, summary: str,
+    description: str, examples: str,
+) -> argparse.ArgumentParser:
+    """A sub-command with the common options, a one-line summary, a description and examples."""
+    return commands.add_parser(name, parents=[common], help=summary, description=description,
+                               epilog=_epilog(examples), formatter_class=_Formatter)
+
+
 def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParser:
     """Options every command takes, before or after the command name."""
     common = argparse.ArgumentParser(add_help=False)
@@ -77,18 +87,17 @@ def _add_model_input(parser: argparse.ArgumentParser) -> None:
 
 
 def _simulate_parser(commands, common) -> None:
-    parser = commands.add_parser(
-        "simulate", parents=[common], help="simulate clusters into an HDF5 file",
+    parser = _add_command(
+        commands, common, "simulate", summary="simulate clusters into an HDF5 file",
         description="Simulate eROSITA-like image cubes (10 bands x 50 x 50 pixels) of "
         "galaxy clusters with known masses, streamed chunk by chunk into an HDF5 file "
         "(memory bounded by --chunk-size, any number of clusters).",
-        epilog=_epilog("""
+        examples="""
             sk-clustermass simulate -n 2000 -o clusters.h5
             sk-clustermass simulate -n 100000 --n-jobs -1 --chunk-size 2048 -o big.h5
             sk-clustermass simulate -n 5000 --survey erass1 --seed 7 -o erass1.h5
             sk-clustermass simulate -n 2000 --compression lzf -o portable.h5
-        """),
-        formatter_class=_Formatter)
+        """)
     parser.add_argument("-n", "--n-samples", type=int, required=True,
                         help="number of clusters to write")
     parser.add_argument("-o", "--output", required=True, help="HDF5 file to write")
@@ -113,14 +122,14 @@ def _simulate_parser(commands, common) -> None:
 
 
 def _train_parser(commands, common) -> None:
-    parser = commands.add_parser(
-        "train", parents=[common], help="train a CNN pipeline and save it",
+    parser = _add_command(
+        commands, common, "train", summary="train a CNN pipeline and save it",
         description="Train a preprocessing + ClusterMassRegressor pipeline on an HDF5 "
         "file or on freshly simulated clusters, and save it as a safe .safetensors file "
         "(load it with sk_clustermass.load_model). Hyper-parameters come from the "
         "options below, or a --config JSON/TOML file of ClusterMassRegressor parameter "
         "names (options given on the command line win).",
-        epilog=_epilog("""
+        examples="""
             sk-clustermass train clusters.h5 -o model.safetensors
             sk-clustermass train --simulate 3000 --max-epochs 40 --n-filters 32 -o m.safetensors
             sk-clustermass train clusters.h5 --config params.toml --device cuda -o m.safetensors
@@ -131,8 +140,7 @@ def _train_parser(commands, common) -> None:
               dense_layers = [256, 128, 64]
               lr_schedule = "cosine"
               preprocessing = "log-normalize"
-        """),
-        formatter_class=_Formatter)
+        """)
     parser.add_argument("data", nargs="?", help="training clusters (HDF5 with true masses)")
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="train on N freshly simulated clusters instead of a file")
@@ -152,16 +160,15 @@ def _train_parser(commands, common) -> None:
 
 
 def _predict_parser(commands, common) -> None:
-    parser = commands.add_parser(
-        "predict", parents=[common], help="predict masses into a CSV table",
+    parser = _add_command(
+        commands, common, "predict", summary="predict masses into a CSV table",
         description="Predict log10(M500c/Msun) and its 1-sigma width for every cluster "
         "of an HDF5 file; writes a CSV with columns id, redshift, mean, std. The file is "
         "read in blocks, so it may be larger than memory.",
-        epilog=_epilog("""
+        examples="""
             sk-clustermass predict model.safetensors clusters.h5 -o predictions.csv
             sk-clustermass predict model.safetensors survey.h5 --device cuda -o masses.csv
-        """),
-        formatter_class=_Formatter)
+        """)
     _add_model_input(parser)
     parser.add_argument("-o", "--output", default="predictions.csv",
                         help="CSV file to write (default: predictions.csv)")
@@ -169,16 +176,15 @@ def _predict_parser(commands, common) -> None:
 
 
 def _evaluate_parser(commands, common) -> None:
-    parser = commands.add_parser(
-        "evaluate", parents=[common], help="metrics and figures against true masses",
+    parser = _add_command(
+        commands, common, "evaluate", summary="metrics and figures against true masses",
         description="Predict the clusters of an HDF5 file that holds their true masses and "
         "write metrics.csv (scatter in dex and ln M, bias, 68%% coverage, NLL), "
         "predictions.csv, figures and an index.html report into a folder.",
-        epilog=_epilog("""
+        examples="""
             sk-clustermass evaluate model.safetensors test.h5 -o evaluation/
             sk-clustermass evaluate model.safetensors test.h5 --name "CNN, 40 filters" -o eval40/
-        """),
-        formatter_class=_Formatter)
+        """)
     _add_model_input(parser)
     parser.add_argument("-o", "--output", default="evaluation",
                         help="folder to write (default: evaluation)")
@@ -188,21 +194,20 @@ def _evaluate_parser(commands, common) -> None:
 
 
 def _study_parser(commands, common) -> None:
-    parser = commands.add_parser(
-        "study", parents=[common], help="run one of the lab's parameter studies",
+    parser = _add_command(
+        commands, common, "study", summary="run one of the lab's parameter studies",
         description="Run one of the seed lab's studies (a cross-validated grid over "
         "filters, kernel size, optimizer x learning rate, dropout, ...; see --list) with "
         "sk_clustermass.studies.run_study, and write its cv_results.csv, summary.json and "
         "figures into a folder. 'quick' runs on a laptop CPU in minutes, 'full' is the "
         "lab's grid and epochs, meant for a GPU. Without DATA.h5 or --simulate, the "
         "mode's default number of clusters is simulated.",
-        epilog=_epilog("""
+        examples="""
             sk-clustermass study --list
             sk-clustermass study filters -o study_filters/
             sk-clustermass study dropout clusters.h5 --mode full --device cuda -o dropout/
             sk-clustermass study kernel_size --simulate 2000 --max-epochs 20 -o kernels/
-        """),
-        formatter_class=_Formatter)
+        """)
     parser.add_argument("name", nargs="?", help="the study to run (see --list)")
     parser.add_argument("data", nargs="?", help="clusters (HDF5 with true masses)")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
@@ -222,19 +227,18 @@ def _study_parser(commands, common) -> None:
 def _demo_parser(commands, common) -> None:
     from ._cli_demo import DEFAULT_EPOCHS, DEFAULT_SAMPLES
 
-    parser = commands.add_parser(
-        "demo", parents=[common], help="simulate, train, compare, write an HTML report",
+    parser = _add_command(
+        commands, common, "demo", summary="simulate, train, compare, write an HTML report",
         description="The whole job in one command: simulate an eFEDS-depth set of clusters, "
         "train the CNN pipeline and the two classical scaling-relation baselines on most "
         "of it, evaluate all three on held-out clusters, and write a report folder "
         "(index.html with figures, summary.csv, predictions.csv, the saved model). "
         "The defaults take a few minutes on a 2-core laptop.",
-        epilog=_epilog("""
+        examples="""
             sk-clustermass demo                           # writes demo_report/index.html
             sk-clustermass demo --n-samples 20000 --max-epochs 100 --device cuda
             sk-clustermass demo --quick --out /tmp/smoke  # seconds: a smoke test
-        """),
-        formatter_class=_Formatter)
+        """)
     parser.add_argument("--n-samples", type=int, default=None,
                         help=f"clusters to simulate (default: {DEFAULT_SAMPLES})")
     parser.add_argument("--max-epochs", type=int, default=None,
