@@ -11,7 +11,10 @@ from sk_clustermass.studies import MODES, STUDIES, run_study
 
 
 def main(study, argv=None):
-    """Parse the options, simulate the clusters and run ``study``; print its table."""
+    """Parse the options, simulate the clusters and run ``study``; print its table.
+
+    Returns the :class:`~sk_clustermass.studies.StudyResult`, for scripts that print more.
+    """
     parser = argparse.ArgumentParser(description=STUDIES[study].description)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
@@ -36,4 +39,5 @@ def main(study, argv=None):
                        regressor_params={"device": args.device})
     print(result.table.to_string(float_format="{:.3f}".format))
     print(f"\nseed's finding: {STUDIES[study].seed_finding}")
+    return result
 

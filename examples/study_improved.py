@@ -13,47 +13,16 @@ parameter) to ``--out``. Rerunning with the same ``--out`` skips finished fits.
     python examples/study_improved.py --full --device cuda
 """
 
-import argparse
-from pathlib import Path
-
 import pandas as pd
-
-from sk_clustermass.datasets import make_clusters
-from sk_clustermass.studies import MODES, STUDIES, run_study
-
-STUDY = "improved"
+from _study_cli import main as run_study_from_command_line
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=STUDIES[STUDY].description)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="small grid, short training (default)")
-    mode.add_argument("--full", dest="mode", action="store_const", const="full",
-                      help="the report's grid and epochs (for a GPU)")
-    parser.set_defaults(mode="quick")
-    parser.add_argument("--n-samples", type=int, help="clusters to simulate "
-                        "(default 600 quick, 8000 full)")
-    parser.add_argument("--epochs", type=int, help="override the mode's epochs")
-    parser.add_argument("--out", type=Path, default=Path("study_results") / STUDY)
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel fits")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-
-    n_samples = args.n_samples or MODES[args.mode].n_samples
-    X, y = make_clusters(n_samples, survey="efeds", random_state=args.seed,
-                         n_jobs=args.n_jobs)
-    result = run_study(STUDY, X, y, mode=args.mode, out_dir=args.out, n_jobs=args.n_jobs,
-                       random_state=args.seed, max_epochs=args.epochs,
-                       regressor_params={"device": args.device})
-    print(result.table.to_string(float_format="{:.3f}".format))
-
+    result = run_study_from_command_line("improved", argv)
     rows = result.summary["held_out_all"]
     columns = ["label", "scatter_dex", "bias_dex", "coverage_68", "nll"]
     print("\nheld-out clusters:")
     print(pd.DataFrame(rows)[columns].to_string(index=False, float_format="{:.3f}".format))
-    print(f"\nseed's finding: {STUDIES[STUDY].seed_finding}")
 
 
 if __name__ == "__main__":
