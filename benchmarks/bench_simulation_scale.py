@@ -9,7 +9,10 @@ streams the simulation to an HDF5 file with
    workers bound to 127.0.0.1 (with ``--dask``; the same code runs on a SLURM
    cluster with more workers, see docs/scaling.md),
 
-and prints for each the wall time, clusters/s, the speed-up over ``n_jobs=1``, the
+and prints for each the wall time, clusters/s, the CPU time per cluster of the main
+process (all of the simulation with ``n_jobs=1``; with workers, what receiving,
+checking, compressing and writing the chunks costs, the ceiling of a single-file
+run), the speed-up over ``n_jobs=1``, the
 peak resident memory of the process tree (flat in N: at most two chunks per worker
 are in flight), the file size, and whether the output matches the first run (masses of all
 rows and the images of 64 rows spread over the file).
@@ -123,11 +126,13 @@ def writer_ceiling(path: Path, n_rows: int = 10_240, chunk: int = 1024) -> float
 def run_one(path: Path, n: int, n_jobs: int, chunk_size: int, use_dask: bool) -> dict:
     with dask_cluster(n_jobs) if use_dask else nullcontext():
         with PeakRSS() as memory:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             simulate_to_hdf5(path, n, chunk_size=chunk_size, random_state=0, n_jobs=n_jobs,
                              progress=False)
             seconds = time.perf_counter() - start
+            main_cpu_ms = (time.process_time() - cpu_start) / n * 1e3
     result = {"seconds": seconds, "rate": n / seconds, "peak_mib": memory.peak / 2**20,
+              "main_cpu_ms": main_cpu_ms,
               "size_mib": path.stat().st_size / 2**20, "hash": fingerprint(path)}
     path.unlink()
     return result
@@ -159,6 +164,7 @@ def main() -> None:
             result = run_one(folder / "sim.h5", args.n, jobs, args.chunk_size, use_dask)
             results[name] = result
             print(f"{name:28s} {result['seconds']:7.0f} s {result['rate']:7.0f} clusters/s  "
+                  f"main process {result['main_cpu_ms']:.2f} CPU ms/cluster  "
                   f"peak RSS {result['peak_mib']:6.0f} MiB  file {result['size_mib']:6.0f} MiB "
                   f"({result['size_mib'] * 2**20 / args.n / 1e3:.1f} kB/cluster)  "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)

@@ -87,11 +87,10 @@ def _on_device_if_it_fits(dataset, device: str):
 def _inference_batches(dataset, batch_size: int, device: Any):
     """In-order batches of an in-memory or streaming dataset."""
     from ._data import BatchIterator
-    from ._streaming import StreamingBatchIterator, StreamingClusters
+    from ._streaming import StreamingBatchIterator, StreamingClusters, reading_thread
 
     if isinstance(dataset, StreamingClusters):
-        on_gpu = str(device) != "cpu"
-        return StreamingBatchIterator(dataset, batch_size, prefetch=True if on_gpu else None)
+        return StreamingBatchIterator(dataset, batch_size, prefetch=reading_thread(device))
     return BatchIterator(dataset, batch_size)
 
 

@@ -39,6 +39,7 @@ from ._streaming import (
     StreamingClusters,
     as_streaming_source,
     block_split,
+    reading_thread,
     streaming_statistics,
 )
 
@@ -325,9 +326,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         if checkpoint is not None:
             callbacks.append(("checkpoint", checkpoint))
         iterator_params = {}
-        if iterator is StreamingBatchIterator and self.device_ != "cpu":
-            # keep the GPU fed: read the next buffer while it trains on this one
-            iterator_params = {"iterator_train__prefetch": True, "iterator_valid__prefetch": True}
+        if iterator is StreamingBatchIterator:
+            prefetch = reading_thread(self.device_)
+            iterator_params = {"iterator_train__prefetch": prefetch,
+                               "iterator_valid__prefetch": prefetch}
         return ClusterNet(
             module=ClusterMassCNN,
             criterion=criterion,

@@ -2,10 +2,9 @@
 
 The file (our format, see :mod:`sk_clustermass.datasets`) is cut into blocks of
 consecutive rows. An epoch visits the blocks in a fresh random order, reads
-``buffer_blocks`` of them at a time in one sequential read each (a background thread
-reads the next buffer while the network trains on the current one), shuffles the
-rows inside the buffer and yields batches. Memory is bounded by two buffers,
-whatever the size of the file.
+``buffer_blocks`` of them at a time in one sequential read each, shuffles the rows
+inside the buffer and yields batches. Memory is bounded by two buffers, whatever the
+size of the file.
 
 Reading overlaps with training only where it does not compete with it: a background
 thread reads the next buffer when the batches go to a GPU, or when torch's threads
@@ -40,6 +39,7 @@ __all__ = [
     "StreamingClusters",
     "as_streaming_source",
     "block_split",
+    "reading_thread",
     "spare_cpu_core",
     "streaming_statistics",
 ]
@@ -65,6 +65,15 @@ def spare_cpu_core() -> bool:
     except AttributeError:  # not on Linux
         n_cores = os.cpu_count() or 1
     return n_cores > torch.get_num_threads()
+
+
+def reading_thread(device: Any) -> bool:
+    """Whether to read the next buffer in a background thread for this device.
+
+    Yes on a GPU (the CPU is free while it trains) and where torch's threads leave a
+    CPU core free; no when torch already uses every core.
+    """
+    return str(device) != "cpu" or spare_cpu_core()
 
 
 def _blocks(n_rows: int, block_size: int) -> list[tuple[int, int]]:
@@ -176,7 +185,7 @@ class StreamingBatchIterator:
     prefetch : bool or None, default=None
         Read the next buffer in a background thread while the current one is used.
         None: only if torch's threads leave a CPU core free (:func:`spare_cpu_core`);
-        the estimator passes True when it trains on a GPU.
+        the estimator passes :func:`reading_thread` of its device.
     """
 
     def __init__(

@@ -22,7 +22,7 @@ import inspect
 import json
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict
 from numbers import Integral, Real
 from pathlib import Path
@@ -35,6 +35,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from tqdm.auto import tqdm
 
 from .._inputs import as_inputs
+from ._hdf5_format import DEFAULT_COMPRESSION
 from .simulate._agn import AGNPopulation
 from .simulate._cosmology import DEFAULT_COSMOLOGY
 from .simulate._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
@@ -234,8 +235,8 @@ def _chunk_tasks(
 
 def _chunk_results(
     calls: Iterator[tuple], n_jobs: int | None, workers: int
-) -> tuple[Iterator[dict[str, Any]], Any]:
-    """Run the chunk calls, results in order as they complete; and a closer for the rest.
+) -> Generator[dict[str, Any], None, None]:
+    """Run the chunk calls; results in order as they complete (``close()`` stops the rest).
 
     With several workers the chunks go to joblib (loky locally, or whatever backend
     a ``parallel_config`` block selects, dask included) with results streamed back in
@@ -243,16 +244,13 @@ def _chunk_results(
     ``2 * n_jobs`` chunks are dispatched ahead of the last one completed.
     """
     if workers == 1:
-        results = (function(*args) for function, args, _ in calls)
-        return results, results.close
+        return (function(*args) for function, args, _ in calls)
     try:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     except ValueError:  # a backend that cannot stream results (multiprocessing)
         parallel = Parallel(n_jobs=n_jobs)
-        results = (result for wave in _waves(calls, 2 * workers) for result in parallel(wave))
-        return results, results.close
-    results = parallel(calls)
-    return results, results.close
+        return (result for wave in _waves(calls, 2 * workers) for result in parallel(wave))
+    return parallel(calls)
 
 
 def _waves(calls: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
@@ -287,7 +285,7 @@ def _iter_chunks(
         delayed(_run_chunk)(root, first, size, config, render, detected_only, workers > 1)
         for first, size in _chunk_tasks(n_samples, chunk_size, detected_only)
     )
-    results, close = _chunk_results(calls, n_jobs, workers)
+    results = _chunk_results(calls, n_jobs, workers)
     remaining, parents = n_samples, 0
     bar = tqdm(total=n_samples, unit="cluster", desc="make_clusters", disable=not progress)
     try:
@@ -310,7 +308,7 @@ def _iter_chunks(
         # clusters are found: cancelling them is the point, not worth joblib's warning
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_CANCELLED_CHUNKS, category=UserWarning)
-            close()
+            results.close()
     found = n_samples - remaining
     message = (
         f"only {found} of {n_samples} clusters passed the detection cut after "
@@ -563,7 +561,7 @@ def simulate_to_hdf5(
     random_state: Any = None,
     n_jobs: int | None = 1,
     progress: bool = True,
-    compression: str | None = "bitshuffle",
+    compression: str | None = DEFAULT_COMPRESSION,
     **kwargs: Any,
 ) -> Path:
     """Simulate clusters straight into an HDF5 file, chunk by chunk.
