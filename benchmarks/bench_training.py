@@ -30,9 +30,9 @@ from skorch.callbacks import Callback
 from torch.utils.flop_counter import FlopCounterMode
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
-from sk_clustermass._loss import GaussianNLLLoss
-from sk_clustermass._memory import malloc_tuned
-from sk_clustermass._module import ClusterMassCNN
+from sk_clustermass._utils._memory import malloc_tuned
+from sk_clustermass.estimator._loss import GaussianNLLLoss
+from sk_clustermass.estimator._module import ClusterMassCNN
 
 
 def make_data(n_samples: int, seed: int = 0):

@@ -11,9 +11,9 @@ The public API:
 """
 
 from ._inputs import as_inputs
-from ._persistence import load_model, save_model
-from ._regressor import ClusterMassRegressor
+from ._version import __version__
+from .estimator._persistence import load_model, save_model
+from .estimator._regressor import ClusterMassRegressor
 
 __all__ = ["ClusterMassRegressor", "__version__", "as_inputs", "load_model", "save_model"]
 
-__version__ = "0.1.0.dev0"

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from sk_clustermass.datasets._atomic import atomic_path
+from sk_clustermass._utils._atomic import atomic_path
 
 
 def _names(folder):

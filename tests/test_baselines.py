@@ -19,9 +19,14 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from sk_clustermass import _aperture, as_inputs
-from sk_clustermass._aperture import aperture_counts, aperture_masks
-from sk_clustermass.baselines import CountRateRelation, LuminosityRelation, redshifted_ecf
+from sk_clustermass import as_inputs
+from sk_clustermass.baselines import (
+    CountRateRelation,
+    LuminosityRelation,
+    _aperture,
+    redshifted_ecf,
+)
+from sk_clustermass.baselines._aperture import aperture_counts, aperture_masks
 from sk_clustermass.datasets.simulate import (
     band_response,
     ecf_counts_cm2_erg,

@@ -8,8 +8,8 @@ from sklearn.model_selection import GridSearchCV, KFold
 from skorch.callbacks import Callback
 
 from sk_clustermass import ClusterMassRegressor
-from sk_clustermass._checkpoint import CHECKPOINT_NAME, load_checkpoint
-from sk_clustermass._regressor import TrainingInterruptedWarning
+from sk_clustermass.estimator._checkpoint import CHECKPOINT_NAME, load_checkpoint
+from sk_clustermass.estimator._regressor import TrainingInterruptedWarning
 
 
 class InterruptAt(Callback):

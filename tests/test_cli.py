@@ -172,7 +172,7 @@ def test_demo_quick_writes_the_report(tmp_path):
 
 
 def test_config_file_and_options(tmp_path):
-    from sk_clustermass._cli_common import read_config, regressor_params
+    from sk_clustermass.cli._common import read_config, regressor_params
 
     config = tmp_path / "params.toml"
     config.write_text('n_filters = 40\ndense_layers = [64, 32]\nregularizer = "none"\n'

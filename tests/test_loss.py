@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from sk_clustermass._loss import GaussianNLLLoss, MeanSquaredErrorLoss, penalty
+from sk_clustermass.estimator._loss import GaussianNLLLoss, MeanSquaredErrorLoss, penalty
 
 
 def test_gaussian_nll_matches_torch():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from sk_clustermass._module import ClusterMassCNN, feature_map_sizes
+from sk_clustermass.estimator._module import ClusterMassCNN, feature_map_sizes
 
 
 def test_seed_architecture_shapes():

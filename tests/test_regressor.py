@@ -29,7 +29,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
-from sk_clustermass._net import NonFiniteLossError
+from sk_clustermass.estimator._net import NonFiniteLossError
 
 from .conftest import make_toy_clusters
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sk_clustermass._cli_figures import evaluation_figures, gallery_rows
-from sk_clustermass._report import Report, ReportFigure, render_html, write_report
+from sk_clustermass.cli._figures import evaluation_figures, gallery_rows
+from sk_clustermass.cli._report import Report, ReportFigure, render_html, write_report
 from sk_clustermass.metrics import summary_table
 
 

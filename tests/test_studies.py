@@ -24,16 +24,16 @@ from matplotlib.figure import Figure
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
-from sk_clustermass._study_outputs import _draw_scatter
 from sk_clustermass.preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing
 from sk_clustermass.studies import (
     MODES,
     STUDIES,
-    _check_grid,
     default_pipeline,
     run_study,
     summarize_search,
 )
+from sk_clustermass.studies._outputs import _draw_scatter
+from sk_clustermass.studies._runner import _check_grid
 
 from .conftest import make_toy_clusters
 

@@ -22,7 +22,7 @@ from astropy.io import fits
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
-from ._atomic import atomic_path
+from .._utils._atomic import atomic_path
 from ._lab_format import MASS_COLUMN, REDSHIFT_COLUMN, _masses
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]

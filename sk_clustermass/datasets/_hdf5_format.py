@@ -25,7 +25,7 @@ Root attributes: ``format`` (``"sk_clustermass.clusters"``), ``format_version``,
 (``n_bands + 1`` increasing edges) and any user attributes. Every dataset is
 resizable, so :class:`HDF5ClusterWriter` can stream any number of clusters with
 memory bounded by what one ``append`` is given; files are written under a temporary
-name and renamed when complete (see :func:`~sk_clustermass.datasets._atomic.atomic_path`).
+name and renamed when complete (see :func:`~sk_clustermass._utils._atomic.atomic_path`).
 """
 
 from __future__ import annotations

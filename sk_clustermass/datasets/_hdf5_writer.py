@@ -1,7 +1,7 @@
 """Writing the library's HDF5 format: :class:`HDF5ClusterWriter` and :func:`write_hdf5`.
 
 The layout is described in :mod:`._hdf5_format`. Files are written under a temporary
-name and renamed when complete (see :func:`~sk_clustermass.datasets._atomic.atomic_path`).
+name and renamed when complete (see :func:`~sk_clustermass._utils._atomic.atomic_path`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from ._atomic import _commit, _discard, _new_temporary
+from .._utils._atomic import _commit, _discard, _new_temporary
+from .._version import __version__
 from ._hdf5_format import (
     _COMPRESSIONS,
     _RESERVED_ATTRS,
@@ -32,12 +33,6 @@ from ._hdf5_format import (
 )
 
 __all__ = ["HDF5ClusterWriter", "write_hdf5"]
-
-
-def _library_version() -> str:
-    from .. import __version__  # imported late: the package root imports its sub-packages
-
-    return str(__version__)
 
 
 def _positive_int(value: Any, name: str) -> int:
@@ -359,7 +354,7 @@ class HDF5ClusterWriter:
         file = self._file
         file.attrs["format"] = FORMAT_NAME
         file.attrs["format_version"] = FORMAT_VERSION
-        file.attrs["library_version"] = _library_version()
+        file.attrs["library_version"] = __version__
         cube = (self.n_bands, self.height, self.width)
         for name, value in zip(("n_bands", "height", "width"), cube):
             file.attrs[name] = value

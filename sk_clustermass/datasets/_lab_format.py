@@ -30,7 +30,7 @@ from astropy.table import Table
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
-from ._atomic import atomic_path
+from .._utils._atomic import atomic_path
 
 __all__ = ["LAB_CATALOG_COLUMNS", "read_lab_dataset", "write_lab_dataset"]
 

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike
 
-from .metrics import _as_vector
+from ..metrics import _as_vector
 
 #: Axis label of ``log10(M500c / Msun)``, in matplotlib's mathtext.
 MASS_LABEL = r"$\log_{10}(M_{500c}/M_\odot)$"

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._plot_common import _axes
+from ._common import _axes
 
 
 # ---------------------------------------------------------------------- studies

@@ -13,6 +13,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._utils._memory import malloc_tuned
 from ._checkpoint import (
     TrainingCheckpoint,
     fit_fingerprint,
@@ -29,9 +31,7 @@ from ._hyperparameters import (
     training_callbacks,
     validate_hyperparameters,
 )
-from ._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from ._loss import GaussianNLLLoss, MeanSquaredErrorLoss
-from ._memory import malloc_tuned
 from ._module import ClusterMassCNN
 from ._net import ClusterNet
 from ._streaming import (
@@ -143,7 +143,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     malloc_tuning : bool, default=True
         While fitting and predicting, keep glibc from returning activation buffers
         to the OS after every step (about 2x faster training on CPU); the allocator's
-        defaults are restored afterwards. See :mod:`sk_clustermass._memory`.
+        defaults are restored afterwards. See :mod:`sk_clustermass._utils._memory`.
     device : {'cpu', 'cuda', 'auto'}, default='cpu'
         Where to train and predict; 'auto' takes a GPU when there is one.
     random_state : int, RandomState instance or None, default=None

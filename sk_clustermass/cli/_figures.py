@@ -1,7 +1,7 @@
 """The figures of the command line's reports, drawn with :mod:`sk_clustermass.plotting`.
 
 Each function draws one PNG into the report folder and returns the
-:class:`~sk_clustermass._report.ReportFigure` that describes it. Predictions are
+:class:`~sk_clustermass.cli._report.ReportFigure` that describes it. Predictions are
 given as a dict ``{method: (mean, std)}`` of ``log10(M500c / Msun)`` and widths in dex,
 all for the same held-out clusters, so that the methods share one figure and can be
 compared panel by panel.
@@ -21,14 +21,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._report import ReportFigure
-from .plotting import (
+from ..plotting import (
     plot_cluster_gallery,
     plot_loss_curves,
     plot_predicted_vs_true,
     plot_pulls,
     plot_residuals,
 )
+from ._report import ReportFigure
 
 __all__ = ["evaluation_figures"]
 

@@ -22,10 +22,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ._hyperparameters import DEVICES, LR_SCHEDULES, OPTIMIZERS
-from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
-from ._module import PADDING_MODES
-from ._regressor import ClusterMassRegressor
+from ..estimator._hyperparameters import DEVICES, LR_SCHEDULES, OPTIMIZERS
+from ..estimator._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
+from ..estimator._module import PADDING_MODES
+from ..estimator._regressor import ClusterMassRegressor
 
 __all__ = [
     "HYPERPARAMETERS",
@@ -218,7 +218,7 @@ def check_device(device: str | None) -> None:
 
 # ----------------------------------------------------------------------------- models
 def _preprocessing_steps(name: str) -> list:
-    from .preprocessing import BandNormalizer, LogStretch
+    from ..preprocessing import BandNormalizer, LogStretch
 
     presets = {
         "log": [LogStretch()],
@@ -247,7 +247,7 @@ def build_pipeline(preprocessing: str, params: dict[str, Any]) -> Pipeline:
 
 def load_any_model(path: str | Path, *, allow_pickle: bool = False, device: str = "cpu"):
     """A fitted model from a ``.safetensors`` file, or a joblib pickle when allowed."""
-    from ._persistence import load_model
+    from ..estimator._persistence import load_model
 
     path = Path(path)
     if not path.is_file():
@@ -268,7 +268,7 @@ def load_any_model(path: str | Path, *, allow_pickle: bool = False, device: str 
 
 def open_dataset(path: str | Path, *, need_target: bool = False):
     """An :class:`HDF5ClusterDataset` view of ``path`` (the file is checked, not read)."""
-    from .datasets import HDF5ClusterDataset
+    from ..datasets import HDF5ClusterDataset
 
     dataset = HDF5ClusterDataset(path)
     if need_target and not dataset.has_target:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._cli_common import CLIError, Console, EpochProgressBar, check_device
+from ._common import CLIError, Console, EpochProgressBar, check_device
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_SAMPLES", "DEMO_NETWORK", "QUICK", "run_demo"]
 
@@ -99,9 +99,9 @@ def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 def _fit_models(X_train, y_train, network: dict[str, Any], console: Console, timer: _Timer):
     from sklearn.pipeline import make_pipeline
 
-    from . import ClusterMassRegressor
-    from .baselines import CountRateRelation, LuminosityRelation
-    from .preprocessing import LogStretch
+    from .. import ClusterMassRegressor
+    from ..baselines import CountRateRelation, LuminosityRelation
+    from ..preprocessing import LogStretch
 
     baselines = {"count-rate relation": CountRateRelation(),
                  "luminosity relation": LuminosityRelation()}
@@ -156,7 +156,7 @@ def _command_line(args: argparse.Namespace) -> str:
 def _details(outcome: _Outcome, timer: _Timer) -> dict[str, str]:
     import torch
 
-    from . import __version__
+    from .._version import __version__
 
     args = outcome.args
     regressor = outcome.models["CNN"][-1]
@@ -202,7 +202,7 @@ class _Outcome:
 def _simulate_and_split(args, n_samples: int, console: Console, timer: _Timer):
     from sklearn.model_selection import train_test_split
 
-    from .datasets import make_clusters
+    from ..datasets import make_clusters
 
     console.info(f"simulating {n_samples} {SURVEY_NAMES[args.survey]} clusters "
                  f"(seed {args.seed})")
@@ -240,8 +240,8 @@ def _report(outcome: _Outcome, figures: list, timer: _Timer):
 
 def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Timer) -> Path:
     """summary.csv, predictions.csv, model.safetensors, the figures and index.html."""
-    from ._cli_figures import evaluation_figures, gallery_rows
-    from ._persistence import save_model
+    from ..estimator._persistence import save_model
+    from ._figures import evaluation_figures, gallery_rows
     from ._report import write_report
 
     X_test, y_test = outcome.X_test, outcome.y_test
@@ -264,7 +264,7 @@ def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Ti
 
 def run_demo(args: argparse.Namespace, console: Console) -> int:
     """Run the demo and write its report folder; returns the exit code."""
-    from .metrics import summary_table
+    from ..metrics import summary_table
 
     n_samples, network = _settings(args)
     folder = Path(args.out)

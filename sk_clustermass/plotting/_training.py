@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from ._plot_common import _axes
+from ._common import _axes
 
 
 # ---------------------------------------------------------------------- training

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ._inputs import IMAGES_KEY, REDSHIFT_KEY
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY
 
 __all__ = ["BatchIterator", "ClusterTensors", "random_symmetry", "shuffled_split"]
 

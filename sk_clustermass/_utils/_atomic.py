@@ -121,7 +121,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from sk_clustermass.datasets._atomic import atomic_path
+    >>> from sk_clustermass._utils._atomic import atomic_path
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     target = Path(folder) / "notes.txt"
     ...     with atomic_path(target) as temporary:

@@ -22,10 +22,10 @@ from matplotlib.figure import Figure
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from ._study_registry import Study
-from .datasets._atomic import atomic_path
-from .metrics import summary_table
-from .plotting import plot_loss_curves, plot_predicted_vs_true, plot_scatter_vs_parameter
+from .._utils._atomic import atomic_path
+from ..metrics import summary_table
+from ..plotting import plot_loss_curves, plot_predicted_vs_true, plot_scatter_vs_parameter
+from ._registry import Study
 
 # ---------------------------------------------------------------------- labels and tables
 _MISSING = object()
@@ -308,7 +308,7 @@ def _hardware(device: str) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
-    from . import __version__
+    from .._version import __version__
 
     return {"sk_clustermass": __version__, "torch": torch.__version__,
             "scikit-learn": sklearn.__version__, "numpy": np.__version__}

@@ -9,8 +9,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike
 
-from ._plot_common import MASS_LABEL, _axes, _text_box, _vector
-from .metrics import bias_dex, interval_coverage, pulls, scatter_dex, sigma_ln_m
+from ..metrics import bias_dex, interval_coverage, pulls, scatter_dex, sigma_ln_m
+from ._common import MASS_LABEL, _axes, _text_box, _vector
 
 
 # ---------------------------------------------------------------------- predictions

@@ -37,11 +37,11 @@ Examples
 
 from __future__ import annotations
 
-from ._plot_common import MASS_LABEL as MASS_LABEL  # axis label, re-exported
-from ._plot_images import plot_band_spectrum, plot_cluster_gallery
-from ._plot_predictions import plot_predicted_vs_true, plot_pulls, plot_residuals
-from ._plot_studies import plot_scatter_vs_parameter
-from ._plot_training import plot_loss_curves
+from ._common import MASS_LABEL as MASS_LABEL  # axis label, re-exported
+from ._images import plot_band_spectrum, plot_cluster_gallery
+from ._predictions import plot_predicted_vs_true, plot_pulls, plot_residuals
+from ._studies import plot_scatter_vs_parameter
+from ._training import plot_loss_curves
 
 __all__ = [
     "plot_band_spectrum",

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .datasets._atomic import atomic_path
+from .._utils._atomic import atomic_path
 
 __all__ = ["load_model", "save_model"]
 
@@ -34,7 +34,7 @@ _REGRESSOR_NET = "net_"
 
 def _allowed_classes() -> dict[str, type]:
     """The classes a model file may name: this library's estimators and transformers."""
-    from . import preprocessing
+    from .. import preprocessing
     from ._regressor import ClusterMassRegressor
 
     classes = {"ClusterMassRegressor": ClusterMassRegressor}
@@ -43,7 +43,7 @@ def _allowed_classes() -> dict[str, type]:
         if isinstance(obj, type) and issubclass(obj, BaseEstimator):
             classes[name] = obj
     try:
-        from . import baselines
+        from .. import baselines
     except ImportError:  # pragma: no cover - baselines are optional in old versions
         return classes
     for name in getattr(baselines, "__all__", []):
@@ -179,7 +179,7 @@ def save_model(model: BaseEstimator, path: str | Path) -> None:
     check_is_fitted(steps[-1][1])
     tensors: dict[str, np.ndarray] = {}
     records = [_step_record(name, step, tensors) for name, step in steps]
-    from . import __version__
+    from .._version import __version__
 
     spec = {
         "kind": "pipeline" if isinstance(model, Pipeline) else "estimator",

@@ -1,8 +1,8 @@
 """The ``simulate``, ``train``, ``predict``, ``evaluate`` and ``study`` commands.
 
 Each ``run_*`` function takes the parsed arguments and a
-:class:`~sk_clustermass._cli_common.Console`, does its work and returns the exit code.
-Bad input raises :class:`~sk_clustermass._cli_common.CLIError` (or one of the library's
+:class:`~sk_clustermass.cli._common.Console`, does its work and returns the exit code.
+Bad input raises :class:`~sk_clustermass.cli._common.CLIError` (or one of the library's
 ``ValueError``/``FileNotFoundError``), which :func:`sk_clustermass.cli.main` prints on
 one line.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._cli_common import (
+from ._common import (
     CLIError,
     Console,
     EpochProgressBar,
@@ -43,7 +43,7 @@ def _output_file(path: str | Path) -> Path:
 
 
 def _simulate(n_samples: int, args: argparse.Namespace, console: Console):
-    from .datasets import make_clusters
+    from ..datasets import make_clusters
 
     console.info(f"simulating {n_samples} {args.survey} clusters (seed {args.seed})")
     X, y = make_clusters(n_samples, survey=args.survey, random_state=args.seed,
@@ -54,7 +54,7 @@ def _simulate(n_samples: int, args: argparse.Namespace, console: Console):
 # ----------------------------------------------------------------------------- simulate
 def run_simulate(args: argparse.Namespace, console: Console) -> int:
     """Simulate clusters into an HDF5 file, chunk by chunk."""
-    from .datasets import simulate_to_hdf5
+    from ..datasets import simulate_to_hdf5
 
     output = _output_file(args.output)
     start = time.perf_counter()
@@ -85,7 +85,7 @@ def _data_source(args: argparse.Namespace):
 
 def _training_data(args: argparse.Namespace, dataset, console: Console):
     """In-memory ``X, y`` from the file, or freshly simulated."""
-    from .datasets import read_hdf5
+    from ..datasets import read_hdf5
 
     if dataset is None:
         return _simulate(args.simulate, args, console)
@@ -96,8 +96,8 @@ def _training_data(args: argparse.Namespace, dataset, console: Console):
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
     """Train a preprocessing + ClusterMassRegressor pipeline and save it."""
-    from ._hyperparameters import validate_hyperparameters
-    from ._persistence import save_model
+    from ..estimator._hyperparameters import validate_hyperparameters
+    from ..estimator._persistence import save_model
 
     config = read_config(args.config) if args.config else {}
     params = regressor_params(args, config)
@@ -156,9 +156,9 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
 # ----------------------------------------------------------------------------- evaluate
 def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     """Compare predictions with the true masses: metrics table, figures, HTML page."""
-    from ._cli_figures import evaluation_figures, gallery_rows
+    from ..metrics import summary_table
+    from ._figures import evaluation_figures, gallery_rows
     from ._report import Report, write_report
-    from .metrics import summary_table
 
     model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
     dataset = open_dataset(args.data, need_target=True)
@@ -196,7 +196,7 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
 # ----------------------------------------------------------------------------- study
 def _studies_module():
     try:
-        from . import studies
+        from .. import studies
     except ModuleNotFoundError as exc:
         if exc.name != "sk_clustermass.studies":
             raise

@@ -15,7 +15,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from ._inputs import IMAGES_KEY, REDSHIFT_KEY
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY
 from ._loss import penalty
 from ._symmetry import combine_outputs, square_symmetries
 

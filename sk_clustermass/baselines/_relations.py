@@ -2,7 +2,7 @@
 
 Both estimators read the same ``X`` as :class:`~sk_clustermass.ClusterMassRegressor`
 (photon-count cubes and redshifts), measure background-subtracted counts in an
-aperture centred on the image (:mod:`sk_clustermass._aperture`) and fit a
+aperture centred on the image (:mod:`sk_clustermass.baselines._aperture`) and fit a
 log-linear relation for ``y = log10(M500c / Msun)`` by least squares:
 
 :class:`CountRateRelation`
@@ -35,9 +35,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from ._aperture import ApertureCounts, aperture_counts
-from ._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from .datasets.simulate import (
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from ..datasets.simulate import (
     DEFAULT_BAND_EDGES_KEV,
     ScalingRelations,
     Survey,
@@ -49,6 +48,7 @@ from .datasets.simulate import (
     temperature_kev,
     thermal_count_rates,
 )
+from ._aperture import ApertureCounts, aperture_counts
 
 __all__ = ["CountRateRelation", "LuminosityRelation", "redshifted_ecf"]
 

@@ -18,8 +18,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from ._cli_common import PREPROCESSING, CLIError, Console, add_hyperparameter_options
+from .._version import __version__
+from ._common import PREPROCESSING, CLIError, Console, add_hyperparameter_options
 
 __all__ = ["build_parser", "main"]
 
@@ -225,7 +225,7 @@ def _study_parser(commands, common) -> None:
 
 
 def _demo_parser(commands, common) -> None:
-    from ._cli_demo import DEFAULT_EPOCHS, DEFAULT_SAMPLES
+    from ._demo import DEFAULT_EPOCHS, DEFAULT_SAMPLES
 
     parser = _add_command(
         commands, common, "demo", summary="simulate, train, compare, write an HTML report",
@@ -283,10 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command(name: str):
     if name == "run_demo":
-        from ._cli_demo import run_demo
+        from ._demo import run_demo
 
         return run_demo
-    from . import _cli_commands
+    from . import _commands as _cli_commands
 
     return getattr(_cli_commands, name)
 
@@ -329,6 +329,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr)
         return 1
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from ._regressor import ClusterMassRegressor
-from .preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing, LogStretch
+from ..estimator._regressor import ClusterMassRegressor
+from ..preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing, LogStretch
 
 Grid = list[dict[str, list[Any]]]
 

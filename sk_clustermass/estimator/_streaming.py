@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, check_target
 from ._data import random_symmetry
-from ._inputs import IMAGES_KEY, REDSHIFT_KEY, check_target
 
 __all__ = [
     "StreamingBatchIterator",
@@ -49,7 +49,7 @@ DEFAULT_BLOCK_SIZE = 512
 
 def as_streaming_source(X: Any):
     """The :class:`HDF5ClusterDataset` behind ``X`` if it is one or a path, else None."""
-    from .datasets._hdf5 import HDF5ClusterDataset
+    from ..datasets import HDF5ClusterDataset
 
     if isinstance(X, HDF5ClusterDataset):
         return X

@@ -1,28 +1,6 @@
-"""The seed lab's hyper-parameter studies as data, and one helper that runs any of them.
+"""The study runner: :func:`run_study`, the default pipeline and the study settings.
 
-Each study of the lab report (``seed/lab_report_xray_cluster_mass.md``) is a
-:class:`Study` in the registry :data:`STUDIES`: the parameter grid it sweeps, in a
-small ``'quick'`` version (a few minutes on a 2-core CPU) and the report's ``'full'``
-version (its grids and epochs, meant for a GPU), a one-line description and the
-report's finding with its numbers. :func:`run_study` runs one of them with
-:class:`~sklearn.model_selection.GridSearchCV` on the pipeline of
-:func:`default_pipeline` and writes what the report showed: the cross-validation
-table, the loss curves of the best model, predicted against true masses on held-out
-clusters, and the scatter against the swept parameter. :func:`summarize_search`
-turns a search into a readable table.
-
-Parameter names in the grids are the pipeline's: ``'regressor__n_filters'`` for the
-network, ``'stretch__method'`` or a whole step (``'smooth'``) for preprocessing.
-Masses are ``log10(M500c / Msun)``; scatters are in dex.
-
-Examples
---------
->>> from sk_clustermass.studies import STUDIES
->>> study = STUDIES["filters"]
->>> study.grid("quick")
-[{'regressor__n_filters': [1, 10, 20, 40]}]
->>> sorted(STUDIES)[:3]
-['augmentation', 'batch_size', 'dropout']
+Public names are re-exported and documented by :mod:`sk_clustermass.studies`.
 """
 
 from __future__ import annotations
@@ -41,7 +19,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, train_test_split
 from sklearn.pipeline import Pipeline
 
-from ._study_outputs import (
+from ..metrics import SCORERS
+from ._outputs import (
     _hardware,
     _held_out,
     _labels,
@@ -52,7 +31,7 @@ from ._study_outputs import (
     _write_json,
     summarize_search,
 )
-from ._study_registry import (
+from ._registry import (
     FULL_SETTINGS,
     MODES,
     QUICK_SETTINGS,
@@ -64,7 +43,6 @@ from ._study_registry import (
     _get_study,
     default_pipeline,
 )
-from .metrics import SCORERS
 
 __all__ = [
     "FULL_SETTINGS",
@@ -115,7 +93,7 @@ def _check_grid(pipe: Pipeline, grid: Grid | dict, image_shape: tuple[int, int])
     unsupported value or an architecture whose feature map collapses on
     ``image_shape`` (e.g. a 9 px kernel with 'valid' padding on 50x50 images).
     """
-    from ._hyperparameters import validate_hyperparameters
+    from ..estimator._hyperparameters import validate_hyperparameters
 
     candidates = list(ParameterGrid(grid))
     for params in candidates:
@@ -248,7 +226,7 @@ def run_study(
     pipe = _pipeline_for(study, mode, overrides)
     grid = study.grid(mode) if param_grid is None else param_grid
 
-    from ._inputs import IMAGES_KEY, as_inputs, check_target
+    from .._inputs import IMAGES_KEY, as_inputs, check_target
 
     X = as_inputs(X)
     y = check_target(y, len(X[IMAGES_KEY]))

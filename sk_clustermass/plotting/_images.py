@@ -14,8 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from ._inputs import IMAGES_KEY
-from ._plot_common import _STRETCHES, _axes
+from .._inputs import IMAGES_KEY
+from ._common import _STRETCHES, _axes
 
 
 # ---------------------------------------------------------------------- images
@@ -200,7 +200,7 @@ def plot_band_spectrum(
     cube = _image_cube(images)
     n, n_bands = cube.shape[:2]
     if band_edges_kev is None:
-        from .preprocessing import BAND_EDGES_KEV
+        from ..preprocessing import BAND_EDGES_KEV
 
         band_edges_kev = BAND_EDGES_KEV
     edges = np.asarray(band_edges_kev, dtype=np.float64).ravel()

@@ -1,0 +1,52 @@
+"""The seed lab's hyper-parameter studies as data, and one helper that runs any of them.
+
+Each study of the lab report (``seed/lab_report_xray_cluster_mass.md``) is a
+:class:`Study` in the registry :data:`STUDIES`: the parameter grid it sweeps, in a
+small ``'quick'`` version (a few minutes on a 2-core CPU) and the report's ``'full'``
+version (its grids and epochs, meant for a GPU), a one-line description and the
+report's finding with its numbers. :func:`run_study` runs one of them with
+:class:`~sklearn.model_selection.GridSearchCV` on the pipeline of
+:func:`default_pipeline` and writes what the report showed: the cross-validation
+table, the loss curves of the best model, predicted against true masses on held-out
+clusters, and the scatter against the swept parameter. :func:`summarize_search`
+turns a search into a readable table.
+
+Parameter names in the grids are the pipeline's: ``'regressor__n_filters'`` for the
+network, ``'stretch__method'`` or a whole step (``'smooth'``) for preprocessing.
+Masses are ``log10(M500c / Msun)``; scatters are in dex.
+
+Examples
+--------
+>>> from sk_clustermass.studies import STUDIES
+>>> study = STUDIES["filters"]
+>>> study.grid("quick")
+[{'regressor__n_filters': [1, 10, 20, 40]}]
+>>> sorted(STUDIES)[:3]
+['augmentation', 'batch_size', 'dropout']
+"""
+
+from ._runner import (
+    FULL_SETTINGS,
+    MODES,
+    QUICK_SETTINGS,
+    SEED_DEFAULT,
+    STUDIES,
+    Study,
+    StudyResult,
+    default_pipeline,
+    run_study,
+    summarize_search,
+)
+
+__all__ = [
+    "FULL_SETTINGS",
+    "MODES",
+    "QUICK_SETTINGS",
+    "SEED_DEFAULT",
+    "STUDIES",
+    "Study",
+    "StudyResult",
+    "default_pipeline",
+    "run_study",
+    "summarize_search",
+]
