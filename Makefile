@@ -30,6 +30,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sk_clustermass tests examples benchmarks docs
+	$(BIN)/lint-imports
 
 test: lint
 	$(PYTEST) -m "not slow and not gpu" -q

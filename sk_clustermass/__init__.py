@@ -12,8 +12,7 @@ The public API:
 
 from ._inputs import as_inputs
 from ._version import __version__
-from .estimator._persistence import load_model, save_model
-from .estimator._regressor import ClusterMassRegressor
+from .estimator import ClusterMassRegressor, load_model, save_model
 
 __all__ = ["ClusterMassRegressor", "__version__", "as_inputs", "load_model", "save_model"]
 

@@ -238,7 +238,6 @@ def check_target(y: Any, n_samples: int | None = None) -> np.ndarray:
 
     Examples
     --------
-    >>> from sk_clustermass._inputs import check_target
     >>> check_target([14.0, 13.5])
     array([14. , 13.5])
     """

@@ -30,6 +30,8 @@ from numpy.typing import ArrayLike
 from scipy.stats import norm
 from sklearn.metrics import make_scorer
 
+from ._utils import check_vector
+
 __all__ = [
     "SCORERS",
     "bias_dex",
@@ -50,26 +52,11 @@ SUMMARY_COLUMNS = ("scatter_dex", "sigma_lnM", "bias_dex", "rmse_dex", "coverage
 
 
 # ---------------------------------------------------------------------- validation
-def _as_vector(values: ArrayLike, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        message = f"{name} must have shape (n_samples,); got shape {array.shape}"
-        raise ValueError(message)
-    if array.size == 0:
-        message = f"{name} is empty; at least one cluster is needed"
-        raise ValueError(message)
-    if not np.isfinite(array).all():
-        n_bad = int(np.count_nonzero(~np.isfinite(array)))
-        message = f"{name} contains {n_bad} NaN or infinite value(s); remove those clusters"
-        raise ValueError(message)
-    return array
 
 
 def _check_pair(y_true: ArrayLike, y_pred: ArrayLike, pred_name: str = "y_pred"):
-    true = _as_vector(y_true, "y_true")
-    pred = _as_vector(y_pred, pred_name)
+    true = check_vector(y_true, "y_true")
+    pred = check_vector(y_pred, pred_name)
     if true.shape != pred.shape:
         message = (
             f"y_true has {true.shape[0]} values but {pred_name} has {pred.shape[0]}; "
@@ -83,7 +70,7 @@ def _check_std(std: ArrayLike, n_samples: int) -> np.ndarray:
     width = np.asarray(std, dtype=np.float64)
     if width.ndim == 0:
         width = np.full(n_samples, float(width))
-    width = _as_vector(width, "std")
+    width = check_vector(width, "std")
     if width.shape[0] != n_samples:
         message = (
             f"std has {width.shape[0]} values but y_true has {n_samples}; pass one width "
@@ -357,7 +344,7 @@ def summary_table(y_true: ArrayLike, predictions: Mapping[str, Any]) -> pd.DataF
             "to a (mean, std) tuple, e.g. {'cnn': (mean, std), 'count rate': mean}"
         )
         raise ValueError(message)
-    true = _as_vector(y_true, "y_true")
+    true = check_vector(y_true, "y_true")
     rows = {}
     for name, value in predictions.items():
         mean, std = _split_prediction(name, value)

@@ -1,10 +1,18 @@
-"""Helpers shared across sub-packages: atomic file writes and allocator tuning.
+"""Helpers shared across sub-packages: atomic file writes, allocator tuning, input checks.
 
 Private to the library: nothing here is public API, but every name exported here may be
 imported by any sub-package (and only these names).
 """
 
-from ._atomic import atomic_path
+from ._atomic import atomic_path, commit_temporary, discard_temporary, new_temporary
 from ._memory import malloc_tuned
+from ._validation import check_vector
 
-__all__ = ["atomic_path", "malloc_tuned"]
+__all__ = [
+    "atomic_path",
+    "check_vector",
+    "commit_temporary",
+    "discard_temporary",
+    "malloc_tuned",
+    "new_temporary",
+]

@@ -16,13 +16,13 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "commit_temporary", "discard_temporary", "new_temporary"]
 
 _TEMP_PREFIX = ".tmp-"
 _MAX_NAME_TRIES = 100
 
 
-def _new_temporary(path: str | os.PathLike) -> Path:
+def new_temporary(path: str | os.PathLike) -> Path:
     """Create an empty, uniquely named temporary sibling of ``path`` and return its path.
 
     The temporary name keeps the final file name at its end (``.tmp-<token>-name.fits.gz``)
@@ -64,7 +64,7 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(descriptor)
 
 
-def _commit(temporary: Path, path: str | os.PathLike, mode: int | None = None) -> None:
+def commit_temporary(temporary: Path, path: str | os.PathLike, mode: int | None = None) -> None:
     """Flush ``temporary``, give it ``mode`` and atomically rename it to ``path``.
 
     Some writers replace the temporary file with one of their own (safetensors, for
@@ -81,7 +81,7 @@ def _commit(temporary: Path, path: str | os.PathLike, mode: int | None = None) -
         _fsync_path(final.parent, directory=True)
 
 
-def _discard(temporary: Path) -> None:
+def discard_temporary(temporary: Path) -> None:
     """Remove ``temporary`` if it still exists."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(temporary)
@@ -121,7 +121,6 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from sk_clustermass._utils._atomic import atomic_path
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     target = Path(folder) / "notes.txt"
     ...     with atomic_path(target) as temporary:
@@ -135,11 +134,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ...     print(target.read_text(), sorted(p.name for p in Path(folder).iterdir()))
     complete ['notes.txt']
     """
-    temporary = _new_temporary(path)
+    temporary = new_temporary(path)
     mode = stat.S_IMODE(os.stat(temporary).st_mode)
     try:
         yield temporary
-        _commit(temporary, path, mode)
+        commit_temporary(temporary, path, mode)
     except BaseException:
-        _discard(temporary)
+        discard_temporary(temporary)
         raise

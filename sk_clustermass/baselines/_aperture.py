@@ -38,7 +38,6 @@ def radius_pixels(height: int, width: int) -> np.ndarray:
 
     Examples
     --------
-    >>> from sk_clustermass.baselines._aperture import radius_pixels
     >>> radius_pixels(3, 3)[1]
     array([1., 0., 1.])
     """
@@ -68,7 +67,6 @@ def aperture_masks(
 
     Examples
     --------
-    >>> from sk_clustermass.baselines._aperture import aperture_masks
     >>> aperture, annulus = aperture_masks((9, 9), 1.0, 3.0)
     >>> int(aperture.sum()), int(annulus.sum())
     (5, 56)
@@ -151,7 +149,6 @@ def aperture_counts(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.baselines._aperture import aperture_counts
     >>> images = np.full((1, 1, 9, 9), 2.0)     # 2 counts of background per pixel
     >>> images[0, 0, 4, 4] += 30.0              # a point source in the centre
     >>> counts = aperture_counts(images, 1.0, (3.0, None))

@@ -96,8 +96,8 @@ def _training_data(args: argparse.Namespace, dataset, console: Console):
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
     """Train a preprocessing + ClusterMassRegressor pipeline and save it."""
+    from ..estimator import save_model
     from ..estimator._hyperparameters import validate_hyperparameters
-    from ..estimator._persistence import save_model
 
     config = read_config(args.config) if args.config else {}
     params = regressor_params(args, config)

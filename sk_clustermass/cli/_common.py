@@ -22,10 +22,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
+from ..estimator import ClusterMassRegressor
 from ..estimator._hyperparameters import DEVICES, LR_SCHEDULES, OPTIMIZERS
 from ..estimator._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
 from ..estimator._module import PADDING_MODES
-from ..estimator._regressor import ClusterMassRegressor
 
 __all__ = [
     "HYPERPARAMETERS",
@@ -247,7 +247,7 @@ def build_pipeline(preprocessing: str, params: dict[str, Any]) -> Pipeline:
 
 def load_any_model(path: str | Path, *, allow_pickle: bool = False, device: str = "cpu"):
     """A fitted model from a ``.safetensors`` file, or a joblib pickle when allowed."""
-    from ..estimator._persistence import load_model
+    from ..estimator import load_model
 
     path = Path(path)
     if not path.is_file():

@@ -99,8 +99,8 @@ def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 def _fit_models(X_train, y_train, network: dict[str, Any], console: Console, timer: _Timer):
     from sklearn.pipeline import make_pipeline
 
-    from .. import ClusterMassRegressor
     from ..baselines import CountRateRelation, LuminosityRelation
+    from ..estimator import ClusterMassRegressor
     from ..preprocessing import LogStretch
 
     baselines = {"count-rate relation": CountRateRelation(),
@@ -240,7 +240,7 @@ def _report(outcome: _Outcome, figures: list, timer: _Timer):
 
 def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Timer) -> Path:
     """summary.csv, predictions.csv, model.safetensors, the figures and index.html."""
-    from ..estimator._persistence import save_model
+    from ..estimator import save_model
     from ._figures import evaluation_figures, gallery_rows
     from ._report import write_report
 

@@ -207,7 +207,6 @@ def render_html(report: Report, *, generated: str | None = None) -> str:
 
     Examples
     --------
-    >>> from sk_clustermass.cli._report import Report, render_html
     >>> page = render_html(Report(title="M < 10^15 Msun", intro="a & b"))
     >>> "<h1>M &lt; 10^15 Msun</h1>" in page, "a &amp; b" in page
     (True, True)

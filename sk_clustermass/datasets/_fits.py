@@ -22,7 +22,7 @@ from astropy.io import fits
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
-from .._utils._atomic import atomic_path
+from .._utils import atomic_path
 from ._lab_format import MASS_COLUMN, REDSHIFT_COLUMN, _masses
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
@@ -68,7 +68,7 @@ def write_fits_cube(
     >>> import tempfile, pathlib
     >>> import numpy as np
     >>> from astropy.io import fits
-    >>> from sk_clustermass.datasets._fits import write_fits_cube
+    >>> from sk_clustermass.datasets import write_fits_cube
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = pathlib.Path(folder) / "cluster_0.fits"
     ...     write_fits_cube(path, np.zeros((10, 50, 50)), 0.3, header={"OBJECT": "c0"})
@@ -294,7 +294,7 @@ def read_fits_cubes(
     --------
     >>> import tempfile, pathlib
     >>> import numpy as np
-    >>> from sk_clustermass.datasets._fits import read_fits_cubes, write_fits_cube
+    >>> from sk_clustermass.datasets import read_fits_cubes, write_fits_cube
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     paths = [pathlib.Path(folder) / f"c{i}.fits" for i in range(3)]
     ...     for i, path in enumerate(paths):

@@ -167,7 +167,7 @@ def read_hdf5(
     >>> import tempfile, pathlib
     >>> import numpy as np
     >>> from sk_clustermass import as_inputs
-    >>> from sk_clustermass.datasets._hdf5 import read_hdf5, write_hdf5
+    >>> from sk_clustermass.datasets import read_hdf5, write_hdf5
     >>> X = as_inputs(np.ones((4, 10, 8, 8)), [0.1, 0.2, 0.3, 0.4])
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = pathlib.Path(folder) / "clusters.h5"
@@ -223,7 +223,7 @@ class HDF5ClusterDataset:
     >>> import pickle, tempfile, pathlib
     >>> import numpy as np
     >>> from sk_clustermass import as_inputs
-    >>> from sk_clustermass.datasets._hdf5 import HDF5ClusterDataset, write_hdf5
+    >>> from sk_clustermass.datasets import HDF5ClusterDataset, write_hdf5
     >>> X = as_inputs(np.ones((5, 10, 8, 8)), np.linspace(0.1, 0.5, 5))
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = pathlib.Path(folder) / "clusters.h5"

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from .._utils._atomic import _commit, _discard, _new_temporary
+from .._utils import commit_temporary, discard_temporary, new_temporary
 from .._version import __version__
 from ._hdf5_format import (
     _COMPRESSIONS,
@@ -186,7 +186,7 @@ def _close_and_discard(file: h5py.File, temporary: Path) -> None:
         if file.id.valid:
             file.close()
     finally:
-        _discard(temporary)
+        discard_temporary(temporary)
 
 
 class HDF5ClusterWriter:
@@ -233,7 +233,7 @@ class HDF5ClusterWriter:
     >>> import numpy as np
     >>> import pandas as pd
     >>> from sk_clustermass import as_inputs
-    >>> from sk_clustermass.datasets._hdf5 import HDF5ClusterWriter, read_hdf5
+    >>> from sk_clustermass.datasets import HDF5ClusterWriter, read_hdf5
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = pathlib.Path(folder) / "stream.h5"
     ...     with HDF5ClusterWriter(path, n_bands=10, height=8, width=8) as writer:
@@ -278,7 +278,7 @@ class HDF5ClusterWriter:
         if self._file is not None or self._finalizer is not None:
             message = "this HDF5ClusterWriter was already opened; create a new one"
             raise RuntimeError(message)
-        self._temporary = _new_temporary(self.path)
+        self._temporary = new_temporary(self.path)
         try:
             self._file = h5py.File(self._temporary, "w")
             self._write_header()
@@ -286,7 +286,7 @@ class HDF5ClusterWriter:
             if self._file is not None:
                 self._file.close()
                 self._file = None
-            _discard(self._temporary)
+            discard_temporary(self._temporary)
             raise
         self._finalizer = weakref.finalize(self, _close_and_discard, self._file, self._temporary)
         return self
@@ -315,7 +315,7 @@ class HDF5ClusterWriter:
             raise RuntimeError(message)
         try:
             file.close()
-            _commit(self._temporary, self.path)
+            commit_temporary(self._temporary, self.path)
         except BaseException:
             self.abort()
             raise
@@ -511,7 +511,7 @@ def write_hdf5(
     >>> import tempfile, pathlib
     >>> import numpy as np
     >>> from sk_clustermass import as_inputs
-    >>> from sk_clustermass.datasets._hdf5 import read_hdf5, write_hdf5
+    >>> from sk_clustermass.datasets import read_hdf5, write_hdf5
     >>> X = as_inputs(np.zeros((2, 10, 8, 8)), [0.3, 0.5])
     >>> edges = np.linspace(0.25, 2.3, 11)
     >>> with tempfile.TemporaryDirectory() as folder:

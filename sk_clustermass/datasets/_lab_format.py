@@ -30,7 +30,7 @@ from astropy.table import Table
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
-from .._utils._atomic import atomic_path
+from .._utils import atomic_path
 
 __all__ = ["LAB_CATALOG_COLUMNS", "read_lab_dataset", "write_lab_dataset"]
 
@@ -325,7 +325,7 @@ def read_lab_dataset(
     >>> import tempfile, pathlib
     >>> import numpy as np
     >>> import pandas as pd
-    >>> from sk_clustermass.datasets._lab_format import read_lab_dataset, write_lab_dataset
+    >>> from sk_clustermass.datasets import read_lab_dataset, write_lab_dataset
     >>> cubes = np.zeros((3, 50, 50, 10))  # channels last, as in the lab files
     >>> catalog = pd.DataFrame({"z": [0.1, 0.4, 0.9], "M500c": [1e13, 1e14, 1e15]})
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -391,7 +391,7 @@ def write_lab_dataset(
     >>> import pickle, tempfile, pathlib
     >>> import numpy as np
     >>> import pandas as pd
-    >>> from sk_clustermass.datasets._lab_format import write_lab_dataset
+    >>> from sk_clustermass.datasets import write_lab_dataset
     >>> catalog = pd.DataFrame({"z": [0.2, 0.3], "M500c": [2e14, 3e14]})
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     images_path = pathlib.Path(folder) / "tiny.pickle"

@@ -439,7 +439,7 @@ def make_clusters(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets._make_clusters import make_clusters
+    >>> from sk_clustermass.datasets import make_clusters
     >>> X, y, catalog = make_clusters(8, random_state=0, chunk_size=64, return_catalog=True)
     >>> X["images"].shape, X["images"].dtype, y.shape
     ((8, 10, 50, 50), dtype('float32'), (8,))
@@ -513,7 +513,7 @@ relations, gas, agn, cosmology, power_spectrum
 
     Examples
     --------
-    >>> from sk_clustermass.datasets._make_clusters import make_catalog
+    >>> from sk_clustermass.datasets import make_catalog
     >>> catalog = make_catalog(1000, random_state=0)
     >>> len(catalog), bool(catalog["kT"].between(0.3, 30).all())
     (1000, True)
@@ -599,8 +599,8 @@ def simulate_to_hdf5(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from sk_clustermass.datasets._hdf5 import read_hdf5
-    >>> from sk_clustermass.datasets._make_clusters import simulate_to_hdf5
+    >>> from sk_clustermass.datasets import read_hdf5
+    >>> from sk_clustermass.datasets import simulate_to_hdf5
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = simulate_to_hdf5(pathlib.Path(folder) / "mock.h5", 6, chunk_size=64,
     ...                             random_state=0, progress=False)

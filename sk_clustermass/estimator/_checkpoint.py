@@ -25,7 +25,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
-from .._utils._atomic import atomic_path
+from .._utils import atomic_path
 
 __all__ = [
     "TrainingCheckpoint",

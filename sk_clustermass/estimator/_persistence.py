@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._utils._atomic import atomic_path
+from .._utils import atomic_path
 
 __all__ = ["load_model", "save_model"]
 

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from .._utils._memory import malloc_tuned
+from .._utils import malloc_tuned
 from ._checkpoint import (
     TrainingCheckpoint,
     fit_fingerprint,

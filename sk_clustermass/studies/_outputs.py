@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from .._utils._atomic import atomic_path
+from .._utils import atomic_path
 from ..metrics import summary_table
 from ..plotting import plot_loss_curves, plot_predicted_vs_true, plot_scatter_vs_parameter
 from ._registry import Study

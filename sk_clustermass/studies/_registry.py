@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from ..estimator._regressor import ClusterMassRegressor
+from ..estimator import ClusterMassRegressor
 from ..preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing, LogStretch
 
 Grid = list[dict[str, list[Any]]]

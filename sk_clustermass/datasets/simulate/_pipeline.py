@@ -64,7 +64,6 @@ class SimulationConfig:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate._pipeline import SimulationConfig
     >>> config = SimulationConfig()
     >>> config.n_bands, config.survey.name, config.sampling
     (10, 'efeds', 'log-uniform')
@@ -128,7 +127,6 @@ def draw_population(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate._pipeline import SimulationConfig, draw_population
     >>> population = draw_population(np.random.SeedSequence(0), 0, 5, SimulationConfig())
     >>> population["kT"].shape, population["_mu_band"].shape
     ((5,), (5, 10))
@@ -296,7 +294,6 @@ def simulate_chunk(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate._pipeline import SimulationConfig, simulate_chunk
     >>> chunk = simulate_chunk(np.random.SeedSequence(0), 64, 3, SimulationConfig(),
     ...                        return_expected=True)
     >>> chunk["images"].shape, chunk["expected"].dtype, chunk["catalog"]["sim_id"].tolist()

@@ -44,7 +44,6 @@ def root_seed_sequence(random_state: Any) -> np.random.SeedSequence:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate._random import root_seed_sequence
     >>> root_seed_sequence(42).entropy
     42
     """
@@ -97,7 +96,6 @@ class BlockRandom:
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate._random import BlockRandom
     >>> root = np.random.SeedSequence(0)
     >>> whole = BlockRandom(root, 0, 200, 0).apply(lambda rng, size: rng.random(size))
     >>> part = BlockRandom(root, 128, 72, 0).apply(lambda rng, size: rng.random(size))
