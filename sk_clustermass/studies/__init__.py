@@ -25,6 +25,7 @@ Examples
 ['augmentation', 'batch_size', 'dropout']
 """
 
+from ._paired import paired_comparison, verdict
 from ._runner import (
     FULL_SETTINGS,
     MODES,
@@ -37,6 +38,7 @@ from ._runner import (
     run_study,
     summarize_search,
 )
+from ._standard import PairedStudyResult, run_paired_study
 
 __all__ = [
     "FULL_SETTINGS",
@@ -44,9 +46,13 @@ __all__ = [
     "QUICK_SETTINGS",
     "SEED_DEFAULT",
     "STUDIES",
+    "PairedStudyResult",
     "Study",
     "StudyResult",
     "default_pipeline",
+    "paired_comparison",
+    "run_paired_study",
     "run_study",
     "summarize_search",
+    "verdict",
 ]

@@ -1,0 +1,244 @@
+"""Paired, repeated study runs: every candidate on the same folds with the same seeds.
+
+:func:`run_paired_study` trains each candidate of a grid once per seed on fixed K folds
+and keeps its out-of-fold predictions for every cluster. Each (candidate, seed) run is
+saved as a small JSON file under ``out_dir/runs/`` as soon as it finishes, so a killed
+study resumes where it stopped and the per-run results can be committed and shared.
+The comparison (:func:`~sk_clustermass.studies.paired_comparison`) then gives each
+candidate's difference to the reference with a confidence interval and a verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import KFold, ParameterGrid
+from sklearn.pipeline import Pipeline
+
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._utils import atomic_path
+from ._outputs import _format_value, _jsonable, _log, _write_json
+from ._paired import paired_comparison
+
+__all__ = ["PairedStudyResult", "run_paired_study"]
+
+_RUN_FORMAT = 1
+
+
+@dataclass
+class PairedStudyResult:
+    """What :func:`run_paired_study` produced.
+
+    Attributes
+    ----------
+    comparison : pandas.DataFrame
+        :func:`~sk_clustermass.studies.paired_comparison` of the scatter, plus each
+        candidate's 68% coverage, mean fit time (s) and train/validation loss gap.
+    residuals : dict of str to ndarray of shape (n_seeds, n_samples)
+        Out-of-fold ``predicted - true`` (dex) of every candidate.
+    files : dict of str to Path
+        ``comparison`` (CSV), ``summary`` (JSON) and ``runs`` (the folder of runs).
+    """
+
+    comparison: pd.DataFrame
+    residuals: dict[str, np.ndarray]
+    files: dict[str, Path]
+
+
+def _data_fingerprint(X: Any, y: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array in (X[IMAGES_KEY], X[REDSHIFT_KEY], y):
+        contiguous = np.ascontiguousarray(array)
+        digest.update(str((contiguous.dtype, contiguous.shape)).encode())
+        digest.update(memoryview(contiguous).cast("B"))
+    return digest.hexdigest()[:16]
+
+
+def candidate_label(params: Mapping[str, Any]) -> str:
+    """A short readable label of a candidate: ``'n_filters=10, dropout=0.2'``."""
+    if not params:
+        return "default"
+    parts = [f"{key.split('__')[-1]}={_format_value(value)}" for key, value in params.items()]
+    return ", ".join(parts)
+
+
+def _run_path(runs: Path, label: str, seed: int) -> Path:
+    key = hashlib.sha256(label.encode()).hexdigest()[:12]
+    return runs / f"{key}-seed{seed}.json"
+
+
+def _load_run(path: Path, label: str, seed: int, fingerprint: str) -> dict | None:
+    if not path.exists():
+        return None
+    run = json.loads(path.read_text())
+    same = (run.get("format") == _RUN_FORMAT and run.get("label") == label
+            and run.get("seed") == seed and run.get("data") == fingerprint)
+    return run if same else None
+
+
+def _loss_gap(pipe: Pipeline) -> float:
+    """Validation minus training loss at the best epoch (NaN without a validation split)."""
+    history = pipe[-1].history_
+    valid = [row.get("valid_loss", np.nan) for row in history]
+    if not valid or not np.isfinite(valid).any():
+        return float("nan")
+    best = int(np.nanargmin(valid))
+    return float(valid[best] - history[best]["train_loss"])
+
+
+def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int, X: Any, y: np.ndarray,
+               folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    mean, std = np.empty(len(y)), np.empty(len(y))
+    fit_seconds, gaps, epochs = [], [], []
+    for train, test in folds:
+        model = clone(pipe).set_params(**params, regressor__random_state=seed)
+        start = time.perf_counter()
+        model.fit(X[train], y[train])
+        fit_seconds.append(time.perf_counter() - start)
+        mean[test], std[test] = model.predict(X[test], return_std=True)
+        gaps.append(_loss_gap(model))
+        epochs.append(len(model[-1].history_))
+    return {"mean": mean.tolist(), "std": std.tolist(), "fit_seconds": fit_seconds,
+            "loss_gap": gaps, "epochs": epochs}
+
+
+def run_paired_study(
+    pipe: Pipeline,
+    param_grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Sequence[Any]]],
+    X: Any,
+    y: Any,
+    *,
+    out_dir: str | os.PathLike,
+    reference: Mapping[str, Any] | None = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    cv: int = 3,
+    fold_seed: int = 0,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    verbose: int = 1,
+) -> PairedStudyResult:
+    """Train every candidate with every seed on the same folds; compare with intervals.
+
+    Parameters
+    ----------
+    pipe : sklearn.pipeline.Pipeline
+        The pipeline whose last step (named ``'regressor'``) predicts with
+        ``return_std``; e.g. :func:`~sk_clustermass.studies.default_pipeline`.
+    param_grid : dict or list of dict
+        Candidates, as for :class:`~sklearn.model_selection.GridSearchCV`.
+    X : skorch.helper.SliceDict or dict
+        ``X["images"]`` of shape (n_samples, n_bands, height, width) and
+        ``X["redshift"]`` of shape (n_samples,).
+    y : array-like of shape (n_samples,)
+        ``log10(M500c / Msun)``.
+    out_dir : str or path
+        Where ``runs/``, ``comparison.csv`` and ``summary.json`` go.
+    reference : dict, optional
+        The candidate to compare against (one of the grid's parameter sets); default
+        the first candidate.
+    seeds : sequence of int, default=(0, 1, 2)
+        Training seeds (``regressor__random_state``); the same for every candidate.
+    cv : int, default=3
+        Folds; every cluster gets one out-of-fold prediction per seed.
+    fold_seed : int, default=0
+        Seed of the shuffled folds, the same for every candidate and seed.
+    n_boot : int, default=2000
+        Bootstrap draws of the paired comparison.
+    confidence : float, default=0.95
+        Coverage of the intervals.
+    verbose : int, default=1
+        0 silent, 1 one line per finished run.
+
+    Returns
+    -------
+    PairedStudyResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sk_clustermass import as_inputs
+    >>> from sk_clustermass.studies import default_pipeline, run_paired_study
+    >>> rng = np.random.default_rng(0)
+    >>> X = as_inputs(rng.poisson(3.0, (48, 2, 12, 12)), rng.uniform(0.1, 1.0, 48))
+    >>> y = rng.uniform(13.0, 15.0, 48)
+    >>> pipe = default_pipeline(n_filters=2, kernel_size=3, conv_layers=(1,), pool_size=2,
+    ...                         dense_layers=(8,), max_epochs=1, patience=None)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     result = run_paired_study(pipe, {"regressor__dropout": [0.0, 0.5]}, X, y,
+    ...                               out_dir=folder, seeds=(0, 1), cv=2, n_boot=50,
+    ...                               verbose=0)
+    >>> list(result.comparison["candidate"])
+    ['dropout=0', 'dropout=0.5']
+    >>> result.residuals["dropout=0.5"].shape
+    (2, 48)
+    """
+    start = time.perf_counter()
+    X = as_inputs(X)
+    y = check_target(y, len(X[IMAGES_KEY]))
+    candidates = list(ParameterGrid(param_grid))
+    labels = [candidate_label(params) for params in candidates]
+    reference_label = labels[0] if reference is None else candidate_label(reference)
+    if reference_label not in labels:
+        message = (f"reference {dict(reference)} is not a candidate of the grid; "
+                   f"candidates: {labels}")
+        raise ValueError(message)
+    out_dir = Path(out_dir)
+    runs = out_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    fingerprint = _data_fingerprint(X, y)
+    folds = list(KFold(cv, shuffle=True, random_state=fold_seed).split(y))
+    results: dict[str, list[dict]] = {label: [] for label in labels}
+    for params, label in zip(candidates, labels):
+        for seed in seeds:
+            path = _run_path(runs, label, seed)
+            run = _load_run(path, label, seed, fingerprint)
+            if run is None:
+                run = {"format": _RUN_FORMAT, "label": label, "seed": seed,
+                       "data": fingerprint, "params": params, "cv": cv,
+                       "fold_seed": fold_seed, **_train_one(pipe, params, seed, X, y, folds)}
+                _write_json(path, run)
+                _log(verbose, start, f"{label}, seed {seed}: done")
+            results[label].append(run)
+    return _compare(results, y, reference_label, out_dir, runs, n_boot, confidence,
+                    {"seeds": list(seeds), "cv": cv, "fold_seed": fold_seed,
+                     "n_samples": len(y), "data": fingerprint,
+                     "grid": _jsonable(param_grid)})
+
+
+def _compare(results: dict[str, list[dict]], y: np.ndarray, reference: str, out_dir: Path,
+             runs: Path, n_boot: int, confidence: float,
+             context: dict[str, Any]) -> PairedStudyResult:
+    residuals = {label: np.array([run["mean"] for run in rows]) - y
+                 for label, rows in results.items()}
+    table = paired_comparison(residuals, reference, n_boot=n_boot, confidence=confidence)
+    extra = []
+    for label, rows in results.items():
+        std = np.array([run["std"] for run in rows])
+        inside = np.abs(residuals[label]) <= std
+        extra.append({
+            "coverage_68": float(inside.mean()),
+            "fit_seconds": float(np.mean([np.mean(run["fit_seconds"]) for run in rows])),
+            "epochs": float(np.mean([np.mean(run["epochs"]) for run in rows])),
+            "loss_gap": float(np.nanmean([np.nanmean(run["loss_gap"]) for run in rows]))
+            if any(np.isfinite(run["loss_gap"]).any() for run in rows) else float("nan"),
+        })
+    table = pd.concat([table, pd.DataFrame(extra)], axis=1)
+    comparison = out_dir / "comparison.csv"
+    with atomic_path(comparison) as temporary:
+        table.to_csv(temporary, index=False, float_format="%.5g")
+    summary = {**context, "reference": reference, "confidence": confidence,
+               "n_boot": n_boot, "comparison": table.to_dict(orient="records")}
+    files = {"comparison": comparison, "summary": _write_json(out_dir / "summary.json", summary),
+             "runs": runs}
+    return PairedStudyResult(table, residuals, files)
