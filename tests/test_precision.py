@@ -153,3 +153,12 @@ def test_model_file_records_the_precision(small_data, tmp_path):
     assert loaded.net_.precision == "bf16"
     np.testing.assert_array_equal(loaded.predict(small_data[0]),
                                   model.predict(small_data[0]))
+
+
+@pytest.mark.gpu
+def test_bf16_on_gpu_fits_and_matches_fp32(small_data):
+    exact = _reference_fit(small_data, device="cuda").predict(small_data[0])
+    model = _reference_fit(small_data, device="cuda", precision="auto")
+    assert model.precision_ == ("bf16" if torch.cuda.is_bf16_supported() else "fp32")
+    mean = model.predict(small_data[0])
+    assert np.isfinite(mean).all() and np.abs(mean - exact).max() < 0.02
