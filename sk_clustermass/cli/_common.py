@@ -22,11 +22,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ..estimator import ClusterMassRegressor
+from ..estimator import PRECISIONS, ClusterMassRegressor
 from ..estimator._hyperparameters import DEVICES, LR_SCHEDULES, OPTIMIZERS
 from ..estimator._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
 from ..estimator._module import PADDING_MODES
-from ..estimator._precision import PRECISIONS
 
 __all__ = [
     "HYPERPARAMETERS",

@@ -30,6 +30,8 @@ __all__ = [
     "resolve_precision",
 ]
 
+#: Values of ``ClusterMassRegressor(precision=...)``: float32, bfloat16 autocast, or
+#: bfloat16 where the hardware runs it natively.
 PRECISIONS = ("fp32", "bf16", "auto")
 
 # x86 CPU flags (as /proc/cpuinfo spells them) of native bfloat16 arithmetic:
