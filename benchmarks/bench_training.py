@@ -1,19 +1,25 @@
 """Training and inference throughput: ClusterMassRegressor against hand-written PyTorch.
 
 Everything is measured in one run, on the same model (the seed architecture), the same
-in-memory data, batch size and thread count:
+in-memory data, batch size and thread count, in each precision asked for (float32, and
+bfloat16 autocast with float32 weights and loss):
 
-(a) the fastest hand-written training loop we could write: pre-made tensors,
-    contiguous batch slices, channels_last, Adam, the Gaussian likelihood loss;
+(a) the fastest hand-written training loop we could write, in the same precision:
+    pre-made tensors, contiguous batch slices, channels_last, Adam, the Gaussian
+    likelihood loss (under ``torch.autocast(dtype=torch.bfloat16)`` for bf16);
 (b) a plain hand-written loop in NCHW with a shuffled ``DataLoader`` over a
-    ``TensorDataset`` (what most scripts do);
-(c) ``ClusterMassRegressor.fit`` (shuffled batches, internal standardisation);
+    ``TensorDataset`` (what most scripts do; float32 only);
+(c) ``ClusterMassRegressor.fit`` (shuffled batches, internal standardisation) with
+    ``precision='fp32'`` or ``'bf16'``;
 
-and the same for inference. It prints samples/s, the ratios, the achieved GFLOP/s
-(FLOPs of one training step counted by ``torch.utils.flop_counter``) against a
-float32 matmul timed in the same run, and the peak RSS of ``fit`` at two sizes.
+and the same for inference. It prints samples/s, the ratios (bf16 against fp32, each
+against the hand-written loop of its precision), the achieved GFLOP/s (FLOPs of one
+training step counted by ``torch.utils.flop_counter``) against a matmul of the same
+precision timed in the same run (float32; bfloat16, which uses AMX where the CPU has
+it), and the peak RSS of ``fit`` at two sizes.
 
-Run: ``python benchmarks/bench_training.py`` (``--quick`` for a smoke run,
+Run: ``python benchmarks/bench_training.py`` (about 3 minutes on 2 idle cores;
+``--precision fp32`` or ``bf16`` for one side only, ``--quick`` for a smoke run,
 ``--device cuda`` on a GPU machine).
 """
 
@@ -33,6 +39,7 @@ from sk_clustermass import ClusterMassRegressor, as_inputs
 from sk_clustermass._utils._memory import malloc_tuned
 from sk_clustermass.estimator._loss import GaussianNLLLoss
 from sk_clustermass.estimator._module import ClusterMassCNN
+from sk_clustermass.estimator._precision import autocast
 
 
 def make_data(n_samples: int, seed: int = 0):
@@ -53,7 +60,8 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def hand_written_fast(images, redshift, y, batch_size, epochs, device) -> float:
+def hand_written_fast(images, redshift, y, batch_size, epochs, device,
+                      precision: str = "fp32") -> float:
     """(a): contiguous slices of pre-made channels_last tensors. Returns samples/s."""
     torch.manual_seed(0)
     model = ClusterMassCNN(10, (50, 50)).to(device).to(memory_format=torch.channels_last)
@@ -68,7 +76,9 @@ def hand_written_fast(images, redshift, y, batch_size, epochs, device) -> float:
         for start in range(0, n, batch_size):
             stop = start + batch_size
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[start:stop], z[start:stop]), t[start:stop])
+            with autocast(precision, device):
+                out = model(x[start:stop], z[start:stop])
+            loss = loss_fn(out.float(), t[start:stop])
             loss.backward()
             optimizer.step()
 
@@ -124,8 +134,9 @@ def _time_epochs(epoch, n, epochs, device) -> float:
     return statistics.median(rates)
 
 
-def library_fit(images, redshift, y, batch_size, epochs, device) -> float:
-    """(c): ClusterMassRegressor.fit, samples/s over all epochs after the first."""
+def library_fit(images, redshift, y, batch_size, epochs, device,
+                precision: str = "fp32") -> tuple[float, ClusterMassRegressor]:
+    """(c): ClusterMassRegressor.fit: samples/s over the epochs after the first, model."""
     X = as_inputs(images, redshift, counts=False)
     times = []
 
@@ -135,14 +146,15 @@ def library_fit(images, redshift, y, batch_size, epochs, device) -> float:
 
     model = ClusterMassRegressor(
         max_epochs=epochs + 1, patience=None, validation_fraction=0.0, batch_size=batch_size,
-        device=device, random_state=0, callbacks=[EpochClock()],
+        device=device, precision=precision, random_state=0, callbacks=[EpochClock()],
     )
     model.fit(X, y)
     durations = np.diff(times)
-    return statistics.median(len(images) / durations)
+    return statistics.median(len(images) / durations), model
 
 
-def hand_written_inference(images, redshift, batch_size, device) -> float:
+def hand_written_inference(images, redshift, batch_size, device,
+                           precision: str = "fp32") -> float:
     """Inference from the same numpy arrays that predict receives (copy to device timed)."""
     torch.manual_seed(0)
     model = ClusterMassCNN(10, (50, 50)).to(device).to(memory_format=torch.channels_last).eval()
@@ -150,10 +162,10 @@ def hand_written_inference(images, redshift, batch_size, device) -> float:
     def run():
         x = torch.from_numpy(images).to(device).contiguous(memory_format=torch.channels_last)
         z = torch.from_numpy(redshift).to(device)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             out = [model(x[s : s + batch_size], z[s : s + batch_size]) for s in
                    range(0, len(x), batch_size)]
-            torch.cat(out).cpu().numpy()
+            torch.cat(out).float().cpu().numpy()
 
     return _time_epochs(run, len(images), 3, device)
 
@@ -175,9 +187,10 @@ def training_step_flops(batch_size: int) -> float:
     return counter.get_total_flops() / batch_size
 
 
-def matmul_gflops(device: str, size: int = 2048) -> float:
-    a = torch.rand(size, size, device=device)
-    b = torch.rand(size, size, device=device)
+def matmul_gflops(device: str, size: int = 2048, dtype: torch.dtype = torch.float32) -> float:
+    """Best-of-5 rate of a square matrix product in ``dtype`` (bfloat16: AMX if present)."""
+    a = torch.rand(size, size, device=device).to(dtype)
+    b = torch.rand(size, size, device=device).to(dtype)
     a @ b
     sync(device)
     best = float("inf")
@@ -215,12 +228,50 @@ def peak_rss_of_fit(n_samples: int, epochs: int) -> tuple[float, float]:
     return float(out[1]), data_mib
 
 
+PRECISIONS = {"fp32": ("fp32",), "bf16": ("bf16",), "both": ("fp32", "bf16")}
+MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def measure_training(args, images, redshift, y, precisions) -> tuple[dict, dict, dict]:
+    """(a) and (c) in each precision, interleaved twice (best of each); models of (c)."""
+    fast = dict.fromkeys(precisions, 0.0)
+    fit = dict.fromkeys(precisions, 0.0)
+    models = {}
+    # Interleaved, so that a slow moment of the machine does not land on one side only.
+    for _ in range(2):
+        for precision in precisions:
+            with malloc_tuned():
+                rate = hand_written_fast(images, redshift, y, args.batch_size, args.epochs,
+                                         args.device, precision)
+            fast[precision] = max(fast[precision], rate)
+            rate, models[precision] = library_fit(images, redshift, y, args.batch_size,
+                                                  args.epochs, args.device, precision)
+            fit[precision] = max(fit[precision], rate)
+    return fast, fit, models
+
+
+def measure_inference(args, images, redshift, models) -> tuple[dict, dict]:
+    """Hand-written inference and predict at batch 256 in each precision."""
+    X = as_inputs(images, redshift, counts=False)
+    hand, lib = {}, {}
+    for precision, model in models.items():
+        model.set_params(batch_size=256)
+        model.net_.set_params(batch_size=256)
+        with malloc_tuned():
+            hand[precision] = hand_written_inference(images, redshift, 256, args.device,
+                                                     precision)
+        lib[precision] = library_predict(model, X, args.device)
+    return hand, lib
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-samples", type=int, default=8192)
+    parser.add_argument("--n-samples", type=int, default=4096)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", choices=list(PRECISIONS), default="both",
+                        help="fp32, bf16 or both side by side (default)")
     parser.add_argument("--quick", action="store_true", help="small sizes, smoke run")
     parser.add_argument("--memory-only", action="store_true", help="only the peak-RSS part")
     args = parser.parse_args()
@@ -228,44 +279,40 @@ def main() -> None:
         print_peak_memory(args.quick)
         return
     if args.quick:
-        args.n_samples, args.epochs = 1024, 2
+        args.n_samples, args.epochs = 512, 2
+    precisions = PRECISIONS[args.precision]
 
     images, redshift, y = make_data(args.n_samples)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device "
-          f"{args.device}, {args.n_samples} samples, batch {args.batch_size}")
-    # Interleaved twice, best of each, so that a slow moment of the machine does not
-    # land on one side only.
-    fast = fit_rate = 0.0
-    for _ in range(2):
-        with malloc_tuned():
-            fast = max(fast, hand_written_fast(images, redshift, y, args.batch_size,
-                                               args.epochs, args.device))
-        fit_rate = max(fit_rate, library_fit(images, redshift, y, args.batch_size,
-                                             args.epochs, args.device))
-    plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs, args.device)
-    print(f"(a) hand-written, fastest loop      {fast:9.0f} samples/s")
-    print(f"(b) hand-written, plain NCHW loop   {plain:9.0f} samples/s")
-    print(f"(c) ClusterMassRegressor.fit        {fit_rate:9.0f} samples/s")
-    print(f"    fit / fastest hand-written      {fit_rate / fast:9.2f}x")
-    print(f"    fit / plain NCHW hand-written   {fit_rate / plain:9.2f}x")
-
+          f"{args.device}, {args.n_samples} samples, batch {args.batch_size}, "
+          f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    fast, fit, models = measure_training(args, images, redshift, y, precisions)
+    if "fp32" in precisions:
+        plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs,
+                                   args.device)
+        print(f"(b) hand-written, plain NCHW loop, fp32   {plain:9.0f} samples/s")
     flops = training_step_flops(args.batch_size)
-    peak = matmul_gflops(args.device)
-    print(f"    training step {flops / 1e6:.1f} MFLOP/sample; fit achieves "
-          f"{fit_rate * flops / 1e9:.1f} GFLOP/s = {fit_rate * flops / 1e9 / peak:.0%} of a "
-          f"float32 matmul ({peak:.0f} GFLOP/s)")
+    print(f"training step {flops / 1e6:.1f} MFLOP/sample")
+    for precision in precisions:
+        peak = matmul_gflops(args.device, dtype=MATMUL_DTYPES[precision])
+        achieved = fit[precision] * flops / 1e9
+        print(f"[{precision}] (a) hand-written, fastest loop   {fast[precision]:9.0f} samples/s")
+        print(f"[{precision}] (c) ClusterMassRegressor.fit     {fit[precision]:9.0f} samples/s"
+              f"   = {fit[precision] / fast[precision]:.2f}x (a)")
+        print(f"[{precision}]     {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of a "
+              f"{precision} matmul ({peak:.0f} GFLOP/s)")
+        if precision == "fp32" and "fp32" in precisions:
+            print(f"[fp32]     fit / plain NCHW hand-written  {fit['fp32'] / plain:9.2f}x")
 
-    X = as_inputs(images, redshift, counts=False)
-    model = ClusterMassRegressor(max_epochs=1, patience=None, device=args.device,
-                                 random_state=0, batch_size=args.batch_size).fit(X, y)
-    model.set_params(batch_size=256)
-    model.net_.set_params(batch_size=256)
-    with malloc_tuned():
-        infer_fast = hand_written_inference(images, redshift, 256, args.device)
-    infer_lib = library_predict(model, X, args.device)
-    print(f"inference, hand-written (batch 256) {infer_fast:9.0f} samples/s")
-    print(f"inference, predict (batch 256)      {infer_lib:9.0f} samples/s")
-    print(f"    predict / hand-written          {infer_lib / infer_fast:9.2f}x")
+    hand, lib = measure_inference(args, images, redshift, models)
+    for precision in precisions:
+        print(f"[{precision}] inference, hand-written (batch 256) {hand[precision]:9.0f} "
+              f"samples/s; predict {lib[precision]:9.0f} samples/s = "
+              f"{lib[precision] / hand[precision]:.2f}x")
+    if len(precisions) == 2:
+        print(f"bf16 / fp32: fit {fit['bf16'] / fit['fp32']:.2f}x, hand-written training "
+              f"{fast['bf16'] / fast['fp32']:.2f}x, predict {lib['bf16'] / lib['fp32']:.2f}x, "
+              f"hand-written inference {hand['bf16'] / hand['fp32']:.2f}x")
 
     if args.device == "cpu":
         print_peak_memory(args.quick)

@@ -184,6 +184,15 @@ def test_config_file_and_options(tmp_path):
     assert params == {"n_filters": 8, "dense_layers": (64, 32), "regularizer": None}
 
 
+def test_precision_option(capsys):
+    from sk_clustermass.cli._common import regressor_params
+
+    args = build_parser().parse_args(["train", "--simulate", "10", "--precision", "bf16"])
+    assert regressor_params(args, {}) == {"precision": "bf16"}
+    line = _error(capsys, "train", "--simulate", "10", "--precision", "fp16")
+    assert "--precision" in line and "bf16" in line
+
+
 def test_train_out_of_core(workdir, tmp_path):
     from sk_clustermass import load_model
 

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ..estimator import ClusterMassRegressor
+from ..estimator import PRECISIONS, ClusterMassRegressor
 from ..estimator._hyperparameters import DEVICES, LR_SCHEDULES, OPTIMIZERS
 from ..estimator._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
 from ..estimator._module import PADDING_MODES
@@ -140,6 +140,8 @@ HYPERPARAMETERS: list[tuple[str, str, Any, str]] = [
      "average predictions over the 8 symmetries (no)"),
     ("--grad-clip", "grad_clip", float, "clip the gradient norm to this value"),
     ("--device", "device", _choice(DEVICES), "cpu, cuda or auto (cpu)"),
+    ("--precision", "precision", _choice(PRECISIONS),
+     "fp32, bf16 or auto: bf16 where the CPU/GPU has it (fp32)"),
     ("--checkpoint-dir", "checkpoint_dir", str,
      "save training state here every epoch; a rerun resumes from it"),
     ("--checkpoint-every", "checkpoint_every", int, "epochs between checkpoints (1)"),

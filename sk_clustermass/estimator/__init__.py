@@ -3,14 +3,16 @@
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
-safe model files.
+safe model files; :data:`PRECISIONS` lists the values of its ``precision`` parameter.
 """
 
 from ._net import NonFiniteLossError
 from ._persistence import load_model, save_model
+from ._precision import PRECISIONS
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
 
 __all__ = [
+    "PRECISIONS",
     "ClusterMassRegressor",
     "NonFiniteLossError",
     "TrainingInterruptedWarning",

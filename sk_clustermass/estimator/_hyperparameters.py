@@ -17,6 +17,7 @@ from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
 from ._module import PADDING_MODES, feature_map_sizes
 from ._net import StopOnNonFiniteLoss
+from ._precision import PRECISIONS
 
 __all__ = [
     "DEVICES",
@@ -69,6 +70,7 @@ def validate_hyperparameters(est: Any, image_shape: tuple[int, int]) -> None:
     check_choice("lr_schedule", est.lr_schedule, LR_SCHEDULES)
     check_choice("padding", est.padding, PADDING_MODES)
     check_choice("device", est.device, DEVICES)
+    check_choice("precision", est.precision, PRECISIONS)
     for name in ("n_filters", "kernel_size", "pool_size", "batch_size", "max_epochs"):
         check_positive(name, getattr(est, name), integer=True)
     check_positive("lr", est.lr)

@@ -226,8 +226,11 @@ class ClusterMassCNN(nn.Module):
         x = x.contiguous(memory_format=torch.channels_last)
         x = self.features(x).flatten(1)
         if self.use_redshift:
-            z = (redshift.reshape(-1, 1).to(x.dtype) - self.redshift_mean) / self.redshift_scale
-            x = torch.cat([x, z], dim=1)
+            # Standardised in the buffers' precision (float32), then cast to the
+            # features' dtype (bfloat16 under autocast), not the other way round.
+            z = redshift.reshape(-1, 1).to(self.band_mean.dtype)
+            z = (z - self.redshift_mean) / self.redshift_scale
+            x = torch.cat([x, z.to(x.dtype)], dim=1)
         activations = []
         for linear, dropout in zip(self.dense, self.dense_dropout):
             x = self.activation(linear(x))
@@ -235,4 +238,12 @@ class ClusterMassCNN(nn.Module):
             x = dropout(x)
         if self.record_activations:
             self.dense_activations = activations
-        return self.output(x)
+        return self._head(x)
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
+        """The output layer; in float32 even under autocast (mean and log-width exact)."""
+        device_type = x.device.type
+        if not torch.is_autocast_enabled(device_type):
+            return self.output(x)
+        with torch.autocast(device_type, enabled=False):
+            return self.output(x.float())

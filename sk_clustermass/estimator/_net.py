@@ -1,8 +1,10 @@
 """The skorch net used inside :class:`~sk_clustermass.ClusterMassRegressor`.
 
 A thin subclass of :class:`skorch.NeuralNet` that adds the Keras-style regulariser to
-the training loss and stops at once on a non-finite loss. Everything else (training
-loop, callbacks, devices, history) is skorch's own.
+the training loss, stops at once on a non-finite loss and runs the network in the
+chosen precision (float32, or bfloat16 autocast with float32 weights and loss; see
+:mod:`._precision`). Everything else (training loop, callbacks, devices, history)
+is skorch's own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from skorch.callbacks import Callback
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY
 from ._loss import penalty
+from ._precision import autocast
 from ._symmetry import combine_outputs, square_symmetries
 
 __all__ = ["ClusterNet", "NonFiniteLossError", "StopOnNonFiniteLoss"]
@@ -104,6 +107,10 @@ class ClusterNet(NeuralNet):
     regularizer : {None, 'l1', 'l2', 'l1l2'}, default=None
     regularization : float, default=1e-4
     regularize : {'kernel', 'bias', 'activity'}, default='kernel'
+    precision : {'fp32', 'bf16'}, default='fp32'
+        A resolved precision: 'bf16' runs the module's forward pass under bfloat16
+        autocast (weights, loss and penalty stay float32) and keeps its weights in
+        channels_last layout.
     """
 
     def __init__(
@@ -112,12 +119,25 @@ class ClusterNet(NeuralNet):
         regularizer: str | None = None,
         regularization: float = 1e-4,
         regularize: str = "kernel",
+        precision: str = "fp32",
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.regularizer = regularizer
         self.regularization = regularization
         self.regularize = regularize
+        self.precision = precision
+
+    @property
+    def precision_in_use(self) -> str:
+        """The precision the network runs in ('fp32' for nets pickled before it existed)."""
+        return getattr(self, "precision", "fp32")
+
+    def _listeners(self, method_name: str) -> list:
+        """The callbacks whose ``method_name`` does something (overrides skorch's no-op)."""
+        base = getattr(Callback, method_name)
+        return [cb for _, cb in self.callbacks_
+                if getattr(type(cb), method_name, base) is not base]
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params) -> None:
         """One pass over the batches, synchronising with the device once, not per batch.
@@ -129,12 +149,19 @@ class ClusterNet(NeuralNet):
         if iterator is None:
             return
         losses, sizes = [], []
+        # Only the callbacks that act per batch are called per batch (skorch's own
+        # notify calls every callback's no-op, which costs Python time on every step).
+        begin, end = self._listeners("on_batch_begin"), self._listeners("on_batch_end")
         for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
+            self.on_batch_begin(self, batch=batch, training=training)
+            for callback in begin:
+                callback.on_batch_begin(self, batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
             sizes.append(len(batch[0][IMAGES_KEY]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
+            self.on_batch_end(self, batch=batch, training=training, **step)
+            for callback in end:
+                callback.on_batch_end(self, batch=batch, training=training, **step)
         values = torch.stack(losses).float().cpu().tolist() if losses else []
         records = self.history[-1]["batches"][-len(values) :] if values else []
         for record, value, size in zip(records, values, sizes):
@@ -143,12 +170,24 @@ class ClusterNet(NeuralNet):
         self.history.record(prefix + "_batch_count", len(values))
 
     def initialize_module(self) -> ClusterNet:
-        """Build the module and switch on activation recording if it is penalised."""
+        """Build the module and switch on activation recording if it is penalised.
+
+        With bf16 the weights are also put in channels_last layout, the layout of
+        the activations, so that oneDNN's bfloat16 convolutions need no reorder.
+        """
         super().initialize_module()
         self.module_.record_activations = (
             self.regularizer is not None and self.regularize == "activity"
         )
+        if self.precision_in_use == "bf16":
+            self.module_.to(memory_format=torch.channels_last)
         return self
+
+    def infer(self, x, **fit_params) -> torch.Tensor:
+        """Forward pass in the net's precision; the output is always float32."""
+        with autocast(self.precision_in_use, self.device):
+            y_pred = super().infer(x, **fit_params)
+        return y_pred.float()
 
     def get_loss(self, y_pred, y_true, X=None, training: bool = False) -> torch.Tensor:
         """Data loss, plus the regularisation penalty while training."""
@@ -156,7 +195,7 @@ class ClusterNet(NeuralNet):
         if training and self.regularizer is not None:
             loss = loss + penalty(
                 self.module_.dense,
-                self.module_.dense_activations,
+                [activation.float() for activation in self.module_.dense_activations],
                 kind=self.regularizer,
                 target=self.regularize,
                 strength=self.regularization,
@@ -169,8 +208,8 @@ class ClusterNet(NeuralNet):
         """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array.
 
         A lean inference loop (``torch.inference_mode``, batches from the net's
-        validation iterator moved to the device one at a time) instead of skorch's
-        generic ``forward``.
+        validation iterator moved to the device one at a time, in the net's
+        precision) instead of skorch's generic ``forward``.
 
         Parameters
         ----------
@@ -183,7 +222,8 @@ class ClusterNet(NeuralNet):
         self.module_.eval()
         dataset = _on_device_if_it_fits(dataset, self.device)
         outputs, targets = [], []
-        with torch.inference_mode():
+        precision = autocast(self.precision_in_use, self.device)
+        with torch.inference_mode(), precision:
             for inputs, target in _inference_batches(dataset, self.batch_size, self.device):
                 images = inputs[IMAGES_KEY].to(self.device, non_blocking=True)
                 redshift = inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)
