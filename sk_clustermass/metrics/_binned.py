@@ -65,8 +65,8 @@ def _bin_edges(values: np.ndarray, bins: Any, is_mass: bool) -> np.ndarray:
             raise ValueError(message)
         return np.unique(np.quantile(values, np.linspace(0.0, 1.0, int(bins) + 1)))
     edges = np.asarray(bins, dtype=np.float64).ravel()
-    if edges.size < 2 or not np.all(np.diff(edges) > 0) or not np.isfinite(edges).all():
-        message = f"bins must be an int or at least two increasing, finite edges; got {bins!r}"
+    if edges.size < 2 or not np.all(np.diff(edges) > 0):
+        message = f"bins must be an int or at least two increasing edges; got {bins!r}"
         raise ValueError(message)
     return edges
 
@@ -114,7 +114,8 @@ def binned_metrics(
     bins : int or array-like of edges, optional
         An int makes that many bins with equal numbers of clusters; edges are used
         as given (clusters outside them are left out; the last bin includes its
-        upper edge). By default 0.5-dex bins for masses, 5 equal-count bins otherwise.
+        upper edge; the outer edges may be infinite). By default 0.5-dex bins for
+        masses, 5 equal-count bins otherwise.
     n_bootstrap : int, default=200
         Resamplings of each bin's clusters (with replacement) for the ``*_err``
         columns, the bootstrap standard deviation of each figure; 0 skips them.
