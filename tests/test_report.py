@@ -91,7 +91,7 @@ def test_page_structure_and_links_exist(report_folder):
     for tag in ("html", "head", "title", "style", "body", "main", "table", "figure"):
         assert tag in page.tags, tag
     images = page.links("img", "src")
-    assert len(images) == 5
+    assert len(images) == 6  # with the calibration figure (PIT and reliability)
     linked = images + [href for href in page.links("a", "href") if not href.startswith("#")]
     for link in linked:
         assert "://" not in link and not link.startswith("/"), link
