@@ -9,7 +9,7 @@ test clusters:
   and the global rescaling it learns on its validation split);
 - ``ensemble``: the members mixed (:class:`~sk_clustermass.estimator.EnsembleRegressor`);
 - ``conformal``: the plain network with its widths and means recalibrated per bin
-  of predicted mass on the calibration set
+  of predicted mass and redshift on the calibration set
   (:class:`~sk_clustermass.estimator.ConformalWidthRegressor`, ``prefit=True``);
 - ``ensemble + conformal``: the same recalibration applied to the ensemble.
 
@@ -66,6 +66,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n-members", type=int, default=3)
     parser.add_argument("--n-bins", type=int, default=4,
                         help="conformal bins of predicted mass")
+    parser.add_argument("--redshift-bins", type=int, default=3,
+                        help="conformal bins of redshift within each mass bin")
     parser.add_argument("--max-epochs", type=int, default=10)
     parser.add_argument("--min-count", type=int, default=100,
                         help="bins with fewer test clusters are not checked")
@@ -77,6 +79,7 @@ def parse_args() -> argparse.Namespace:
     if args.quick:
         args.n_train, args.n_calibration, args.n_test = 300, 160, 200
         args.n_members, args.max_epochs, args.n_bins, args.min_count = 2, 2, 2, 50
+        args.redshift_bins = 2
     return args
 
 
@@ -92,7 +95,7 @@ def models(args: argparse.Namespace, X_train, y_train, X_cal, y_cal) -> dict[str
     ensemble = EnsembleRegressor(pipeline, n_estimators=args.n_members, random_state=0)
     ensemble.fit(X_train, y_train)
     plain = ensemble.estimators_[0]
-    conformal = {"n_bins": args.n_bins, "prefit": True}
+    conformal = {"n_bins": args.n_bins, "redshift_bins": args.redshift_bins, "prefit": True}
     return {
         "plain": plain,
         "ensemble": ensemble,

@@ -9,7 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV
 
-from sk_clustermass import load_model, save_model
+from sk_clustermass import as_inputs, load_model, save_model
 from sk_clustermass.baselines import CountRateRelation
 from sk_clustermass.estimator import ConformalWidthRegressor, conformal_quantile
 from sk_clustermass.metrics import binned_metrics
@@ -53,7 +53,8 @@ def test_widths_follow_the_noise_bin_by_bin():
     X_test, y_test = heteroscedastic(8000, seed=1)
     model = ConformalWidthRegressor(ConstantWidth(0.1), n_bins=8, random_state=0).fit(X, y)
     assert model.n_calibration_ == 1600 and model.bin_edges_.shape == (7,)
-    assert np.all(np.diff(model.scale_) > 0)  # noisier at larger predictions
+    assert model.scale_.shape == (8, 1)
+    assert np.all(np.diff(model.scale_[:, 0]) > 0)  # noisier at larger predictions
     mean, std = model.predict(X_test, return_std=True)
     before = binned_metrics(y_test, *ConstantWidth(0.1).fit(X, y).predict(X_test, True),
                             by="predicted", bins=4, n_bootstrap=0)
@@ -71,12 +72,53 @@ def test_recentering_removes_the_bias_in_predicted_mass_bins():
     kept = ConformalWidthRegressor(biased, n_bins=2, recenter=False, random_state=0).fit(X, y)
     fixed = ConformalWidthRegressor(biased, n_bins=2, random_state=0).fit(X, y)
     assert np.count_nonzero(kept.shift_) == 0
-    assert fixed.shift_[1] == pytest.approx(-0.2, abs=0.03)
+    assert fixed.shift_[1, 0] == pytest.approx(-0.2, abs=0.03)
     worst = binned_metrics(y_test, kept.predict(X_test), by="predicted", bins=2,
                            n_bootstrap=0)["bias_dex"].abs().max()
     best = binned_metrics(y_test, fixed.predict(X_test), by="predicted", bins=2,
                           n_bootstrap=0)["bias_dex"].abs().max()
     assert worst > 0.15 and best < 0.03
+
+
+class ImageMean(RegressorMixin, BaseEstimator):
+    """Reads its 'prediction' from the single pixel of X['images']; one width for all."""
+
+    def fit(self, X, y):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X, return_std=False):
+        mean = X["images"][:, 0, 0, 0].astype(np.float64)
+        return (mean, np.full(len(mean), 0.1)) if return_std else mean
+
+
+def noisier_with_redshift(n, seed):
+    rng = np.random.default_rng(seed)
+    y, z = rng.uniform(13.0, 15.0, n), rng.uniform(0.05, 1.5, n)
+    guess = y + rng.normal(0.0, 1.0, n) * (0.05 + 0.2 * z)
+    return as_inputs(guess[:, None, None, None].astype(np.float32), z), y
+
+
+def test_redshift_cells_follow_the_depth():
+    X, y = noisier_with_redshift(6000, seed=8)
+    X_test, y_test = noisier_with_redshift(6000, seed=9)
+    model = ConformalWidthRegressor(ImageMean(), n_bins=1, redshift_bins=3, recenter=False,
+                                    calibration_fraction=0.5, random_state=0).fit(X, y)
+    assert model.scale_.shape == (1, 3) and np.all(np.diff(model.scale_[0]) > 0)
+    mean, std = model.predict(X_test, return_std=True)
+    table = binned_metrics(y_test, mean, std, by=X_test["redshift"], bins=3, n_bootstrap=0)
+    np.testing.assert_allclose(table["coverage_68"], 0.68, atol=0.04)
+    mass_only = ConformalWidthRegressor(ImageMean(), n_bins=1, random_state=0).fit(X, y)
+    flat = binned_metrics(y_test, *mass_only.predict(X_test, return_std=True),
+                          by=X_test["redshift"], bins=3, n_bootstrap=0)
+    assert (flat["coverage_68"] - 0.68).abs().max() > 0.1
+    # a sparse cell falls back on its mass bin
+    sparse = ConformalWidthRegressor(ImageMean(), n_bins=1, redshift_bins=3,
+                                     min_cell_size=5000, random_state=0).fit(X, y)
+    np.testing.assert_allclose(sparse.scale_, mass_only.scale_[0, 0])
+    with pytest.raises(ValueError, match="redshift_bins > 1 needs X"):
+        ConformalWidthRegressor(ConstantWidth(), n_bins=1, redshift_bins=2).fit(
+            *heteroscedastic(300, 0))
 
 
 def test_prefit_calibrates_on_everything_and_checks_fitting():
@@ -96,6 +138,7 @@ def test_prefit_calibrates_on_everything_and_checks_fitting():
         ({"level": 1.5}, "level must be a probability"),
         ({"calibration_fraction": 0.0}, "calibration_fraction must be in"),
         ({"n_bins": 0}, "n_bins must be an integer"),
+        ({"redshift_bins": 0}, "redshift_bins must be an integer"),
         ({"n_bins": 10}, "cannot fill 10 bins"),
     ],
 )

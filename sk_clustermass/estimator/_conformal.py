@@ -82,7 +82,10 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
     bin the widths are multiplied by ``scale_ = q / z``, with ``q`` the
     :func:`conformal_quantile` of ``|y - mean - shift| / std`` at ``level`` and
     ``z`` the Gaussian quantile of the same central probability (0.994 for
-    0.68). ``predict`` applies the factor (and shift) of each cluster's bin.
+    0.68). With ``redshift_bins > 1`` each mass bin is split further into bins of
+    redshift (equal-count edges over the calibration split); a cell with fewer than
+    ``min_cell_size`` calibration clusters keeps the factor of its mass bin.
+    ``predict`` applies the factor (and shift) of each cluster's cell.
 
     Parameters
     ----------
@@ -94,6 +97,12 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
         Fraction of the clusters kept for calibration (ignored with ``prefit``).
     n_bins : int, default=4
         Bins of predicted mass; each needs at least 20 calibration clusters.
+    redshift_bins : int, default=1
+        Bins of redshift within each mass bin; needs ``X["redshift"]``. The depth
+        of a survey changes with distance, and the widths with it.
+    min_cell_size : int, default=30
+        Fewest calibration clusters for a (mass, redshift) cell to get its own
+        factor.
     level : float, default=0.68
         Central probability at which the widths are calibrated. For Gaussian
         pulls every other level follows.
@@ -112,10 +121,12 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
         The wrapped regressor (``estimator`` itself with ``prefit``).
     bin_edges_ : ndarray of shape (n_bins - 1,)
         Inner edges of the predicted-mass bins, ``log10(M500c / Msun)``.
-    scale_ : ndarray of shape (n_bins,)
-        Width factor per bin.
-    shift_ : ndarray of shape (n_bins,)
-        Added to the means per bin, dex (zeros without ``recenter``).
+    redshift_edges_ : ndarray of shape (redshift_bins - 1,)
+        Inner edges of the redshift bins.
+    scale_ : ndarray of shape (n_bins, redshift_bins)
+        Width factor per cell.
+    shift_ : ndarray of shape (n_bins, redshift_bins)
+        Added to the means per cell, dex (zeros without ``recenter``).
     n_calibration_ : int
         Number of calibration clusters.
 
@@ -129,7 +140,7 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
     >>> y = 14.0 + 0.3 * X[:, 0] + rng.normal(0, 0.05, 2000) * (2 + X[:, 0])
     >>> model = ConformalWidthRegressor(BayesianRidge(), n_bins=4, random_state=0)
     >>> mean, std = model.fit(X, y).predict(X, return_std=True)
-    >>> bool(model.scale_[0] < model.scale_[-1])   # wider where the noise is larger
+    >>> bool(model.scale_[0, 0] < model.scale_[-1, 0])   # wider where the noise is larger
     True
     """
 
@@ -138,6 +149,8 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
         estimator: BaseEstimator | None = None,
         calibration_fraction: float = 0.2,
         n_bins: int = 4,
+        redshift_bins: int = 1,
+        min_cell_size: int = 30,
         level: float = 0.68,
         recenter: bool = True,
         prefit: bool = False,
@@ -146,6 +159,8 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
         self.estimator = estimator
         self.calibration_fraction = calibration_fraction
         self.n_bins = n_bins
+        self.redshift_bins = redshift_bins
+        self.min_cell_size = min_cell_size
         self.level = level
         self.recenter = recenter
         self.prefit = prefit
@@ -160,9 +175,11 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
                        f"{self.calibration_fraction!r}")
             raise ValueError(message)
         n_cal = n_samples if self.prefit else round(n_samples * self.calibration_fraction)
-        if not (isinstance(self.n_bins, int) and self.n_bins >= 1):
-            message = f"n_bins must be an integer >= 1; got {self.n_bins!r}"
-            raise ValueError(message)
+        for name in ("n_bins", "redshift_bins", "min_cell_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                message = f"{name} must be an integer >= 1; got {value!r}"
+                raise ValueError(message)
         if n_cal < 20 * self.n_bins:
             message = (
                 f"{n_cal} calibration clusters cannot fill {self.n_bins} bins of at least "
@@ -205,24 +222,48 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
             self.estimator_ = clone(base).fit(_take(X, train), y[train], **fit_params)
             X_cal, y_cal = _take(X, cal), y[cal]
         mean, std = self.estimator_.predict(X_cal, return_std=True)
-        self._calibrate(np.asarray(mean, np.float64), np.asarray(std, np.float64), y_cal)
+        redshift = self._redshift(X_cal)
+        quantiles = np.linspace(0.0, 1.0, self.redshift_bins + 1)[1:-1]
+        self.redshift_edges_ = np.quantile(redshift, quantiles)
+        mean = np.asarray(mean, np.float64)
+        self.bin_edges_ = np.quantile(mean, np.linspace(0.0, 1.0, self.n_bins + 1)[1:-1])
+        self._calibrate(mean, np.asarray(std, np.float64), y_cal, self._cells(mean, redshift))
+        self.n_calibration_ = int(y_cal.shape[0])
         return self
 
-    def _calibrate(self, mean: np.ndarray, std: np.ndarray, y: np.ndarray) -> None:
-        quantiles = np.linspace(0.0, 1.0, self.n_bins + 1)[1:-1]
-        self.bin_edges_ = np.quantile(mean, quantiles)
-        bins = np.searchsorted(self.bin_edges_, mean, side="right")
-        z = norm.ppf(0.5 + self.level / 2.0)
-        self.scale_ = np.ones(self.n_bins)
-        self.shift_ = np.zeros(self.n_bins)
+    def _redshift(self, X: Any) -> np.ndarray:
+        if self.redshift_bins == 1:
+            return np.zeros(len(X))
+        if not isinstance(X, Mapping):
+            message = ("redshift_bins > 1 needs X['redshift']: pass X as a SliceDict or dict "
+                       "with 'images' and 'redshift', or set redshift_bins=1")
+            raise ValueError(message)
+        return as_inputs(X)["redshift"].astype(np.float64)
+
+    def _cells(self, mean: np.ndarray, redshift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (np.searchsorted(self.bin_edges_, mean, side="right"),
+                np.searchsorted(self.redshift_edges_, redshift, side="right"))
+
+    def _fit_cell(self, residual: np.ndarray, std: np.ndarray) -> tuple[float, float]:
+        """(shift, scale) of one group of calibration clusters."""
+        shift = float(np.median(residual)) if self.recenter else 0.0
+        scores = np.abs(residual - shift) / std
+        return shift, conformal_quantile(scores, self.level) / norm.ppf(0.5 + self.level / 2)
+
+    def _calibrate(self, mean: np.ndarray, std: np.ndarray, y: np.ndarray,
+                   cells: tuple[np.ndarray, np.ndarray]) -> None:
+        mass_bin, z_bin = cells
+        residual = y - mean
+        self.shift_ = np.zeros((self.n_bins, self.redshift_bins))
+        self.scale_ = np.ones((self.n_bins, self.redshift_bins))
         for k in range(self.n_bins):
-            inside = bins == k
-            residual = y[inside] - mean[inside]
-            if self.recenter:
-                self.shift_[k] = float(np.median(residual))
-            scores = np.abs(residual - self.shift_[k]) / std[inside]
-            self.scale_[k] = conformal_quantile(scores, self.level) / z
-        self.n_calibration_ = int(y.shape[0])
+            in_mass = mass_bin == k
+            fallback = self._fit_cell(residual[in_mass], std[in_mass])
+            for j in range(self.redshift_bins):
+                inside = in_mass & (z_bin == j)
+                enough = np.count_nonzero(inside) >= self.min_cell_size
+                self.shift_[k, j], self.scale_[k, j] = (
+                    self._fit_cell(residual[inside], std[inside]) if enough else fallback)
 
     def predict(self, X: Any, return_std: bool = False):
         """Recentred means and recalibrated widths.
@@ -243,8 +284,9 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "scale_")
         mean, std = self.estimator_.predict(X, return_std=True)
-        bins = np.searchsorted(self.bin_edges_, mean, side="right")
-        mean = np.asarray(mean, np.float64) + self.shift_[bins]
+        mean = np.asarray(mean, np.float64)
+        cell = self._cells(mean, self._redshift(X))
+        mean = mean + self.shift_[cell]
         if not return_std:
             return mean
-        return mean, np.asarray(std, np.float64) * self.scale_[bins]
+        return mean, np.asarray(std, np.float64) * self.scale_[cell]
