@@ -137,6 +137,19 @@ def robustness_table(rows: list[pd.DataFrame]) -> pd.DataFrame:
     return table
 
 
+def markdown_budget(table: pd.DataFrame, method: str = "CNN") -> str:
+    """The systematics budget of one method as a Markdown table (for docs)."""
+    lines = ["| configuration | scatter (dex) | change | change (%) | bias (dex) | change | "
+             "68% coverage | systematic |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in table[table["method"] == method].itertuples(index=False):
+        lines.append(
+            f"| {row.configuration} | {row.scatter_dex:.3f} | {row.d_scatter_dex:+.3f} | "
+            f"{100 * row.relative_scatter:+.0f} | {row.bias_dex:+.3f} | {row.d_bias_dex:+.3f} | "
+            f"{row.coverage_68:.2f} | {'yes' if row.systematic else ''} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     args = parse_args()
     start = time.perf_counter()
@@ -181,6 +194,9 @@ def main() -> None:
     print(shown[columns].to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
     print(f"\n* : |change of scatter or bias| > {SYSTEMATIC_DEX} dex from in-domain, a named "
           "systematic (statistical error of a scatter on n clusters ~ scatter / sqrt(2 n))")
+    for method in table["method"].unique():
+        print(f"\nsystematics budget, {method} (Markdown, for docs/uncertainties.md):")
+        print(markdown_budget(table, method))
     if args.out:
         table.to_csv(args.out, index=False, float_format="%.6g")
     timings["total"] = time.perf_counter() - start
