@@ -68,7 +68,7 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
 
 def _take(X: Any, rows: np.ndarray) -> Any:
     if isinstance(X, Mapping):
-        X = X if isinstance(X, SliceDict) else as_inputs(X)
+        X = X if isinstance(X, SliceDict) else as_inputs(X, counts=False)
         return X[rows]
     return _safe_indexing(X, rows)
 
@@ -234,11 +234,11 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
     def _redshift(self, X: Any) -> np.ndarray:
         if self.redshift_bins == 1:
             return np.zeros(len(X))
-        if not isinstance(X, Mapping):
+        if not (isinstance(X, Mapping) and "redshift" in X):
             message = ("redshift_bins > 1 needs X['redshift']: pass X as a SliceDict or dict "
                        "with 'images' and 'redshift', or set redshift_bins=1")
             raise ValueError(message)
-        return as_inputs(X)["redshift"].astype(np.float64)
+        return np.asarray(X["redshift"], dtype=np.float64).ravel()
 
     def _cells(self, mean: np.ndarray, redshift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (np.searchsorted(self.bin_edges_, mean, side="right"),
