@@ -105,7 +105,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sampling", default=None,
                         help="make_clusters sampling ('log-uniform' or 'mass-function')")
     parser.add_argument("--n-train", type=int, default=3000)
-    parser.add_argument("--n-test", type=int, default=600, help="clusters per configuration")
+    parser.add_argument("--n-test", type=int, default=1000, help="clusters per configuration")
     parser.add_argument("--max-epochs", type=int, default=10)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=2026)
