@@ -87,6 +87,7 @@ GUIDE_ORDER = [
     "estimator",
     "preprocessing",
     "baselines",
+    "uncertainties",
     "studies",
     "results",
     "io",
@@ -126,6 +127,7 @@ def _toctree(found_docs: set[str]) -> str:
 #: section title, modules to document instead while the module has no ``__all__``).
 API_MODULES = [
     ("sk_clustermass", "The estimator and the input contract", ()),
+    ("sk_clustermass.estimator", "The network, its meta-estimators and model files", ()),
     ("sk_clustermass.preprocessing", "Preprocessing transformers", ()),
     ("sk_clustermass.datasets", "Data sets: simulator, readers and writers", (
         "sk_clustermass.datasets._make_clusters",

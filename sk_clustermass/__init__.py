@@ -5,6 +5,9 @@ The public API:
 - :class:`ClusterMassRegressor`, a scikit-learn regressor wrapping a skorch-managed
   PyTorch CNN that takes an eROSITA-like image cube and a redshift per cluster and
   predicts ``log10(M500c / Msun)`` with a Gaussian uncertainty;
+- :class:`EnsembleRegressor` and :class:`ConformalWidthRegressor`, meta-estimators
+  that make those uncertainties honest (several seeds mixed; widths recalibrated on
+  held-out clusters per bin of predicted mass);
 - :func:`as_inputs`, the one helper that builds and validates ``X``;
 - the sub-packages :mod:`sk_clustermass.datasets` (simulator and readers) and
   :mod:`sk_clustermass.preprocessing` (transformers).
@@ -12,7 +15,21 @@ The public API:
 
 from ._inputs import as_inputs
 from ._version import __version__
-from .estimator import ClusterMassRegressor, load_model, save_model
+from .estimator import (
+    ClusterMassRegressor,
+    ConformalWidthRegressor,
+    EnsembleRegressor,
+    load_model,
+    save_model,
+)
 
-__all__ = ["ClusterMassRegressor", "__version__", "as_inputs", "load_model", "save_model"]
+__all__ = [
+    "ClusterMassRegressor",
+    "ConformalWidthRegressor",
+    "EnsembleRegressor",
+    "__version__",
+    "as_inputs",
+    "load_model",
+    "save_model",
+]
 

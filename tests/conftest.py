@@ -61,3 +61,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def simulated_clusters():
+    """400 simulated eFEDS clusters (X, y, catalogue), shared by the uncertainty tests."""
+    from sk_clustermass.datasets import make_clusters
+
+    return make_clusters(400, random_state=0, return_catalog=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import joblib
 import numpy as np
 import pytest
@@ -27,6 +29,7 @@ from sk_clustermass.baselines import (
     redshifted_ecf,
 )
 from sk_clustermass.baselines._aperture import aperture_counts, aperture_masks
+from sk_clustermass.baselines._relations import intrinsic_scatter
 from sk_clustermass.datasets.simulate import (
     band_response,
     ecf_counts_cm2_erg,
@@ -36,7 +39,7 @@ from sk_clustermass.datasets.simulate import (
     temperature_kev,
     thermal_count_rates,
 )
-from sk_clustermass.metrics import SCORERS, scatter_dex, scatter_scorer
+from sk_clustermass.metrics import SCORERS, binned_metrics, scatter_dex, scatter_scorer
 
 SIZE = 15  # toy images: 15 x 15 pixels of 1 arcmin, so arcmin and pixels coincide
 TOY = {"pixel_size_arcsec": 60.0, "aperture_radius_arcmin": 3.0,
@@ -57,7 +60,7 @@ def _render(counts: np.ndarray, rng: np.random.Generator, background: float = 0.
 
 
 def power_law_clusters(n: int, seed: int, sigma_dex: float, beta: float = 1.5,
-                       ez_power: float = 2.0, n_bands: int = 1):
+                       ez_power: float = 2.0, n_bands: int = 1, depth: float = 1.0):
     """Count rate CR = 50 (M / 1e14)^beta E(z)^ez_power (dL / Gpc)^-2, log-normal scatter.
 
     Without scatter at least ~1900 counts per cluster in 1 ks: Poisson noise is small.
@@ -68,7 +71,7 @@ def power_law_clusters(n: int, seed: int, sigma_dex: float, beta: float = 1.5,
     dl_gpc = luminosity_distance_cm(z) / 3.0856775814913673e27
     log_rate = (np.log10(50.0) + beta * (log_mass - 14.0) + ez_power * np.log10(efunc(z))
                 - 2.0 * np.log10(dl_gpc) + rng.normal(0.0, sigma_dex, n))
-    counts = np.repeat(10.0**log_rate[:, None] * 1000.0 / n_bands, n_bands, axis=1)
+    counts = np.repeat(10.0**log_rate[:, None] * 1000.0 * depth / n_bands, n_bands, axis=1)
     return as_inputs(_render(counts, rng), z), log_mass
 
 
@@ -165,7 +168,7 @@ def test_empty_aperture_or_annulus_raises():
 def test_count_rate_relation_recovers_slope_and_scatter():
     beta, sigma, variance = 1.5, 0.15, 1.5**2 / 12  # log M uniform over 1.5 dex
     X, y = power_law_clusters(2000, seed=0, sigma_dex=sigma, beta=beta)
-    model = CountRateRelation(**TOY).fit(X, y)
+    model = CountRateRelation(**TOY, width="constant").fit(X, y)
     # least squares of log M on log CR attenuates the slope 1 / beta by the scatter
     slope = beta * variance / (beta**2 * variance + sigma**2)
     scatter = np.sqrt(variance * sigma**2 / (beta**2 * variance + sigma**2))
@@ -178,6 +181,41 @@ def test_count_rate_relation_recovers_slope_and_scatter():
     assert abs(np.mean(mean - y_test)) < 0.01
     np.testing.assert_array_equal(std, model.scatter_)
     assert model.n_clipped_ == 0
+
+
+def test_intrinsic_scatter_removes_known_measurement_errors():
+    rng = np.random.default_rng(5)
+    noise = rng.uniform(0.0, 0.3, 20_000)
+    residual = rng.normal(0.0, 1.0, noise.size) * np.sqrt(0.1**2 + noise**2)
+    assert intrinsic_scatter(residual, noise**2, 0) == pytest.approx(0.1, rel=0.05)
+    assert intrinsic_scatter(residual, 4.0 * noise**2 + 0.1, 0) == 0.0
+    assert intrinsic_scatter(np.zeros(10), np.ones(10), 2) == 0.0
+
+
+@pytest.mark.parametrize("relation", [CountRateRelation, "luminosity"])
+def test_poisson_widths_follow_the_counts(relation):
+    if relation == "luminosity":
+        relation = functools.partial(LuminosityRelation, temperature="fixed",
+                                     band_edges_kev=(0.5, 2.0))
+    # from ~6 to ~4000 source counts on ~14 background counts in the aperture
+    X, y = power_law_clusters(3000, seed=6, sigma_dex=0.05, depth=0.005)
+    X_test, y_test = power_law_clusters(3000, seed=7, sigma_dex=0.05, depth=0.005)
+    poisson = relation(**TOY).fit(X, y)
+    constant = relation(**TOY, width="constant").fit(X, y)
+    # 0.05 dex of count scatter is 0.05 / 1.5 dex in mass; the rest is Poisson noise
+    assert poisson.intrinsic_scatter_ == pytest.approx(0.05 / 1.5, abs=0.007)
+    assert poisson.intrinsic_scatter_ < 0.7 * poisson.scatter_
+    mean, std = poisson.predict(X_test, return_std=True)
+    assert np.corrcoef(std, y_test)[0, 1] < -0.5  # the faint, light clusters are wider
+    np.testing.assert_array_equal(constant.predict(X_test, return_std=True)[1],
+                                  constant.scatter_)
+    honest = binned_metrics(y_test, mean, std, bins=3, n_bootstrap=0)
+    flat = binned_metrics(y_test, *constant.predict(X_test, return_std=True), bins=3,
+                          n_bootstrap=0)
+    np.testing.assert_allclose(honest["coverage_68"], 0.68, atol=0.06)
+    assert (flat["coverage_68"] - 0.68).abs().max() > 0.1
+    with pytest.raises(ValueError, match="width='gaussian' is not supported"):
+        relation(**TOY, width="gaussian").fit(X, y)
 
 
 def test_count_rate_without_scatter_inverts_the_relation():

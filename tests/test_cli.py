@@ -113,8 +113,18 @@ def test_evaluate_writes_metrics_figures_and_report(workdir):
     assert np.isfinite(metrics[["scatter_dex", "bias_dex", "coverage_68"]].to_numpy()).all()
     assert "scatter_dex" in result.stdout  # the printed table
     for name in ("index.html", "predictions.csv", "predicted_vs_true.png", "pulls.png",
-                 "residuals.png", "gallery.png", "loss_curves.png"):
+                 "residuals.png", "gallery.png", "loss_curves.png", "calibration.png",
+                 "binned_metrics.png"):
         assert (folder / name).is_file(), name
+    predictions = pd.read_csv(folder / "predictions.csv")
+    by_mass = pd.read_csv(folder / "binned_true_mass.csv")
+    assert by_mass["n"].sum() == len(predictions)
+    assert (by_mass["bin_high"] - by_mass["bin_low"]).eq(0.5).all()
+    by_z = pd.read_csv(folder / "binned_redshift.csv")
+    assert len(by_z) == 4 and by_z["coverage_95_err"].notna().all()
+    assert "per bin of redshift" in result.stdout
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert 'id="binned-predicted-mass"' in page and 'src="calibration.png"' in page
 
 
 def test_study_without_the_studies_module_is_a_clear_error(capsys, monkeypatch):
@@ -165,10 +175,16 @@ def test_demo_quick_writes_the_report(tmp_path):
     predictions = pd.read_csv(folder / "predictions.csv")
     assert len(predictions) == summary["n"].iloc[0]
     for name in ("index.html", "model.safetensors", "loss_curves.png", "gallery.png",
-                 "predicted_vs_true.png", "residuals.png", "pulls.png"):
+                 "predicted_vs_true.png", "residuals.png", "pulls.png", "calibration.png",
+                 "binned_metrics.png"):
         assert (folder / name).is_file(), name
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert "count-rate relation" in page and 'src="gallery.png"' in page
+    assert "Per bin of true log10 M500c" in page
+    binned = pd.read_csv(folder / "binned_predicted_mass.csv")
+    assert set(binned["method"]) == set(summary.index)
+    # the baselines give each cluster its own width (intrinsic + Poisson)
+    assert predictions["count_rate_std"].nunique() > 1
 
 
 def test_config_file_and_options(tmp_path):

@@ -110,7 +110,8 @@ def test_summary_table_layout_and_point_predictions(calibrated):
                                   "constant width": (mean, 0.2)})
     assert isinstance(table, pd.DataFrame)
     assert list(table.columns) == [
-        "scatter_dex", "sigma_lnM", "bias_dex", "rmse_dex", "coverage_68", "nll", "n"
+        "scatter_dex", "sigma_lnM", "bias_dex", "rmse_dex", "coverage_68", "coverage_95",
+        "pull_std", "nll", "n",
     ]
     assert list(table.index) == ["gaussian", "point", "constant width"]
     assert (table["n"] == truth.size).all()

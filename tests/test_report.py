@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 from sk_clustermass.cli._figures import evaluation_figures, gallery_rows
-from sk_clustermass.cli._report import Report, ReportFigure, render_html, write_report
+from sk_clustermass.cli._report import (
+    Report,
+    ReportFigure,
+    ReportTable,
+    render_html,
+    write_report,
+)
 from sk_clustermass.metrics import summary_table
 
 
@@ -91,7 +97,7 @@ def test_page_structure_and_links_exist(report_folder):
     for tag in ("html", "head", "title", "style", "body", "main", "table", "figure"):
         assert tag in page.tags, tag
     images = page.links("img", "src")
-    assert len(images) == 5
+    assert len(images) == 6  # with the calibration figure (PIT and reliability)
     linked = images + [href for href in page.links("a", "href") if not href.startswith("#")]
     for link in linked:
         assert "://" not in link and not link.startswith("/"), link
@@ -160,3 +166,11 @@ def test_report_renders_in_headless_chromium(report_folder, tmp_path):
     # a rendered page, not a blank one: dark text and figures on a white background
     assert pixels[..., :3].std() > 0.05
     assert (pixels[..., :3].mean(axis=-1) < 0.5).mean() > 0.005
+
+
+def test_extra_tables_are_escaped_and_linked():
+    table = pd.DataFrame({"bin": ["13.00–13.50"], "bias": ["+0.196 ± 0.01"], "x": ["<b>"]})
+    page = render_html(Report(title="t", tables=[ReportTable("binned-true", "Per bin", table,
+                                                             "a & b")]))
+    assert '<section id="binned-true">' in page and '<a href="#binned-true">' in page
+    assert "<td>+0.196 ± 0.01</td>" in page and "&lt;b&gt;" in page and "a &amp; b" in page

@@ -16,9 +16,12 @@ log-linear relation for ``y = log10(M500c / Msun)`` by least squares:
 The relation is fitted in the direction of the prediction (mass on observable), the
 least-squares optimum for predicting masses of clusters drawn like the training
 set; it is not the physical observable–mass relation, whose slope it attenuates.
-``predict(X, return_std=True)`` returns the residual scatter of the fit as the width
-of every cluster. The physics (distances, E(z), band response, spectrum, K-correction,
-M–T relation, survey presets) comes from :mod:`sk_clustermass.datasets.simulate`.
+``predict(X, return_std=True)`` returns a width per cluster: the intrinsic scatter of
+the relation (fitted by maximum likelihood) and the Poisson error of the cluster's own
+counts, added in quadrature (``width='poisson'``); or the residual scatter of the fit
+for every cluster (``width='constant'``). The physics (distances, E(z), band response,
+spectrum, K-correction, M–T relation, survey presets) comes from
+:mod:`sk_clustermass.datasets.simulate`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 from astropy.cosmology import FLRW
 from numpy.typing import ArrayLike
 from scipy.linalg import lstsq
+from scipy.optimize import brentq
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
@@ -59,6 +63,10 @@ _L_PIVOT_ERG_S = 1e44
 KT_LIMITS_KEV = (0.3, 20.0)
 REDSHIFT_TERMS = ("ez", "one_plus_z")
 TEMPERATURE_MODES = ("mt_relation", "fixed")
+WIDTHS = ("poisson", "constant")
+#: The Poisson error of log10(net counts) is capped at this value (a 100% relative
+#: error): below it the net counts are an upper limit and the log error meaningless.
+MAX_LOG_COUNT_ERROR = 1.0 / np.log(10.0)
 
 
 def redshifted_ecf(
@@ -153,6 +161,25 @@ def _least_squares(design: np.ndarray, y: np.ndarray, fit_intercept: bool):
     return solution[:n_features], intercept, scatter
 
 
+def intrinsic_scatter(residual: np.ndarray, noise_variance: np.ndarray, n_params: int) -> float:
+    """Intrinsic scatter ``s`` for which ``sum(r^2 / (s^2 + v)) = n - n_params``.
+
+    The moment (and, at fixed coefficients, maximum-likelihood) estimate of the
+    scatter left once each residual's known measurement variance ``v`` is removed;
+    0 when the measurement errors alone explain the residuals.
+    """
+    dof = residual.size - n_params
+    squared = residual**2
+
+    def excess(s2: float) -> float:
+        return float(np.sum(squared / np.maximum(s2 + noise_variance, 1e-30)) - dof)
+
+    upper = float(squared.sum() / dof)
+    if upper == 0.0 or excess(0.0) <= 0.0:
+        return 0.0
+    return float(np.sqrt(brentq(excess, 0.0, upper, xtol=1e-12)))
+
+
 class _ApertureRelation(RegressorMixin, BaseEstimator):
     """Shared machinery: parameter checks, aperture photometry, predictions with width."""
 
@@ -236,7 +263,21 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
         _, exposure, _ = self._resolved()
         return np.maximum(counts.net, self.net_counts_floor) / exposure
 
+    def _log_count_error(self, counts: ApertureCounts) -> np.ndarray:
+        """1-sigma Poisson error of log10(net counts) per cluster, capped."""
+        source = counts.aperture.sum(axis=1)
+        background = counts.n_aperture**2 * counts.background.sum(axis=1) / counts.n_annulus
+        error = np.sqrt(np.maximum(source + background, 1.0))
+        net = np.maximum(counts.net, self.net_counts_floor)
+        return np.minimum(error / (net * np.log(10.0)), MAX_LOG_COUNT_ERROR)
+
+    def _set_widths(self, counts: ApertureCounts, residual: np.ndarray, n_params: int) -> None:
+        """``intrinsic_scatter_`` from the training residuals and their Poisson errors."""
+        variance = (self._mass_per_count_dex() * self._log_count_error(counts)) ** 2
+        self.intrinsic_scatter_ = intrinsic_scatter(residual, variance, n_params)
+
     def _start_fit(self, X: Any, y: Any) -> tuple[ApertureCounts, np.ndarray, np.ndarray]:
+        _check_choice("width", self.width, WIDTHS)
         counts, redshift, n_bands = self._photometry(X, fitted=False)
         y = check_target(y, len(redshift))
         self.n_bands_in_ = n_bands
@@ -251,8 +292,10 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
             ``X["images"]`` photon counts of shape (n_samples, n_bands, height,
             width) and ``X["redshift"]`` of shape (n_samples,).
         return_std : bool, default=False
-            Also return the 1-sigma width, the residual scatter of the fit
-            (``scatter_``), the same for every cluster.
+            Also return the 1-sigma width of each cluster: with ``width='poisson'``
+            ``sqrt(intrinsic_scatter_**2 + (b * e)**2)``, ``e`` the Poisson error of
+            its log10 net counts and ``b`` the dex of mass per dex of counts; with
+            ``width='constant'`` the residual scatter ``scatter_``.
 
         Returns
         -------
@@ -262,11 +305,15 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
             Only with ``return_std=True``; in dex.
         """
         check_is_fitted(self)
+        _check_choice("width", self.width, WIDTHS)
         counts, redshift, n_bands = self._photometry(X, fitted=True)
         mean = self._predict_from(counts, redshift, n_bands)
-        if return_std:
+        if not return_std:
+            return mean
+        if self.width == "constant":
             return mean, np.full(mean.shape, self.scatter_)
-        return mean
+        poisson = self._mass_per_count_dex() * self._log_count_error(counts)
+        return mean, np.sqrt(self.intrinsic_scatter_**2 + poisson**2)
 
 
 class CountRateRelation(_ApertureRelation):
@@ -310,6 +357,9 @@ class CountRateRelation(_ApertureRelation):
         Redshift features with a free coefficient.
     fit_intercept : bool, default=True
         Fit ``a``; with False the relation goes through the origin.
+    width : {'poisson', 'constant'}, default='poisson'
+        The widths of ``predict(X, return_std=True)``: per cluster, intrinsic
+        scatter plus the Poisson error of its counts; or ``scatter_`` for all.
     cosmology : astropy.cosmology.FLRW, optional
         For dL and E(z); flat LambdaCDM with H0 = 70, Omega_m = 0.3 by default.
 
@@ -324,7 +374,10 @@ class CountRateRelation(_ApertureRelation):
         ``'log10_one_plus_z'``).
     scatter_ : float
         Residual scatter of the fit in dex (``n - p`` degrees of freedom); the width
-        returned by ``predict(X, return_std=True)``.
+        of every cluster with ``width='constant'``.
+    intrinsic_scatter_ : float
+        Scatter of the relation once the Poisson errors of the training clusters'
+        counts are removed, dex.
     n_bands_in_ : int
         Number of bands of the images seen in ``fit``.
     n_clipped_ : int
@@ -362,6 +415,7 @@ class CountRateRelation(_ApertureRelation):
         net_counts_floor: float = 1.0,
         redshift_terms: tuple[str, ...] = ("ez", "one_plus_z"),
         fit_intercept: bool = True,
+        width: str = "poisson",
         cosmology: FLRW | None = None,
     ) -> None:
         self.aperture_radius_arcmin = aperture_radius_arcmin
@@ -373,6 +427,7 @@ class CountRateRelation(_ApertureRelation):
         self.net_counts_floor = net_counts_floor
         self.redshift_terms = redshift_terms
         self.fit_intercept = fit_intercept
+        self.width = width
         self.cosmology = cosmology
 
     def _terms(self) -> list[str]:
@@ -433,12 +488,17 @@ class CountRateRelation(_ApertureRelation):
         self.coef_, self.intercept_, self.scatter_ = _least_squares(
             design, y, bool(self.fit_intercept)
         )
+        residual = y - (design @ self.coef_ + self.intercept_)
+        self._set_widths(counts, residual, design.shape[1] + int(self.fit_intercept))
         self.feature_names_ = ["log10_rate_dl2", *(f"log10_{t}" for t in self._terms())]
         self.n_clipped_ = int(np.count_nonzero(counts.net < self.net_counts_floor))
         return self
 
     def _predict_from(self, counts: ApertureCounts, redshift: np.ndarray, n_bands: int):
         return self._design(counts, redshift) @ self.coef_ + self.intercept_
+
+    def _mass_per_count_dex(self) -> float:
+        return float(abs(self.coef_[0]))
 
 
 class LuminosityRelation(_ApertureRelation):
@@ -499,6 +559,9 @@ class LuminosityRelation(_ApertureRelation):
         Maximum number of temperature iterations.
     tol : float, default=1e-4
         Convergence threshold on the largest change of log10 kT.
+    width : {'poisson', 'constant'}, default='poisson'
+        The widths of ``predict(X, return_std=True)``: per cluster, intrinsic
+        scatter plus the Poisson error of its counts; or ``scatter_`` for all.
     cosmology : astropy.cosmology.FLRW, optional
         For dL and E(z); flat LambdaCDM with H0 = 70, Omega_m = 0.3 by default.
 
@@ -511,8 +574,10 @@ class LuminosityRelation(_ApertureRelation):
     ez_power_ : float
         ``c``, fitted or as given.
     scatter_ : float
-        Residual scatter of the fit in dex; the width of ``predict(X,
-        return_std=True)``.
+        Residual scatter of the fit in dex; the width of every cluster with
+        ``width='constant'``.
+    intrinsic_scatter_ : float
+        Scatter once the Poisson errors of the training counts are removed, dex.
     n_iter_ : int
         Temperature iterations used in ``fit`` (1 with ``temperature='fixed'``).
     n_bands_in_ : int
@@ -554,6 +619,7 @@ class LuminosityRelation(_ApertureRelation):
         ez_power: float | None = None,
         max_iter: int = 20,
         tol: float = 1e-4,
+        width: str = "poisson",
         cosmology: FLRW | None = None,
     ) -> None:
         self.aperture_radius_arcmin = aperture_radius_arcmin
@@ -571,6 +637,7 @@ class LuminosityRelation(_ApertureRelation):
         self.ez_power = ez_power
         self.max_iter = max_iter
         self.tol = tol
+        self.width = width
         self.cosmology = cosmology
 
     # ------------------------------------------------------------------ physics
@@ -685,7 +752,7 @@ class LuminosityRelation(_ApertureRelation):
         """
         self._check_own_params()
         counts, redshift, y = self._start_fit(X, y)
-        *_, self.n_iter_, converged = self._solve(counts, redshift, self.n_bands_in_, y)
+        mean, _, _, self.n_iter_, converged = self._solve(counts, redshift, self.n_bands_in_, y)
         if not converged:
             message = (
                 f"the temperature iteration did not converge to tol={self.tol} dex in "
@@ -694,11 +761,15 @@ class LuminosityRelation(_ApertureRelation):
             )
             warnings.warn(message, ConvergenceWarning, stacklevel=2)
         self.n_clipped_ = int(np.count_nonzero(counts.net < self.net_counts_floor))
+        self._set_widths(counts, y - mean, 3 if self.ez_power is None else 2)
         return self
 
     def _predict_from(self, counts: ApertureCounts, redshift: np.ndarray, n_bands: int):
         self._check_own_params()
         return self._solve(counts, redshift, n_bands)[0]
+
+    def _mass_per_count_dex(self) -> float:
+        return float(abs(self.slope_))
 
     def luminosity(self, X: Any, return_kt: bool = False):
         """Rest-frame luminosity in the aperture, erg/s, at the converged temperature.

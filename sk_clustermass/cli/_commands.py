@@ -157,6 +157,7 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
 def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     """Compare predictions with the true masses: metrics table, figures, HTML page."""
     from ..metrics import summary_table
+    from ._calibration import binned_tables, console_table, report_tables, write_binned
     from ._figures import evaluation_figures, gallery_rows
     from ._report import Report, write_report
 
@@ -171,24 +172,31 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift, "true": y,
                   "mean": mean, "std": std}).to_csv(folder / "predictions.csv", index=False,
                                                      float_format="%.6g")
+    binned = binned_tables(y, predictions, redshift)
+    binned_files = write_binned(folder, binned)
     figures = []
     if not args.no_figures:
         rows = gallery_rows(y)
         images = dataset.read(rows)[0]["images"]
         figures = evaluation_figures(folder, y, predictions, redshift, model=model,
-                                     gallery=(rows, images))
+                                     gallery=(rows, images), binned=binned)
     report = Report(
         title=f"sk_clustermass evaluation: {Path(args.model).name} on {Path(args.data).name}",
         intro=f"{len(y)} clusters with known masses, predicted by {args.model}.",
         summary=table,
         summary_note="scatter = standard deviation of predicted - true log10 mass; "
-                     "coverage = fraction of true masses within ±1 predicted sigma.",
+                     "coverage = fraction of true masses within the central 68% (±1 "
+                     "sigma) and 95% (±1.96 sigma) predicted intervals; pull std = "
+                     "standard deviation of (true - mean) / sigma, 1 when calibrated.",
+        tables=report_tables(binned),
         figures=figures,
         files=[("metrics.csv", "this table"),
-               ("predictions.csv", "id, redshift, true, mean, std per cluster")],
+               ("predictions.csv", "id, redshift, true, mean, std per cluster"),
+               *binned_files],
     )
     write_report(report, folder)
     console.result(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    console.result(console_table(binned))
     console.info(f"wrote {folder / 'metrics.csv'}, predictions.csv, figures and index.html")
     return 0
 

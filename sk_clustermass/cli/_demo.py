@@ -8,9 +8,11 @@ The steps, each timed and shown with a progress bar:
    and :class:`~sk_clustermass.baselines.LuminosityRelation`;
 4. train ``LogStretch -> ClusterMassRegressor`` with early stopping;
 5. predict the held-out clusters with all three and compare them
-   (:func:`~sk_clustermass.metrics.summary_table`);
+   (:func:`~sk_clustermass.metrics.summary_table`, and per bin of true mass, predicted
+   mass and redshift with :func:`~sk_clustermass.metrics.binned_table`); the
+   baselines give each cluster its own width (intrinsic scatter plus Poisson error);
 6. write the report folder: ``index.html`` and its PNG figures, ``summary.csv``,
-   ``predictions.csv`` and the model as ``model.safetensors``.
+   ``binned_*.csv``, ``predictions.csv`` and the model as ``model.safetensors``.
 """
 
 from __future__ import annotations
@@ -197,6 +199,8 @@ class _Outcome:
     models: dict[str, Any]
     predictions: dict[str, tuple[np.ndarray, np.ndarray]]
     table: pd.DataFrame
+    binned: dict[str, pd.DataFrame]
+    folder: Path
 
 
 def _simulate_and_split(args, n_samples: int, console: Console, timer: _Timer):
@@ -216,6 +220,7 @@ def _simulate_and_split(args, n_samples: int, console: Console, timer: _Timer):
 
 
 def _report(outcome: _Outcome, figures: list, timer: _Timer):
+    from ._calibration import report_tables, write_binned
     from ._report import Report
 
     args, n_test = outcome.args, len(outcome.y_test)
@@ -226,16 +231,19 @@ def _report(outcome: _Outcome, figures: list, timer: _Timer):
              f"{n_test}, which no model saw in training.")
     note = ("scatter: standard deviation of predicted - true log10(M500c/Msun); σ_lnM = "
             "ln(10) x scatter; bias: mean of predicted - true; 68% coverage: fraction of "
-            "true masses within ±1 predicted sigma (ideal 0.68); NLL: mean Gaussian negative "
-            "log-likelihood. Best value per column in green.")
+            "true masses within ±1 predicted sigma (ideal 0.68), 95% coverage within ±1.96 "
+            "sigma (ideal 0.95); pull std: standard deviation of (true - mean) / sigma "
+            "(ideal 1); NLL: mean Gaussian negative log-likelihood. Best value per column "
+            "in green.")
     files = [("summary.csv", "the summary table"),
              ("predictions.csv", "true and predicted masses of every held-out cluster"),
              ("model.safetensors", "the trained CNN pipeline; load it with "
-                                   "sk_clustermass.load_model")]
+                                   "sk_clustermass.load_model"),
+             *write_binned(outcome.folder, outcome.binned)]
     return Report(title="sk_clustermass demo: cluster masses from X-ray images", intro=intro,
                   summary=outcome.table, highlight=_headline(outcome.table), summary_note=note,
-                  figures=figures, details=_details(outcome, timer), files=files,
-                  command=_command_line(args))
+                  tables=report_tables(outcome.binned), figures=figures,
+                  details=_details(outcome, timer), files=files, command=_command_line(args))
 
 
 def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Timer) -> Path:
@@ -255,7 +263,8 @@ def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Ti
         with timer.step("draw the figures"):
             figures = evaluation_figures(folder, y_test, outcome.predictions, X_test["redshift"],
                                          model=outcome.models["CNN"],
-                                         gallery=(rows, X_test["images"][rows]))
+                                         gallery=(rows, X_test["images"][rows]),
+                                         binned=outcome.binned)
         bar.update(1)
         index = write_report(_report(outcome, figures, timer), folder)
         bar.update(1)
@@ -265,6 +274,7 @@ def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Ti
 def run_demo(args: argparse.Namespace, console: Console) -> int:
     """Run the demo and write its report folder; returns the exit code."""
     from ..metrics import summary_table
+    from ._calibration import binned_tables, console_table
 
     n_samples, network = _settings(args)
     folder = Path(args.out)
@@ -278,9 +288,12 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     with timer.step("predict the held-out clusters"):
         predictions = {name: model.predict(X_test, return_std=True)
                        for name, model in models.items()}
+    with timer.step("binned figures of merit"):
+        binned = binned_tables(y_test, predictions, X_test["redshift"], args.seed)
     outcome = _Outcome(args, n_samples, len(train), ids[test], X_test, y_test, models,
-                       predictions, summary_table(y_test, predictions))
+                       predictions, summary_table(y_test, predictions), binned, folder)
     index = _write_outputs(folder, outcome, console, timer)
     console.result(outcome.table.to_string(float_format=lambda v: f"{v:.3f}"))
+    console.result(console_table(binned))
     console.info(f"demo finished in {timer.total:.0f} s; open {index}")
     return 0

@@ -22,15 +22,18 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..plotting import (
+    plot_binned_metric,
     plot_cluster_gallery,
     plot_loss_curves,
+    plot_pit_histogram,
     plot_predicted_vs_true,
     plot_pulls,
+    plot_reliability,
     plot_residuals,
 )
 from ._report import ReportFigure
 
-__all__ = ["evaluation_figures"]
+__all__ = ["binned_figure", "calibration_figure", "evaluation_figures"]
 
 #: Resolution of the report's PNG files (small files, sharp enough on screen).
 DPI = 96
@@ -120,6 +123,52 @@ def pulls_figure(y: np.ndarray, predictions: Predictions, folder: Path) -> Repor
     return ReportFigure(name, "Calibration (pulls)", caption)
 
 
+def calibration_figure(y: np.ndarray, predictions: Predictions, folder: Path) -> ReportFigure:
+    """PIT histogram per method and one reliability panel with every method."""
+    fig, axes = _panels(len(predictions) + 1, 4.0, 3.8)
+    for ax, (method, (mean, std)) in zip(axes, predictions.items()):
+        plot_pit_histogram(y, mean, std, ax=ax)
+        ax.set_title(f"{method}: PIT")
+    for method, (mean, std) in predictions.items():
+        plot_reliability(y, mean, std, ax=axes[-1], label=method)
+    axes[-1].set_title("reliability")
+    name = _save(fig, folder, "calibration.png")
+    caption = (
+        "Left: histograms of the probability integral transform (the predictive CDF at "
+        "the true mass), flat for calibrated widths, U-shaped for over-confident ones; "
+        "the grey band is the 1-sigma spread of a flat histogram. Right: fraction of "
+        "true masses inside the central interval of each nominal probability; "
+        "calibrated widths follow the diagonal, over-confident ones fall below it."
+    )
+    return ReportFigure(name, "Calibration (PIT and reliability)", caption)
+
+
+def binned_figure(tables: Mapping[str, Any], folder: Path) -> ReportFigure:
+    """Bias, 68% and 95% coverage against true mass, predicted mass and redshift."""
+    metrics = ("bias_dex", "coverage_68", "coverage_95", "pull_std")
+    fig, axes = plt.subplots(len(metrics), len(tables), figsize=(4.2 * len(tables), 10.5),
+                             squeeze=False, sharey="row", layout="constrained")
+    for column, table in enumerate(tables.values()):
+        for row, metric in enumerate(metrics):
+            ax = axes[row, column]
+            plot_binned_metric(table, metric, ax=ax)
+            if row != len(metrics) - 1:
+                ax.set_xlabel("")
+            if column != 0:
+                ax.set_ylabel("")
+            if not (row == 0 and column == 0) and ax.get_legend() is not None:
+                ax.get_legend().remove()
+    name = _save(fig, folder, "binned_metrics.png")
+    caption = (
+        "Bias, 68% and 95% coverage and pull standard deviation in bins of true mass "
+        "(left), predicted mass (middle) and redshift (right), with bootstrap errors; "
+        "dotted lines mark the ideal values. A bias that falls with true mass is "
+        "regression to the mean of the training population; in bins of predicted "
+        "mass it should vanish."
+    )
+    return ReportFigure(name, "Figures of merit per bin", caption)
+
+
 def gallery_rows(y: np.ndarray, n: int = 8) -> np.ndarray:
     """Indices of ``n`` clusters evenly spread in true mass, lightest first."""
     order = np.argsort(y, kind="stable")
@@ -152,6 +201,7 @@ def evaluation_figures(
     *,
     model: Any = None,
     gallery: tuple[np.ndarray, np.ndarray] | None = None,
+    binned: Mapping[str, Any] | None = None,
 ) -> list[ReportFigure]:
     """Every figure of an evaluation report, in page order.
 
@@ -168,6 +218,9 @@ def evaluation_figures(
         For the loss curves (skipped if None or without a history).
     gallery : (rows, images), optional
         Row indices into ``y`` and the raw count cubes of those clusters.
+    binned : dict of str to pandas.DataFrame, optional
+        Tables of :func:`sk_clustermass.cli._calibration.binned_tables`, drawn
+        as the figures-of-merit-per-bin figure.
 
     Returns
     -------
@@ -182,6 +235,9 @@ def evaluation_figures(
     figures.append(predicted_vs_true_figure(y, predictions, folder))
     figures.append(residuals_figure(y, predictions, redshift, folder))
     figures.append(pulls_figure(y, predictions, folder))
+    figures.append(calibration_figure(y, predictions, folder))
+    if binned is not None:
+        figures.append(binned_figure(binned, folder))
     if gallery is not None:
         rows, images = gallery
         method, (mean, std) = next(iter(predictions.items()))

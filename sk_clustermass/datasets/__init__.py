@@ -8,18 +8,24 @@
 - The original lab's files (pickle of images + Feather catalogue):
   :func:`read_lab_dataset`, :func:`write_lab_dataset`.
 - FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube`.
+- Populations: :func:`population_weights` reweights a training set from one
+  population of masses and redshifts to another (e.g. log-uniform to the mass
+  function), :func:`population_density` gives their densities.
 """
 
 from ._fits import read_fits_cubes, write_fits_cube
 from ._hdf5 import HDF5ClusterDataset, HDF5ClusterWriter, read_hdf5, write_hdf5
 from ._lab_format import read_lab_dataset, write_lab_dataset
 from ._make_clusters import make_catalog, make_clusters, simulate_to_hdf5
+from ._weights import population_density, population_weights
 
 __all__ = [
     "HDF5ClusterDataset",
     "HDF5ClusterWriter",
     "make_catalog",
     "make_clusters",
+    "population_density",
+    "population_weights",
     "read_fits_cubes",
     "read_hdf5",
     "read_lab_dataset",

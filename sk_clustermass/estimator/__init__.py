@@ -4,8 +4,14 @@
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
 safe model files; :data:`PRECISIONS` lists the values of its ``precision`` parameter.
+Two meta-estimators improve the widths of any regressor with
+``predict(X, return_std=True)``: :class:`EnsembleRegressor` (several seeds, mixed)
+and :class:`ConformalWidthRegressor` (widths recalibrated on a held-out split, per
+bin of predicted mass).
 """
 
+from ._conformal import ConformalWidthRegressor, conformal_quantile
+from ._ensemble import EnsembleRegressor, mixture_moments
 from ._net import NonFiniteLossError
 from ._persistence import load_model, save_model
 from ._precision import PRECISIONS
@@ -14,8 +20,12 @@ from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
 __all__ = [
     "PRECISIONS",
     "ClusterMassRegressor",
+    "ConformalWidthRegressor",
+    "EnsembleRegressor",
     "NonFiniteLossError",
     "TrainingInterruptedWarning",
+    "conformal_quantile",
     "load_model",
+    "mixture_moments",
     "save_model",
 ]

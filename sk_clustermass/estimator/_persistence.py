@@ -35,9 +35,13 @@ _REGRESSOR_NET = "net_"
 def _allowed_classes() -> dict[str, type]:
     """The classes a model file may name: this library's estimators and transformers."""
     from .. import preprocessing
+    from ._conformal import ConformalWidthRegressor
+    from ._ensemble import EnsembleRegressor
     from ._regressor import ClusterMassRegressor
 
-    classes = {"ClusterMassRegressor": ClusterMassRegressor}
+    classes = {"ClusterMassRegressor": ClusterMassRegressor,
+               "EnsembleRegressor": EnsembleRegressor,
+               "ConformalWidthRegressor": ConformalWidthRegressor}
     for name in preprocessing.__all__:
         obj = getattr(preprocessing, name)
         if isinstance(obj, type) and issubclass(obj, BaseEstimator):
@@ -51,6 +55,16 @@ def _allowed_classes() -> dict[str, type]:
         if isinstance(obj, type) and issubclass(obj, BaseEstimator):
             classes[name] = obj
     return classes
+
+
+def _estimator_class(name: str) -> type | None:
+    """An allowed class by name, or Pipeline (inside meta-estimators)."""
+    return Pipeline if name == "Pipeline" else _allowed_classes().get(name)
+
+
+def _is_model_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(item, BaseEstimator) for item in value)
 
 
 # ---------------------------------------------------------------- JSON encoding
@@ -67,6 +81,10 @@ def _encode(value: Any, where: str) -> Any:
         return [_encode(item, where) for item in value]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {key: _encode(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, BaseEstimator) and _estimator_class(type(value).__name__) is type(value):
+        # a meta-estimator's parameter: stored by class name and parameters, unfitted
+        params = value.get_params(deep=False)
+        return {"__estimator__": type(value).__name__, "params": _encode(params, where)}
     message = (
         f"cannot save {where} of type {type(value).__name__} in the safe format (only "
         "numbers, strings, tuples, lists, dicts and arrays are stored). Reset it to a "
@@ -81,12 +99,29 @@ def _decode(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"__tuple__"}:
             return tuple(_decode(item) for item in value["__tuple__"])
+        if set(value) == {"__estimator__", "params"}:
+            cls = _estimator_class(value["__estimator__"])
+            if cls is None:
+                message = (f"the model file names the class {value['__estimator__']!r}, "
+                           "which is not one of this library's estimators; refusing it")
+                raise ValueError(message)
+            return cls(**_decode(value["params"]))
         return {key: _decode(item) for key, item in value.items()}
     return value
 
 
 # ---------------------------------------------------------------- saving
-def _step_record(name: str, step: BaseEstimator, tensors: dict[str, np.ndarray]) -> dict:
+def _model_spec(model: BaseEstimator, prefix: str, tensors: dict[str, np.ndarray]) -> dict:
+    """A model (estimator or Pipeline) as JSON records; arrays go to ``tensors``."""
+    steps = model.steps if isinstance(model, Pipeline) else [("estimator", model)]
+    check_is_fitted(steps[-1][1])
+    return {"kind": "pipeline" if isinstance(model, Pipeline) else "estimator",
+            "steps": [_step_record(name, step, tensors, prefix + name) for name, step in steps]}
+
+
+def _step_record(name: str, step: BaseEstimator, tensors: dict[str, np.ndarray],
+                 key: str | None = None) -> dict:
+    key = name if key is None else key
     classes = _allowed_classes()
     cls_name = type(step).__name__
     if classes.get(cls_name) is not type(step):
@@ -105,13 +140,22 @@ def _step_record(name: str, step: BaseEstimator, tensors: dict[str, np.ndarray])
         raise TypeError(message)
     record = {"name": name, "class": cls_name, "params": _encode(params, f"{name}.params"),
               "attributes": {}, "arrays": []}
+    if key != name:
+        record["key"] = key
     for attribute, value in vars(step).items():
         if not attribute.endswith("_") or attribute.startswith("_"):
             continue
         if attribute == _REGRESSOR_NET:
-            _save_net(name, value, record, tensors)
+            _save_net(key, value, record, tensors)
+        elif isinstance(value, BaseEstimator) or _is_model_list(value):
+            # fitted members of a meta-estimator (EnsembleRegressor, ConformalWidthRegressor)
+            members = value if isinstance(value, list) else [value]
+            specs = [_model_spec(member, f"{key}.{attribute}.{i}.", tensors)
+                     for i, member in enumerate(members)]
+            record.setdefault("models", {})[attribute] = {
+                "list": isinstance(value, list), "specs": specs}
         elif isinstance(value, np.ndarray):
-            tensors[f"{name}.{attribute}"] = np.ascontiguousarray(value)
+            tensors[f"{key}.{attribute}"] = np.ascontiguousarray(value)
             record["arrays"].append(attribute)
         else:
             record["attributes"][attribute] = _encode(value, f"{name}.{attribute}")
@@ -175,16 +219,10 @@ def save_model(model: BaseEstimator, path: str | Path) -> None:
     >>> bool(np.array_equal(load_model(path).predict(X), pipe.predict(X)))
     True
     """
-    steps = model.steps if isinstance(model, Pipeline) else [("estimator", model)]
-    check_is_fitted(steps[-1][1])
     tensors: dict[str, np.ndarray] = {}
-    records = [_step_record(name, step, tensors) for name, step in steps]
+    spec = _model_spec(model, "", tensors)
     from .._version import __version__
 
-    spec = {
-        "kind": "pipeline" if isinstance(model, Pipeline) else "estimator",
-        "steps": records,
-    }
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -229,22 +267,30 @@ def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str) -> 
             f"library's estimators ({sorted(classes)}); refusing to load it"
         )
         raise ValueError(message)
-    name = record["name"]
+    key = record.get("key", record["name"])
     step = cls(**_decode(record["params"]))
     for attribute, value in record["attributes"].items():
         setattr(step, attribute, _decode(value))
     for attribute in record["arrays"]:
-        setattr(step, attribute, tensors[f"{name}.{attribute}"])
+        setattr(step, attribute, tensors[f"{key}.{attribute}"])
+    for attribute, nested in record.get("models", {}).items():
+        members = [_model_from_spec(spec, tensors, device) for spec in nested["specs"]]
+        setattr(step, attribute, members if nested["list"] else members[0])
     if "module_params" in record:
         _load_net(step, record, tensors, device)
     return step
 
 
+def _model_from_spec(spec: dict, tensors: dict[str, np.ndarray], device: str) -> BaseEstimator:
+    steps = [(record["name"], _rebuild_step(record, tensors, device))
+             for record in spec["steps"]]
+    return Pipeline(steps) if spec["kind"] == "pipeline" else steps[0][1]
+
+
 def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str) -> None:
     from skorch.history import History
 
-    name = record["name"]
-    prefix = f"{name}.module."
+    prefix = f"{record.get('key', record['name'])}.module."
     state = {key[len(prefix):]: torch.from_numpy(value) for key, value in tensors.items()
              if key.startswith(prefix)}
     step.device_ = device
@@ -276,8 +322,4 @@ def load_model(path: str | Path, *, device: str = "cpu") -> BaseEstimator:
         class outside this library.
     """
     spec, tensors = _read(path)
-    steps = [(record["name"], _rebuild_step(record, tensors, device))
-             for record in spec["steps"]]
-    if spec["kind"] == "pipeline":
-        return Pipeline(steps)
-    return steps[0][1]
+    return _model_from_spec(spec, tensors, device)

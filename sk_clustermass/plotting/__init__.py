@@ -12,6 +12,10 @@ Training
     :func:`plot_loss_curves`: training and validation loss per epoch.
 Predictions (masses as ``log10(M500c / Msun)``, widths in dex)
     :func:`plot_predicted_vs_true`, :func:`plot_residuals`, :func:`plot_pulls`.
+Calibration of the widths
+    :func:`plot_pit_histogram`, :func:`plot_reliability` (coverage against nominal
+    probability) and :func:`plot_binned_metric` (a figure of merit per bin of mass
+    or redshift, from :func:`sk_clustermass.metrics.binned_table`).
 Parameter studies
     :func:`plot_scatter_vs_parameter`: scatter against a swept hyper-parameter from
     ``GridSearchCV.cv_results_``.
@@ -37,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+from ._calibration import plot_binned_metric, plot_pit_histogram, plot_reliability
 from ._common import MASS_LABEL as MASS_LABEL  # axis label, re-exported
 from ._images import plot_band_spectrum, plot_cluster_gallery
 from ._predictions import plot_predicted_vs_true, plot_pulls, plot_residuals
@@ -45,10 +50,13 @@ from ._training import plot_loss_curves
 
 __all__ = [
     "plot_band_spectrum",
+    "plot_binned_metric",
     "plot_cluster_gallery",
     "plot_loss_curves",
+    "plot_pit_histogram",
     "plot_predicted_vs_true",
     "plot_pulls",
+    "plot_reliability",
     "plot_residuals",
     "plot_scatter_vs_parameter",
 ]
