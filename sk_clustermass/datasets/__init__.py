@@ -2,7 +2,8 @@
 
 - :func:`make_clusters` renders mock observations (the library's default data);
   :func:`make_catalog` draws only the catalogue; :func:`simulate_to_hdf5` streams any
-  number of clusters to an HDF5 file.
+  number of clusters to an HDF5 file; :func:`parent_density_deg2` turns detected
+  fractions of the survey presets into surface densities.
 - Our HDF5 format: :func:`write_hdf5`, :func:`read_hdf5`, :class:`HDF5ClusterWriter`
   and the lazy, out-of-core :class:`HDF5ClusterDataset`.
 - The original lab's files (pickle of images + Feather catalogue):
@@ -13,13 +14,14 @@
 from ._fits import read_fits_cubes, write_fits_cube
 from ._hdf5 import HDF5ClusterDataset, HDF5ClusterWriter, read_hdf5, write_hdf5
 from ._lab_format import read_lab_dataset, write_lab_dataset
-from ._make_clusters import make_catalog, make_clusters, simulate_to_hdf5
+from ._make_clusters import make_catalog, make_clusters, parent_density_deg2, simulate_to_hdf5
 
 __all__ = [
     "HDF5ClusterDataset",
     "HDF5ClusterWriter",
     "make_catalog",
     "make_clusters",
+    "parent_density_deg2",
     "read_fits_cubes",
     "read_hdf5",
     "read_lab_dataset",

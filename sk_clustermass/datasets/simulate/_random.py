@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OBSERVATION", "POPULATION", "SEED_BLOCK", "BlockRandom", "root_seed_sequence"]
+__all__ = [
+    "OBSERVATION",
+    "POPULATION",
+    "SEED_BLOCK",
+    "SELECTION",
+    "BlockRandom",
+    "root_seed_sequence",
+]
 
 #: Clusters per independently seeded block.
 SEED_BLOCK = 64
@@ -27,6 +34,8 @@ SEED_BLOCK = 64
 POPULATION = 0
 #: Stream index of the observation draws.
 OBSERVATION = 1
+#: Stream index of the selection draws (contaminants, detection and extent noise).
+SELECTION = 2
 
 
 def root_seed_sequence(random_state: Any) -> np.random.SeedSequence:
@@ -117,6 +126,7 @@ class BlockRandom:
         first_block = first_cluster // block_size
         n_blocks = -(-n // block_size)
         self.n = n
+        self.keep: np.ndarray | None = None
         self.block_size = block_size
         self.generators = [
             np.random.Generator(
@@ -136,14 +146,33 @@ class BlockRandom:
         (second axes may differ between blocks: they are zero-padded).
         """
         parts = [draw(generator, self.block_size) for generator in self.generators]
+        rows = slice(None, self.n) if self.keep is None else np.flatnonzero(self.keep)
         if isinstance(parts[0], dict):
-            return {key: _pad_columns([part[key] for part in parts])[: self.n] for key in parts[0]}
-        return _pad_columns(parts)[: self.n]
+            return {key: _pad_columns([part[key] for part in parts])[rows] for key in parts[0]}
+        return _pad_columns(parts)[rows]
+
+    def subset(self, keep: np.ndarray) -> BlockRandom:
+        """The same generators, for the clusters where ``keep`` (shape (n,)) is True.
+
+        :meth:`apply` still draws whole blocks, so a kept cluster gets the numbers it
+        would get without the subset; :meth:`poisson` draws for the kept rows only.
+        """
+        other = object.__new__(BlockRandom)
+        other.__dict__.update(self.__dict__)
+        other.keep = np.asarray(keep, dtype=bool)
+        return other
 
     def poisson(self, expected: np.ndarray, dtype: type = np.float32) -> np.ndarray:
-        """Poisson counts for ``expected`` of shape (n, ...), block by block, as ``dtype``."""
+        """Poisson counts for ``expected`` of shape (n, ...), block by block, as ``dtype``.
+
+        After :meth:`subset`, ``expected`` holds the kept rows only.
+        """
         counts = np.empty(expected.shape, dtype=dtype)
-        for b, generator in enumerate(self.generators):
-            rows = slice(b * self.block_size, min((b + 1) * self.block_size, self.n))
-            counts[rows] = generator.poisson(expected[rows])
+        kept = np.ones(self.n, dtype=bool) if self.keep is None else self.keep
+        stops = np.cumsum([kept[b * self.block_size : (b + 1) * self.block_size].sum()
+                           for b in range(len(self.generators))])
+        for generator, stop, start in zip(self.generators, stops, np.r_[0, stops[:-1]],
+                                          strict=True):
+            if stop > start:
+                counts[start:stop] = generator.poisson(expected[start:stop])
         return counts
