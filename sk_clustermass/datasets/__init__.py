@@ -9,11 +9,14 @@
 - The original lab's files (pickle of images + Feather catalogue):
   :func:`read_lab_dataset`, :func:`write_lab_dataset`.
 - FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube`.
+- The lab's float image format for simulated counts: :func:`to_lab_style`
+  (``make_clusters(..., image_format="lab")``).
 """
 
 from ._fits import read_fits_cubes, write_fits_cube
 from ._hdf5 import HDF5ClusterDataset, HDF5ClusterWriter, read_hdf5, write_hdf5
 from ._lab_format import read_lab_dataset, write_lab_dataset
+from ._lab_style import to_lab_style
 from ._make_clusters import make_catalog, make_clusters, parent_density_deg2, simulate_to_hdf5
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "read_hdf5",
     "read_lab_dataset",
     "simulate_to_hdf5",
+    "to_lab_style",
     "write_fits_cube",
     "write_hdf5",
     "write_lab_dataset",

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from .._inputs import as_inputs
 from ._hdf5_format import DEFAULT_COMPRESSION
+from ._lab_style import IMAGE_FORMATS, to_lab_style
 from .simulate._agn import AGNPopulation
 from .simulate._cosmology import DEFAULT_COSMOLOGY
 from .simulate._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
@@ -212,6 +213,12 @@ def _check_optional(value: Any, kind: type, name: str) -> Any:
 SURVEYS_AND_PRESETS = ("efeds", "erass1", *PRESETS)
 
 
+def _check_image_format(image_format: Any) -> None:
+    if image_format not in IMAGE_FORMATS:
+        message = f"image_format must be one of {list(IMAGE_FORMATS)}; got {image_format!r}"
+        raise ValueError(message)
+
+
 def _chunk_size(chunk_size: Any) -> int:
     size = _check_int(chunk_size, "chunk_size", 1)
     return -(-size // SEED_BLOCK) * SEED_BLOCK
@@ -332,6 +339,7 @@ def _iter_chunks(
     render: bool = True,
     detected_only: bool = False,
     progress: bool = False,
+    image_format: str = "counts",
 ) -> Iterator[dict[str, Any]]:
     """Yield chunk results in cluster order, cut so that exactly n_samples rows come out.
 
@@ -360,6 +368,8 @@ def _iter_chunks(
                 if taken:
                     if result["images"] is not None:
                         result["images"] = _as_float32(result["images"])
+                        if image_format == "lab":
+                            result["images"] = to_lab_style(result["images"])
                     yield result
                 if remaining == 0:
                     return
@@ -416,6 +426,7 @@ def make_clusters(
     morphology: Morphology | None = None,
     selection: ESASSSelection | None = None,
     contaminants: bool = False,
+    image_format: str = "counts",
 ):
     """Simulate eROSITA-like X-ray image cubes of galaxy clusters with known masses.
 
@@ -502,6 +513,10 @@ def make_clusters(
         selection and 'mass-function'): flagged by ``is_contaminant`` in the
         catalogue, with y = NaN; drop them before training, keep them to study their
         effect on predictions.
+    image_format : {'counts', 'lab'}, default='counts'
+        'counts': Poisson photon counts. 'lab': the lab's format, floats rescaled from
+        fine pixels and Gaussian-smoothed (:func:`~sk_clustermass.datasets.to_lab_style`
+        with its defaults), so that models can be trained for the lab's data.
 
     Returns
     -------
@@ -536,6 +551,7 @@ def make_clusters(
     (True, True)
     """
     n_samples = _check_int(n_samples, "n_samples", 1)
+    _check_image_format(image_format)
     config = _build_config(
         survey=survey, mass_range=mass_range, redshift_range=redshift_range,
         sampling=sampling, scatter=scatter, min_net_counts=min_net_counts,
@@ -551,7 +567,8 @@ def make_clusters(
     y = np.empty(n_samples, dtype=np.float64)
     catalogs, start = [], 0
     for chunk in _iter_chunks(config, root, n_samples, size, _check_n_jobs(n_jobs),
-                              detected_only=bool(detected_only), progress=show):
+                              detected_only=bool(detected_only), progress=show,
+                              image_format=image_format):
         stop = start + len(chunk["y"])
         images[start:stop] = chunk["images"]
         redshift[start:stop], y[start:stop] = chunk["redshift"], chunk["y"]
@@ -759,6 +776,7 @@ def simulate_to_hdf5(
         "mass_range", "redshift_range", "sampling", "detected_only", "min_net_counts",
         "scatter", "band_edges_kev", "image_size", "relations", "gas", "agn", "cosmology",
         "power_spectrum", "oversample", "morphology", "selection", "contaminants",
+        "image_format",
     }
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
@@ -766,8 +784,11 @@ def simulate_to_hdf5(
         raise TypeError(message)
     n_samples = _check_int(n_samples, "n_samples", 1)
     detected_only = bool(kwargs.pop("detected_only", True))
+    image_format = kwargs.pop("image_format", "counts")
+    _check_image_format(image_format)
     signature = inspect.signature(make_clusters).parameters
-    settings = {name: signature[name].default for name in allowed - {"detected_only"}}
+    settings = {name: signature[name].default
+                for name in allowed - {"detected_only", "image_format"}}
     settings.update(kwargs)
     config = _build_config(survey=survey, **settings)
     root = root_seed_sequence(random_state)
@@ -777,7 +798,8 @@ def simulate_to_hdf5(
         "pixel_arcsec": config.survey.pixel_arcsec,
         "random_state_entropy": str(root.entropy),
         "generator": "sk_clustermass.datasets.make_clusters",
-        "simulation_settings": _json_settings(config, {"detected_only": detected_only}),
+        "simulation_settings": _json_settings(config, {"detected_only": detected_only,
+                                                       "image_format": image_format}),
     }
     writer = HDF5ClusterWriter(
         path, n_bands=config.n_bands, height=config.image_size, width=config.image_size,
@@ -785,7 +807,7 @@ def simulate_to_hdf5(
     )
     chunks = _iter_chunks(config, root, n_samples, _chunk_size(chunk_size),
                           _check_n_jobs(n_jobs), detected_only=detected_only,
-                          progress=bool(progress))
+                          progress=bool(progress), image_format=image_format)
     with writer:
         for chunk in chunks:
             writer.append({"images": chunk["images"], "redshift": chunk["redshift"]}, chunk["y"],
