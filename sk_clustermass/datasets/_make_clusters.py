@@ -56,6 +56,8 @@ __all__ = ["make_catalog", "make_clusters", "parent_density_deg2", "simulate_to_
 #: (net-count cut; the eSASS-like selection keeps ~1% of a mass-function population).
 _MAX_PARENTS_PER_SAMPLE = 50
 _MAX_PARENTS_PER_SAMPLE_SELECTION = 2000
+#: Parents per chunk, in units of chunk_size, when the selection comes before rendering.
+_SELECTION_CHUNK_FACTOR = 16
 _CANCELLED_CHUNKS = r".*(successfully executed +but not used|still being processed)"
 _AUTO_PROGRESS_SAMPLES = 10_000
 
@@ -349,6 +351,9 @@ def _iter_chunks(
     workers = 1 if n_jobs == 1 else effective_n_jobs(n_jobs)
     max_parents = (_MAX_PARENTS_PER_SAMPLE if config.selection is None
                    else _MAX_PARENTS_PER_SAMPLE_SELECTION)
+    if config.selection is not None and detected_only and render:
+        # ~1% of the parents are rendered: bigger chunks of parents, same memory
+        chunk_size *= _SELECTION_CHUNK_FACTOR
     calls = (
         delayed(_run_chunk)(root, first, size, config, render, detected_only, workers > 1)
         for first, size in _chunk_tasks(n_samples, chunk_size, detected_only, max_parents)

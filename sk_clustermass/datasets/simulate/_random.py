@@ -81,11 +81,15 @@ def _pad_columns(parts: list[np.ndarray]) -> np.ndarray:
     if parts[0].ndim < 2:
         return np.concatenate(parts)
     width = max(part.shape[1] for part in parts)
-    padded = [
-        np.pad(part, [(0, 0), (0, width - part.shape[1])] + [(0, 0)] * (part.ndim - 2))
-        for part in parts
-    ]
-    return np.concatenate(padded)
+    if all(part.shape[1] == width for part in parts):
+        return np.concatenate(parts)
+    rows = sum(part.shape[0] for part in parts)
+    out = np.zeros((rows, width, *parts[0].shape[2:]), dtype=np.result_type(*parts))
+    start = 0
+    for part in parts:
+        out[start : start + part.shape[0], : part.shape[1]] = part
+        start += part.shape[0]
+    return out
 
 
 class BlockRandom:
@@ -145,8 +149,17 @@ class BlockRandom:
         ``draw`` returns an array with ``block_size`` rows, or a dict of such arrays
         (second axes may differ between blocks: they are zero-padded).
         """
-        parts = [draw(generator, self.block_size) for generator in self.generators]
-        rows = slice(None, self.n) if self.keep is None else np.flatnonzero(self.keep)
+        if self.keep is None:
+            parts = [draw(generator, self.block_size) for generator in self.generators]
+            rows = slice(None, self.n)
+        else:  # blocks without a kept cluster need no draw: their generators serve no one
+            padded = np.zeros(len(self.generators) * self.block_size, dtype=bool)
+            padded[: self.n] = self.keep
+            blocks = padded.reshape(len(self.generators), self.block_size)
+            used = np.flatnonzero(blocks.any(axis=1))
+            used = used if used.size else np.array([0])
+            parts = [draw(self.generators[b], self.block_size) for b in used]
+            rows = np.flatnonzero(blocks[used].ravel())
         if isinstance(parts[0], dict):
             return {key: _pad_columns([part[key] for part in parts])[rows] for key in parts[0]}
         return _pad_columns(parts)[rows]
