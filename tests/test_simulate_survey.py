@@ -270,3 +270,16 @@ def test_selection_thresholds_are_parameters():
     more = make_catalog(4096, survey="efeds_survey", random_state=1,
                         selection=loose)["detected"].sum()
     assert more > strict
+
+
+def test_hdf5_streaming_refuses_contaminants_and_takes_presets(tmp_path):
+    from sk_clustermass.datasets import read_hdf5, simulate_to_hdf5
+
+    with pytest.raises(ValueError, match="cannot write contaminants"):
+        simulate_to_hdf5(tmp_path / "bad.h5", 4, survey="efeds_survey", contaminants=True,
+                         progress=False)
+    path = simulate_to_hdf5(tmp_path / "ok.h5", 4, survey="efeds_survey", random_state=1,
+                            progress=False, image_format="lab")
+    X, y, catalog = read_hdf5(path)
+    assert X["images"].dtype == np.float32 and np.isfinite(y).all()
+    assert catalog["detected"].all() and (catalog["morphology_class"] >= 0).all()

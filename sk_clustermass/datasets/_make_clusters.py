@@ -788,6 +788,13 @@ def simulate_to_hdf5(
         message = f"unexpected keyword(s) {unknown}; simulate_to_hdf5 accepts {sorted(allowed)}"
         raise TypeError(message)
     n_samples = _check_int(n_samples, "n_samples", 1)
+    if kwargs.get("contaminants"):
+        message = (
+            "simulate_to_hdf5 cannot write contaminants: they have no mass (y = NaN) and "
+            "the HDF5 format stores finite targets only; simulate them in memory with "
+            "make_clusters(..., contaminants=True)"
+        )
+        raise ValueError(message)
     detected_only = bool(kwargs.pop("detected_only", True))
     image_format = kwargs.pop("image_format", "counts")
     _check_image_format(image_format)
