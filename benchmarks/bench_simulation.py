@@ -11,7 +11,11 @@ Prints:
    expected-count arrays (N, 10, 50, 50), and the ratio of the full simulation to it;
 3. ``simulate_to_hdf5`` streaming of two sizes (default 20,000 and 100,000 clusters),
    each in a fresh process, with its peak resident memory: the same for both sizes
-   when memory is bounded by the chunk, not by N.
+   when memory is bounded by the chunk, not by N;
+4. the per-cluster cost of the ``'efeds_survey'`` preset (mass-function sky, cool
+   cores, selection decided before rendering, only detected parents rendered) against
+   today's default ``make_clusters()``, per returned cluster, and the preset's
+   calibration numbers against eFEDS (density, median z and mass, contaminants).
 
 Usage::
 
@@ -250,6 +254,32 @@ def bench_hdf5(sizes: list[int], chunk_size: int, n_jobs: int) -> list[dict[str,
     return rows
 
 
+def bench_preset(n: int, chunk_size: int) -> dict[str, float]:
+    """CPU seconds per returned cluster: default make_clusters against the eFEDS preset."""
+    costs = {}
+    for name, kwargs in {"default": {}, "efeds_survey": {"survey": "efeds_survey"}}.items():
+        make_clusters(8, random_state=1, chunk_size=chunk_size, **kwargs)  # warm caches
+        tic = time.process_time()
+        make_clusters(n, random_state=0, chunk_size=chunk_size, **kwargs)
+        costs[name] = (time.process_time() - tic) / n
+    return costs
+
+
+def preset_calibration(n_parents: int = 65536) -> None:
+    """The eFEDS preset's detected sample against Liu et al. (2022) and Chiu et al. (2022)."""
+    from sk_clustermass.datasets import parent_density_deg2
+
+    catalog = make_catalog(n_parents, survey="efeds_survey", random_state=2022,
+                           contaminants=True)
+    detected = catalog[catalog["detected"]]
+    clusters = detected[~detected["is_contaminant"]]
+    density = parent_density_deg2("efeds_survey", contaminants=True) * len(detected) / n_parents
+    print(f"   {n_parents} parents, {len(detected)} detected: {density:.2f} per deg^2 "
+          f"(eFEDS 3.9), contaminants {detected['is_contaminant'].mean():.0%} (~20%), "
+          f"median z of clusters {clusters['z'].median():.2f} (0.35), median M500 "
+          f"{10 ** clusters['log10_M500c'].median():.2e} Msun (1.4e14)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a minute)")
@@ -292,6 +322,13 @@ def main() -> None:
     print(f"   full simulation / Poisson floor: {cost['full'] / cost['floor']:.2f}x "
           f"(make_clusters end to end, 1 job, CPU: "
           f"{runs[1]['cpu_seconds'] / cost['floor']:.2f}x)")
+
+    costs = bench_preset(max(n // 10, 200), args.chunk_size)
+    print(f"\n4. per returned cluster, CPU, 1 job: default make_clusters() "
+          f"{1e3 * costs['default']:.1f} ms, survey='efeds_survey' "
+          f"{1e3 * costs['efeds_survey']:.1f} ms, ratio "
+          f"{costs['efeds_survey'] / costs['default']:.2f} (issue 13 target: <= 1.5)")
+    preset_calibration()
 
     if args.skip_hdf5:
         return

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sk_clustermass.datasets._make_clusters import make_clusters
+from sk_clustermass.datasets import make_catalog, make_clusters
 from sk_clustermass.datasets.simulate import (
     DEFAULT_BAND_EDGES_KEV,
     AGNPopulation,
@@ -107,6 +107,44 @@ def spectra_figure(path: Path, seed: int) -> None:
     plt.close(fig)
 
 
+def survey_figure(path: Path, seed: int) -> None:
+    """The eFEDS-like preset: one detection per class, and the detected sample."""
+    X, _, catalog = make_clusters(60, survey="efeds_survey", contaminants=True,
+                                  random_state=seed, return_catalog=True)
+    parents = make_catalog(65536, survey="efeds_survey", contaminants=True,
+                           random_state=2022)
+    detected = parents[parents["detected"] & ~parents["is_contaminant"]]
+    fig, axes = plt.subplot_mosaic([["0", "1", "2", "-1"], ["z", "z", "m", "m"]],
+                                   figsize=(9, 5.2), constrained_layout=True)
+    names = {0: "cool core", 1: "relaxed, no cool core", 2: "disturbed", -1: "contaminant"}
+    for klass, name in names.items():
+        row = int(np.flatnonzero(catalog["morphology_class"].to_numpy() == klass)[0])
+        ax = axes[str(klass)]
+        ax.imshow(np.log10(1 + X["images"][row].sum(axis=0)), origin="lower", cmap="magma",
+                  vmin=0, vmax=2.5, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        mass = catalog["log10_M500c"].iloc[row]
+        label = "no cluster" if np.isnan(mass) else f"log M = {mass:.2f}"
+        ax.set_title(f"{name}\n{label}, z = {catalog['z'].iloc[row]:.2f}", fontsize=8)
+    axes["z"].hist(detected["z"], bins=np.linspace(0, 1.3, 27), color="0.5")
+    axes["z"].axvline(0.35, color="C3", label="eFEDS median 0.35 (Liu+22)")
+    axes["z"].axvline(detected["z"].median(), color="k", ls="--",
+                      label=f"simulated median {detected['z'].median():.2f}")
+    axes["z"].set_xlabel("redshift of detected clusters")
+    axes["m"].hist(detected["log10_M500c"], bins=np.linspace(13, 15.5, 26), color="0.5")
+    axes["m"].axvline(np.log10(1.4e14), color="C3", label="eFEDS median (Chiu+22)")
+    axes["m"].axvline(detected["log10_M500c"].median(), color="k", ls="--",
+                      label="simulated median")
+    axes["m"].set_xlabel("log10 M500c of detected clusters")
+    for key in ("z", "m"):
+        axes[key].legend(fontsize=7)
+    fig.suptitle("survey='efeds_survey': detections (counts, log) and the detected "
+                 "sample of 65,536 parents", fontsize=9)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "_static")
@@ -115,7 +153,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     grid_figure(args.out / "simulated_clusters_grid.png", args.seed)
     spectra_figure(args.out / "simulated_band_spectra.png", args.seed)
-    for name in ("simulated_clusters_grid.png", "simulated_band_spectra.png"):
+    survey_figure(args.out / "simulated_efeds_survey.png", args.seed)
+    names = ("simulated_clusters_grid.png", "simulated_band_spectra.png",
+             "simulated_efeds_survey.png")
+    for name in names:
         size = (args.out / name).stat().st_size
         print(f"wrote {args.out / name} ({size / 1024:.0f} kB)")
 

@@ -335,3 +335,20 @@ def test_bad_input_in_a_subprocess(tmp_path):
     assert result.stderr.strip() == (
         "sk-clustermass predict: error: model file 'absent.safetensors' does not exist"
     )
+
+
+def test_simulate_survey_preset(tmp_path):
+    import json
+
+    import h5py
+
+    from sk_clustermass.datasets import read_hdf5
+
+    path = tmp_path / "efeds_like.h5"
+    assert main(["simulate", "-n", "4", "--chunk-size", "256", "--survey", "efeds_survey",
+                 "-o", str(path), "--quiet"]) == 0
+    _, y, catalog = read_hdf5(path)
+    assert len(y) == 4 and catalog["detected"].all() and "EXT_LIKE" in catalog
+    with h5py.File(path, "r") as file:
+        settings = json.loads(file.attrs["simulation_settings"])
+    assert settings["sampling"] == "mass-function" and settings["selection"] is not None

@@ -61,7 +61,8 @@ def run_simulate(args: argparse.Namespace, console: Console) -> int:
     simulate_to_hdf5(
         output, args.n_samples, chunk_size=args.chunk_size, survey=args.survey,
         random_state=args.seed, n_jobs=args.n_jobs, progress=not console.quiet,
-        mass_range=tuple(args.mass_range), redshift_range=tuple(args.redshift_range),
+        mass_range=None if args.mass_range is None else tuple(args.mass_range),
+        redshift_range=None if args.redshift_range is None else tuple(args.redshift_range),
         sampling=args.sampling, detected_only=not args.all_clusters,
         compression=None if args.compression == "none" else args.compression,
     )

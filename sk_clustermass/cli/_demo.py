@@ -59,7 +59,8 @@ QUICK: dict[str, Any] = {
                 "dense_layers": (16,), "batch_size": 32, "patience": None},
 }
 METHODS = ("CNN", "count-rate relation", "luminosity relation")
-SURVEY_NAMES = {"efeds": "eFEDS", "erass1": "eRASS1"}
+SURVEY_NAMES = {"efeds": "eFEDS", "erass1": "eRASS1", "efeds_survey": "eFEDS-like survey",
+                "erass1_survey": "eRASS1-like survey"}
 
 
 class _Timer:

@@ -69,8 +69,11 @@ def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
 
 
 def _add_simulation_options(parser: argparse.ArgumentParser, *, n_jobs_default=1) -> None:
-    parser.add_argument("--survey", default="efeds", choices=("efeds", "erass1"),
-                        help="survey depth, instrument and background (default: efeds)")
+    parser.add_argument("--survey", default="efeds",
+                        choices=("efeds", "erass1", "efeds_survey", "erass1_survey"),
+                        help="survey depth, instrument and background; the *_survey "
+                        "presets also draw the sky from the mass function with cool "
+                        "cores and an eSASS-like selection (default: efeds)")
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed of the simulation and training (default: 0)")
     parser.add_argument("--n-jobs", type=int, default=n_jobs_default,
@@ -96,6 +99,7 @@ def _simulate_parser(commands, common) -> None:
             sk-clustermass simulate -n 2000 -o clusters.h5
             sk-clustermass simulate -n 100000 --n-jobs -1 --chunk-size 2048 -o big.h5
             sk-clustermass simulate -n 5000 --survey erass1 --seed 7 -o erass1.h5
+            sk-clustermass simulate -n 2000 --survey efeds_survey -o efeds_like.h5
             sk-clustermass simulate -n 2000 --compression lzf -o portable.h5
         """)
     parser.add_argument("-n", "--n-samples", type=int, required=True,
@@ -104,13 +108,15 @@ def _simulate_parser(commands, common) -> None:
     _add_simulation_options(parser)
     parser.add_argument("--chunk-size", type=int, default=1024,
                         help="clusters simulated per chunk (default: 1024)")
-    parser.add_argument("--mass-range", type=float, nargs=2, default=(13.0, 15.0),
-                        metavar=("LOW", "HIGH"), help="log10(M500c/Msun) range (13 15)")
-    parser.add_argument("--redshift-range", type=float, nargs=2, default=(0.01, 1.5),
+    parser.add_argument("--mass-range", type=float, nargs=2, default=None,
+                        metavar=("LOW", "HIGH"),
+                        help="log10(M500c/Msun) range (13 15; 13 15.5 for the presets)")
+    parser.add_argument("--redshift-range", type=float, nargs=2, default=None,
                         metavar=("LOW", "HIGH"), help="redshift range (0.01 1.5)")
-    parser.add_argument("--sampling", default="log-uniform",
+    parser.add_argument("--sampling", default=None,
                         choices=("log-uniform", "mass-function"),
-                        help="how masses and redshifts are drawn (default: log-uniform)")
+                        help="the prior on mass and redshift (default: log-uniform, "
+                        "mass-function for the *_survey presets)")
     parser.add_argument("--all-clusters", action="store_true",
                         help="keep undetected clusters too (flagged in the catalogue)")
     parser.add_argument("--compression", default="bitshuffle",

@@ -2,7 +2,8 @@
 
 - :func:`make_clusters` renders mock observations (the library's default data);
   :func:`make_catalog` draws only the catalogue; :func:`simulate_to_hdf5` streams any
-  number of clusters to an HDF5 file.
+  number of clusters to an HDF5 file; :func:`parent_density_deg2` turns detected
+  fractions of the survey presets into surface densities.
 - Our HDF5 format: :func:`write_hdf5`, :func:`read_hdf5`, :class:`HDF5ClusterWriter`
   and the lazy, out-of-core :class:`HDF5ClusterDataset`.
 - The original lab's files (pickle of images + Feather catalogue):
@@ -11,12 +12,15 @@
 - Populations: :func:`population_weights` reweights a training set from one
   population of masses and redshifts to another (e.g. log-uniform to the mass
   function), :func:`population_density` gives their densities.
+- The lab's float image format for simulated counts: :func:`to_lab_style`
+  (``make_clusters(..., image_format="lab")``).
 """
 
 from ._fits import read_fits_cubes, write_fits_cube
 from ._hdf5 import HDF5ClusterDataset, HDF5ClusterWriter, read_hdf5, write_hdf5
 from ._lab_format import read_lab_dataset, write_lab_dataset
-from ._make_clusters import make_catalog, make_clusters, simulate_to_hdf5
+from ._lab_style import to_lab_style
+from ._make_clusters import make_catalog, make_clusters, parent_density_deg2, simulate_to_hdf5
 from ._weights import population_density, population_weights
 
 __all__ = [
@@ -24,12 +28,14 @@ __all__ = [
     "HDF5ClusterWriter",
     "make_catalog",
     "make_clusters",
+    "parent_density_deg2",
     "population_density",
     "population_weights",
     "read_fits_cubes",
     "read_hdf5",
     "read_lab_dataset",
     "simulate_to_hdf5",
+    "to_lab_style",
     "write_fits_cube",
     "write_hdf5",
     "write_lab_dataset",

@@ -36,19 +36,28 @@ from tqdm.auto import tqdm
 
 from .._inputs import as_inputs
 from ._hdf5_format import DEFAULT_COMPRESSION
+from ._lab_style import IMAGE_FORMATS, to_lab_style
 from .simulate._agn import AGNPopulation
 from .simulate._cosmology import DEFAULT_COSMOLOGY
 from .simulate._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
 from .simulate._massfunction import LinearPowerSpectrum
+from .simulate._morphology import Morphology
 from .simulate._pipeline import SAMPLINGS, SimulationConfig, simulate_chunk
+from .simulate._pipeline import parent_density_deg2 as _parent_density
+from .simulate._presets import PRESETS, get_preset
 from .simulate._profiles import GasProfile
 from .simulate._random import SEED_BLOCK, root_seed_sequence
 from .simulate._scaling import ScalingRelations
+from .simulate._selection import ESASSSelection
 
-__all__ = ["make_catalog", "make_clusters", "simulate_to_hdf5"]
+__all__ = ["make_catalog", "make_clusters", "parent_density_deg2", "simulate_to_hdf5"]
 
-#: Give up when this many parent clusters per requested cluster yield too few detections.
+#: Give up when this many parent clusters per requested cluster yield too few detections
+#: (net-count cut; the eSASS-like selection keeps ~1% of a mass-function population).
 _MAX_PARENTS_PER_SAMPLE = 50
+_MAX_PARENTS_PER_SAMPLE_SELECTION = 2000
+#: Parents per chunk, in units of chunk_size, when the selection comes before rendering.
+_SELECTION_CHUNK_FACTOR = 16
 _CANCELLED_CHUNKS = r".*(successfully executed +but not used|still being processed)"
 _AUTO_PROGRESS_SAMPLES = 10_000
 
@@ -101,6 +110,29 @@ def _check_instance(value: Any, kind: type, name: str) -> Any:
     return value
 
 
+def _preset_defaults(survey: Any, given: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The Survey and, for a preset, its population and selection where None is given."""
+    preset = get_preset(survey)
+    defaults = {"sampling": "log-uniform", "mass_range": (13.0, 15.0),
+                "redshift_range": (0.01, 1.5), "relations": None, "morphology": None,
+                "selection": None}
+    if preset is not None:
+        defaults = {name: getattr(preset, name) for name in defaults}
+        survey = preset.survey
+    elif isinstance(survey, str) and survey.lower() not in SURVEYS_AND_PRESETS:
+        message = (
+            f"unknown survey {survey!r}; use one of {sorted(SURVEYS_AND_PRESETS)} (the "
+            f"presets {sorted(PRESETS)} add a mass-function population, the eSASS-like "
+            "selection, cool cores and contaminants) or a "
+            "sk_clustermass.datasets.simulate.Survey"
+        )
+        raise ValueError(message)
+    filled = {name: defaults[name] if given[name] is None else given[name] for name in defaults}
+    if isinstance(filled["sampling"], str):
+        filled["sampling"] = filled["sampling"].replace("_", "-")
+    return get_survey(survey), filled
+
+
 def _build_config(
     *,
     survey: Any,
@@ -117,9 +149,17 @@ def _build_config(
     cosmology: Any,
     power_spectrum: Any,
     oversample: Any,
+    morphology: Any = None,
+    selection: Any = None,
+    contaminants: Any = False,
 ) -> SimulationConfig:
     """Validate every physical setting and bundle it into a SimulationConfig."""
-    survey_obj = get_survey(survey)
+    survey_obj, filled = _preset_defaults(survey, {
+        "sampling": sampling, "mass_range": mass_range, "redshift_range": redshift_range,
+        "relations": relations, "morphology": morphology, "selection": selection,
+    })
+    sampling, relations = filled["sampling"], filled["relations"]
+    mass_range, redshift_range = filled["mass_range"], filled["redshift_range"]
     if sampling not in SAMPLINGS:
         message = f"sampling must be one of {list(SAMPLINGS)}; got {sampling!r}"
         raise ValueError(message)
@@ -134,6 +174,14 @@ def _build_config(
             f"FlatLambdaCDM(H0=70, Om0=0.3)) or None; got {type(cosmology).__name__}"
         )
         raise TypeError(message)
+    if contaminants and (filled["selection"] is None or sampling != "mass-function"):
+        message = (
+            "contaminants=True needs the eSASS-like selection and sampling='mass-function' "
+            "(contaminant rates are surface densities): use a survey preset such as "
+            "survey='efeds_survey', or pass selection=ESASSSelection() and "
+            "sampling='mass-function'"
+        )
+        raise ValueError(message)
     return SimulationConfig(
         survey=survey_obj,
         relations=_check_instance(relations, ScalingRelations, "relations"),
@@ -151,7 +199,26 @@ def _build_config(
         scatter=bool(scatter),
         min_net_counts=float(min_net_counts),
         oversample=_check_int(oversample, "oversample", 1),
+        morphology=_check_optional(filled["morphology"], Morphology, "morphology"),
+        selection=_check_optional(filled["selection"], ESASSSelection, "selection"),
+        contaminants=bool(contaminants),
     )
+
+
+def _check_optional(value: Any, kind: type, name: str) -> Any:
+    if value is not None and not isinstance(value, kind):
+        message = f"{name} must be a {kind.__name__} or None; got {type(value).__name__}"
+        raise TypeError(message)
+    return value
+
+
+SURVEYS_AND_PRESETS = ("efeds", "erass1", *PRESETS)
+
+
+def _check_image_format(image_format: Any) -> None:
+    if image_format not in IMAGE_FORMATS:
+        message = f"image_format must be one of {list(IMAGE_FORMATS)}; got {image_format!r}"
+        raise ValueError(message)
 
 
 def _chunk_size(chunk_size: Any) -> int:
@@ -183,7 +250,7 @@ def _run_chunk(
     ``compact``: images in the smallest exact integer type, for the trip back from a
     worker process.
     """
-    result = simulate_chunk(root, first, n, config, render=render)
+    result = simulate_chunk(root, first, n, config, render=render, detected_only=detected_only)
     catalog = pd.DataFrame(result["catalog"])
     images = result.get("images")
     if render and detected_only:
@@ -222,12 +289,12 @@ def _as_float32(images: np.ndarray) -> np.ndarray:
 
 
 def _chunk_tasks(
-    n_samples: int, chunk_size: int, detected_only: bool
+    n_samples: int, chunk_size: int, detected_only: bool, max_parents: int
 ) -> Iterator[tuple[int, int]]:
     """(first parent, parents) of each chunk, in order; endless when cutting on detection."""
     first = 0
     while detected_only or first < n_samples:
-        if detected_only and first > _MAX_PARENTS_PER_SAMPLE * n_samples + chunk_size:
+        if detected_only and first > max_parents * n_samples + chunk_size:
             return  # the caller reports how many were found
         yield first, chunk_size if detected_only else min(chunk_size, n_samples - first)
         first += chunk_size
@@ -274,6 +341,7 @@ def _iter_chunks(
     render: bool = True,
     detected_only: bool = False,
     progress: bool = False,
+    image_format: str = "counts",
 ) -> Iterator[dict[str, Any]]:
     """Yield chunk results in cluster order, cut so that exactly n_samples rows come out.
 
@@ -281,9 +349,14 @@ def _iter_chunks(
     of workers or the order in which chunks finish.
     """
     workers = 1 if n_jobs == 1 else effective_n_jobs(n_jobs)
+    max_parents = (_MAX_PARENTS_PER_SAMPLE if config.selection is None
+                   else _MAX_PARENTS_PER_SAMPLE_SELECTION)
+    if config.selection is not None and detected_only and render:
+        # ~1% of the parents are rendered: bigger chunks of parents, same memory
+        chunk_size *= _SELECTION_CHUNK_FACTOR
     calls = (
         delayed(_run_chunk)(root, first, size, config, render, detected_only, workers > 1)
-        for first, size in _chunk_tasks(n_samples, chunk_size, detected_only)
+        for first, size in _chunk_tasks(n_samples, chunk_size, detected_only, max_parents)
     )
     results = _chunk_results(calls, n_jobs, workers)
     remaining, parents = n_samples, 0
@@ -300,6 +373,8 @@ def _iter_chunks(
                 if taken:
                     if result["images"] is not None:
                         result["images"] = _as_float32(result["images"])
+                        if image_format == "lab":
+                            result["images"] = to_lab_style(result["images"])
                     yield result
                 if remaining == 0:
                     return
@@ -338,9 +413,9 @@ def make_clusters(
     n_jobs: int | None = 1,
     chunk_size: int = 256,
     return_catalog: bool = False,
-    mass_range: Sequence[float] = (13.0, 15.0),
-    redshift_range: Sequence[float] = (0.01, 1.5),
-    sampling: str = "log-uniform",
+    mass_range: Sequence[float] | None = None,
+    redshift_range: Sequence[float] | None = None,
+    sampling: str | None = None,
     detected_only: bool = True,
     min_net_counts: float | None = None,
     scatter: bool = True,
@@ -353,6 +428,10 @@ def make_clusters(
     power_spectrum: LinearPowerSpectrum | None = None,
     oversample: int = 2,
     progress: bool | None = None,
+    morphology: Morphology | None = None,
+    selection: ESASSSelection | None = None,
+    contaminants: bool = False,
+    image_format: str = "counts",
 ):
     """Simulate eROSITA-like X-ray image cubes of galaxy clusters with known masses.
 
@@ -360,10 +439,16 @@ def make_clusters(
     ----------
     n_samples : int, default=1000
         Number of clusters returned (after the detection cut when ``detected_only``).
-    survey : {'efeds', 'erass1'} or Survey, default='efeds'
-        Depth, instrument and background (see
-        :class:`~sk_clustermass.datasets.simulate.Survey`; change single numbers with
-        ``dataclasses.replace(get_survey('efeds'), ...)``).
+    survey : {'efeds', 'erass1', 'efeds_survey', 'erass1_survey'} or Survey, default='efeds'
+        'efeds' and 'erass1' (or a :class:`~sk_clustermass.datasets.simulate.Survey`)
+        set the depth, instrument and background only (change single numbers with
+        ``dataclasses.replace(get_survey('efeds'), ...)``). The presets
+        'efeds_survey' and 'erass1_survey' also set the sky and the selection so that
+        the detected sample looks like the survey (see
+        :class:`~sk_clustermass.datasets.simulate.SurveyPreset`): haloes from the mass
+        function, the Malmquist-corrected L–M relation, cool cores and disturbed
+        clusters, the eSASS-like detection and extent selection; every argument left
+        to None takes the preset's value.
     random_state : int, numpy Generator/RandomState/SeedSequence or None, default=None
         Seeds every random number. The same value gives identical output whatever
         ``n_jobs`` and ``chunk_size`` are.
@@ -377,13 +462,19 @@ def make_clusters(
     return_catalog : bool, default=False
         Also return the catalogue (one row per cluster; columns in
         :data:`~sk_clustermass.datasets.simulate.CATALOG_COLUMNS`).
-    mass_range : (float, float), default=(13.0, 15.0)
-        Range of log10(M500c / Msun) (PHYSICS.md). Equal ends fix the mass.
-    redshift_range : (float, float), default=(0.01, 1.5)
-        Range of redshift (PHYSICS.md). Equal ends fix the redshift.
-    sampling : {'log-uniform', 'mass-function'}, default='log-uniform'
-        'log-uniform': uniform in log10 M500c and in z. 'mass-function': as found in a
-        light cone, ``dn/dlnM dV/dz`` (Tinker et al. 2008).
+    mass_range : (float, float), optional
+        Range of log10(M500c / Msun); default (13, 15) (PHYSICS.md), (13, 15.5) for
+        the presets. Equal ends fix the mass.
+    redshift_range : (float, float), optional
+        Range of redshift; default (0.01, 1.5) (PHYSICS.md). Equal ends fix it.
+    sampling : {'log-uniform', 'mass-function'}, optional
+        The prior on mass and redshift (underscores accepted). 'log-uniform' (the
+        default for 'efeds' and 'erass1'): uniform in log10 M500c and in z, the
+        lab's training choice. 'mass-function' (the presets' default): as found in
+        a light cone, ``dn/dlnM dV/dz`` (Tinker et al. 2008). A network's posterior
+        mean leans towards its training prior: train with 'mass-function' to predict
+        masses of a survey's detections, with 'log-uniform' for an even error over
+        the mass range (see docs/simulator.md).
     detected_only : bool, default=True
         Keep only clusters passing the detection cut, like the eSASS-selected sample
         of the lab; more parents are simulated until ``n_samples`` are found.
@@ -413,6 +504,24 @@ def make_clusters(
         used in a 5 x 5 pixel box around each centre).
     progress : bool, optional
         Show a progress bar; by default only for 10,000 clusters or more.
+    morphology : Morphology, optional
+        Cool cores, relaxed and disturbed clusters with a double-beta gas profile
+        (:class:`~sk_clustermass.datasets.simulate.Morphology`); None: the presets'
+        model, or the single beta model of ``gas`` for 'efeds'/'erass1'.
+    selection : ESASSSelection, optional
+        The eSASS-like detection and extent selection
+        (:class:`~sk_clustermass.datasets.simulate.ESASSSelection`), decided before
+        rendering; None: the presets' selection, or the net-count cut
+        ``min_net_counts`` for 'efeds'/'erass1'.
+    contaminants : bool, default=False
+        Let point sources that pass the extent cut into the sample (needs the
+        selection and 'mass-function'): flagged by ``is_contaminant`` in the
+        catalogue, with y = NaN; drop them before training, keep them to study their
+        effect on predictions.
+    image_format : {'counts', 'lab'}, default='counts'
+        'counts': Poisson photon counts. 'lab': the lab's format, floats rescaled from
+        fine pixels and Gaussian-smoothed (:func:`~sk_clustermass.datasets.to_lab_style`
+        with its defaults), so that models can be trained for the lab's data.
 
     Returns
     -------
@@ -447,11 +556,13 @@ def make_clusters(
     (True, True)
     """
     n_samples = _check_int(n_samples, "n_samples", 1)
+    _check_image_format(image_format)
     config = _build_config(
         survey=survey, mass_range=mass_range, redshift_range=redshift_range,
         sampling=sampling, scatter=scatter, min_net_counts=min_net_counts,
         band_edges_kev=band_edges_kev, image_size=image_size, relations=relations, gas=gas,
         agn=agn, cosmology=cosmology, power_spectrum=power_spectrum, oversample=oversample,
+        morphology=morphology, selection=selection, contaminants=contaminants,
     )
     size, root = _chunk_size(chunk_size), root_seed_sequence(random_state)
     show = n_samples >= _AUTO_PROGRESS_SAMPLES if progress is None else bool(progress)
@@ -461,7 +572,8 @@ def make_clusters(
     y = np.empty(n_samples, dtype=np.float64)
     catalogs, start = [], 0
     for chunk in _iter_chunks(config, root, n_samples, size, _check_n_jobs(n_jobs),
-                              detected_only=bool(detected_only), progress=show):
+                              detected_only=bool(detected_only), progress=show,
+                              image_format=image_format):
         stop = start + len(chunk["y"])
         images[start:stop] = chunk["images"]
         redshift[start:stop], y[start:stop] = chunk["redshift"], chunk["y"]
@@ -479,9 +591,9 @@ def make_catalog(
     survey: Any = "efeds",
     random_state: Any = None,
     chunk_size: int = 4096,
-    mass_range: Sequence[float] = (13.0, 15.0),
-    redshift_range: Sequence[float] = (0.01, 1.5),
-    sampling: str = "log-uniform",
+    mass_range: Sequence[float] | None = None,
+    redshift_range: Sequence[float] | None = None,
+    sampling: str | None = None,
     scatter: bool = True,
     band_edges_kev: Sequence[float] | None = None,
     relations: ScalingRelations | None = None,
@@ -489,6 +601,9 @@ def make_catalog(
     agn: AGNPopulation | None = None,
     cosmology: FLRW | None = None,
     power_spectrum: LinearPowerSpectrum | None = None,
+    morphology: Morphology | None = None,
+    selection: ESASSSelection | None = None,
+    contaminants: bool = False,
 ) -> pd.DataFrame:
     """Simulate the cluster catalogue only: properties and expected counts, no images.
 
@@ -500,8 +615,10 @@ def make_catalog(
     ----------
     n_samples : int, default=1000
     survey, random_state, mass_range, redshift_range, sampling, scatter, band_edges_kev, \
-relations, gas, agn, cosmology, power_spectrum
-        As in :func:`make_clusters`.
+relations, gas, agn, cosmology, power_spectrum, morphology, selection, contaminants
+        As in :func:`make_clusters`. With a selection (the presets), ``detected``,
+        ``DET_LIKE`` and ``EXT_LIKE`` are in the catalogue: the detected rows are the
+        clusters :func:`make_clusters` returns with the same settings.
     chunk_size : int, default=4096
         Clusters per vectorised step (memory only; the output does not depend on it).
 
@@ -523,11 +640,58 @@ relations, gas, agn, cosmology, power_spectrum
         survey=survey, mass_range=mass_range, redshift_range=redshift_range,
         sampling=sampling, scatter=scatter, min_net_counts=None, band_edges_kev=band_edges_kev,
         image_size=50, relations=relations, gas=gas, agn=agn, cosmology=cosmology,
-        power_spectrum=power_spectrum, oversample=2,
+        power_spectrum=power_spectrum, oversample=2, morphology=morphology,
+        selection=selection, contaminants=contaminants,
     )
     chunks = _iter_chunks(config, root_seed_sequence(random_state), n_samples,
                           _chunk_size(chunk_size), 1, render=False)
     return pd.concat([chunk["catalog"] for chunk in chunks], ignore_index=True)
+
+
+def parent_density_deg2(
+    survey: Any = "efeds_survey",
+    *,
+    contaminants: bool = False,
+    mass_range: Sequence[float] | None = None,
+    redshift_range: Sequence[float] | None = None,
+    selection: ESASSSelection | None = None,
+    cosmology: FLRW | None = None,
+    power_spectrum: LinearPowerSpectrum | None = None,
+) -> float:
+    """Sky density that one simulated parent stands for, per deg^2.
+
+    With ``sampling='mass-function'`` (the survey presets) every parent of
+    :func:`make_catalog` or :func:`make_clusters` is one draw from the haloes (and,
+    with ``contaminants``, the bright point sources) on the sky: the density of a
+    selected sample is this number times its share of the parents.
+
+    Parameters
+    ----------
+    survey, contaminants, mass_range, redshift_range, selection, cosmology, \
+power_spectrum
+        As in :func:`make_clusters` (the same values as the simulation).
+
+    Returns
+    -------
+    float
+        Parents per deg^2.
+
+    Examples
+    --------
+    >>> from sk_clustermass.datasets import make_catalog, parent_density_deg2
+    >>> catalog = make_catalog(4096, survey="efeds_survey", random_state=0)
+    >>> per_deg2 = parent_density_deg2("efeds_survey") * catalog["detected"].mean()
+    >>> bool(1.0 < per_deg2 < 8.0)
+    True
+    """
+    config = _build_config(
+        survey=survey, mass_range=mass_range, redshift_range=redshift_range,
+        sampling="mass-function", scatter=True, min_net_counts=None, band_edges_kev=None,
+        image_size=50, relations=None, gas=None, agn=None, cosmology=cosmology,
+        power_spectrum=power_spectrum, oversample=2, selection=selection,
+        contaminants=contaminants,
+    )
+    return _parent_density(config)
 
 
 def _json_settings(config: SimulationConfig, extra: dict[str, Any]) -> str:
@@ -538,6 +702,9 @@ def _json_settings(config: SimulationConfig, extra: dict[str, Any]) -> str:
         "gas": asdict(config.gas),
         "agn": asdict(config.agn),
         "power_spectrum": asdict(config.power_spectrum),
+        "morphology": None if config.morphology is None else asdict(config.morphology),
+        "selection": None if config.selection is None else asdict(config.selection),
+        "contaminants": config.contaminants,
         "cosmology": repr(config.cosmology),
         "band_edges_kev": list(config.band_edges_kev),
         "image_size": config.image_size,
@@ -613,16 +780,27 @@ def simulate_to_hdf5(
     allowed = {
         "mass_range", "redshift_range", "sampling", "detected_only", "min_net_counts",
         "scatter", "band_edges_kev", "image_size", "relations", "gas", "agn", "cosmology",
-        "power_spectrum", "oversample",
+        "power_spectrum", "oversample", "morphology", "selection", "contaminants",
+        "image_format",
     }
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         message = f"unexpected keyword(s) {unknown}; simulate_to_hdf5 accepts {sorted(allowed)}"
         raise TypeError(message)
     n_samples = _check_int(n_samples, "n_samples", 1)
+    if kwargs.get("contaminants"):
+        message = (
+            "simulate_to_hdf5 cannot write contaminants: they have no mass (y = NaN) and "
+            "the HDF5 format stores finite targets only; simulate them in memory with "
+            "make_clusters(..., contaminants=True)"
+        )
+        raise ValueError(message)
     detected_only = bool(kwargs.pop("detected_only", True))
+    image_format = kwargs.pop("image_format", "counts")
+    _check_image_format(image_format)
     signature = inspect.signature(make_clusters).parameters
-    settings = {name: signature[name].default for name in allowed - {"detected_only"}}
+    settings = {name: signature[name].default
+                for name in allowed - {"detected_only", "image_format"}}
     settings.update(kwargs)
     config = _build_config(survey=survey, **settings)
     root = root_seed_sequence(random_state)
@@ -632,7 +810,8 @@ def simulate_to_hdf5(
         "pixel_arcsec": config.survey.pixel_arcsec,
         "random_state_entropy": str(root.entropy),
         "generator": "sk_clustermass.datasets.make_clusters",
-        "simulation_settings": _json_settings(config, {"detected_only": detected_only}),
+        "simulation_settings": _json_settings(config, {"detected_only": detected_only,
+                                                       "image_format": image_format}),
     }
     writer = HDF5ClusterWriter(
         path, n_bands=config.n_bands, height=config.image_size, width=config.image_size,
@@ -640,7 +819,7 @@ def simulate_to_hdf5(
     )
     chunks = _iter_chunks(config, root, n_samples, _chunk_size(chunk_size),
                           _check_n_jobs(n_jobs), detected_only=detected_only,
-                          progress=bool(progress))
+                          progress=bool(progress), image_format=image_format)
     with writer:
         for chunk in chunks:
             writer.append({"images": chunk["images"], "redshift": chunk["redshift"]}, chunk["y"],

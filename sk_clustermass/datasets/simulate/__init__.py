@@ -13,6 +13,9 @@ so that every number can be checked and reused:
 - gas profiles (:mod:`._profiles`): elliptical, offset beta models on pixels, PSF;
 - background (:mod:`._background`) and AGN (:mod:`._agn`);
 - the halo mass function (:mod:`._massfunction`) for ``sampling='mass-function'``;
+- cool cores, relaxed and disturbed clusters (:mod:`._morphology`);
+- the eSASS-like detection and extent selection with contaminants (:mod:`._selection`);
+- survey presets that reproduce a survey's detected sample (:mod:`._presets`);
 - the catalogue columns (:mod:`._columns`).
 
 Units are in the names (``_kpc``, ``_arcmin``, ``_kev``, ``_erg_s``, ``_cm2``) or in
@@ -62,11 +65,14 @@ from ._instrument import (
 from ._massfunction import (
     LinearPowerSpectrum,
     growth_factor,
+    halo_density_deg2,
     mass_function_dn_dlnm,
     sample_mass_function,
     sigma_of_mass,
     tinker08_multiplicity,
 )
+from ._morphology import Morphology, cool_core_fraction, core_excised_share, draw_morphology
+from ._presets import PRESETS, SurveyPreset, get_preset
 from ._profiles import (
     GasProfile,
     beta_flux_within,
@@ -79,6 +85,14 @@ from ._scaling import (
     correlated_log10_scatter,
     luminosity_0p1_2p4_erg_s,
     temperature_kev,
+)
+from ._selection import (
+    ESASSSelection,
+    detection_likelihood,
+    expected_extent_likelihood,
+    observed_extent_likelihood,
+    psf_convolved_fraction,
+    select_sources,
 )
 from ._spectrum import (
     KEV_TO_ERG,
@@ -100,13 +114,17 @@ __all__ = [
     "DEFAULT_COSMOLOGY",
     "EFFECTIVE_AREA_TABLE",
     "KEV_TO_ERG",
+    "PRESETS",
     "SURVEYS",
     "AGNPopulation",
     "BandResponse",
+    "ESASSSelection",
     "GasProfile",
     "LinearPowerSpectrum",
+    "Morphology",
     "ScalingRelations",
     "Survey",
+    "SurveyPreset",
     "agn_cumulative_density_deg2",
     "agn_flux_from_quantile",
     "agn_mean_flux_deg2",
@@ -121,16 +139,23 @@ __all__ = [
     "catalog_column_names",
     "central_agn_flux_erg_s_cm2",
     "convolve_psf",
+    "cool_core_fraction",
+    "core_excised_share",
     "correlated_log10_scatter",
     "critical_density_msun_kpc3",
     "describe_catalog_columns",
+    "detection_likelihood",
     "draw_central_agn",
     "draw_field_agn",
+    "draw_morphology",
     "ecf_counts_cm2_erg",
     "effective_area_cm2",
     "efunc",
+    "expected_extent_likelihood",
+    "get_preset",
     "get_survey",
     "growth_factor",
+    "halo_density_deg2",
     "k_correction",
     "king_encircled_fraction",
     "king_half_energy_width_arcsec",
@@ -139,14 +164,17 @@ __all__ = [
     "luminosity_0p1_2p4_erg_s",
     "luminosity_distance_cm",
     "mass_function_dn_dlnm",
+    "observed_extent_likelihood",
     "particle_background_rates",
     "photoabsorption_cross_section_cm2",
     "powerlaw_count_rates",
+    "psf_convolved_fraction",
     "psf_pixel_kernel",
     "r500_kpc",
     "render_beta_images",
     "resolved_agn_rate",
     "sample_mass_function",
+    "select_sources",
     "sigma_of_mass",
     "sky_background_rates",
     "temperature_kev",

@@ -6,7 +6,13 @@ simulation). Columns marked *image* exist only when images are rendered
 (:func:`~sk_clustermass.datasets._make_clusters.make_clusters`); the others also come
 from the catalogue-only :func:`~sk_clustermass.datasets._make_clusters.make_catalog`.
 Names shared with the lab's eFEDS mock catalogue (``z``, ``M500c``, ``R500c_kpc``,
-``R500c_arcmin``, ``kT``, ``Lx_soft``, ``Fx_soft``) have the same meaning there.
+``R500c_arcmin``, ``kT``, ``Lx_soft``, ``Fx_soft``, ``DET_LIKE``, ``EXT_LIKE``) have the
+same meaning there. Columns of kind *morphology* exist when the simulation draws cool
+cores and disturbed clusters (:class:`~sk_clustermass.datasets.simulate.Morphology`),
+columns of kind *selection* with the eSASS-like selection
+(:class:`~sk_clustermass.datasets.simulate.ESASSSelection`), which also puts
+``detected`` in catalogue-only output. For contaminants (``is_contaminant``) the
+cluster-truth columns (mass, radius, temperature, luminosity, profile) are NaN.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import pandas as pd
 
 __all__ = ["CATALOG_COLUMNS", "catalog_column_names", "describe_catalog_columns"]
 
-#: name -> (unit, description, image-only flag).
-CATALOG_COLUMNS: dict[str, tuple[str, str, bool]] = {
+#: name -> (unit, description, kind): kind False for every simulation, True for the
+#: image-only columns, "morphology" or "selection" for the columns of those models.
+CATALOG_COLUMNS: dict[str, tuple[str, str, bool | str]] = {
     "sim_id": ("", "index of the cluster in the simulated parent sample (before the "
                "detection cut); fixes its random numbers", False),
     "z": ("", "redshift", False),
@@ -68,11 +75,34 @@ CATALOG_COLUMNS: dict[str, tuple[str, str, bool]] = {
     "background_aperture": ("counts", "expected sky + particle + field-AGN counts in "
                             "the aperture", True),
     "net_counts": ("counts", "counts_aperture - background_aperture", True),
-    "detected": ("", "net_counts >= min_net_counts", True),
+    "detected": ("", "net_counts >= min_net_counts, or with the eSASS-like selection "
+                 "DET_LIKE >= det_like_min and EXT_LIKE >= ext_like_min", True),
+    "morphology_class": ("", "0 cool core, 1 relaxed without cool core, 2 disturbed "
+                         "(-1 for contaminants)", "morphology"),
+    "second_ratio": ("", "flux of the cusp (class 0) or substructure clump (class 2) over "
+                     "the ambient gas component", "morphology"),
+    "Lx_soft_ce": ("erg/s", "core-excised (0.15-1 R500) rest-frame 0.5-2 keV luminosity",
+                   "morphology"),
+    "is_contaminant": ("", "True for a point source (AGN) that entered the sample, not a "
+                       "cluster: its y is NaN", "selection"),
+    "flux_contaminant": ("erg/s/cm^2", "0.5-2 keV flux of the contaminating point source "
+                         "(0 for clusters)", "selection"),
+    "mu_detection_source": ("counts", "expected source counts in the detection aperture "
+                            "after the PSF, all bands", "selection"),
+    "mu_detection_background": ("counts", "expected background (sky, particles, mean "
+                                "unresolved AGN) in the detection aperture", "selection"),
+    "counts_detection": ("counts", "Poisson draw of the aperture counts used by the "
+                         "selection", "selection"),
+    "DET_LIKE": ("", "detection likelihood (Poisson likelihood ratio against the "
+                 "background)", "selection"),
+    "EXT_LIKE_expected": ("", "expected extent likelihood", "selection"),
+    "EXT_LIKE": ("", "extent likelihood, with its noise", "selection"),
 }
 
 
-def catalog_column_names(n_bands: int, images: bool = True) -> list[str]:
+def catalog_column_names(
+    n_bands: int, images: bool = True, morphology: bool = False, selection: bool = False
+) -> list[str]:
     """Column names of a simulated catalogue, in order.
 
     Parameters
@@ -81,6 +111,9 @@ def catalog_column_names(n_bands: int, images: bool = True) -> list[str]:
         Number of energy bands (expands the ``{i}`` columns).
     images : bool, default=True
         Include the image-only columns.
+    morphology, selection : bool, default=False
+        Include the columns of the morphology model and of the eSASS-like selection
+        (which brings ``detected`` without images).
 
     Returns
     -------
@@ -94,8 +127,9 @@ def catalog_column_names(n_bands: int, images: bool = True) -> list[str]:
     (['sim_id', 'z', 'M500c'], True, False)
     """
     names: list[str] = []
-    for pattern, (_unit, _text, image_only) in CATALOG_COLUMNS.items():
-        if image_only and not images:
+    wanted = {False: True, True: images, "morphology": morphology, "selection": selection}
+    for pattern, (_unit, _text, kind) in CATALOG_COLUMNS.items():
+        if not wanted[kind] and not (pattern == "detected" and selection):
             continue
         if "{i}" in pattern:
             names.extend(pattern.format(i=i) for i in range(n_bands))
@@ -115,7 +149,8 @@ def describe_catalog_columns() -> pd.DataFrame:
     'keV'
     """
     rows = [
-        {"name": name, "unit": unit, "description": text, "image_only": image_only}
-        for name, (unit, text, image_only) in CATALOG_COLUMNS.items()
+        {"name": name, "unit": unit, "description": text, "image_only": kind is True,
+         "model": kind if isinstance(kind, str) else ""}
+        for name, (unit, text, kind) in CATALOG_COLUMNS.items()
     ]
     return pd.DataFrame(rows)

@@ -31,6 +31,7 @@ from ._cosmology import DEFAULT_COSMOLOGY
 __all__ = [
     "LinearPowerSpectrum",
     "growth_factor",
+    "halo_density_deg2",
     "mass_function_dn_dlnm",
     "sample_mass_function",
     "sigma_of_mass",
@@ -302,3 +303,59 @@ def sample_mass_function(
     fraction = np.where(high_cdf > low_cdf, (u_m - low_cdf) / (high_cdf - low_cdf), 0.5)
     log_m = m_edges[position - 1] + fraction * (m_edges[1] - m_edges[0])
     return log_m, z
+
+
+def halo_density_deg2(
+    log_mass_range: tuple[float, float] = (13.0, 15.0),
+    z_range: tuple[float, float] = (0.01, 1.5),
+    cosmo: FLRW | None = None,
+    spectrum: LinearPowerSpectrum | None = None,
+) -> float:
+    """Number of haloes per deg^2 of sky in a log10 M500c and redshift range.
+
+    The integral of ``dn/dlnM dV/dz/dOmega`` over the cells used by
+    :func:`sample_mass_function`: what one parent of ``sampling='mass-function'``
+    stands for on the sky, so that detected fractions become surface densities.
+
+    Parameters
+    ----------
+    log_mass_range : tuple of float, default=(13.0, 15.0)
+        log10(M500c / Msun); the ends must differ.
+    z_range : tuple of float, default=(0.01, 1.5)
+        The ends must differ.
+    cosmo : astropy.cosmology.FLRW, optional
+    spectrum : LinearPowerSpectrum, optional
+
+    Returns
+    -------
+    float
+        Haloes per square degree.
+
+    Examples
+    --------
+    >>> from sk_clustermass.datasets.simulate import halo_density_deg2
+    >>> bool(halo_density_deg2((14.0, 15.0), (0.01, 1.5)) < halo_density_deg2())
+    True
+    """
+    cosmo = DEFAULT_COSMOLOGY if cosmo is None else cosmo
+    spectrum = LinearPowerSpectrum() if spectrum is None else spectrum
+    key = (tuple(map(float, log_mass_range)), tuple(map(float, z_range)), spectrum)
+    return float(_cached("density", cosmo, *key,
+                         build=lambda: (_halo_density(*key[:2], cosmo, spectrum),))[0])
+
+
+def _halo_density(
+    log_mass_range: tuple[float, float],
+    z_range: tuple[float, float],
+    cosmo: FLRW,
+    spectrum: LinearPowerSpectrum,
+) -> float:
+    z_edges = np.linspace(*z_range, 121)
+    m_edges = np.linspace(*log_mass_range, 241)
+    z_mid = 0.5 * (z_edges[1:] + z_edges[:-1])
+    m_mid = 0.5 * (m_edges[1:] + m_edges[:-1])
+    volume = cosmo.differential_comoving_volume(z_mid).to_value(u.Mpc**3 / u.sr)
+    density = mass_function_dn_dlnm(10.0 ** m_mid[None, :], z_mid[:, None], cosmo, spectrum)
+    per_sr = float((density * volume[:, None]).sum() * np.log(10.0) * np.diff(m_edges)[0]
+                   * np.diff(z_edges)[0])
+    return per_sr * (np.pi / 180.0) ** 2

@@ -20,206 +20,28 @@ around Gamma_0 = 1.9, exact to <0.5% per band for Gamma in 1.8–2.0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-from astropy.cosmology import FLRW
 
-from ._agn import AGNPopulation, central_agn_flux_erg_s_cm2, draw_central_agn, draw_field_agn
-from ._background import background_counts_per_pixel
+from ._agn import draw_field_agn
 from ._columns import catalog_column_names
-from ._cosmology import (
-    DEFAULT_COSMOLOGY,
-    efunc,
-    kpc_per_arcmin,
-    luminosity_distance_cm,
-    r500_kpc,
+from ._population import (
+    _GAMMA_0,
+    SAMPLINGS,
+    SimulationConfig,
+    draw_population,
+    parent_density_deg2,
 )
-from ._instrument import DEFAULT_BAND_EDGES_KEV, Survey, get_survey
-from ._massfunction import LinearPowerSpectrum, sample_mass_function
-from ._profiles import GasProfile, convolve_psf, render_beta_images
-from ._random import OBSERVATION, POPULATION, BlockRandom
-from ._scaling import (
-    ScalingRelations,
-    correlated_log10_scatter,
-    luminosity_0p1_2p4_erg_s,
-    temperature_kev,
-)
-from ._spectrum import band_response, k_correction, powerlaw_count_rates, thermal_count_rates
+from ._profiles import convolve_psf, render_beta_images
+from ._random import OBSERVATION, BlockRandom
+from ._spectrum import band_response, powerlaw_count_rates
 
-__all__ = ["SAMPLINGS", "SimulationConfig", "draw_population", "simulate_chunk"]
-
-#: The mass and redshift sampling modes.
-SAMPLINGS = ("log-uniform", "mass-function")
-_GAMMA_0 = 1.9
-_MPC_CM = 3.0856775814913673e24
-
-
-@dataclass(frozen=True, eq=False)
-class SimulationConfig:
-    """Everything that defines a simulation except the random state and the size.
-
-    Built and validated by :func:`~sk_clustermass.datasets._make_clusters.make_clusters`;
-    see its docstring for the meaning of each field.
-
-    Examples
-    --------
-    >>> config = SimulationConfig()
-    >>> config.n_bands, config.survey.name, config.sampling
-    (10, 'efeds', 'log-uniform')
-    """
-
-    survey: Survey = field(default_factory=lambda: get_survey("efeds"))
-    relations: ScalingRelations = field(default_factory=ScalingRelations)
-    gas: GasProfile = field(default_factory=GasProfile)
-    agn: AGNPopulation = field(default_factory=AGNPopulation)
-    cosmology: FLRW = field(default_factory=lambda: DEFAULT_COSMOLOGY)
-    power_spectrum: LinearPowerSpectrum = field(default_factory=LinearPowerSpectrum)
-    band_edges_kev: tuple[float, ...] = DEFAULT_BAND_EDGES_KEV
-    image_size: int = 50
-    mass_range: tuple[float, float] = (13.0, 15.0)
-    redshift_range: tuple[float, float] = (0.01, 1.5)
-    sampling: str = "log-uniform"
-    scatter: bool = True
-    min_net_counts: float = 14.0
-    oversample: int = 2
-
-    @property
-    def n_bands(self) -> int:
-        """Number of energy bands."""
-        return len(self.band_edges_kev) - 1
-
-
-def _sample_mass_redshift(
-    uniform: np.ndarray, config: SimulationConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    (m_low, m_high), (z_low, z_high) = config.mass_range, config.redshift_range
-    if config.sampling == "log-uniform":
-        log_mass = m_low + (m_high - m_low) * uniform[:, 0]
-        z = z_low + (z_high - z_low) * uniform[:, 1]
-        return log_mass, z
-    return sample_mass_function(
-        uniform[:, 1], uniform[:, 0], config.mass_range, config.redshift_range,
-        config.cosmology, config.power_spectrum,
-    )
-
-
-def _draw_structure(rand: BlockRandom, config: SimulationConfig, n: int) -> dict:
-    """All population random numbers, drawn in a fixed order for whole blocks."""
-    uniform = rand.apply(lambda rng, size: rng.random((size, 2)))
-    normal = rand.apply(lambda rng, size: rng.standard_normal((size, 6)))
-    shape_uniform = rand.apply(lambda rng, size: rng.random((size, 3)))
-    central = rand.apply(lambda rng, size: draw_central_agn(rng, size, config.agn))
-    return {"uniform": uniform, "normal": normal, "shape": shape_uniform, "central": central}
-
-
-def draw_population(
-    root: np.random.SeedSequence, first: int, n: int, config: SimulationConfig
-) -> dict[str, np.ndarray]:
-    """Cluster properties and expected counts for clusters ``first .. first + n - 1``.
-
-    Returns
-    -------
-    dict of ndarray of shape (n,) or (n, n_bands)
-        The catalogue columns that need no image (see ``_columns``), plus private
-        entries (leading underscore) the rendering step uses.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> population = draw_population(np.random.SeedSequence(0), 0, 5, SimulationConfig())
-    >>> population["kT"].shape, population["_mu_band"].shape
-    ((5,), (5, 10))
-    """
-    rel, gas, survey = config.relations, config.gas, config.survey
-    draws = _draw_structure(BlockRandom(root, first, n, POPULATION), config, n)
-    normal, shape_uniform = draws["normal"], draws["shape"]
-    log_mass, z = _sample_mass_redshift(draws["uniform"], config)
-    mass = 10.0**log_mass
-    ez = efunc(z, config.cosmology)
-    r500 = r500_kpc(mass, z, config.cosmology)
-    kpc_arcmin = kpc_per_arcmin(z, config.cosmology)
-    theta500 = r500 / kpc_arcmin
-    dl_cm = luminosity_distance_cm(z, config.cosmology)
-
-    d_log_kt, d_log_lx = correlated_log10_scatter(normal[:, :2], rel)
-    if not config.scatter:
-        d_log_kt, d_log_lx = np.zeros(n), np.zeros(n)
-    kt = temperature_kev(mass, ez, rel) * 10.0**d_log_kt
-    lx_wide = luminosity_0p1_2p4_erg_s(mass, ez, rel) * 10.0**d_log_lx
-    lx_soft = rel.soft_band_fraction * lx_wide
-
-    beta = np.clip(gas.beta_mean + gas.beta_sd * normal[:, 2], *gas.beta_range)
-    lx_normal = rel.rho_kt_lx * normal[:, 0] + np.sqrt(1.0 - rel.rho_kt_lx**2) * normal[:, 1]
-    rho = gas.rc_lx_correlation
-    rc_normal = rho * lx_normal + np.sqrt(1.0 - rho**2) * normal[:, 3]
-    rc_over_r500 = gas.rc_median_r500 * np.exp(gas.rc_scatter_ln * rc_normal)
-    q_low, q_high = gas.b_to_a_range
-    b_to_a = q_low + (q_high - q_low) * shape_uniform[:, 0]
-    angle = np.pi * shape_uniform[:, 1]
-    xoff_r500 = gas.xoff_median_r500 * np.exp(gas.xoff_scatter_ln * normal[:, 4])
-    xoff_direction = 2.0 * np.pi * shape_uniform[:, 2]
-    spread = np.exp(survey.exposure_scatter_ln * normal[:, 5]) if config.scatter else np.ones(n)
-    t_vig = survey.exposure_vignetted_s * spread
-    t_unvig = survey.exposure_unvignetted_s * spread
-
-    response = band_response(config.band_edges_kev, survey.nh_cm2, survey.effective_area)
-    soft = band_response((0.5, 2.0), survey.nh_cm2, survey.effective_area)
-    mu_band = thermal_count_rates(lx_soft, kt, z, dl_cm, response) * t_vig[:, None]
-    mu_soft = thermal_count_rates(lx_soft, kt, z, dl_cm, soft)[:, 0] * t_vig
-    k_soft = k_correction(kt, z)
-    central = draws["central"]
-    central_flux = central_agn_flux_erg_s_cm2(central["lx_erg_s"], central["photon_index"], z,
-                                              dl_cm)
-    central_band = (
-        central_flux[:, None] * powerlaw_count_rates(central["photon_index"], response)
-        * t_vig[:, None]
-    )
-    background = background_counts_per_pixel(
-        config.band_edges_kev, survey, t_vig, t_unvig, config.agn
-    )
-
-    pixel_arcmin = survey.pixel_arcsec / 60.0
-    centre = (config.image_size - 1) / 2.0
-    xoff_pix = xoff_r500 * theta500 / pixel_arcmin
-    columns = {
-        "sim_id": np.arange(first, first + n, dtype=np.int64),
-        "z": z,
-        "M500c": mass,
-        "log10_M500c": log_mass,
-        "R500c_kpc": r500,
-        "R500c_arcmin": theta500,
-        "E_z": ez,
-        "dL_Mpc": dl_cm / _MPC_CM,
-        "kT": kt,
-        "Lx_0p1_2p4": lx_wide,
-        "Lx_soft": lx_soft,
-        "Fx_soft": lx_soft / (4.0 * np.pi * dl_cm**2) / k_soft,
-        "k_correction_soft": k_soft,
-        "beta": beta,
-        "rc_over_r500": rc_over_r500,
-        "rc_arcmin": rc_over_r500 * theta500,
-        "b_to_a": b_to_a,
-        "position_angle_deg": np.degrees(angle),
-        "Xoff_kpc": xoff_r500 * r500,
-        "Xoff_arcmin": xoff_r500 * theta500,
-        "x_pix": centre + xoff_pix * np.cos(xoff_direction),
-        "y_pix": centre + xoff_pix * np.sin(xoff_direction),
-        "exposure_s": t_unvig,
-        "exposure_vignetted_s": t_vig,
-        "central_agn": central["has_agn"],
-        "Lx_central_agn": central["lx_erg_s"],
-        "mu_soft_r500": mu_soft,
-        "mu_cluster_r500": mu_band.sum(axis=1),
-        **{f"mu_cluster_band_{i}": mu_band[:, i] for i in range(config.n_bands)},
-        "mu_central_agn": central_band.sum(axis=1),
-        "mu_background_pixel": background.sum(axis=1),
-        "_mu_band": mu_band,
-        "_central_band": central_band,
-        "_background": background,
-        "_angle": angle,
-    }
-    return columns
+__all__ = [
+    "SAMPLINGS",
+    "SimulationConfig",
+    "draw_population",
+    "parent_density_deg2",
+    "simulate_chunk",
+]
 
 
 def _point_source_maps(
@@ -263,9 +85,51 @@ def _aperture_masks(radius_pix: np.ndarray, size: int) -> np.ndarray:
     return r2[None] <= radius_pix[:, None, None] ** 2
 
 
+#: Cluster-truth columns that are NaN for contaminants (point sources, not clusters).
+_TRUTH_COLUMNS = (
+    "M500c", "log10_M500c", "R500c_kpc", "R500c_arcmin", "kT", "Lx_0p1_2p4", "Lx_soft",
+    "Fx_soft", "k_correction_soft", "beta", "rc_over_r500", "rc_arcmin", "b_to_a",
+    "position_angle_deg", "Xoff_kpc", "Xoff_arcmin", "second_ratio", "Lx_soft_ce",
+)
+
+
+def _public_columns(population: dict, names: list[str]) -> dict[str, np.ndarray]:
+    public = {name: population[name] for name in names}
+    if "is_contaminant" in public and public["is_contaminant"].any():
+        point = public["is_contaminant"]
+        for name in _TRUTH_COLUMNS:
+            if name in public:
+                public[name] = np.where(point, np.nan, public[name])
+    return public
+
+
+def _render_gas(population: dict, config: SimulationConfig) -> np.ndarray:
+    """The gas map of every cluster: ambient component plus cusp or clump, (n, size, size)."""
+    size = config.image_size
+    theta500_pix = population["R500c_arcmin"] / (config.survey.pixel_arcsec / 60.0)
+    common = {"truncation_r500": config.gas.truncation_r500, "oversample": config.oversample}
+    cluster = render_beta_images(
+        population["x_pix"], population["y_pix"], population["rc_over_r500"] * theta500_pix,
+        population["beta"], population["b_to_a"], population["_angle"], theta500_pix,
+        (size, size), **common,
+    )
+    ratio = population["_second_ratio"]
+    rows = np.flatnonzero(ratio > 0)
+    if rows.size:
+        second = render_beta_images(
+            population["_second_x"][rows], population["_second_y"][rows],
+            population["_second_rc_r500"][rows] * theta500_pix[rows],
+            np.full(rows.size, 2.0 / 3.0), population["b_to_a"][rows],
+            population["_angle"][rows], theta500_pix[rows], (size, size), **common,
+        )
+        weight = (ratio[rows] / (1.0 + ratio[rows])).astype(np.float32)[:, None, None]
+        cluster[rows] = cluster[rows] * (1.0 - weight) + second * weight
+    return cluster
+
+
 def simulate_chunk(
     root: np.random.SeedSequence, first: int, n: int, config: SimulationConfig,
-    *, render: bool = True, return_expected: bool = False,
+    *, render: bool = True, return_expected: bool = False, detected_only: bool = False,
 ) -> dict:
     """Simulate clusters ``first .. first + n - 1``.
 
@@ -283,6 +147,9 @@ def simulate_chunk(
         catalogue columns only.
     return_expected : bool, default=False
         Also return the expected-count cube (for benchmarks and tests).
+    detected_only : bool, default=False
+        With the eSASS-like selection (decided before rendering), render and return
+        the detected parents only; ignored otherwise.
 
     Returns
     -------
@@ -300,21 +167,22 @@ def simulate_chunk(
     ((3, 10, 50, 50), dtype('float64'), [64, 65, 66])
     """
     population = draw_population(root, first, n, config)
-    public = {name: population[name] for name in catalog_column_names(config.n_bands, False)}
+    names = catalog_column_names(config.n_bands, False, config.morphology is not None,
+                                 config.selection is not None)
+    rand = BlockRandom(root, first, n, OBSERVATION)
+    if render and detected_only and config.selection is not None:
+        keep = population["detected"]
+        population = {key: value[keep] for key, value in population.items()}
+        rand, n = rand.subset(keep), int(keep.sum())
+    public = _public_columns(population, names)
     if not render:
         return {"catalog": public}
     survey, size = config.survey, config.image_size
     pixel_arcmin = survey.pixel_arcsec / 60.0
     area_deg2 = (size * pixel_arcmin / 60.0) ** 2
-    rand = BlockRandom(root, first, n, OBSERVATION)
     field_agn = rand.apply(lambda rng, block: draw_field_agn(rng, block, area_deg2, config.agn))
     t_vig = population["exposure_vignetted_s"]
-    theta500_pix = population["R500c_arcmin"] / pixel_arcmin
-    cluster = render_beta_images(
-        population["x_pix"], population["y_pix"], population["rc_over_r500"] * theta500_pix,
-        population["beta"], population["b_to_a"], population["_angle"], theta500_pix,
-        (size, size), truncation_r500=config.gas.truncation_r500, oversample=config.oversample,
-    )
+    cluster = _render_gas(population, config)
     maps = np.concatenate([cluster[:, None], _point_source_maps(field_agn, t_vig, size)], axis=1)
     kernel = survey.psf_kernel()
     maps = convolve_psf(maps, kernel.astype(np.float32))
@@ -370,7 +238,7 @@ def simulate_chunk(
         counts_aperture=counts_ap.astype(np.float64),
         background_aperture=background_ap,
         net_counts=net,
-        detected=net >= config.min_net_counts,
+        detected=population["detected"] if config.selection else net >= config.min_net_counts,
     )
     result = {"catalog": public, "images": images}
     if return_expected:

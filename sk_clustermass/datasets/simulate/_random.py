@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OBSERVATION", "POPULATION", "SEED_BLOCK", "BlockRandom", "root_seed_sequence"]
+__all__ = [
+    "OBSERVATION",
+    "POPULATION",
+    "SEED_BLOCK",
+    "SELECTION",
+    "BlockRandom",
+    "root_seed_sequence",
+]
 
 #: Clusters per independently seeded block.
 SEED_BLOCK = 64
@@ -27,6 +34,8 @@ SEED_BLOCK = 64
 POPULATION = 0
 #: Stream index of the observation draws.
 OBSERVATION = 1
+#: Stream index of the selection draws (contaminants, detection and extent noise).
+SELECTION = 2
 
 
 def root_seed_sequence(random_state: Any) -> np.random.SeedSequence:
@@ -72,11 +81,15 @@ def _pad_columns(parts: list[np.ndarray]) -> np.ndarray:
     if parts[0].ndim < 2:
         return np.concatenate(parts)
     width = max(part.shape[1] for part in parts)
-    padded = [
-        np.pad(part, [(0, 0), (0, width - part.shape[1])] + [(0, 0)] * (part.ndim - 2))
-        for part in parts
-    ]
-    return np.concatenate(padded)
+    if all(part.shape[1] == width for part in parts):
+        return np.concatenate(parts)
+    rows = sum(part.shape[0] for part in parts)
+    out = np.zeros((rows, width, *parts[0].shape[2:]), dtype=np.result_type(*parts))
+    start = 0
+    for part in parts:
+        out[start : start + part.shape[0], : part.shape[1]] = part
+        start += part.shape[0]
+    return out
 
 
 class BlockRandom:
@@ -117,6 +130,7 @@ class BlockRandom:
         first_block = first_cluster // block_size
         n_blocks = -(-n // block_size)
         self.n = n
+        self.keep: np.ndarray | None = None
         self.block_size = block_size
         self.generators = [
             np.random.Generator(
@@ -135,15 +149,43 @@ class BlockRandom:
         ``draw`` returns an array with ``block_size`` rows, or a dict of such arrays
         (second axes may differ between blocks: they are zero-padded).
         """
-        parts = [draw(generator, self.block_size) for generator in self.generators]
+        if self.keep is None:
+            parts = [draw(generator, self.block_size) for generator in self.generators]
+            rows = slice(None, self.n)
+        else:  # blocks without a kept cluster need no draw: their generators serve no one
+            padded = np.zeros(len(self.generators) * self.block_size, dtype=bool)
+            padded[: self.n] = self.keep
+            blocks = padded.reshape(len(self.generators), self.block_size)
+            used = np.flatnonzero(blocks.any(axis=1))
+            used = used if used.size else np.array([0])
+            parts = [draw(self.generators[b], self.block_size) for b in used]
+            rows = np.flatnonzero(blocks[used].ravel())
         if isinstance(parts[0], dict):
-            return {key: _pad_columns([part[key] for part in parts])[: self.n] for key in parts[0]}
-        return _pad_columns(parts)[: self.n]
+            return {key: _pad_columns([part[key] for part in parts])[rows] for key in parts[0]}
+        return _pad_columns(parts)[rows]
+
+    def subset(self, keep: np.ndarray) -> BlockRandom:
+        """The same generators, for the clusters where ``keep`` (shape (n,)) is True.
+
+        :meth:`apply` still draws whole blocks, so a kept cluster gets the numbers it
+        would get without the subset; :meth:`poisson` draws for the kept rows only.
+        """
+        other = object.__new__(BlockRandom)
+        other.__dict__.update(self.__dict__)
+        other.keep = np.asarray(keep, dtype=bool)
+        return other
 
     def poisson(self, expected: np.ndarray, dtype: type = np.float32) -> np.ndarray:
-        """Poisson counts for ``expected`` of shape (n, ...), block by block, as ``dtype``."""
+        """Poisson counts for ``expected`` of shape (n, ...), block by block, as ``dtype``.
+
+        After :meth:`subset`, ``expected`` holds the kept rows only.
+        """
         counts = np.empty(expected.shape, dtype=dtype)
-        for b, generator in enumerate(self.generators):
-            rows = slice(b * self.block_size, min((b + 1) * self.block_size, self.n))
-            counts[rows] = generator.poisson(expected[rows])
+        kept = np.ones(self.n, dtype=bool) if self.keep is None else self.keep
+        stops = np.cumsum([kept[b * self.block_size : (b + 1) * self.block_size].sum()
+                           for b in range(len(self.generators))])
+        for generator, stop, start in zip(self.generators, stops, np.r_[0, stops[:-1]],
+                                          strict=True):
+            if stop > start:
+                counts[start:stop] = generator.poisson(expected[start:stop])
         return counts
