@@ -3,17 +3,32 @@
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
-safe model files.
+safe model files. :class:`Parameter` and :func:`parameter_table` describe its
+constructor parameters, one entry each: :func:`validate_parameters` checks them, and
+the command line and the docs table (:func:`parameter_table_markdown`) are made from
+them.
 """
 
 from ._net import NonFiniteLossError
+from ._parameters import (
+    Parameter,
+    fingerprint_ignored,
+    parameter_table,
+    parameter_table_markdown,
+    validate_parameters,
+)
 from ._persistence import load_model, save_model
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
 
 __all__ = [
     "ClusterMassRegressor",
     "NonFiniteLossError",
+    "Parameter",
     "TrainingInterruptedWarning",
+    "fingerprint_ignored",
     "load_model",
+    "parameter_table",
+    "parameter_table_markdown",
     "save_model",
+    "validate_parameters",
 ]

@@ -25,7 +25,6 @@ from ._checkpoint import (
 from ._data import BatchIterator, ClusterTensors, shuffled_split
 from ._hyperparameters import (
     OPTIMIZERS,
-    check_positive,
     optimizer_params,
     resolve_device,
     training_callbacks,
@@ -34,6 +33,7 @@ from ._hyperparameters import (
 from ._loss import GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import ClusterMassCNN
 from ._net import ClusterNet
+from ._parameters import fingerprint_ignored
 from ._streaming import (
     StreamingBatchIterator,
     StreamingClusters,
@@ -360,9 +360,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """This fit's checkpoint callback and the saved state to resume from, if any."""
         if self.checkpoint_dir is None:
             return None, None
-        check_positive("checkpoint_every", self.checkpoint_every, integer=True)
-        ignored = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
-                   "malloc_tuning"}
+        ignored = fingerprint_ignored()
         params = {k: v for k, v in self.get_params().items() if k not in ignored}
         directory = Path(self.checkpoint_dir) / fit_fingerprint(params, arrays)
         state = load_checkpoint(directory)
