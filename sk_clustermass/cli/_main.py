@@ -240,7 +240,7 @@ def _demo_parser(commands, common) -> None:
     parser.add_argument("-o", "--output", default="demo_report",
                         help="report folder (default: demo_report)")
     parser.add_argument("--out", dest="output", action=DeprecatedAlias, replacement="--output",
-                        help="deprecated alias of --output")
+                        help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
                         help="tiny data and network, for tests (seconds; poor masses)")
     add_simulation_options(parser)

@@ -142,6 +142,8 @@ def add_parameter_options(
 class DeprecatedAlias(argparse.Action):
     """An old option name that still works for one release, with a note on stderr.
 
+    Left out of ``--help`` (pass ``help=argparse.SUPPRESS``); the changelog lists them.
+
     Parameters
     ----------
     replacement : str
@@ -170,7 +172,7 @@ def add_random_state_option(parser: argparse.ArgumentParser, *, default: int = 0
                         help=f"{help} (default: {default})")
     parser.add_argument("--seed", dest="random_state", type=int, metavar="N",
                         action=DeprecatedAlias, replacement="--random-state",
-                        help="deprecated alias of --random-state")
+                        help=argparse.SUPPRESS)
 
 
 def nullable_parameters() -> set[str]:
@@ -210,22 +212,22 @@ def add_study_options(parser: argparse.ArgumentParser, *, output: str = "study")
     for name in ("quick", "full"):
         parser.add_argument(f"--{name}", dest="mode", nargs=0, const=name,
                             action=DeprecatedAlias, replacement=f"--mode {name}",
-                            help=f"deprecated spelling of --mode {name}")
+                            help=argparse.SUPPRESS)
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="run on N freshly simulated clusters (default: the mode's "
                         "number, 600 quick, 8000 full)")
     parser.add_argument("--n-samples", dest="simulate", type=int, metavar="N",
                         action=DeprecatedAlias, replacement="--simulate",
-                        help="deprecated alias of --simulate")
+                        help=argparse.SUPPRESS)
     parser.add_argument("--cv", type=int, help="cross-validation folds (quick 2, full 3)")
     parser.add_argument("-o", "--output", default=output,
                         help=f"folder to write (default: {output})")
     parser.add_argument("--out", dest="output", action=DeprecatedAlias, replacement="--output",
-                        help="deprecated alias of --output")
+                        help=argparse.SUPPRESS)
     add_simulation_options(parser)
     add_parameter_options(parser, "network parameters fixed during the study (the study's "
                           "own settings by default; the grid overrides them)",
                           exclude=("random_state",))
     parser.add_argument("--epochs", dest="hp_max_epochs", type=int, metavar="N",
                         default=argparse.SUPPRESS, action=DeprecatedAlias,
-                        replacement="--max-epochs", help="deprecated alias of --max-epochs")
+                        replacement="--max-epochs", help=argparse.SUPPRESS)
