@@ -4,7 +4,7 @@ Build it with ``make docs`` (warnings are errors), or by hand::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-The build never touches the network (no intersphinx, no remote images). Two pages are
+The build never touches the network (no intersphinx, no remote images). Three pages are
 completed here at build time, so that pages and modules added later by anyone appear
 without editing them and never break the warnings-as-errors build:
 
@@ -12,6 +12,8 @@ without editing them and never break the warnings-as-errors build:
   (:data:`GUIDE_ORDER`), then any other top-level page;
 * ``api``: one section per public module that imports and has ``__all__``
   (:data:`API_MODULES`), one entry per name in ``__all__``.
+* ``estimator``: the table of the regressor's parameters, made from the parameter
+  table (:func:`sk_clustermass.estimator.parameter_table_markdown`).
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ GUIDE_ORDER = [
 REFERENCE_ORDER = ["cli", "api", "changelog"]
 _TOCTREE_MARKER = "<!-- guide-toctree -->"
 _API_MARKER = ".. api-reference"
+_PARAMETERS_MARKER = "<!-- parameter-table -->"
 
 
 def _toctree(found_docs: set[str]) -> str:
@@ -251,6 +254,10 @@ def _fill_generated_pages(app, docname: str, source: list[str]) -> None:
         source[0] = source[0].replace(_TOCTREE_MARKER, _toctree(set(app.env.found_docs)))
     elif docname == "api":
         source[0] = source[0].replace(_API_MARKER, _api_reference())
+    elif docname == "estimator":
+        from sk_clustermass.estimator import parameter_table_markdown
+
+        source[0] = source[0].replace(_PARAMETERS_MARKER, parameter_table_markdown())
 
 
 def _skip_member(app, what: str, name: str, obj: Any, skip: bool, options: Any) -> bool | None:
@@ -275,7 +282,7 @@ def _skip_member(app, what: str, name: str, obj: Any, skip: bool, options: Any) 
 
 def _always_reread(app, env, added, changed, removed) -> list[str]:
     """The generated pages depend on other files: read them on every build."""
-    return [name for name in (root_doc, "api") if name in env.found_docs]
+    return [name for name in (root_doc, "api", "estimator") if name in env.found_docs]
 
 
 def setup(app) -> dict[str, Any]:

@@ -1,13 +1,25 @@
 """Shared command line of the study scripts (``examples/study_*.py``).
 
-Each script names its study and calls :func:`main`; the options are the same for all.
+Each script names its study and calls :func:`main`. The options are those of
+``sk-clustermass study`` (``--mode quick|full``, ``--simulate N``, ``-o/--output``,
+``--random-state``, ``--max-epochs``, ``--device`` and every other network parameter),
+from :func:`sk_clustermass.cli.add_study_options`.
 """
 
 import argparse
-from pathlib import Path
 
+from sk_clustermass.cli import add_study_options
 from sk_clustermass.datasets import make_clusters
 from sk_clustermass.studies import MODES, STUDIES, run_study
+
+
+def parse_study_options(description, output, argv=None, parser=None):
+    """The study options of ``argv``; the fixed network parameters as a dict."""
+    parser = parser or argparse.ArgumentParser(description=description)
+    add_study_options(parser, output=output)
+    args = parser.parse_args(argv)
+    params = {key[3:]: value for key, value in vars(args).items() if key.startswith("hp_")}
+    return args, params
 
 
 def main(study, argv=None):
@@ -15,29 +27,16 @@ def main(study, argv=None):
 
     Returns the :class:`~sk_clustermass.studies.StudyResult`, for scripts that print more.
     """
-    parser = argparse.ArgumentParser(description=STUDIES[study].description)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="small grid, short training (default)")
-    mode.add_argument("--full", dest="mode", action="store_const", const="full",
-                      help="the report's grid and epochs (for a GPU)")
-    parser.set_defaults(mode="quick")
-    parser.add_argument("--n-samples", type=int, help="clusters to simulate "
-                        "(default 600 quick, 8000 full)")
-    parser.add_argument("--epochs", type=int, help="override the mode's epochs")
-    parser.add_argument("--out", type=Path, default=Path("study_results") / study)
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel fits")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-
-    n_samples = args.n_samples or MODES[args.mode].n_samples
-    X, y = make_clusters(n_samples, survey="efeds", random_state=args.seed,
+    args, params = parse_study_options(STUDIES[study].description,
+                                       f"study_results/{study}", argv)
+    n_samples = args.simulate or MODES[args.mode].n_samples
+    X, y = make_clusters(n_samples, survey=args.survey, random_state=args.random_state,
                          n_jobs=args.n_jobs)
-    result = run_study(study, X, y, mode=args.mode, out_dir=args.out, n_jobs=args.n_jobs,
-                       random_state=args.seed, max_epochs=args.epochs,
-                       regressor_params={"device": args.device})
+    result = run_study(study, X, y, mode=args.mode, out_dir=args.output, cv=args.cv,
+                       n_jobs=args.n_jobs, random_state=args.random_state,
+                       max_epochs=params.pop("max_epochs", None),
+                       checkpoint_dir=params.pop("checkpoint_dir", None),
+                       regressor_params=params)
     print(result.table.to_string(float_format="{:.3f}".format))
     print(f"\nseed's finding: {STUDIES[study].seed_finding}")
     return result
-

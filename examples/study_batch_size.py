@@ -4,10 +4,10 @@ Batch sizes 16 to 512 (quick: 16, 64, 256) at an equal number of epochs.
 
 Writes ``cv_results.csv``, ``summary.json`` and the figures (loss curves of the best
 model, predicted vs true masses on held-out clusters, scatter vs the swept
-parameter) to ``--out``. Rerunning with the same ``--out`` skips finished fits.
+parameter) to ``--output``. Rerunning with the same ``--output`` skips finished fits.
 
-    python examples/study_batch_size.py --quick            # minutes on a 2-core CPU
-    python examples/study_batch_size.py --full --device cuda
+    python examples/study_batch_size.py                  # quick mode: minutes on a 2-core CPU
+    python examples/study_batch_size.py --mode full --device cuda
 """
 
 from _study_cli import main

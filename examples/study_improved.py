@@ -7,10 +7,10 @@ cross-validation and on held-out clusters (30 epochs in quick mode).
 
 Writes ``cv_results.csv``, ``summary.json`` and the figures (loss curves of the best
 model, predicted vs true masses on held-out clusters, scatter vs the swept
-parameter) to ``--out``. Rerunning with the same ``--out`` skips finished fits.
+parameter) to ``--output``. Rerunning with the same ``--output`` skips finished fits.
 
-    python examples/study_improved.py --quick            # minutes on a 2-core CPU
-    python examples/study_improved.py --full --device cuda
+    python examples/study_improved.py                  # quick mode: minutes on a 2-core CPU
+    python examples/study_improved.py --mode full --device cuda
 """
 
 import pandas as pd

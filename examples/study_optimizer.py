@@ -5,10 +5,10 @@ Adam and SGD at 10 learning rates from 1e-5 to 10^-2.66 (quick: 10^-3.96,
 
 Writes ``cv_results.csv``, ``summary.json`` and the figures (loss curves of the best
 model, predicted vs true masses on held-out clusters, scatter vs the swept
-parameter) to ``--out``. Rerunning with the same ``--out`` skips finished fits.
+parameter) to ``--output``. Rerunning with the same ``--output`` skips finished fits.
 
-    python examples/study_optimizer.py --quick            # minutes on a 2-core CPU
-    python examples/study_optimizer.py --full --device cuda
+    python examples/study_optimizer.py                  # quick mode: minutes on a 2-core CPU
+    python examples/study_optimizer.py --mode full --device cuda
 """
 
 from _study_cli import main

@@ -5,10 +5,10 @@ and background subtraction, as steps of the study pipeline.
 
 Writes ``cv_results.csv``, ``summary.json`` and the figures (loss curves of the best
 model, predicted vs true masses on held-out clusters, scatter vs the swept
-parameter) to ``--out``. Rerunning with the same ``--out`` skips finished fits.
+parameter) to ``--output``. Rerunning with the same ``--output`` skips finished fits.
 
-    python examples/study_preprocessing.py --quick            # minutes on a 2-core CPU
-    python examples/study_preprocessing.py --full --device cuda
+    python examples/study_preprocessing.py                  # quick mode: minutes on a 2-core CPU
+    python examples/study_preprocessing.py --mode full --device cuda
 """
 
 from _study_cli import main

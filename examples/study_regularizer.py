@@ -5,10 +5,10 @@ biases or outputs (quick: L1 and L2 kernel, L2 activity).
 
 Writes ``cv_results.csv``, ``summary.json`` and the figures (loss curves of the best
 model, predicted vs true masses on held-out clusters, scatter vs the swept
-parameter) to ``--out``. Rerunning with the same ``--out`` skips finished fits.
+parameter) to ``--output``. Rerunning with the same ``--output`` skips finished fits.
 
-    python examples/study_regularizer.py --quick            # minutes on a 2-core CPU
-    python examples/study_regularizer.py --full --device cuda
+    python examples/study_regularizer.py                  # quick mode: minutes on a 2-core CPU
+    python examples/study_regularizer.py --mode full --device cuda
 """
 
 from _study_cli import main

@@ -351,7 +351,7 @@ def test_pipeline_grid_search_and_cross_validation(factory, toy):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"aperture_radius_arcmin": 0.0}, "aperture_radius_arcmin must be a number > 0"),
+        ({"aperture_radius_arcmin": 0.0}, "aperture_radius_arcmin must be a finite number > 0"),
         ({"background_annulus_arcmin": (2.0, None)}, "inside the aperture"),
         ({"background_annulus_arcmin": (5.0, 4.0)}, r"background_annulus_arcmin\[1\]"),
         ({"background_annulus_arcmin": 5.0}, "pair"),

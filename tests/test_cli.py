@@ -8,9 +8,11 @@ which is faster; one case checks the subprocess's exit code and stderr as well.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +51,7 @@ def _ok(result: subprocess.CompletedProcess) -> None:
 def workdir(tmp_path_factory) -> Path:
     """A folder where `simulate` wrote 60 clusters and `train` a model on them."""
     folder = tmp_path_factory.mktemp("cli")
-    _ok(run_cli("simulate", "-n", "60", "--chunk-size", "64", "--seed", "1",
+    _ok(run_cli("simulate", "-n", "60", "--chunk-size", "64", "--random-state", "1",
                 "-o", "data/clusters.h5", "--quiet", cwd=folder))
     _ok(run_cli("train", "data/clusters.h5", "-o", "model.safetensors", "--joblib",
                 "model.joblib", *TINY_NETWORK, "--quiet", cwd=folder))
@@ -72,7 +74,7 @@ def test_simulate_compression_option(tmp_path):
 
     for codec in ("lzf", "none"):
         path = tmp_path / f"{codec}.h5"
-        assert main(["simulate", "-n", "5", "--chunk-size", "64", "--seed", "2",
+        assert main(["simulate", "-n", "5", "--chunk-size", "64", "--random-state", "2",
                      "--compression", codec, "-o", str(path), "--quiet"]) == 0
         with h5py.File(path, "r") as file:
             assert file["images"].compression == (None if codec == "none" else codec)
@@ -164,7 +166,7 @@ def test_study_rejects_unknown_names(capsys):
 
 
 def test_demo_quick_writes_the_report(tmp_path):
-    result = run_cli("demo", "--quick", "--out", "report", "--quiet", cwd=tmp_path)
+    result = run_cli("demo", "--quick", "-o", "report", "--quiet", cwd=tmp_path)
     _ok(result)
     assert result.stdout == "" and result.stderr == ""  # --quiet
     folder = tmp_path / "report"
@@ -319,7 +321,7 @@ def test_evaluate_needs_true_masses(capsys, workdir, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
 def test_cuda_without_a_gpu_fails_before_any_work(capsys, tmp_path):
-    line = _error(capsys, "demo", "--device", "cuda", "--out", str(tmp_path / "report"))
+    line = _error(capsys, "demo", "--device", "cuda", "--output", str(tmp_path / "report"))
     assert "no CUDA device" in line
     assert not (tmp_path / "report").exists()
 
@@ -352,3 +354,60 @@ def test_simulate_survey_preset(tmp_path):
     with h5py.File(path, "r") as file:
         settings = json.loads(file.attrs["simulation_settings"])
     assert settings["sampling"] == "mass-function" and settings["selection"] is not None
+# ----------------------------------------------------------------------------- renamed options
+@pytest.mark.parametrize(("argv", "dest", "value", "new"), [
+    (["simulate", "-n", "5", "-o", "x.h5", "--seed", "7"], "random_state", 7, "--random-state"),
+    (["train", "x.h5", "--seed", "3"], "random_state", 3, "--random-state"),
+    (["study", "dropout", "--seed", "5"], "random_state", 5, "--random-state"),
+    (["demo", "--out", "folder"], "output", "folder", "--output"),
+])
+def test_old_option_names_still_work_with_a_note(capsys, argv, dest, value, new):
+    args = build_parser().parse_args(argv)
+    assert getattr(args, dest) == value
+    note = capsys.readouterr().err
+    assert "deprecated" in note and new in note
+
+
+def test_new_option_names_need_no_note(capsys):
+    args = build_parser().parse_args(["demo", "-o", "folder", "--random-state", "2"])
+    assert (args.output, args.random_state) == ("folder", 2)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("command", ["simulate", "train", "study", "demo"])
+def test_random_state_is_spelt_like_the_parameter(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--random-state N" in capsys.readouterr().out
+
+
+def _options_in(text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text))
+
+
+def test_study_scripts_and_the_study_command_share_their_options(capsys):
+    from sk_clustermass.cli import add_study_options
+
+    script = argparse.ArgumentParser(prog="study_x.py")
+    add_study_options(script)
+    with pytest.raises(SystemExit):
+        main(["study", "--help"])
+    command = _options_in(capsys.readouterr().out)
+    only_command = {"--list", "--config", "--quiet", "--traceback"}  # and DATA.h5
+    assert command - _options_in(script.format_help()) == only_command
+    for option in ("--mode", "--output", "--random-state", "--max-epochs", "--simulate"):
+        assert option in command
+
+
+def test_study_scripts_accept_their_old_spellings(capsys):
+    from sk_clustermass.cli import add_study_options
+
+    parser = argparse.ArgumentParser()
+    add_study_options(parser)
+    args = parser.parse_args(["--full", "--n-samples", "40", "--epochs", "3", "--out", "o",
+                              "--seed", "9"])
+    assert (args.mode, args.simulate, args.hp_max_epochs) == ("full", 40, 3)
+    assert (args.output, args.random_state) == ("o", 9)
+    notes = capsys.readouterr().err
+    for old in ("--full", "--n-samples", "--epochs", "--out", "--seed"):
+        assert f"note: {old} is deprecated" in notes

@@ -64,23 +64,8 @@ def _cross_package_private_imports() -> list[str]:
     return found
 
 
-#: Left for the parameter table (issue 12): the command line and the studies still read
-#: the estimator's choices from its private modules. This set may only shrink.
-KNOWN = {
-    "sk_clustermass.cli._commands: from sk_clustermass.estimator._hyperparameters import "
-    "validate_hyperparameters",
-    "sk_clustermass.cli._common: from sk_clustermass.estimator._hyperparameters import DEVICES, "
-    "LR_SCHEDULES, OPTIMIZERS",
-    "sk_clustermass.cli._common: from sk_clustermass.estimator._loss import LOSSES, "
-    "REGULARIZE_TARGETS, REGULARIZERS",
-    "sk_clustermass.cli._common: from sk_clustermass.estimator._module import PADDING_MODES",
-    "sk_clustermass.studies._runner: from sk_clustermass.estimator._hyperparameters import "
-    "validate_hyperparameters",
-}
-
-
 def test_no_private_name_crosses_a_subpackage():
-    assert set(_cross_package_private_imports()) <= KNOWN
+    assert _cross_package_private_imports() == []
 
 
 def test_root_reads_as_a_map():

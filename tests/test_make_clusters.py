@@ -162,7 +162,7 @@ def test_relations_are_parameters():
         ({"n_samples": 0}, ValueError, "n_samples must be an integer >= 1"),
         ({"mass_range": (15.0, 13.0)}, ValueError, "mass_range must be"),
         ({"redshift_range": (0.0, 1.0)}, ValueError, "redshift_range must be"),
-        ({"sampling": "uniform"}, ValueError, "sampling must be one of"),
+        ({"sampling": "uniform"}, ValueError, "sampling=.uniform. is not supported; choose one"),
         ({"band_edges_kev": (2.0, 0.5)}, ValueError, "band_edges_kev must hold"),
         ({"chunk_size": 0}, ValueError, "chunk_size must be"),
         ({"n_jobs": 0}, ValueError, "n_jobs must be"),

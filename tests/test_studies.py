@@ -259,8 +259,8 @@ def test_scatter_figure_for_grouped_and_categorical_grids(name):
 def test_example_script_runs_in_quick_mode(script, tmp_path):
     assert len(list(EXAMPLES.glob("study_*.py"))) == len(STUDIES)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    command = [sys.executable, str(EXAMPLES / script), "--quick", "--n-samples", "40",
-               "--epochs", "1", "--out", str(tmp_path / "out")]
+    command = [sys.executable, str(EXAMPLES / script), "--mode", "quick", "--simulate", "40",
+               "--max-epochs", "1", "-o", str(tmp_path / "out")]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -272,9 +272,9 @@ def test_example_script_runs_in_quick_mode(script, tmp_path):
 @pytest.mark.slow
 def test_run_all_studies_runs_a_selection(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    command = [sys.executable, str(EXAMPLES / "run_all_studies.py"), "--quick",
-               "--studies", "loss", "redshift", "--n-samples", "40", "--epochs", "1",
-               "--out", str(tmp_path)]
+    command = [sys.executable, str(EXAMPLES / "run_all_studies.py"), "--mode", "quick",
+               "--studies", "loss", "redshift", "--simulate", "40", "--max-epochs", "1",
+               "--output", str(tmp_path)]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]

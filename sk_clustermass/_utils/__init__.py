@@ -6,12 +6,22 @@ imported by any sub-package (and only these names).
 
 from ._atomic import atomic_path, commit_temporary, discard_temporary, new_temporary
 from ._memory import malloc_tuned
-from ._validation import check_vector
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_number,
+    check_vector,
+    describe_bounds,
+)
 
 __all__ = [
     "atomic_path",
+    "check_bool",
+    "check_choice",
+    "check_number",
     "check_vector",
     "commit_temporary",
+    "describe_bounds",
     "discard_temporary",
     "malloc_tuned",
     "new_temporary",

@@ -40,6 +40,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._utils import check_bool, check_choice, check_number
 from ..datasets.simulate import (
     DEFAULT_BAND_EDGES_KEV,
     ScalingRelations,
@@ -128,21 +129,6 @@ def redshifted_ecf(
     return rates[:, keep].sum(axis=1) / flux
 
 
-def _check_number(name: str, value: Any, *, minimum: float = 0.0, allow_none: bool = False):
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not (ok and np.isfinite(value) and value > minimum):
-        message = f"{name} must be a number > {minimum}; got {value!r}"
-        raise ValueError(message)
-
-
-def _check_choice(name: str, value: Any, allowed: Sequence) -> None:
-    if value not in allowed:
-        message = f"{name}={value!r} is not supported; choose one of {list(allowed)}"
-        raise ValueError(message)
-
-
 def _least_squares(design: np.ndarray, y: np.ndarray, fit_intercept: bool):
     """Ordinary least squares; returns (coef, intercept, residual scatter with ddof)."""
     n_samples, n_features = design.shape
@@ -186,10 +172,11 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
     def _resolved(self) -> tuple[Survey, float, float]:
         """Validate the shared parameters; return (survey, exposure_s, pixel_arcsec)."""
         survey = get_survey(self.survey)
-        _check_number("aperture_radius_arcmin", self.aperture_radius_arcmin)
-        _check_number("exposure_s", self.exposure_s, allow_none=True)
-        _check_number("pixel_size_arcsec", self.pixel_size_arcsec, allow_none=True)
-        _check_number("net_counts_floor", self.net_counts_floor)
+        positive = {"low": 0, "low_inclusive": False}
+        check_number("aperture_radius_arcmin", self.aperture_radius_arcmin, **positive)
+        check_number("exposure_s", self.exposure_s, allow_none=True, **positive)
+        check_number("pixel_size_arcsec", self.pixel_size_arcsec, allow_none=True, **positive)
+        check_number("net_counts_floor", self.net_counts_floor, **positive)
         annulus = self.background_annulus_arcmin
         if not (isinstance(annulus, tuple | list) and len(annulus) == 2):
             message = (
@@ -198,8 +185,9 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
             )
             raise ValueError(message)
         inner, outer = annulus
-        _check_number("background_annulus_arcmin[0]", inner)
-        _check_number("background_annulus_arcmin[1]", outer, minimum=inner, allow_none=True)
+        check_number("background_annulus_arcmin[0]", inner, **positive)
+        check_number("background_annulus_arcmin[1]", outer, low=inner, low_inclusive=False,
+                     allow_none=True)
         if inner < self.aperture_radius_arcmin:
             message = (
                 f"the background annulus starts at {inner} arcmin, inside the aperture of "
@@ -277,7 +265,7 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
         self.intrinsic_scatter_ = intrinsic_scatter(residual, variance, n_params)
 
     def _start_fit(self, X: Any, y: Any) -> tuple[ApertureCounts, np.ndarray, np.ndarray]:
-        _check_choice("width", self.width, WIDTHS)
+        check_choice("width", self.width, WIDTHS)
         counts, redshift, n_bands = self._photometry(X, fitted=False)
         y = check_target(y, len(redshift))
         self.n_bands_in_ = n_bands
@@ -305,7 +293,7 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
             Only with ``return_std=True``; in dex.
         """
         check_is_fitted(self)
-        _check_choice("width", self.width, WIDTHS)
+        check_choice("width", self.width, WIDTHS)
         counts, redshift, n_bands = self._photometry(X, fitted=True)
         mean = self._predict_from(counts, redshift, n_bands)
         if not return_std:
@@ -433,7 +421,7 @@ class CountRateRelation(_ApertureRelation):
     def _terms(self) -> list[str]:
         terms = list(self.redshift_terms)
         for term in terms:
-            _check_choice("redshift_terms entry", term, REDSHIFT_TERMS)
+            check_choice("redshift_terms entry", term, REDSHIFT_TERMS)
         if len(set(terms)) != len(terms):
             message = f"redshift_terms has repeated entries: {self.redshift_terms!r}"
             raise ValueError(message)
@@ -480,9 +468,7 @@ class CountRateRelation(_ApertureRelation):
         -------
         self : CountRateRelation
         """
-        if not isinstance(self.fit_intercept, bool | np.bool_):
-            message = f"fit_intercept must be True or False; got {self.fit_intercept!r}"
-            raise ValueError(message)
+        check_bool("fit_intercept", self.fit_intercept)
         counts, redshift, y = self._start_fit(X, y)
         design = self._design(counts, redshift)
         self.coef_, self.intercept_, self.scatter_ = _least_squares(
@@ -642,14 +628,14 @@ class LuminosityRelation(_ApertureRelation):
 
     # ------------------------------------------------------------------ physics
     def _check_own_params(self) -> None:
-        _check_choice("temperature", self.temperature, TEMPERATURE_MODES)
-        _check_number("kt_kev", self.kt_kev)
-        _check_number("tol", self.tol)
+        check_choice("temperature", self.temperature, TEMPERATURE_MODES)
+        check_number("kt_kev", self.kt_kev, low=0, low_inclusive=False)
+        check_number("tol", self.tol, low=0, low_inclusive=False)
         if not (isinstance(self.max_iter, int | np.integer) and self.max_iter >= 1):
             message = f"max_iter must be an integer >= 1; got {self.max_iter!r}"
             raise ValueError(message)
         if self.ez_power is not None:
-            _check_number("ez_power", self.ez_power, minimum=-np.inf)
+            check_number("ez_power", self.ez_power)
         if self.relations is not None and not isinstance(self.relations, ScalingRelations):
             message = (
                 "relations must be None or a sk_clustermass.datasets.simulate."

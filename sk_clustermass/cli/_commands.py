@@ -45,8 +45,9 @@ def _output_file(path: str | Path) -> Path:
 def _simulate(n_samples: int, args: argparse.Namespace, console: Console):
     from ..datasets import make_clusters
 
-    console.info(f"simulating {n_samples} {args.survey} clusters (seed {args.seed})")
-    X, y = make_clusters(n_samples, survey=args.survey, random_state=args.seed,
+    console.info(f"simulating {n_samples} {args.survey} clusters "
+                 f"(random state {args.random_state})")
+    X, y = make_clusters(n_samples, survey=args.survey, random_state=args.random_state,
                          n_jobs=args.n_jobs, progress=not console.quiet)
     return X, y
 
@@ -60,7 +61,7 @@ def run_simulate(args: argparse.Namespace, console: Console) -> int:
     start = time.perf_counter()
     simulate_to_hdf5(
         output, args.n_samples, chunk_size=args.chunk_size, survey=args.survey,
-        random_state=args.seed, n_jobs=args.n_jobs, progress=not console.quiet,
+        random_state=args.random_state, n_jobs=args.n_jobs, progress=not console.quiet,
         mass_range=None if args.mass_range is None else tuple(args.mass_range),
         redshift_range=None if args.redshift_range is None else tuple(args.redshift_range),
         sampling=args.sampling, detected_only=not args.all_clusters,
@@ -97,12 +98,11 @@ def _training_data(args: argparse.Namespace, dataset, console: Console):
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
     """Train a preprocessing + ClusterMassRegressor pipeline and save it."""
-    from ..estimator import save_model
-    from ..estimator._hyperparameters import validate_hyperparameters
+    from ..estimator import save_model, validate_parameters
 
     config = read_config(args.config) if args.config else {}
     params = regressor_params(args, config)
-    params.setdefault("random_state", args.seed)
+    params.setdefault("random_state", args.random_state)
     preprocessing = args.preprocessing or config.get("preprocessing", "log")
     model = build_pipeline(preprocessing, params)
     regressor = model[-1]
@@ -114,8 +114,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
                    "file and --preprocessing none")
         raise CLIError(message)
     # the simulator's images are 50 x 50 pixels
-    validate_hyperparameters(regressor,
-                             (50, 50) if dataset is None else dataset.image_shape[1:])
+    validate_parameters(regressor, (50, 50) if dataset is None else dataset.image_shape[1:])
     if args.out_of_core:
         X, y = str(dataset.path), None
     else:
@@ -243,7 +242,7 @@ def run_study(args: argparse.Namespace, console: Console) -> int:
     console.info(f"running study {args.name!r} ({args.mode} mode) on {len(y)} clusters")
     result = studies.run_study(
         args.name, X, y, mode=args.mode, out_dir=args.output, cv=args.cv,
-        n_jobs=args.n_jobs, random_state=args.seed, checkpoint_dir=checkpoint_dir,
+        n_jobs=args.n_jobs, random_state=args.random_state, checkpoint_dir=checkpoint_dir,
         verbose=0 if console.quiet else 1, max_epochs=max_epochs, regressor_params=params,
     )
     console.result(result.table.to_string(max_rows=30, max_cols=8))

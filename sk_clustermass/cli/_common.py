@@ -1,9 +1,9 @@
 """Shared pieces of the ``sk-clustermass`` command line.
 
 The error type whose message the command line prints as one line (:class:`CLIError`),
-the console that honours ``--quiet``, the table of the estimator's hyper-parameters
-as command-line options, configuration files, preprocessing presets, reading data and
-models, block-wise prediction, and a per-epoch progress bar for training.
+the console that honours ``--quiet``, configuration files, preprocessing presets,
+reading data and models, block-wise prediction, and a per-epoch progress bar for
+training. The options themselves are made in :mod:`._options`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import argparse
 import json
 import sys
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,14 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ..estimator import PRECISIONS, ClusterMassRegressor
-from ..estimator._hyperparameters import DEVICES, LR_SCHEDULES, OPTIMIZERS
-from ..estimator._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
-from ..estimator._module import PADDING_MODES
+from ..estimator import ClusterMassRegressor, parameter_table
+from ._options import command_line_parameters, nullable_parameters
 
 __all__ = [
-    "HYPERPARAMETERS",
     "PREPROCESSING",
     "CLIError",
     "Console",
     "EpochProgressBar",
-    "add_hyperparameter_options",
     "build_pipeline",
     "check_device",
     "cluster_ids",
@@ -72,101 +67,7 @@ class Console:
         return tqdm(disable=self.quiet, file=sys.stderr, **kwargs)
 
 
-# ----------------------------------------------------------------------------- options
-def _int_tuple(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        values = ()
-    if not values:
-        message = f"expected comma-separated integers such as 3,2; got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return values
-
-
-def _choice(options: tuple) -> Callable[[str], Any]:
-    """Argument type for a choice that may include None (written 'none')."""
-    names = ["none" if option is None else option for option in options]
-
-    def convert(text: str) -> Any:
-        if text.lower() not in names:
-            message = f"invalid choice {text!r} (choose from {', '.join(names)})"
-            raise argparse.ArgumentTypeError(message)
-        return None if text.lower() == "none" else text.lower()
-
-    convert.__name__ = "choice"
-    convert.metavar = "{" + ",".join(names) + "}"  # type: ignore[attr-defined]
-    return convert
-
-
-def _int_or_none(text: str) -> int | None:
-    if text.lower() == "none":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        message = f"expected an integer or 'none'; got {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
-
-
-#: (option, ClusterMassRegressor parameter, argparse type or "flag", help)
-HYPERPARAMETERS: list[tuple[str, str, Any, str]] = [
-    ("--n-filters", "n_filters", int, "filters per convolution (20)"),
-    ("--kernel-size", "kernel_size", int, "side of the convolution kernel, pixels (2)"),
-    ("--conv-layers", "conv_layers", _int_tuple, "convolutions per block, e.g. 3,2 (3,2)"),
-    ("--pool-size", "pool_size", int, "side of the max-pool window, pixels (4)"),
-    ("--padding", "padding", _choice(PADDING_MODES), "valid or same (valid)"),
-    ("--dense-layers", "dense_layers", _int_tuple, "dense widths, e.g. 512,256,128,64"),
-    ("--dropout", "dropout", float, "dropout rate after every dense layer (0)"),
-    ("--use-redshift", "use_redshift", "flag", "feed the redshift to the network (yes)"),
-    ("--loss", "loss", _choice(LOSSES), "gaussian_nll or mse (gaussian_nll)"),
-    ("--regularizer", "regularizer", _choice(REGULARIZERS), "none, l1, l2 or l1l2 (none)"),
-    ("--regularization", "regularization", float, "regulariser strength (1e-4)"),
-    ("--regularize", "regularize", _choice(REGULARIZE_TARGETS), "kernel, bias or activity"),
-    ("--optimizer", "optimizer", _choice(tuple(OPTIMIZERS)), "adam, adamw, sgd or rmsprop"),
-    ("--lr", "lr", float, "(initial) learning rate (1e-3)"),
-    ("--momentum", "momentum", float, "momentum of sgd and rmsprop (0.9)"),
-    ("--weight-decay", "weight_decay", float, "weight decay (0)"),
-    ("--lr-schedule", "lr_schedule", _choice(LR_SCHEDULES),
-     "none, exponential, cosine or plateau (none)"),
-    ("--lr-final", "lr_final", float, "final rate of exponential/cosine schedules"),
-    ("--batch-size", "batch_size", int, "clusters per training step (64)"),
-    ("--max-epochs", "max_epochs", int, "most epochs to train (100)"),
-    ("--patience", "patience", _int_or_none, "early-stopping patience in epochs, or none (15)"),
-    ("--validation-fraction", "validation_fraction", float,
-     "fraction held out for early stopping (0.1)"),
-    ("--augment", "augment", "flag", "random flips/rotations while training (no)"),
-    ("--test-time-augmentation", "test_time_augmentation", "flag",
-     "average predictions over the 8 symmetries (no)"),
-    ("--grad-clip", "grad_clip", float, "clip the gradient norm to this value"),
-    ("--device", "device", _choice(DEVICES), "cpu, cuda or auto (cpu)"),
-    ("--precision", "precision", _choice(PRECISIONS),
-     "fp32, bf16 or auto: bf16 where the CPU/GPU has it (fp32)"),
-    ("--checkpoint-dir", "checkpoint_dir", str,
-     "save training state here every epoch; a rerun resumes from it"),
-    ("--checkpoint-every", "checkpoint_every", int, "epochs between checkpoints (1)"),
-]
-_NULLABLE = {"regularizer", "lr_schedule", "lr_final", "patience", "grad_clip",
-             "checkpoint_dir", "random_state"}
-_TUPLES = {"conv_layers", "dense_layers"}
-
-
-def add_hyperparameter_options(parser: argparse.ArgumentParser, title: str | None = None) -> None:
-    """Add one option per hyper-parameter; unset options stay out of the namespace."""
-    group = parser.add_argument_group(title or (
-        "network hyper-parameters (defaults of ClusterMassRegressor in brackets; "
-        "options override --config)"
-    ))
-    for option, param, kind, text in HYPERPARAMETERS:
-        if kind == "flag":
-            group.add_argument(option, dest=f"hp_{param}", action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS, help=text)
-        else:
-            metavar = getattr(kind, "metavar", param.upper())
-            group.add_argument(option, dest=f"hp_{param}", type=kind, metavar=metavar,
-                               default=argparse.SUPPRESS, help=text)
-
-
+# ----------------------------------------------------------------------------- config
 def read_config(path: str | Path) -> dict[str, Any]:
     """Hyper-parameters from a JSON or TOML file (by suffix; ``.toml`` or JSON otherwise).
 
@@ -184,7 +85,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise CLIError(f"config file {str(path)!r} is not valid {kind}: {exc}") from None
     if not isinstance(config, dict):
         raise CLIError(f"config file {str(path)!r} must hold a table of parameter = value")
-    allowed = set(ClusterMassRegressor().get_params()) - {"callbacks", "verbose"}
+    allowed = {parameter.name for parameter in command_line_parameters()}
     unknown = sorted(set(config) - allowed - {"preprocessing"})
     if unknown:
         message = (
@@ -192,10 +93,12 @@ def read_config(path: str | Path) -> dict[str, Any]:
             f"parameter names ({', '.join(sorted(allowed))}) or 'preprocessing'"
         )
         raise CLIError(message)
+    tuples = {p.name for p in parameter_table() if p.kind == "ints"}
+    nullable = nullable_parameters()
     for key, value in config.items():
-        if key in _TUPLES and isinstance(value, list):
+        if key in tuples and isinstance(value, list):
             config[key] = tuple(value)
-        elif key in _NULLABLE and isinstance(value, str) and value.lower() == "none":
+        elif key in nullable and isinstance(value, str) and value.lower() == "none":
             config[key] = None
     return config
 

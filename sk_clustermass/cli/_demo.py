@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import CLIError, Console, EpochProgressBar, check_device
+from ._common import CLIError, Console, EpochProgressBar, build_pipeline, check_device
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_SAMPLES", "DEMO_NETWORK", "QUICK", "run_demo"]
 
@@ -95,16 +95,12 @@ def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     if max_epochs < 1:
         raise CLIError(f"--max-epochs must be >= 1; got {max_epochs}")
     check_device(args.device)
-    network.update(max_epochs=max_epochs, device=args.device, random_state=args.seed)
+    network.update(max_epochs=max_epochs, device=args.device, random_state=args.random_state)
     return n_samples, network
 
 
 def _fit_models(X_train, y_train, network: dict[str, Any], console: Console, timer: _Timer):
-    from sklearn.pipeline import make_pipeline
-
     from ..baselines import CountRateRelation, LuminosityRelation
-    from ..estimator import ClusterMassRegressor
-    from ..preprocessing import LogStretch
 
     baselines = {"count-rate relation": CountRateRelation(),
                  "luminosity relation": LuminosityRelation()}
@@ -112,8 +108,8 @@ def _fit_models(X_train, y_train, network: dict[str, Any], console: Console, tim
         for model in baselines.values():
             model.fit(X_train, y_train)
             bar.update(1)
-    cnn = make_pipeline(LogStretch(), ClusterMassRegressor(
-        callbacks=[EpochProgressBar("train CNN", disable=console.quiet)], **network))
+    progress = EpochProgressBar("train CNN", disable=console.quiet)
+    cnn = build_pipeline("log", {**network, "callbacks": [progress]})
     console.info(f"training the CNN on {len(y_train)} clusters "
                  f"(up to {network['max_epochs']} epochs, device {network['device']})")
     with timer.step("train the CNN"):
@@ -147,10 +143,11 @@ def _command_line(args: argparse.Namespace) -> str:
         parts.append("--quick")
     for option, value, default in (("--n-samples", args.n_samples, None),
                                    ("--max-epochs", args.max_epochs, None),
-                                   ("--seed", args.seed, 0), ("--survey", args.survey, "efeds"),
+                                   ("--random-state", args.random_state, 0),
+                                   ("--survey", args.survey, "efeds"),
                                    ("--device", args.device, "cpu"),
                                    ("--test-fraction", args.test_fraction, 0.2),
-                                   ("--out", args.out, "demo_report")):
+                                   ("--output", args.output, "demo_report")):
         if value != default:
             parts += [option, str(value)]
     return shlex.join(parts)
@@ -170,7 +167,7 @@ def _details(outcome: _Outcome, timer: _Timer) -> dict[str, str]:
                      ("n_filters", "kernel_size", "conv_layers", "pool_size", "dense_layers"))
     details = {
         "data": f"{outcome.n_samples} simulated {SURVEY_NAMES[args.survey]} clusters "
-                f"(seed {args.seed}), {outcome.n_train} for training, "
+                f"(seed {args.random_state}), {outcome.n_train} for training, "
                 f"{len(outcome.y_test)} held out",
         "CNN": f"LogStretch -> ClusterMassRegressor({arch}), {params['loss']} loss, "
                f"{params['optimizer']} lr {params['lr']:g} ({params['lr_schedule']} schedule), "
@@ -210,13 +207,13 @@ def _simulate_and_split(args, n_samples: int, console: Console, timer: _Timer):
     from ..datasets import make_clusters
 
     console.info(f"simulating {n_samples} {SURVEY_NAMES[args.survey]} clusters "
-                 f"(seed {args.seed})")
+                 f"(seed {args.random_state})")
     with timer.step("simulate"):
-        X, y, catalog = make_clusters(n_samples, survey=args.survey, random_state=args.seed,
+        X, y, catalog = make_clusters(n_samples, survey=args.survey, random_state=args.random_state,
                                       n_jobs=args.n_jobs, return_catalog=True,
                                       progress=not console.quiet)
     train, test = train_test_split(np.arange(n_samples), test_size=args.test_fraction,
-                                   shuffle=True, random_state=args.seed)
+                                   shuffle=True, random_state=args.random_state)
     return X, y, catalog["sim_id"].to_numpy(), train, test
 
 
@@ -278,9 +275,9 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     from ._calibration import binned_tables, console_table
 
     n_samples, network = _settings(args)
-    folder = Path(args.out)
+    folder = Path(args.output)
     if folder.exists() and not folder.is_dir():
-        raise CLIError(f"--out {str(folder)!r} exists and is not a folder")
+        raise CLIError(f"--output {str(folder)!r} exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     timer = _Timer()
     X, y, ids, train, test = _simulate_and_split(args, n_samples, console, timer)
@@ -290,7 +287,7 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
         predictions = {name: model.predict(X_test, return_std=True)
                        for name, model in models.items()}
     with timer.step("binned figures of merit"):
-        binned = binned_tables(y_test, predictions, X_test["redshift"], args.seed)
+        binned = binned_tables(y_test, predictions, X_test["redshift"], args.random_state)
     outcome = _Outcome(args, n_samples, len(train), ids[test], X_test, y_test, models,
                        predictions, summary_table(y_test, predictions), binned, folder)
     index = _write_outputs(folder, outcome, console, timer)

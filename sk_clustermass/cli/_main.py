@@ -19,7 +19,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
-from ._common import PREPROCESSING, CLIError, Console, add_hyperparameter_options
+from ._common import PREPROCESSING, CLIError, Console
+from ._options import (
+    DeprecatedAlias,
+    add_parameter_options,
+    add_simulation_options,
+    add_study_options,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -68,18 +74,6 @@ def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
     return common
 
 
-def _add_simulation_options(parser: argparse.ArgumentParser, *, n_jobs_default=1) -> None:
-    parser.add_argument("--survey", default="efeds",
-                        choices=("efeds", "erass1", "efeds_survey", "erass1_survey"),
-                        help="survey depth, instrument and background; the *_survey "
-                        "presets also draw the sky from the mass function with cool "
-                        "cores and an eSASS-like selection (default: efeds)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="random seed of the simulation and training (default: 0)")
-    parser.add_argument("--n-jobs", type=int, default=n_jobs_default,
-                        help="parallel simulation processes, -1 for all cores (default: 1)")
-
-
 def _add_model_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="fitted model: a .safetensors file from `train`")
     parser.add_argument("data", help="clusters in the library's HDF5 format")
@@ -98,14 +92,14 @@ def _simulate_parser(commands, common) -> None:
         examples="""
             sk-clustermass simulate -n 2000 -o clusters.h5
             sk-clustermass simulate -n 100000 --n-jobs -1 --chunk-size 2048 -o big.h5
-            sk-clustermass simulate -n 5000 --survey erass1 --seed 7 -o erass1.h5
+            sk-clustermass simulate -n 5000 --survey erass1 --random-state 7 -o erass1.h5
             sk-clustermass simulate -n 2000 --survey efeds_survey -o efeds_like.h5
             sk-clustermass simulate -n 2000 --compression lzf -o portable.h5
         """)
     parser.add_argument("-n", "--n-samples", type=int, required=True,
                         help="number of clusters to write")
     parser.add_argument("-o", "--output", required=True, help="HDF5 file to write")
-    _add_simulation_options(parser)
+    add_simulation_options(parser)
     parser.add_argument("--chunk-size", type=int, default=1024,
                         help="clusters simulated per chunk (default: 1024)")
     parser.add_argument("--mass-range", type=float, nargs=2, default=None,
@@ -160,8 +154,8 @@ def _train_parser(commands, common) -> None:
     parser.add_argument("--out-of-core", action="store_true",
                         help="stream DATA.h5 from disk while training (needs --preprocessing "
                         "none); for files larger than memory")
-    _add_simulation_options(parser)
-    add_hyperparameter_options(parser)
+    add_simulation_options(parser)
+    add_parameter_options(parser, exclude=("random_state",))
     parser.set_defaults(func="run_train")
 
 
@@ -217,16 +211,8 @@ def _study_parser(commands, common) -> None:
     parser.add_argument("name", nargs="?", help="the study to run (see --list)")
     parser.add_argument("data", nargs="?", help="clusters (HDF5 with true masses)")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
-    parser.add_argument("--simulate", type=int, metavar="N",
-                        help="run on N freshly simulated clusters instead of a file")
-    parser.add_argument("--mode", default="quick", choices=("quick", "full"),
-                        help="quick (small grid and network, CPU) or full (default: quick)")
-    parser.add_argument("--cv", type=int, help="cross-validation folds (quick 2, full 3)")
     parser.add_argument("--config", help="JSON or TOML file of fixed network parameters")
-    parser.add_argument("-o", "--output", default="study", help="folder to write (study)")
-    _add_simulation_options(parser)
-    add_hyperparameter_options(parser, "network parameters fixed during the study (the "
-                               "study's own settings by default; the grid overrides them)")
+    add_study_options(parser)
     parser.set_defaults(func="run_study")
 
 
@@ -243,7 +229,7 @@ def _demo_parser(commands, common) -> None:
         examples="""
             sk-clustermass demo                           # writes demo_report/index.html
             sk-clustermass demo --n-samples 20000 --max-epochs 100 --device cuda
-            sk-clustermass demo --quick --out /tmp/smoke  # seconds: a smoke test
+            sk-clustermass demo --quick -o /tmp/smoke    # seconds: a smoke test
         """)
     parser.add_argument("--n-samples", type=int, default=None,
                         help=f"clusters to simulate (default: {DEFAULT_SAMPLES})")
@@ -254,10 +240,13 @@ def _demo_parser(commands, common) -> None:
                         help="fraction of clusters held out for evaluation (default: 0.2)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
                         help="where the network trains (default: cpu)")
-    parser.add_argument("--out", default="demo_report", help="report folder (demo_report)")
+    parser.add_argument("-o", "--output", default="demo_report",
+                        help="report folder (default: demo_report)")
+    parser.add_argument("--out", dest="output", action=DeprecatedAlias, replacement="--output",
+                        help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
                         help="tiny data and network, for tests (seconds; poor masses)")
-    _add_simulation_options(parser)
+    add_simulation_options(parser)
     parser.set_defaults(func="run_demo")
 
 

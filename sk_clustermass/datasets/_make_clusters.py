@@ -24,7 +24,7 @@ import os
 import warnings
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from tqdm.auto import tqdm
 
 from .._inputs import as_inputs
+from .._utils import check_choice, check_number
 from ._hdf5_format import DEFAULT_COMPRESSION
 from ._lab_style import IMAGE_FORMATS, to_lab_style
 from .simulate._agn import AGNPopulation
@@ -64,9 +65,7 @@ _AUTO_PROGRESS_SAMPLES = 10_000
 
 # ----------------------------------------------------------------------------- checks
 def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        message = f"{name} must be an integer >= {minimum}; got {value!r}"
-        raise ValueError(message)
+    check_number(name, value, integer=True, low=minimum)
     return int(value)
 
 
@@ -160,14 +159,10 @@ def _build_config(
     })
     sampling, relations = filled["sampling"], filled["relations"]
     mass_range, redshift_range = filled["mass_range"], filled["redshift_range"]
-    if sampling not in SAMPLINGS:
-        message = f"sampling must be one of {list(SAMPLINGS)}; got {sampling!r}"
-        raise ValueError(message)
+    check_choice("sampling", sampling, SAMPLINGS)
+    check_number("min_net_counts", min_net_counts, allow_none=True)
     if min_net_counts is None:
         min_net_counts = survey_obj.min_net_counts
-    if isinstance(min_net_counts, bool) or not isinstance(min_net_counts, Real):
-        message = f"min_net_counts must be a number (counts) or None; got {min_net_counts!r}"
-        raise ValueError(message)
     if cosmology is not None and not isinstance(cosmology, FLRW):
         message = (
             "cosmology must be an astropy.cosmology FLRW instance (e.g. "

@@ -8,11 +8,22 @@ Two meta-estimators improve the widths of any regressor with
 ``predict(X, return_std=True)``: :class:`EnsembleRegressor` (several seeds, mixed)
 and :class:`ConformalWidthRegressor` (widths recalibrated on a held-out split, per
 bin of predicted mass).
+safe model files. :class:`Parameter` and :func:`parameter_table` describe its
+constructor parameters, one entry each: :func:`validate_parameters` checks them, and
+the command line and the docs table (:func:`parameter_table_markdown`) are made from
+them.
 """
 
 from ._conformal import ConformalWidthRegressor, conformal_quantile
 from ._ensemble import EnsembleRegressor, mixture_moments
 from ._net import NonFiniteLossError
+from ._parameters import (
+    Parameter,
+    fingerprint_ignored,
+    parameter_table,
+    parameter_table_markdown,
+    validate_parameters,
+)
 from ._persistence import load_model, save_model
 from ._precision import PRECISIONS
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
@@ -23,9 +34,14 @@ __all__ = [
     "ConformalWidthRegressor",
     "EnsembleRegressor",
     "NonFiniteLossError",
+    "Parameter",
     "TrainingInterruptedWarning",
     "conformal_quantile",
+    "fingerprint_ignored",
     "load_model",
     "mixture_moments",
+    "parameter_table",
+    "parameter_table_markdown",
     "save_model",
+    "validate_parameters",
 ]

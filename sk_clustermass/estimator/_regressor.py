@@ -25,7 +25,6 @@ from ._checkpoint import (
 from ._data import BatchIterator, ClusterTensors, shuffled_split
 from ._hyperparameters import (
     OPTIMIZERS,
-    check_positive,
     optimizer_params,
     resolve_device,
     training_callbacks,
@@ -34,6 +33,7 @@ from ._hyperparameters import (
 from ._loss import GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import ClusterMassCNN
 from ._net import ClusterNet
+from ._parameters import fingerprint_ignored
 from ._precision import resolve_precision
 from ._streaming import (
     StreamingBatchIterator,
@@ -376,14 +376,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """This fit's checkpoint callback and the saved state to resume from, if any."""
         if self.checkpoint_dir is None:
             return None, None
-        check_positive("checkpoint_every", self.checkpoint_every, integer=True)
-        ignored = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
-                   "malloc_tuning"}
+        ignored = fingerprint_ignored()
         params = {k: v for k, v in self.get_params().items() if k not in ignored}
         # The resolved precision, and only when it is bf16: fp32 fits keep the
         # fingerprints they had before the parameter existed, 'auto' shares with
         # what it resolved to, and bf16 and fp32 fits never share a checkpoint.
-        del params["precision"]
+        params.pop("precision", None)
         if self.precision_ != "fp32":
             params["precision"] = self.precision_
         directory = Path(self.checkpoint_dir) / fit_fingerprint(params, arrays)

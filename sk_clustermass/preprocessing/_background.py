@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._inputs import IMAGES_KEY, as_inputs
-from ._base import ImageTransformerMixin, check_choice, check_number
+from .._utils import check_bool, check_choice, check_number
+from ._base import ImageTransformerMixin
 
 __all__ = ["BackgroundSubtract", "annulus_mask"]
 
@@ -104,13 +105,12 @@ class BackgroundSubtract(ImageTransformerMixin, BaseEstimator):
         self.clip_negative = clip_negative
 
     def _check_params(self) -> None:
-        check_number("inner_radius", self.inner_radius, inclusive=True)
+        check_number("inner_radius", self.inner_radius, low=0)
         if self.outer_radius is not None:
-            check_number("outer_radius", self.outer_radius, minimum=self.inner_radius)
+            check_number("outer_radius", self.outer_radius, low=self.inner_radius,
+                         low_inclusive=False)
         check_choice("statistic", self.statistic, BACKGROUND_STATISTICS)
-        if not isinstance(self.clip_negative, bool | np.bool_):
-            message = f"clip_negative must be True or False; got {self.clip_negative!r}"
-            raise ValueError(message)
+        check_bool("clip_negative", self.clip_negative)
 
     def _mask(self, images: np.ndarray) -> np.ndarray:
         height, width = images.shape[2:]

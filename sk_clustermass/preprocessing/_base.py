@@ -17,9 +17,6 @@ example "photon counts must be >= 0").
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from numbers import Integral, Real
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -29,36 +26,7 @@ from skorch.helper import SliceDict
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs
 
-__all__ = ["ImageTransformerMixin", "check_choice", "check_number"]
-
-
-def check_choice(name: str, value: Any, allowed: Sequence) -> None:
-    """Raise ``ValueError`` naming the allowed values when ``value`` is not one of them."""
-    if isinstance(value, str) and value in allowed:
-        return
-    message = f"{name}={value!r} is not supported; choose one of {list(allowed)}"
-    raise ValueError(message)
-
-
-def check_number(
-    name: str,
-    value: Any,
-    *,
-    integer: bool = False,
-    minimum: float = 0.0,
-    inclusive: bool = False,
-) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite real (or integer) above ``minimum``."""
-    kind = Integral if integer else Real
-    ok = isinstance(value, kind) and not isinstance(value, bool | np.bool_)
-    if ok:
-        number = float(value) if abs(value) < 1e300 else math.inf
-        ok = math.isfinite(number) and (number >= minimum if inclusive else number > minimum)
-    if not ok:
-        what = "an integer" if integer else "a finite number"
-        bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
-        message = f"{name} must be {what} {bound}; got {value!r}"
-        raise ValueError(message)
+__all__ = ["ImageTransformerMixin"]
 
 
 class ImageTransformerMixin(TransformerMixin):

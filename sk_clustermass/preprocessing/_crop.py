@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._base import ImageTransformerMixin, check_number
+from .._utils import check_number
+from ._base import ImageTransformerMixin
 
 __all__ = ["CenterCrop"]
 
@@ -19,8 +20,8 @@ def crop_shape(size: Any) -> tuple[int, int]:
     else:
         height = width = size
     try:
-        check_number("size", height, integer=True)
-        check_number("size", width, integer=True)
+        check_number("size", height, integer=True, low=0, low_inclusive=False)
+        check_number("size", width, integer=True, low=0, low_inclusive=False)
     except ValueError:
         message = (
             "size must be a positive int (square crop) or a pair of positive ints "

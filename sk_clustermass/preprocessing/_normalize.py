@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._base import ImageTransformerMixin, check_choice
+from .._utils import check_choice
+from ._base import ImageTransformerMixin
 
 __all__ = ["BandNormalizer"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._base import ImageTransformerMixin, check_choice, check_number
+from .._utils import check_bool, check_choice, check_number
+from ._base import ImageTransformerMixin
 
 __all__ = ["Rebin"]
 
@@ -74,11 +75,9 @@ class Rebin(ImageTransformerMixin, BaseEstimator):
         self.trim = trim
 
     def _check_params(self) -> None:
-        check_number("factor", self.factor, integer=True, minimum=1, inclusive=True)
+        check_number("factor", self.factor, integer=True, low=1)
         check_choice("reduce", self.reduce, REBIN_REDUCTIONS)
-        if not isinstance(self.trim, bool | np.bool_):
-            message = f"trim must be True or False; got {self.trim!r}"
-            raise ValueError(message)
+        check_bool("trim", self.trim)
 
     def _check_images(self, images: np.ndarray) -> None:
         factor = int(self.factor)

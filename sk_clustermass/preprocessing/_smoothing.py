@@ -6,7 +6,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from sklearn.base import BaseEstimator
 
-from ._base import ImageTransformerMixin, check_choice, check_number
+from .._utils import check_choice, check_number
+from ._base import ImageTransformerMixin
 
 __all__ = ["GaussianSmoothing"]
 
@@ -72,9 +73,9 @@ class GaussianSmoothing(ImageTransformerMixin, BaseEstimator):
         self.truncate = truncate
 
     def _check_params(self) -> None:
-        check_number("sigma_pixels", self.sigma_pixels, inclusive=True)
+        check_number("sigma_pixels", self.sigma_pixels, low=0)
         check_choice("mode", self.mode, SMOOTHING_MODES)
-        check_number("truncate", self.truncate)
+        check_number("truncate", self.truncate, low=0, low_inclusive=False)
 
     def _transform_images(self, images: np.ndarray) -> np.ndarray:
         if self.sigma_pixels == 0:

@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator
 from skorch.helper import SliceDict
 
 from .._inputs import IMAGES_KEY, as_inputs
-from ._base import ImageTransformerMixin, check_choice, check_number
+from .._utils import check_choice, check_number
+from ._base import ImageTransformerMixin
 
 __all__ = ["LogStretch"]
 
@@ -68,7 +69,7 @@ class LogStretch(ImageTransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         check_choice("method", self.method, STRETCH_METHODS)
-        check_number("scale", self.scale)
+        check_number("scale", self.scale, low=0, low_inclusive=False)
 
     def _check_images(self, images: np.ndarray) -> None:
         if self.method != "log1p" or images.min() >= 0:

@@ -19,6 +19,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, train_test_split
 from sklearn.pipeline import Pipeline
 
+from ..estimator import validate_parameters
 from ..metrics import SCORERS
 from ._outputs import (
     _hardware,
@@ -93,13 +94,11 @@ def _check_grid(pipe: Pipeline, grid: Grid | dict, image_shape: tuple[int, int])
     unsupported value or an architecture whose feature map collapses on
     ``image_shape`` (e.g. a 9 px kernel with 'valid' padding on 50x50 images).
     """
-    from ..estimator._hyperparameters import validate_hyperparameters
-
     candidates = list(ParameterGrid(grid))
     for params in candidates:
         try:
             candidate = clone(pipe).set_params(**params)
-            validate_hyperparameters(candidate.named_steps["regressor"], image_shape)
+            validate_parameters(candidate.named_steps["regressor"], image_shape)
         except ValueError as error:
             message = f"the grid candidate {params} is not valid: {error}"
             raise ValueError(message) from error

@@ -1,0 +1,219 @@
+"""The parameter table of ClusterMassRegressor: complete, checked, and the one source of
+the validation, the command-line options, the docs table and the checkpoint fingerprint."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpydoc.docscrape import ClassDoc
+
+from sk_clustermass import ClusterMassRegressor
+from sk_clustermass.estimator import (
+    Parameter,
+    fingerprint_ignored,
+    parameter_table,
+    parameter_table_markdown,
+    validate_parameters,
+)
+
+
+def test_one_entry_per_constructor_parameter_in_signature_order():
+    names = [parameter.name for parameter in parameter_table()]
+    assert names == list(inspect.signature(ClusterMassRegressor).parameters)
+    assert set(names) == set(ClusterMassRegressor().get_params())
+
+
+def test_docstring_documents_every_entry():
+    documented = [item.name for item in ClassDoc(ClusterMassRegressor)["Parameters"]]
+    assert documented == [parameter.name for parameter in parameter_table()]
+
+
+def test_defaults_are_valid():
+    validate_parameters(ClusterMassRegressor(), (50, 50))
+
+
+def test_fingerprint_ignores_only_how_a_fit_runs():
+    expected = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
+                "malloc_tuning"}
+    assert fingerprint_ignored() == expected
+
+
+# ---------------------------------------------------------------- every range (issue 19)
+ABSURD = [
+    ({"grad_clip": -1.0}, "grad_clip must be a finite number > 0 or None; got -1.0"),
+    ({"grad_clip": 0.0}, "grad_clip must be a finite number > 0"),
+    ({"lr_schedule": "cosine", "lr_final": -1.0}, "lr_final must be a finite number >= 0"),
+    ({"lr_schedule": "exponential", "lr_final": 1e-2}, r"lr_final=0.01 .*below lr=0.001"),
+    ({"lr_schedule": "exponential", "lr_final": 0.0}, r"must be > 0 and below lr"),
+    ({"lr_schedule": "cosine", "lr_final": 1e-3}, r"must be >= 0 and below lr=0.001"),
+    ({"momentum": 5.0}, r"momentum must be a finite number >= 0 and < 1; got 5.0"),
+    ({"momentum": -0.1}, "momentum must be"),
+    ({"verbose": -1}, "verbose must be an integer >= 0"),
+    ({"verbose": 0.5}, "verbose must be an integer"),
+    ({"checkpoint_every": 0}, "checkpoint_every must be an integer > 0"),
+    ({"lr": 0.0}, "lr must be a finite number > 0"),
+    ({"lr": float("nan")}, "lr must be a finite number > 0"),
+    ({"regularization": -1e-4}, "regularization must be a finite number >= 0"),
+    ({"weight_decay": -1.0}, "weight_decay must be"),
+    ({"batch_size": 2.5}, "batch_size must be an integer > 0"),
+    ({"max_epochs": True}, "max_epochs must be an integer"),
+    ({"patience": 0}, "patience must be an integer > 0 or None"),
+    ({"validation_fraction": 1.0}, "validation_fraction must be a finite number >= 0 and < 1"),
+    ({"dense_layers": (64, 0)}, "every entry of dense_layers must be an integer > 0"),
+    ({"conv_layers": ()}, "conv_layers must have at least 1 entry"),
+    ({"use_redshift": "yes"}, "use_redshift must be True or False"),
+    ({"augment": 1}, "augment must be True or False"),
+    ({"device": "gpu"}, r"device='gpu' is not supported; choose one of \['cpu', 'cuda'"),
+    ({"callbacks": "progress"}, "callbacks must be a list of skorch callbacks or None"),
+    ({"checkpoint_dir": 3}, "checkpoint_dir must be a str or path or None"),
+]
+
+
+@pytest.mark.parametrize(("change", "match"), ABSURD,
+                         ids=lambda value: str(value) if isinstance(value, dict) else "")
+def test_absurd_values_are_refused_before_training(toy_data, tiny_params, change, match):
+    X, y = toy_data
+    model = ClusterMassRegressor(**{**tiny_params, **change})
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, y)
+    assert not hasattr(model, "net_")
+
+
+@pytest.mark.parametrize("value", ["seed", -1, 2**32, 1.5, True])
+def test_random_state_is_checked_with_the_rest(value):
+    with pytest.raises(ValueError, match=r"random_state must be an int in .* RandomState or None"):
+        validate_parameters(ClusterMassRegressor(random_state=value))
+
+
+@pytest.mark.parametrize("change", [
+    {"grad_clip": 1e-3}, {"lr_schedule": "cosine", "lr_final": 0.0},
+    {"lr_schedule": "exponential", "lr_final": 1e-4}, {"momentum": 0.0}, {"verbose": 2},
+    {"random_state": np.random.RandomState(0)}, {"patience": None},
+    {"n_filters": np.int64(4)}, {"lr": np.float32(1e-3)}, {"use_redshift": np.bool_(False)},
+    {"lr_final": 5.0},  # no schedule: lr_final is not used
+    {"checkpoint_dir": "ckpt", "callbacks": []},
+])
+def test_sensible_values_pass(change):
+    validate_parameters(ClusterMassRegressor(**change), (50, 50))
+
+
+def test_collapsing_feature_map_names_the_parameters():
+    with pytest.raises(ValueError, match="kernel_size=17"):
+        validate_parameters(ClusterMassRegressor(kernel_size=17), (50, 50))
+    validate_parameters(ClusterMassRegressor(kernel_size=17))  # no image shape: no check
+
+
+# ---------------------------------------------------------------- one source of truth
+class _Extended(ClusterMassRegressor):
+    """A regressor with one more parameter, as a new entry of the table would need."""
+
+    def __init__(self, warmup_epochs: int = 3, **params):
+        super().__init__(**params)
+        self.warmup_epochs = warmup_epochs
+
+
+WARMUP = Parameter("warmup_epochs", "int", "epochs of linear learning-rate warm-up",
+                   "optimisation", low=0)
+
+
+@pytest.fixture
+def extended_table(monkeypatch):
+    """The table with one more entry, added in one place only."""
+    from sk_clustermass.estimator import _parameters
+
+    monkeypatch.setattr(_parameters, "PARAMETERS", (*_parameters.PARAMETERS, WARMUP))
+    return _parameters.PARAMETERS
+
+
+def test_a_new_entry_is_validated(extended_table):
+    validate_parameters(_Extended(warmup_epochs=5))
+    with pytest.raises(ValueError, match="warmup_epochs must be an integer >= 0; got -2"):
+        validate_parameters(_Extended(warmup_epochs=-2))
+
+
+def test_a_new_entry_is_in_the_docs_table(extended_table):
+    table = parameter_table_markdown(_Extended().get_params())
+    row = next(line for line in table.splitlines() if "`warmup_epochs`" in line)
+    assert row == ("| `warmup_epochs` | `3` | int >= 0 | epochs of linear learning-rate "
+                   "warm-up |")
+    assert table.index("**Optimisation**") < table.index("`warmup_epochs`")
+
+
+def test_a_new_entry_leaves_the_fingerprint_unless_marked(extended_table, monkeypatch):
+    from sk_clustermass.estimator import _parameters
+
+    assert "warmup_epochs" not in fingerprint_ignored()
+    quiet = replace(WARMUP, fingerprint=False)
+    monkeypatch.setattr(_parameters, "PARAMETERS", (*_parameters.PARAMETERS[:-1], quiet))
+    assert "warmup_epochs" in fingerprint_ignored()
+
+
+def test_constraint_texts():
+    by_name = {parameter.name: parameter for parameter in parameter_table()}
+    assert by_name["dropout"].constraint == "float >= 0 and < 1"
+    assert by_name["padding"].constraint == "{'valid', 'same'}"
+    assert by_name["patience"].constraint == "int > 0 or None"
+    assert by_name["n_filters"].option == "--n-filters"
+
+
+# ---------------------------------------------------------------- command line and docs
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _train_help(capsys) -> str:
+    from sk_clustermass.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    return capsys.readouterr().out
+
+
+def _estimator_page() -> str:
+    """docs/estimator.md as Sphinx reads it: with the generated table filled in."""
+    spec = importlib.util.spec_from_file_location("_docs_conf", DOCS / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    source = [(DOCS / "estimator.md").read_text(encoding="utf-8")]
+    conf._fill_generated_pages(None, "estimator", source)
+    return source[0]
+
+
+def test_every_parameter_but_python_objects_has_an_option_of_its_name(capsys):
+    text = _train_help(capsys)
+    offered = {p.name for p in parameter_table() if p.cli}
+    assert set(ClusterMassRegressor().get_params()) - offered == {"callbacks"}
+    for parameter in parameter_table():
+        assert (f"{parameter.option} " in text) == parameter.cli, parameter.name
+    assert "filters in every convolution (default: 20)" in " ".join(text.split())
+
+
+def test_options_read_what_the_table_allows():
+    from sk_clustermass.cli import build_parser
+
+    args = build_parser().parse_args([
+        "train", "data.h5", "--conv-layers", "3,2", "--lr-final", "none",
+        "--regularizer", "none", "--no-augment", "--verbose", "1", "--random-state", "4"])
+    assert (args.hp_conv_layers, args.hp_lr_final, args.hp_regularizer) == ((3, 2), None, None)
+    assert (args.hp_augment, args.hp_verbose, args.random_state) == (False, 1, 4)
+    assert not hasattr(args, "hp_n_filters")  # unset options leave the config file's values
+
+
+def test_every_parameter_is_in_the_docs_table():
+    page = _estimator_page()
+    assert "<!-- parameter-table -->" not in page
+    for parameter in parameter_table():
+        assert f"| `{parameter.name}` |" in page, parameter.name
+
+
+def test_a_new_entry_reaches_the_command_line_and_the_docs(extended_table, capsys):
+    from sk_clustermass.cli import build_parser
+
+    assert "--warmup-epochs" in _train_help(capsys)
+    args = build_parser().parse_args(["train", "data.h5", "--warmup-epochs", "4"])
+    assert args.hp_warmup_epochs == 4
+    assert "| `warmup_epochs` |" in _estimator_page()
