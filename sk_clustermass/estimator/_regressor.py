@@ -396,7 +396,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         train = StreamingClusters(source, train_blocks, target)
         valid = StreamingClusters(source, valid_blocks, target) if valid_blocks else None
         return _TrainingData(train, valid, StreamingBatchIterator, band_mean, band_scale,
-                             redshift, y, [redshift, y])
+                             redshift, y, [source, redshift, y])
 
     def _standardise_target(self, y: np.ndarray) -> np.ndarray:
         self.y_mean_ = float(y.mean())
@@ -543,7 +543,7 @@ class _TrainingData:
     band_scale: np.ndarray
     redshift: np.ndarray
     y: np.ndarray
-    fingerprint_arrays: list[np.ndarray]
+    fingerprint_arrays: list[Any]  # what fit_fingerprint hashes: arrays or the file
 
     @property
     def n_bands(self) -> int:
