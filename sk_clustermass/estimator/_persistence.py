@@ -6,7 +6,10 @@ a model downloaded from a colleague or a web page. :func:`save_model` writes one
 statistics) as a tensor, and everything else (class names, hyper-parameters, scalar
 fitted attributes, training history, library version) as JSON in the file's metadata.
 :func:`load_model` rebuilds the estimator or pipeline from an allow-list of this
-library's classes; nothing in the file can name other code to run.
+library's classes; nothing in the file can name other code to run. The file stores a
+SHA-256 of its description and of every tensor, checked on load, and the network it
+describes is checked against its weights before anything is allocated: a damaged or
+crafted file raises one :class:`ValueError` that names it.
 """
 
 from __future__ import annotations
@@ -24,11 +27,20 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils import atomic_path
+from ._integrity import (
+    CHECKSUMS_KEY,
+    check_network_shapes,
+    model_file_error,
+    payload_checksums,
+    verify_checksums,
+)
 
 __all__ = ["load_model", "save_model"]
 
 FORMAT_NAME = "sk_clustermass-model"
-FORMAT_VERSION = 1
+# Version 2 adds SHA-256 checksums of the description and of every tensor; version-1
+# files (no checksums) still load.
+FORMAT_VERSION = 2
 _REGRESSOR_NET = "net_"
 
 
@@ -185,11 +197,13 @@ def save_model(model: BaseEstimator, path: str | Path) -> None:
         "kind": "pipeline" if isinstance(model, Pipeline) else "estimator",
         "steps": records,
     }
+    spec_json = json.dumps(spec)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
         "library_version": __version__,
-        "spec": json.dumps(spec),
+        "spec": spec_json,
+        CHECKSUMS_KEY: payload_checksums(spec_json, tensors),
     }
     with atomic_path(path) as temporary:
         save_file(tensors, str(temporary), metadata=metadata)
@@ -211,16 +225,27 @@ def _read(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     if metadata.get("format") != FORMAT_NAME:
         message = f"{str(path)!r} is a safetensors file but not an sk_clustermass model"
         raise ValueError(message)
-    if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
+    try:
+        version = int(metadata.get("format_version", "0"))
+    except ValueError as exc:
+        raise model_file_error(path, "its format version is not a number") from exc
+    if version > FORMAT_VERSION:
         message = (
             f"{str(path)!r} was written by a newer sk_clustermass "
             f"({metadata.get('library_version')}); upgrade to load it"
         )
         raise ValueError(message)
-    return json.loads(metadata["spec"]), tensors
+    if version >= 2:
+        verify_checksums(path, metadata, tensors)
+    try:
+        spec = json.loads(metadata["spec"])
+    except (KeyError, ValueError) as exc:
+        raise model_file_error(path, f"its description is missing or not JSON ({exc})") from exc
+    return spec, tensors
 
 
-def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str) -> BaseEstimator:
+def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str,
+                  path: str | Path) -> BaseEstimator:
     classes = _allowed_classes()
     cls = classes.get(record["class"])
     if cls is None:
@@ -236,21 +261,35 @@ def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str) -> 
     for attribute in record["arrays"]:
         setattr(step, attribute, tensors[f"{name}.{attribute}"])
     if "module_params" in record:
-        _load_net(step, record, tensors, device)
+        _load_net(step, record, tensors, device, path)
     return step
 
 
-def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str) -> None:
+def _check_device(path: str | Path, device: str) -> None:
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        message = (
+            f"cannot load {str(path)!r} onto device={device!r}: PyTorch sees no CUDA "
+            f"device (torch {torch.__version__}). Load it with device='cpu'."
+        )
+        raise ValueError(message)
+
+
+def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str,
+              path: str | Path) -> None:
     from skorch.history import History
+
+    from ._module import ClusterMassCNN
 
     name = record["name"]
     prefix = f"{name}.module."
-    state = {key[len(prefix):]: torch.from_numpy(value) for key, value in tensors.items()
+    state = {key[len(prefix):]: value for key, value in tensors.items()
              if key.startswith(prefix)}
+    module_params = _decode(record["module_params"])
+    check_network_shapes(path, ClusterMassCNN, module_params, state)
     step.device_ = device
-    net = step._build_net(_decode(record["module_params"]), torch.Generator(), None, None)
+    net = step._build_net(module_params, torch.Generator(), None, None)
     net.initialize()
-    net.module_.load_state_dict(state)
+    net.module_.load_state_dict({key: torch.from_numpy(value) for key, value in state.items()})
     net.history_ = History(record["history"])
     step.net_ = net
 
@@ -272,12 +311,23 @@ def load_model(path: str | Path, *, device: str = "cpu") -> BaseEstimator:
     Raises
     ------
     ValueError
-        If the file is damaged, not a model file, from a newer version, or names a
-        class outside this library.
+        If the file is damaged (a checksum fails: files of format version 2 store a
+        SHA-256 of their description and of every tensor; older version-1 files, which
+        have none, load unchecked), not a model file, from a newer version, names a class
+        outside this library, describes a network its weights do not fit, or if
+        ``device='cuda'`` and there is no CUDA device. The message names the file.
     """
+    _check_device(path, device)
     spec, tensors = _read(path)
-    steps = [(record["name"], _rebuild_step(record, tensors, device))
-             for record in spec["steps"]]
-    if spec["kind"] == "pipeline":
+    try:
+        steps = [(record["name"], _rebuild_step(record, tensors, device, path))
+                 for record in spec["steps"]]
+        kind = spec["kind"]
+    except ValueError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, RuntimeError,
+            AssertionError) as exc:  # a crafted description: one error naming the file
+        raise model_file_error(path, f"{type(exc).__name__}: {exc}") from exc
+    if kind == "pipeline":
         return Pipeline(steps)
     return steps[0][1]
