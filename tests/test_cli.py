@@ -310,3 +310,49 @@ def test_bad_input_in_a_subprocess(tmp_path):
     assert result.stderr.strip() == (
         "sk-clustermass predict: error: model file 'absent.safetensors' does not exist"
     )
+
+
+# ----------------------------------------------------------------------------- own inputs
+@pytest.mark.parametrize("target", ["data", "model", "model-link"])
+def test_predict_never_writes_over_its_inputs(capsys, workdir, tmp_path, target):
+    data, model = workdir / "data" / "clusters.h5", workdir / "model.safetensors"
+    before = {path: path.read_bytes() for path in (data, model)}
+    output = {"data": data, "model": model}.get(target)
+    if target == "model-link":
+        output = tmp_path / "link.csv"
+        output.symlink_to(model)
+    line = _error(capsys, "predict", str(model), str(data), "-o", str(output))
+    assert "would destroy the input" in line
+    assert {path: path.read_bytes() for path in before} == before
+
+
+def test_evaluate_never_writes_over_its_inputs(capsys, workdir, tmp_path):
+    folder = tmp_path / "evaluation"
+    folder.mkdir()
+    data = folder / "predictions.csv"  # an input that has the name of an output
+    data.write_bytes((workdir / "data" / "clusters.h5").read_bytes())
+    line = _error(capsys, "evaluate", str(workdir / "model.safetensors"), str(data),
+                  "-o", str(folder))
+    assert "would destroy the input" in line
+    assert data.read_bytes() == (workdir / "data" / "clusters.h5").read_bytes()
+
+
+def test_train_never_writes_over_its_data(capsys, workdir):
+    data = workdir / "data" / "clusters.h5"
+    before = data.read_bytes()
+    line = _error(capsys, "train", str(data), "-o", str(data), *TINY_NETWORK)
+    assert "would destroy the input" in line
+    assert data.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_simulate_refuses_a_fifo_and_follows_a_symlink(capsys, tmp_path):
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    line = _error(capsys, "simulate", "-n", "3", "-o", str(fifo), "--quiet")
+    assert "FIFO" in line
+    real = tmp_path / "real.h5"
+    link = tmp_path / "link.h5"
+    link.symlink_to(real)
+    assert main(["simulate", "-n", "3", "--chunk-size", "64", "-o", str(link), "--quiet"]) == 0
+    assert link.is_symlink() and real.stat().st_size > 0
