@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import time
+
 import h5py
 import numpy as np
 import pytest
@@ -153,3 +158,29 @@ def test_out_of_core_fit_of_other_images_does_not_reuse_a_checkpoint(toy_data, p
     ClusterMassRegressor(**dict(settings, callbacks=[counter])).fit(b)
     assert counter.count == 2  # trained on b, not a's model loaded
     assert len(list((tmp_path / "checkpoints").glob(f"*/{CHECKPOINT_NAME}"))) == 2
+
+
+class TerminateAt(Callback):
+    """Send this process SIGTERM (what kill, SLURM, docker stop send) after an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts this
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_sigterm_stops_fit_like_ctrl_c_and_checkpoints(toy_data, params, tmp_path):
+    X, y = toy_data
+    model = ClusterMassRegressor(**dict(params, checkpoint_dir=tmp_path,
+                                        callbacks=[TerminateAt(2)]))
+    with pytest.warns(TrainingInterruptedWarning, match="after epoch 2 of 6"):
+        model.fit(X, y)
+    assert np.isfinite(model.predict(X)).all()
+    (state_file,) = tmp_path.glob(f"*/{CHECKPOINT_NAME}")
+    saved = json.loads(load_checkpoint(state_file.parent)["history"])
+    assert 1 <= len(saved) <= 2  # the last epoch checkpointed before the signal
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored

@@ -356,3 +356,55 @@ def test_simulate_refuses_a_fifo_and_follows_a_symlink(capsys, tmp_path):
     link.symlink_to(real)
     assert main(["simulate", "-n", "3", "--chunk-size", "64", "-o", str(link), "--quiet"]) == 0
     assert link.is_symlink() and real.stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- interrupted
+def _start_simulate(folder: Path) -> subprocess.Popen:
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([*_executable(), "simulate", "-n", "20000", "--chunk-size", "64",
+                             "-o", "out.h5", "--quiet"], cwd=folder, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_temporary(folder: Path, process: subprocess.Popen, timeout: float = 240) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not list(folder.glob(".tmp-*")):
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, "simulate never started writing"
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_sigterm_during_simulate_exits_cleanly_and_leaves_nothing(tmp_path):
+    import signal
+
+    process = _start_simulate(tmp_path)
+    try:
+        _wait_for_temporary(tmp_path, process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_debris_of_a_killed_simulate_is_removed_by_the_next_run(tmp_path):
+    import signal
+
+    process = _start_simulate(tmp_path)
+    try:
+        _wait_for_temporary(tmp_path, process)
+        process.send_signal(signal.SIGKILL)  # nothing can clean up after this one
+        process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert len(list(tmp_path.glob(".tmp-*"))) == 1
+    assert main(["simulate", "-n", "3", "--chunk-size", "64", "-o", str(tmp_path / "out.h5"),
+                 "--quiet"]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.h5"]

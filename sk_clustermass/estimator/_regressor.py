@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from .._utils import malloc_tuned
+from .._utils import malloc_tuned, sigterm_as_keyboard_interrupt
 from ._checkpoint import (
     TrainingCheckpoint,
     fit_fingerprint,
@@ -427,8 +427,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         Warns
         -----
         TrainingInterruptedWarning
-            If training was interrupted (Ctrl-C): the model keeps the best weights
-            so far and is usable; with ``checkpoint_dir`` a new ``fit`` resumes.
+            If training was interrupted (Ctrl-C, or SIGTERM as sent by ``kill``,
+            SLURM or ``docker stop``): the model keeps the best weights so far and is
+            usable; with ``checkpoint_dir`` a new ``fit`` resumes.
         """
         self.device_ = resolve_device(self)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
@@ -444,7 +445,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         checkpoint, state = self._checkpoint(generator, data.fingerprint_arrays)
 
         module_params = self._module_params(data)
-        with torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning):
+        with (torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning),
+              sigterm_as_keyboard_interrupt()):
             torch.manual_seed(int(seeds[0]))
             self.net_ = self._build_net(
                 module_params, generator, data.valid, checkpoint, data.iterator
