@@ -408,3 +408,30 @@ def test_debris_of_a_killed_simulate_is_removed_by_the_next_run(tmp_path):
     assert main(["simulate", "-n", "3", "--chunk-size", "64", "-o", str(tmp_path / "out.h5"),
                  "--quiet"]) == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.h5"]
+
+
+@pytest.mark.slow
+def test_second_simulate_to_the_same_path_fails_cleanly_never_interleaves(tmp_path, capsys):
+    from sk_clustermass.datasets import read_hdf5
+
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    options = ["--chunk-size", "64", "--seed", "7", "--quiet", "-n", "1000"]
+    first = subprocess.Popen([*_executable(), "simulate", *options, "-o", "out.h5"],
+                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_temporary(tmp_path, first)
+        # a second writer (this process) while the first one runs
+        line = _error(capsys, "simulate", "-n", "5", "--chunk-size", "64", "--quiet",
+                      "-o", str(tmp_path / "out.h5"))
+        assert first.poll() is None, "the first writer finished too soon to overlap"
+    finally:
+        _, first_err = first.communicate(timeout=900)
+    assert first.returncode == 0, first_err
+    assert "another process" in line and f"pid {first.pid}" in line
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.h5"]
+    X, y, _ = read_hdf5(tmp_path / "out.h5")  # the first run's file, whole
+    assert main(["simulate", *options, "-o", str(tmp_path / "alone.h5")]) == 0
+    X_alone, y_alone, _ = read_hdf5(tmp_path / "alone.h5")
+    np.testing.assert_array_equal(X["images"], X_alone["images"])
+    np.testing.assert_array_equal(y, y_alone)
