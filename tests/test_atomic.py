@@ -85,7 +85,7 @@ def test_second_writer_of_the_same_path_fails_cleanly(tmp_path):
     target = tmp_path / "data.h5"
     with atomic_path(target) as first:
         first.write_text("first")
-        with pytest.raises(FileExistsError, match="another process"):
+        with pytest.raises(FileExistsError, match="another writer"):
             with atomic_path(target):
                 pass  # pragma: no cover - never reached
         assert _names(tmp_path) == [first.name]  # the refused writer left nothing

@@ -166,8 +166,9 @@ def _refuse_concurrent_writer(final: Path, mine: Path) -> None:
         if _birth(temporary) <= _birth(mine):
             discard_temporary(mine)
             message = (
-                f"cannot write {str(final)!r}: another process (pid {pid}) is writing it "
-                f"right now (its temporary file is {temporary.name!r}). Wait for it to "
+                f"cannot write {str(final)!r}: another writer (process {pid}"
+                f"{', this one' if pid == os.getpid() else ''}) is writing it right now "
+                f"(its temporary file is {temporary.name!r}). Wait for it to "
                 "finish or choose another output path; if no such process runs, delete "
                 "that temporary file."
             )
