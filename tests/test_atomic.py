@@ -210,3 +210,13 @@ def test_temporary_name_carries_host_and_pid(tmp_path):
     assert temporary.name.startswith(f".tmp-{_host_tag()}-{os.getpid()}-")
     assert temporary.name.endswith("-data.h5")
     temporary.unlink()
+
+
+def test_non_exclusive_writers_may_overlap(tmp_path):
+    target = tmp_path / "checkpoint.pt"
+    with atomic_path(target, exclusive=False) as first:
+        with atomic_path(target, exclusive=False) as second:
+            second.write_text("second")
+        first.write_text("first")
+    assert target.read_text() == "first"  # the last to finish wins
+    assert _names(tmp_path) == ["checkpoint.pt"]

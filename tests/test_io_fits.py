@@ -264,3 +264,14 @@ def test_catalogue_log_masses_outside_the_physical_range_are_refused(tmp_path):
     catalog = pd.DataFrame({"log10_m500c": [14.0, 47.3, 14.5]})
     with pytest.raises(ValueError, match=r"first at row 1.*log10\(M500c / Msun\)"):
         read_fits_cubes(paths, catalog=catalog)
+
+
+def test_tile_compressed_cube_of_zeros_is_read(tmp_path):
+    # compresses far below its declared size: must not be taken for a forged header
+    path = tmp_path / "tiled.fits"
+    header = fits.Header({"REDSHIFT": 0.3})
+    fits.HDUList([fits.PrimaryHDU(),
+                  fits.CompImageHDU(np.zeros((10, 50, 50), np.float32), header=header)]
+                 ).writeto(path)
+    X, _, _ = read_fits_cubes([path])
+    assert X["images"].shape == (1, 10, 50, 50) and not X["images"].any()

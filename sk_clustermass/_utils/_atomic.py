@@ -53,7 +53,13 @@ def _host_tag() -> str:
 
 
 def _process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine."""
+    """Whether a process with this id exists on this machine.
+
+    On Windows ``os.kill`` terminates the process whatever the signal, so there every
+    process counts as alive: stale temporary files are never removed automatically.
+    """
+    if os.name == "nt":
+        return True
     if pid <= 0:
         return False
     try:
@@ -175,7 +181,7 @@ def _refuse_concurrent_writer(final: Path, mine: Path) -> None:
             raise FileExistsError(message)
 
 
-def new_temporary(path: str | os.PathLike) -> Path:
+def new_temporary(path: str | os.PathLike, *, exclusive: bool = True) -> Path:
     """Create an empty, uniquely named temporary sibling of ``path`` and return its path.
 
     ``path`` is resolved first (see :func:`resolve_destination`): the temporary file
@@ -185,10 +191,14 @@ def new_temporary(path: str | os.PathLike) -> Path:
     with mode ``0o666`` minus the umask, like an ordinary new file. Temporary files of
     dead processes of this host are removed from the directory on the way.
 
+    With ``exclusive=False`` another writer of the same destination is tolerated (the
+    last to finish wins): for files such as checkpoints, where every complete version
+    is equally good.
+
     Raises
     ------
     FileExistsError
-        If another live process is writing the same destination.
+        If ``exclusive`` and another live process is writing the same destination.
     """
     final = resolve_destination(path)
     _remove_stale(final)
@@ -200,7 +210,8 @@ def new_temporary(path: str | os.PathLike) -> Path:
         except FileExistsError:
             continue
         os.close(descriptor)
-        _refuse_concurrent_writer(final, candidate)
+        if exclusive:
+            _refuse_concurrent_writer(final, candidate)
         return candidate
     message = f"could not create a temporary file next to {str(final)!r}"
     raise FileExistsError(message)
@@ -243,7 +254,7 @@ def discard_temporary(temporary: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, exclusive: bool = True) -> Iterator[Path]:
     """Write a file atomically: yield a temporary path, rename it to ``path`` on success.
 
     Inside the ``with`` block, write the complete file to the yielded temporary path
@@ -259,6 +270,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path : str or os.PathLike
         Final destination. Its directory must exist. An existing regular file is
         replaced; a symbolic link is followed (its target is replaced, the link kept).
+    exclusive : bool, default=True
+        Refuse to start while another live writer writes ``path``. False lets both
+        write, the last to finish winning (see :func:`new_temporary`).
 
     Yields
     ------
@@ -276,7 +290,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ValueError
         If ``path`` is a FIFO, a device node (such as ``/dev/null``) or a socket.
     FileExistsError
-        If another live process is writing the same destination.
+        If ``exclusive`` and another live process is writing the same destination.
 
     Examples
     --------
@@ -295,7 +309,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ...     print(target.read_text(), sorted(p.name for p in Path(folder).iterdir()))
     complete ['notes.txt']
     """
-    temporary = new_temporary(path)
+    temporary = new_temporary(path, exclusive=exclusive)
     mode = stat.S_IMODE(os.stat(temporary).st_mode)
     try:
         yield temporary

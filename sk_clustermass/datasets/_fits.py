@@ -129,11 +129,14 @@ def _declared_bytes(header: fits.Header) -> int:
     return size
 
 
-def _check_declared_size(header: fits.Header, path: Path) -> None:
-    """Refuse a header that declares more data than the file can hold, before reading."""
+def _check_declared_size(header: fits.Header, path: Path, *, tiled: bool) -> None:
+    """Refuse a header that declares more data than the file can hold, before reading.
+
+    ``tiled`` marks a tile-compressed image, whose data may be smaller than declared.
+    """
     file_size = path.stat().st_size
     with path.open("rb") as handle:
-        compressed = handle.read(4).startswith(_COMPRESSED_MAGIC)
+        compressed = tiled or handle.read(4).startswith(_COMPRESSED_MAGIC)
     limit = file_size * (_MAX_COMPRESSION_RATIO if compressed else 1)
     declared = _declared_bytes(header)
     if declared > limit:
@@ -168,7 +171,7 @@ def _first_cube(hdul: fits.HDUList, path: Path) -> tuple[np.ndarray, fits.Header
     for hdu in hdul:
         is_image = isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU)
         if is_image and hdu.header.get("NAXIS", 0) == 3:
-            _check_declared_size(hdu.header, path)
+            _check_declared_size(hdu.header, path, tiled=isinstance(hdu, fits.CompImageHDU))
             _check_channels_first(hdu.shape, path)
             return np.array(hdu.data, dtype=np.float32), hdu.header.copy()
     return None

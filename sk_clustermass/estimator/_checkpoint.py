@@ -217,7 +217,8 @@ class TrainingCheckpoint(Callback):
         """Write the checkpoint atomically."""
         directory = Path(self.directory)
         directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(directory / CHECKPOINT_NAME) as temporary:
+        # two fits with one fingerprint write equally good states: let the last win
+        with atomic_path(directory / CHECKPOINT_NAME, exclusive=False) as temporary:
             torch.save(self._state(net, completed), temporary)
 
     def on_epoch_end(self, net: NeuralNet, **kwargs) -> None:
