@@ -12,6 +12,8 @@ Run: ``python benchmarks/bad_input_report.py`` (``-v`` lists every case).
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import pickle
 import subprocess
 import sys
@@ -25,14 +27,16 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from sk_clustermass import ClusterMassRegressor, as_inputs, load_model
+from sk_clustermass import ClusterMassRegressor, as_inputs, load_model, save_model
 from sk_clustermass import preprocessing as pp
 from sk_clustermass.datasets import (
+    HDF5ClusterWriter,
     make_clusters,
     read_fits_cubes,
     read_hdf5,
     read_lab_dataset,
     write_hdf5,
+    write_lab_dataset,
 )
 
 PACKAGE_DIR = str(Path(__file__).resolve().parents[1] / "sk_clustermass")
@@ -191,6 +195,148 @@ def reader_cases(folder: Path) -> list[Case]:
     ]
 
 
+# ------------------------------------------------- issue 19: nothing lost, nothing silently wrong
+def _model_file(folder: Path) -> Path:
+    path = folder / "fitted.safetensors"
+    if not path.exists():
+        save_model(_fitted(), path)
+    return path
+
+
+def _flipped_byte(folder: Path) -> Path:
+    """A model file with one byte flipped inside a weight tensor."""
+    raw = bytearray(_model_file(folder).read_bytes())
+    header_size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + header_size])
+    start = header["estimator.module.output.weight"]["data_offsets"][0]
+    raw[8 + header_size + start + 1] ^= 0x40
+    path = folder / "flipped.safetensors"
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _crafted(folder: Path, name: str, edit: Callable[[dict, dict, dict], None]) -> Path:
+    """A model file edited as an attacker would, checksums recomputed to match."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    from sk_clustermass.estimator._integrity import payload_checksums  # to forge them
+
+    with safe_open(str(_model_file(folder)), framework="numpy") as handle:
+        metadata = dict(handle.metadata())
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    spec = json.loads(metadata["spec"])
+    edit(spec, tensors, metadata)
+    if "spec" in metadata:
+        metadata["spec"] = json.dumps(spec)
+        metadata["checksums"] = payload_checksums(metadata["spec"], tensors)
+    path = folder / f"{name}.safetensors"
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def _drop_spec(spec, tensors, metadata):
+    del metadata["spec"]
+
+
+def _huge_dense_layer(spec, tensors, metadata):
+    spec["steps"][-1]["module_params"]["dense_layers"] = {"__tuple__": [10**9]}
+
+
+def _wrong_weight_shape(spec, tensors, metadata):
+    key = "estimator.module.output.weight"
+    tensors[key] = np.zeros((3, tensors[key].shape[1]), dtype=tensors[key].dtype)
+
+
+def _lab_pair(folder: Path, *, channels_first=False, mass_factor=1.0) -> tuple[Path, Path]:
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    cubes = rng.random((4, 50, 50, 10))
+    catalog = pd.DataFrame({"z": rng.uniform(0.1, 1.0, 4),
+                            "M500c": 10 ** rng.uniform(13, 15, 4) * mass_factor})
+    tag = f"{int(channels_first)}-{mass_factor:g}"
+    images, table = folder / f"lab-{tag}.pickle", folder / f"lab-{tag}.feather"
+    write_lab_dataset(images, table, cubes, catalog.assign(M500c=catalog["M500c"] / mass_factor),
+                      np.arange(4))
+    catalog.to_feather(table)
+    if channels_first:
+        with open(images, "wb") as handle:
+            pickle.dump({"cluster": np.arange(4),
+                         "gsm_3dImgs": [np.moveaxis(cube, -1, 0) for cube in cubes]}, handle)
+    return images, table
+
+
+def _contradicting_hdf5(folder: Path) -> Path:
+    import h5py
+
+    path = folder / "contradicting.h5"
+    write_hdf5(path, _X(), Y)
+    with h5py.File(path, "r+") as file:
+        file.attrs["n_bands"] = 12  # the images have 3 bands
+    return path
+
+
+def _fits(folder: Path, name: str, cube: np.ndarray | None = None) -> Path:
+    from astropy.io import fits
+
+    path = folder / name
+    if cube is not None:
+        fits.PrimaryHDU(cube, header=fits.Header({"REDSHIFT": 0.3})).writeto(path)
+        return path
+    header = fits.Header({"SIMPLE": True, "BITPIX": -32, "NAXIS": 3, "NAXIS1": 100_000,
+                          "NAXIS2": 100_000, "NAXIS3": 100, "REDSHIFT": 0.3})
+    path.write_bytes(header.tostring().encode("ascii") + bytes(2880))  # "4 TB" in 5 kB
+    return path
+
+
+def _second_writer(folder: Path) -> None:
+    path = folder / "busy.h5"
+    with HDF5ClusterWriter(path, n_bands=3, height=12, width=12):
+        with HDF5ClusterWriter(path, n_bands=3, height=12, width=12):
+            pass
+
+
+def safety_cases(folder: Path) -> list[Case]:
+    """Issue 19: writers, model files, checkpoints and readers under hostile input."""
+    io_errors = (ValueError, TypeError, KeyError, OSError)
+    fifo = folder / "pipe.h5"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(fifo)
+    cases = [
+        Case("write_hdf5", "a FIFO as output (stands for /dev/null)",
+             lambda: write_hdf5(fifo, _X(), Y)),
+        Case("HDF5ClusterWriter", "a second writer of the same path",
+             lambda: _second_writer(folder), expected=io_errors),
+        Case("load_model", "one byte flipped in a weight", lambda: load_model(
+            _flipped_byte(folder))),
+        Case("load_model", "crafted: no description", lambda: load_model(
+            _crafted(folder, "no-spec", _drop_spec))),
+        Case("load_model", "crafted: 1e9-unit dense layer", lambda: load_model(
+            _crafted(folder, "huge", _huge_dense_layer))),
+        Case("load_model", "crafted: weight of wrong shape", lambda: load_model(
+            _crafted(folder, "reshaped", _wrong_weight_shape))),
+        Case("read_lab_dataset", "channels-first cubes", lambda: read_lab_dataset(
+            *_lab_pair(folder, channels_first=True), trusted=True)),
+        Case("read_lab_dataset", "masses in grams (1e47)", lambda: read_lab_dataset(
+            *_lab_pair(folder, mass_factor=1.989e33), trusted=True)),
+        Case("read_hdf5", "n_bands attribute contradicts /images",
+             lambda: read_hdf5(_contradicting_hdf5(folder))),
+        Case("read_fits_cubes", "channels-last cube", lambda: read_fits_cubes(
+            [_fits(folder, "last.fits", np.ones((50, 50, 10), np.float32))])),
+        Case("read_fits_cubes", "header declaring a 4 TB cube", lambda: read_fits_cubes(
+            [_fits(folder, "forged.fits")])),
+    ]
+    import torch
+
+    if not torch.cuda.is_available():
+        cases.append(Case("load_model", "device='cuda' without CUDA",
+                          lambda: load_model(_model_file(folder), device="cuda")))
+    if not hasattr(os, "mkfifo"):
+        cases = cases[1:]
+    return cases
+
+
 def _raised_by_us(exc: BaseException) -> bool:
     """Whether the exception (or one in its chain) was raised by sk_clustermass code."""
     while exc is not None:
@@ -230,6 +376,16 @@ def cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
         ("unknown study", ["study", "no-such-study"]),
         ("train with unknown loss", ["train", "--simulate", "20", "--loss", "huber",
                                      "-o", str(folder / "m2")]),
+        ("predict -o its own data file", ["predict", str(folder / "fitted.safetensors"),
+                                          str(folder / "good.h5"), "-o",
+                                          str(folder / "good.h5")]),
+        ("predict -o its own model", ["predict", str(folder / "fitted.safetensors"),
+                                      str(folder / "good.h5"), "-o",
+                                      str(folder / "fitted.safetensors")]),
+        ("evaluate -o a file, not a folder", ["evaluate", str(folder / "fitted.safetensors"),
+                                              str(folder / "good.h5"), "-o",
+                                              str(folder / "good.h5")]),
+        ("simulate -o a FIFO", ["simulate", "-n", "3", "-o", str(folder / "pipe.h5")]),
     ]
 
 
@@ -249,7 +405,8 @@ def main() -> int:
     results: list[tuple[str, str, bool, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        cases = input_cases() + regressor_cases() + transformer_cases() + reader_cases(folder)
+        cases = (input_cases() + regressor_cases() + transformer_cases()
+                 + reader_cases(folder) + safety_cases(folder))
         for case in cases:
             clear, detail = run_case(case)
             results.append((case.entry, case.what, clear, detail))

@@ -37,6 +37,8 @@ from typing import Any
 
 import joblib
 
+from ._utils import sigterm_as_keyboard_interrupt
+
 try:  # optional: the helpers raise a clear ImportError without it
     from distributed import WorkerPlugin as _WorkerPlugin
 except ImportError:  # pragma: no cover - depends on the environment
@@ -291,6 +293,7 @@ def dask_backend(
     else:
         _wait_for_workers(client, n_workers, timeout)
     scattered = None if scatter is None else list(scatter)
-    with joblib.parallel_config(backend="dask", client=client, scatter=scattered,
-                                wait_for_workers_timeout=timeout):
+    with (joblib.parallel_config(backend="dask", client=client, scatter=scattered,
+                                 wait_for_workers_timeout=timeout),
+          sigterm_as_keyboard_interrupt()):  # kill/SLURM/docker stop act as Ctrl-C
         yield

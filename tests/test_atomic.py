@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from sk_clustermass._utils._atomic import atomic_path
+from sk_clustermass._utils._atomic import _host_tag, atomic_path, new_temporary
 
 
 def _names(folder):
@@ -81,15 +81,23 @@ def test_new_file_mode_follows_umask(tmp_path):
         assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
 
 
-def test_two_writers_get_distinct_temporaries(tmp_path):
+def test_second_writer_of_the_same_path_fails_cleanly(tmp_path):
     target = tmp_path / "data.h5"
-    with atomic_path(target) as first, atomic_path(target) as second:
-        assert first != second
+    with atomic_path(target) as first:
         first.write_text("first")
-        second.write_text("second")
-    # the outer block finishes last, so its content wins
+        with pytest.raises(FileExistsError, match="another writer"):
+            with atomic_path(target):
+                pass  # pragma: no cover - never reached
+        assert _names(tmp_path) == [first.name]  # the refused writer left nothing
     assert target.read_text() == "first"
     assert _names(tmp_path) == ["data.h5"]
+
+
+def test_writers_of_different_paths_do_not_block_each_other(tmp_path):
+    with atomic_path(tmp_path / "a.h5") as first, atomic_path(tmp_path / "b.h5") as second:
+        first.write_text("a")
+        second.write_text("b")
+    assert _names(tmp_path) == ["a.h5", "b.h5"]
 
 
 def test_writer_that_replaces_the_file_keeps_normal_permissions(tmp_path):
@@ -102,3 +110,113 @@ def test_writer_that_replaces_the_file_keeps_normal_permissions(tmp_path):
     reference = tmp_path / "plain.txt"
     reference.write_text("x")
     assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(reference.stat().st_mode)
+
+
+# ------------------------------------------------------------ links and special files
+def test_symlink_is_followed_and_kept(tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    link = tmp_path / "link.h5"
+    link.symlink_to(real)
+    with atomic_path(link) as temporary:
+        assert temporary.parent == tmp_path
+        temporary.write_text("new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "new"
+    assert _names(tmp_path) == ["link.h5", "real.txt"]
+
+
+def test_symlink_into_another_directory_writes_there(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "link.h5"
+    link.symlink_to(elsewhere / "target.h5")  # dangling: the target is created
+    with atomic_path(link) as temporary:
+        assert temporary.parent == elsewhere
+        temporary.write_text("new")
+    assert link.is_symlink() and (elsewhere / "target.h5").read_text() == "new"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+@pytest.mark.parametrize("through_link", [False, True])
+def test_fifo_is_refused_not_replaced(tmp_path, through_link):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    target = fifo
+    if through_link:
+        target = tmp_path / "link.h5"
+        target.symlink_to(fifo)
+    with pytest.raises(ValueError, match="FIFO"), atomic_path(target):
+        pass  # pragma: no cover - never reached
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert not [name for name in _names(tmp_path) if name.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize(("flag", "kind"), [(stat.S_IFCHR, "character device"),
+                                            (stat.S_IFBLK, "block device")])
+def test_device_node_is_refused(tmp_path, monkeypatch, flag, kind):
+    device = tmp_path / "null"
+    device.write_text("stands for a device node")
+    real_stat = os.stat
+
+    def fake_stat(path, *args, **kwargs):
+        result = real_stat(path, *args, **kwargs)
+        if os.fspath(path) == os.fspath(device):
+            fields = list(result)
+            fields[0] = flag | 0o666
+            return os.stat_result(fields)
+        return result
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    with pytest.raises(ValueError, match=kind), atomic_path(device):
+        pass  # pragma: no cover - never reached
+    monkeypatch.undo()
+    assert device.read_text() == "stands for a device node"
+
+
+# ------------------------------------------------------------ debris of killed writers
+def _dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
+    stale = tmp_path / f".tmp-{_host_tag()}-{_dead_pid()}-0123abcd-other.h5"
+    stale.write_bytes(b"x" * 1000)
+    live = tmp_path / f".tmp-{_host_tag()}-{os.getpid()}-0123abcd-other.h5"
+    live.write_bytes(b"still being written")
+    foreign = tmp_path / ".tmp-notours.h5"
+    foreign.write_bytes(b"someone else's")
+    with atomic_path(tmp_path / "data.h5") as temporary:
+        temporary.write_text("new")
+    assert _names(tmp_path) == sorted([".tmp-notours.h5", live.name, "data.h5"])
+
+
+def test_temporary_of_another_host_is_never_removed(tmp_path):
+    other_host = "00000000" if _host_tag() != "00000000" else "11111111"
+    remote = tmp_path / f".tmp-{other_host}-{_dead_pid()}-0123abcd-other.h5"
+    remote.write_bytes(b"written over NFS by another machine")
+    temporary = new_temporary(tmp_path / "data.h5")
+    assert remote.exists()
+    temporary.unlink()
+
+
+def test_temporary_name_carries_host_and_pid(tmp_path):
+    temporary = new_temporary(tmp_path / "data.h5")
+    assert temporary.name.startswith(f".tmp-{_host_tag()}-{os.getpid()}-")
+    assert temporary.name.endswith("-data.h5")
+    temporary.unlink()
+
+
+def test_non_exclusive_writers_may_overlap(tmp_path):
+    target = tmp_path / "checkpoint.pt"
+    with atomic_path(target, exclusive=False) as first:
+        with atomic_path(target, exclusive=False) as second:
+            second.write_text("second")
+        first.write_text("first")
+    assert target.read_text() == "first"  # the last to finish wins
+    assert _names(tmp_path) == ["checkpoint.pt"]

@@ -27,3 +27,12 @@ def test_bad_files_get_a_clear_error(tmp_path):
     for case in report.reader_cases(tmp_path):
         clear, detail = report.run_case(case)
         assert clear, f"{case.entry}: {case.what}: {detail}"
+
+
+def test_hostile_files_and_destinations_get_a_clear_error(tmp_path):
+    """Issue 19's cases: special files, a second writer, damaged or crafted models, ..."""
+    cases = report.safety_cases(tmp_path)
+    assert len(cases) >= 10
+    for case in cases:
+        clear, detail = report.run_case(case)
+        assert clear, f"{case.entry}: {case.what}: {detail}"

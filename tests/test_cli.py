@@ -411,3 +411,126 @@ def test_study_scripts_accept_their_old_spellings(capsys):
     notes = capsys.readouterr().err
     for old in ("--full", "--n-samples", "--epochs", "--out", "--seed"):
         assert f"note: {old} is deprecated" in notes
+# ----------------------------------------------------------------------------- own inputs
+@pytest.mark.parametrize("target", ["data", "model", "model-link"])
+def test_predict_never_writes_over_its_inputs(capsys, workdir, tmp_path, target):
+    data, model = workdir / "data" / "clusters.h5", workdir / "model.safetensors"
+    before = {path: path.read_bytes() for path in (data, model)}
+    output = {"data": data, "model": model}.get(target)
+    if target == "model-link":
+        output = tmp_path / "link.csv"
+        output.symlink_to(model)
+    line = _error(capsys, "predict", str(model), str(data), "-o", str(output))
+    assert "would destroy the input" in line
+    assert {path: path.read_bytes() for path in before} == before
+
+
+def test_evaluate_never_writes_over_its_inputs(capsys, workdir, tmp_path):
+    folder = tmp_path / "evaluation"
+    folder.mkdir()
+    data = folder / "predictions.csv"  # an input that has the name of an output
+    data.write_bytes((workdir / "data" / "clusters.h5").read_bytes())
+    line = _error(capsys, "evaluate", str(workdir / "model.safetensors"), str(data),
+                  "-o", str(folder))
+    assert "would destroy the input" in line
+    assert data.read_bytes() == (workdir / "data" / "clusters.h5").read_bytes()
+
+
+def test_train_never_writes_over_its_data(capsys, workdir):
+    data = workdir / "data" / "clusters.h5"
+    before = data.read_bytes()
+    line = _error(capsys, "train", str(data), "-o", str(data), *TINY_NETWORK)
+    assert "would destroy the input" in line
+    assert data.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
+def test_simulate_refuses_a_fifo_and_follows_a_symlink(capsys, tmp_path):
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    line = _error(capsys, "simulate", "-n", "3", "-o", str(fifo), "--quiet")
+    assert "FIFO" in line
+    real = tmp_path / "real.h5"
+    link = tmp_path / "link.h5"
+    link.symlink_to(real)
+    assert main(["simulate", "-n", "3", "--chunk-size", "64", "-o", str(link), "--quiet"]) == 0
+    assert link.is_symlink() and real.stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- interrupted
+def _start_simulate(folder: Path) -> subprocess.Popen:
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([*_executable(), "simulate", "-n", "20000", "--chunk-size", "64",
+                             "-o", "out.h5", "--quiet"], cwd=folder, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_temporary(folder: Path, process: subprocess.Popen, timeout: float = 240) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not list(folder.glob(".tmp-*")):
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, "simulate never started writing"
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_sigterm_during_simulate_exits_cleanly_and_leaves_nothing(tmp_path):
+    import signal
+
+    process = _start_simulate(tmp_path)
+    try:
+        _wait_for_temporary(tmp_path, process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_debris_of_a_killed_simulate_is_removed_by_the_next_run(tmp_path):
+    import signal
+
+    process = _start_simulate(tmp_path)
+    try:
+        _wait_for_temporary(tmp_path, process)
+        process.send_signal(signal.SIGKILL)  # nothing can clean up after this one
+        process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert len(list(tmp_path.glob(".tmp-*"))) == 1
+    assert main(["simulate", "-n", "3", "--chunk-size", "64", "-o", str(tmp_path / "out.h5"),
+                 "--quiet"]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.h5"]
+
+
+@pytest.mark.slow
+def test_second_simulate_to_the_same_path_fails_cleanly_never_interleaves(tmp_path, capsys):
+    from sk_clustermass.datasets import read_hdf5
+
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    options = ["--chunk-size", "64", "--seed", "7", "--quiet", "-n", "1000"]
+    first = subprocess.Popen([*_executable(), "simulate", *options, "-o", "out.h5"],
+                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_temporary(tmp_path, first)
+        # a second writer (this process) while the first one runs
+        line = _error(capsys, "simulate", "-n", "5", "--chunk-size", "64", "--quiet",
+                      "-o", str(tmp_path / "out.h5"))
+        assert first.poll() is None, "the first writer finished too soon to overlap"
+    finally:
+        _, first_err = first.communicate(timeout=900)
+    assert first.returncode == 0, first_err
+    assert "another writer" in line and f"process {first.pid})" in line
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.h5"]
+    X, y, _ = read_hdf5(tmp_path / "out.h5")  # the first run's file, whole
+    assert main(["simulate", *options, "-o", str(tmp_path / "alone.h5")]) == 0
+    X_alone, y_alone, _ = read_hdf5(tmp_path / "alone.h5")
+    np.testing.assert_array_equal(X["images"], X_alone["images"])
+    np.testing.assert_array_equal(y, y_alone)

@@ -225,3 +225,63 @@ def test_torch_threads_validates_and_sets_threads():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+class _KillOneWorkerMidTask:
+    """Watch the cluster from a thread; SIGKILL one worker while it runs a fit."""
+
+    def __init__(self, client, pids: dict[str, int], running_for: float = 1.0) -> None:
+        import threading
+
+        self.client, self.pids, self.running_for = client, pids, running_for
+        self.killed: tuple[str, int] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _watch(self) -> None:
+        busy_since: dict[str, float] = {}
+        while not self._stop.is_set() and self.killed is None:
+            for address, keys in self.client.processing().items():
+                if not keys or address not in self.pids:
+                    busy_since.pop(address, None)
+                    continue
+                started = busy_since.setdefault(address, time.monotonic())
+                if time.monotonic() - started >= self.running_for:
+                    os.kill(self.pids[address], signal.SIGKILL)
+                    self.killed = (address, self.pids[address])
+                    return
+            time.sleep(0.05)
+
+
+@needs_dask
+@pytest.mark.slow
+def test_sweep_survives_a_worker_killed_mid_task(cli_cluster):
+    X, y = make_toy_clusters(60, seed=5)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # the workers' count: results are then bit-identical
+        local = _tiny_search().set_params(n_jobs=1).fit(X, y)
+    finally:
+        torch.set_num_threads(before)
+    _wait_for_workers(cli_cluster)
+    pids = cli_cluster.run(os.getpid)
+    search = _tiny_search()
+    with (dask_backend(cli_cluster, scatter=[X, y], estimator=search, n_workers=2,
+                       timeout=STARTUP_TIMEOUT),
+          _KillOneWorkerMidTask(cli_cluster, pids) as killer):
+        search.fit(X, y)
+    assert killer.killed is not None, "no fit ran long enough to be interrupted"
+    for key in ("mean_test_score", "std_test_score", "split0_test_score", "split1_test_score"):
+        np.testing.assert_allclose(search.cv_results_[key], local.cv_results_[key],
+                                   rtol=1e-6, atol=1e-9)
+    assert search.best_params_ == local.best_params_
+    _wait_for_workers(cli_cluster)  # the nanny restarted the killed worker
+    assert killer.killed[1] not in cli_cluster.run(os.getpid).values()

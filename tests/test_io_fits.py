@@ -221,3 +221,57 @@ def test_property_exact_round_trip(shape, n, seed):
         X, _, catalog = read_fits_cubes(write_cubes(folder, images, redshifts))
     np.testing.assert_array_equal(X["images"], images)
     np.testing.assert_array_equal(catalog["z"], redshifts.astype(np.float32))
+
+
+# ------------------------------------------------------------ axis order and sizes
+def test_channels_last_cube_is_refused(tmp_path):
+    path = tmp_path / "last.fits"
+    header = fits.Header({"REDSHIFT": 0.3})
+    fits.PrimaryHDU(np.ones((50, 50, 10), dtype=np.float32), header=header).writeto(path)
+    with pytest.raises(ValueError, match=r"last\.fits.*channels-last.*NAXIS3 = n_bands"):
+        read_fits_cubes([path])
+
+
+def _forged(path, naxes, *, compress=False):
+    header = fits.Header()
+    header["SIMPLE"] = True
+    header["BITPIX"] = -32
+    header["NAXIS"] = len(naxes)
+    for axis, size in enumerate(naxes, start=1):
+        header[f"NAXIS{axis}"] = size
+    header["REDSHIFT"] = 0.2
+    raw = header.tostring().encode("ascii") + bytes(2880)
+    if compress:
+        import gzip
+
+        raw = gzip.compress(raw)
+    path.write_bytes(raw)
+    return path
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_header_declaring_a_huge_cube_is_refused_before_allocating(tmp_path, compress):
+    # 100000 x 100000 pixels x 100 bands of float32: a 4 TB cube in a file of a few kB
+    path = _forged(tmp_path / ("huge.fits.gz" if compress else "huge.fits"),
+                   (100_000, 100_000, 100), compress=compress)
+    with pytest.raises(ValueError, match=r"declares a cube of 4,000,000,000,000 bytes"):
+        read_fits_cubes([path])
+
+
+def test_catalogue_log_masses_outside_the_physical_range_are_refused(tmp_path):
+    images, redshifts = make_cubes()
+    paths = write_cubes(tmp_path, images, redshifts)
+    catalog = pd.DataFrame({"log10_m500c": [14.0, 47.3, 14.5]})
+    with pytest.raises(ValueError, match=r"first at row 1.*log10\(M500c / Msun\)"):
+        read_fits_cubes(paths, catalog=catalog)
+
+
+def test_tile_compressed_cube_of_zeros_is_read(tmp_path):
+    # compresses far below its declared size: must not be taken for a forged header
+    path = tmp_path / "tiled.fits"
+    header = fits.Header({"REDSHIFT": 0.3})
+    fits.HDUList([fits.PrimaryHDU(),
+                  fits.CompImageHDU(np.zeros((10, 50, 50), np.float32), header=header)]
+                 ).writeto(path)
+    X, _, _ = read_fits_cubes([path])
+    assert X["images"].shape == (1, 10, 50, 50) and not X["images"].any()

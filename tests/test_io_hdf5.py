@@ -486,3 +486,29 @@ def test_property_stream_and_read_any_rows(n, shape, chunk_size, split, data):
                     writer.append(X[block], y[block], catalog.iloc[block])
         X2, y2, catalog2 = read_hdf5(path, rows=rows)
     assert_same(X[rows], y[rows], catalog.iloc[rows], X2, y2, catalog2)
+
+
+# ------------------------------------------------------------ declared layout
+@pytest.mark.parametrize("attribute", ["n_bands", "height", "width"])
+def test_attributes_that_contradict_the_images_are_refused(tmp_path, attribute):
+    X, y, _ = make_data(bands=3, height=5, width=4)
+    path = tmp_path / "data.h5"
+    write_hdf5(path, X, y)
+    with h5py.File(path, "r+") as file:
+        file.attrs[attribute] = 9
+    with pytest.raises(ValueError, match=r"data\.h5.*do not match '/images'"):
+        read_hdf5(path)
+    with pytest.raises(ValueError, match="wrong order"):
+        HDF5ClusterDataset(path)
+
+
+def test_channels_last_images_under_channels_first_attributes_are_refused(tmp_path):
+    X, y, _ = make_data(bands=3, height=5, width=4)
+    path = tmp_path / "data.h5"
+    write_hdf5(path, X, y)
+    with h5py.File(path, "r+") as file:
+        images = file["images"][()]
+        del file["images"]
+        file["images"] = np.moveaxis(images, 1, -1)  # (n, 5, 4, 3): channels last
+    with pytest.raises(ValueError, match=r"\(3, 5, 4\) do not match .* \(5, 4, 3\)"):
+        read_hdf5(path)

@@ -206,3 +206,31 @@ def test_property_channel_order(tmp_path_factory, n, shape, seed):
     for index in np.ndindex(n, height, width, bands):
         cluster, row, column, band = index
         assert X["images"][cluster, band, row, column] == np.float32(cubes[index])
+
+
+# ------------------------------------------------------------ axis order and units
+def test_channels_first_cubes_are_refused(tmp_path):
+    images_path, catalog_path, cubes, _, ids = write_pair(tmp_path, height=50, width=50)
+    channels_first = [np.moveaxis(cube, -1, 0) for cube in cubes]  # (10, 50, 50) each
+    with open(images_path, "wb") as handle:
+        pickle.dump({"cluster": ids, "gsm_3dImgs": channels_first}, handle)
+    with pytest.raises(ValueError, match=r"channels-first.*np\.moveaxis"):
+        read_lab_dataset(images_path, catalog_path, trusted=True)
+
+
+@pytest.mark.parametrize(("factor", "unit"), [(1.989e33, "grams"), (1.989e30, "kg"),
+                                              (1e4, "1e10 Msun too many")])
+def test_masses_outside_the_physical_range_are_refused(tmp_path, factor, unit):
+    images_path, catalog_path, _, catalog, _ = write_pair(tmp_path)
+    catalog["M500c"] = catalog["M500c"] * factor
+    catalog.to_feather(catalog_path)
+    with pytest.raises(ValueError, match=r"physical range 1e\+10-1e\+17 Msun"):
+        read_lab_dataset(images_path, catalog_path, trusted=True)
+
+
+def test_a_single_broken_mass_is_refused(tmp_path):
+    images_path, catalog_path, _, catalog, _ = write_pair(tmp_path)
+    catalog.loc[2, "M500c"] = 3e47
+    catalog.to_feather(catalog_path)
+    with pytest.raises(ValueError, match="first at row 2"):
+        read_lab_dataset(images_path, catalog_path, trusted=True)

@@ -9,11 +9,13 @@ import textwrap
 
 import numpy as np
 import pytest
+import torch
 from safetensors.numpy import save_file
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_clustermass import ClusterMassRegressor, load_model, save_model
+from sk_clustermass.estimator._integrity import payload_checksums
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 
 
@@ -76,20 +78,126 @@ def test_foreign_step_is_refused(toy_data, tmp_path):
         save_model(pipe, tmp_path / "x.safetensors")
 
 
-def test_file_naming_other_code_is_refused(fitted_pipeline, tmp_path):
-    path = tmp_path / "model.safetensors"
-    save_model(fitted_pipeline, path)
+def _contents(path):
     from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as handle:
         metadata = handle.metadata()
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    return metadata, tensors
+
+
+def _craft(path, edit, *, checksums=True):
+    """Rewrite a model file after ``edit(spec, tensors, metadata)``, as an attacker would:
+    with checksums recomputed, so that only the later checks can catch it."""
+    metadata, tensors = _contents(path)
     spec = json.loads(metadata["spec"])
-    spec["steps"][0]["class"] = "os.system"
-    metadata["spec"] = json.dumps(spec)
+    edit(spec, tensors, metadata)
+    if spec is not None and "spec" in metadata:
+        metadata["spec"] = json.dumps(spec)
+    if checksums and "spec" in metadata:
+        metadata["checksums"] = payload_checksums(metadata["spec"], tensors)
     save_file(tensors, str(path), metadata=metadata)
+
+
+def test_file_naming_other_code_is_refused(fitted_pipeline, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+
+    def rename(spec, tensors, metadata):
+        spec["steps"][0]["class"] = "os.system"
+
+    _craft(path, rename)
     with pytest.raises(ValueError, match="refusing to load"):
         load_model(path)
+
+
+def _weight_offset(path, name):
+    """Byte offset of tensor ``name``'s data in a safetensors file."""
+    raw = path.read_bytes()
+    header_size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + header_size])
+    return 8 + header_size + header[name]["data_offsets"][0]
+
+
+@pytest.mark.parametrize("byte", [0, 1, 3])
+def test_one_flipped_byte_in_a_weight_is_refused(fitted_pipeline, tmp_path, byte):
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+    name = "clustermassregressor.module.output.weight"
+    raw = bytearray(path.read_bytes())
+    raw[_weight_offset(path, name) + byte] ^= 0x40
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"model\.safetensors.*SHA-256"):
+        load_model(path)
+
+
+def test_edited_description_is_refused(fitted_pipeline, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+
+    def tamper(spec, tensors, metadata):
+        spec["steps"][-1]["attributes"]["y_mean_"] += 1.0
+
+    _craft(path, tamper, checksums=False)
+    with pytest.raises(ValueError, match=r"description.*SHA-256"):
+        load_model(path)
+
+
+def test_version_1_file_without_checksums_still_loads(fitted_pipeline, toy_data, tmp_path):
+    X, _ = toy_data
+    path = tmp_path / "old.safetensors"
+    save_model(fitted_pipeline, path)
+
+    def downgrade(spec, tensors, metadata):
+        metadata["format_version"] = "1"
+        del metadata["checksums"]
+
+    _craft(path, downgrade, checksums=False)
+    np.testing.assert_array_equal(load_model(path).predict(X), fitted_pipeline.predict(X))
+
+
+def _drop_spec(spec, tensors, metadata):
+    del metadata["spec"]
+
+
+def _reshape_weight(spec, tensors, metadata):
+    name = "clustermassregressor.module.output.weight"
+    tensors[name] = np.zeros((3, tensors[name].shape[1]), dtype=tensors[name].dtype)
+
+
+def _huge_dense_layer(spec, tensors, metadata):
+    spec["steps"][-1]["module_params"]["dense_layers"] = {"__tuple__": [10**9, 16]}
+
+
+def _missing_kind(spec, tensors, metadata):
+    del spec["kind"]
+
+
+def _missing_attributes(spec, tensors, metadata):
+    del spec["steps"][0]["attributes"]
+
+
+def _bad_parameter(spec, tensors, metadata):
+    spec["steps"][-1]["params"]["no_such_parameter"] = 1
+
+
+@pytest.mark.parametrize("edit", [_drop_spec, _reshape_weight, _huge_dense_layer,
+                                  _missing_kind, _missing_attributes, _bad_parameter])
+def test_crafted_file_is_one_clear_error_naming_it(fitted_pipeline, tmp_path, edit):
+    path = tmp_path / "crafted.safetensors"
+    save_model(fitted_pipeline, path)
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=r"crafted\.safetensors"):
+        load_model(path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_cuda_is_a_clear_error(fitted_pipeline, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+    with pytest.raises(ValueError, match=r"model\.safetensors.*device='cpu'"):
+        load_model(path, device="cuda")
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage" * 10, b"\x08\x00\x00\x00\x00\x00\x00\x00{}"])

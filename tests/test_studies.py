@@ -282,3 +282,21 @@ def test_run_all_studies_runs_a_selection(tmp_path):
     assert list(best["study"]) == ["loss", "redshift"]
     assert (tmp_path / "loss" / "summary.json").is_file()
     assert len(pd.read_csv(tmp_path / "all_studies.csv")) == 4
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_sigterm_during_the_search_stops_like_ctrl_c(toy, tmp_path, monkeypatch):
+    import signal
+    import time
+
+    from sk_clustermass.studies import _runner
+
+    class TerminatedSearch(_runner.GridSearchCV):
+        def fit(self, X, y=None, **params):
+            os.kill(os.getpid(), signal.SIGTERM)  # what kill, SLURM or docker stop send
+            time.sleep(5)
+            raise AssertionError("SIGTERM did not stop the search")  # pragma: no cover
+
+    monkeypatch.setattr(_runner, "GridSearchCV", TerminatedSearch)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        _run(tmp_path, *toy)

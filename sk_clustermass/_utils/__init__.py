@@ -1,11 +1,18 @@
-"""Helpers shared across sub-packages: atomic file writes, allocator tuning, input checks.
+"""Helpers shared across sub-packages: atomic file writes, signals, allocator tuning, input checks.
 
 Private to the library: nothing here is public API, but every name exported here may be
 imported by any sub-package (and only these names).
 """
 
-from ._atomic import atomic_path, commit_temporary, discard_temporary, new_temporary
+from ._atomic import (
+    atomic_path,
+    commit_temporary,
+    discard_temporary,
+    new_temporary,
+    resolve_destination,
+)
 from ._memory import malloc_tuned
+from ._signals import sigterm_as_keyboard_interrupt
 from ._validation import (
     check_bool,
     check_choice,
@@ -25,4 +32,6 @@ __all__ = [
     "discard_temporary",
     "malloc_tuned",
     "new_temporary",
+    "resolve_destination",
+    "sigterm_as_keyboard_interrupt",
 ]

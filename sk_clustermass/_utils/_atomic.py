@@ -1,52 +1,217 @@
 """Atomic file writing: a crash never leaves a half-written file under the final name.
 
-Every writer in :mod:`sk_clustermass.datasets` writes to a temporary file in the
-destination directory, flushes it to disk, and only then renames it over the final
-path with :func:`os.replace` (atomic on POSIX and Windows when both names are on the
-same file system, which a sibling file always is). If anything fails in between, the
-temporary file is removed and an existing file at the final path is left untouched.
+Every writer of the library writes to a temporary file in the destination directory,
+flushes it to disk, and only then renames it over the final path with
+:func:`os.replace` (atomic on POSIX and Windows when both names are on the same file
+system, which a sibling file always is). If anything fails in between, the temporary
+file is removed and an existing file at the final path is left untouched.
+
+Three rules keep a write from doing harm:
+
+- A symbolic link is followed: the file it points to is replaced (atomically, next to
+  it) and the link stays a link.
+- Anything but a regular file at the destination (a FIFO, a character or block device
+  such as ``/dev/null``, a socket) is refused with a :class:`ValueError`; it is never
+  replaced by a regular file.
+- Temporary names carry the writer's host and process id
+  (``.tmp-<host>-<pid>-<token>-<name>``). A writer that finds another live writer's
+  temporary file for the same destination refuses to start (two writers never
+  interleave), and it removes the temporary files of writers on this host whose
+  process is gone (debris of a ``kill -9``), never those of a running one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import socket
 import stat
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "commit_temporary", "discard_temporary", "new_temporary"]
+__all__ = [
+    "atomic_path",
+    "commit_temporary",
+    "discard_temporary",
+    "new_temporary",
+    "resolve_destination",
+]
 
 _TEMP_PREFIX = ".tmp-"
 _MAX_NAME_TRIES = 100
+_TEMP_PATTERN = re.compile(
+    r"^\.tmp-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]{8}-(?P<name>.+)$"
+)
 
 
-def new_temporary(path: str | os.PathLike) -> Path:
-    """Create an empty, uniquely named temporary sibling of ``path`` and return its path.
+def _host_tag() -> str:
+    """Eight hexadecimal characters naming this machine in temporary file names."""
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
 
-    The temporary name keeps the final file name at its end (``.tmp-<token>-name.fits.gz``)
-    so that tools which pick a compression or format from the extension behave the same.
-    It is created with mode ``0o666`` minus the umask, like an ordinary new file.
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine.
+
+    On Windows ``os.kill`` terminates the process whatever the signal, so there every
+    process counts as alive: stale temporary files are never removed automatically.
     """
-    final = Path(path)
-    directory = final.parent
-    if not directory.is_dir():
+    if os.name == "nt":
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, but belongs to another user
+        return True
+    except OSError:  # pragma: no cover - platforms without signal 0: assume alive
+        return True
+    return True
+
+
+def _special_kind(mode: int) -> str | None:
+    """A name for a file type that must never be replaced by a regular file."""
+    kinds = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device",
+             stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+    for test, name in kinds.items():
+        if test(mode):
+            return name
+    return None
+
+
+def resolve_destination(path: str | os.PathLike) -> Path:
+    """The regular file a write to ``path`` must replace, following symbolic links.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination given by the user; it may be a symbolic link (even a dangling
+        one: the file it names is created).
+
+    Returns
+    -------
+    destination : pathlib.Path
+        ``path`` with every symbolic link resolved.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the destination's directory does not exist.
+    IsADirectoryError
+        If the destination is a directory.
+    ValueError
+        If the destination is a FIFO, a device node or a socket.
+    """
+    given = Path(path)
+    final = Path(os.path.realpath(given)) if given.is_symlink() else given
+    try:
+        mode = os.stat(final).st_mode
+    except OSError:  # missing (a new file), or a broken chain of links
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        message = f"cannot write {str(given)!r}: it is an existing directory, not a file path."
+        raise IsADirectoryError(message)
+    kind = None if mode is None else _special_kind(mode)
+    if kind is not None:
         message = (
-            f"cannot write {str(final)!r}: the directory {str(directory)!r} does not exist. "
-            "Create it first (e.g. Path(path).parent.mkdir(parents=True))."
+            f"refusing to write {str(given)!r}: it is {kind}, not a regular file, and "
+            "replacing it would break the system. Give the path of an ordinary file."
+        )
+        raise ValueError(message)
+    if not final.parent.is_dir():
+        message = (
+            f"cannot write {str(given)!r}: the directory {str(final.parent)!r} does not "
+            "exist. Create it first (e.g. Path(path).parent.mkdir(parents=True))."
         )
         raise FileNotFoundError(message)
-    if final.is_dir():
-        message = f"cannot write {str(final)!r}: it is an existing directory, not a file path."
-        raise IsADirectoryError(message)
+    return final
+
+
+def _temporaries_of(final: Path) -> Iterator[tuple[Path, str, int]]:
+    """The library's temporary files in ``final``'s directory: (path, host, pid)."""
+    with contextlib.suppress(OSError), os.scandir(final.parent) as entries:
+        for entry in entries:
+            match = _TEMP_PATTERN.match(entry.name)
+            if match is not None:
+                yield Path(entry.path), match["host"], int(match["pid"])
+
+
+def _remove_stale(final: Path) -> None:
+    """Delete temporary files left in the directory by dead processes of this host."""
+    host = _host_tag()
+    for temporary, owner_host, pid in _temporaries_of(final):
+        if owner_host == host and not _process_alive(pid):
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def _birth(path: Path) -> int:
+    """Creation time of a temporary file (ns), or a time in the far future if gone."""
+    try:
+        return os.stat(path).st_ctime_ns
+    except FileNotFoundError:
+        return 2**63  # already gone: it finished or failed
+
+
+def _refuse_concurrent_writer(final: Path, mine: Path) -> None:
+    """Raise if another live writer started writing ``final`` before this one.
+
+    File times are coarse (a clock tick), so two writers started within one tick both
+    give up: a clean failure for both rather than one file written twice at once.
+    """
+    host = _host_tag()
+    for temporary, owner_host, pid in _temporaries_of(final):
+        if temporary == mine or _TEMP_PATTERN.match(temporary.name)["name"] != final.name:
+            continue
+        if owner_host == host and not _process_alive(pid):
+            continue
+        if _birth(temporary) <= _birth(mine):
+            discard_temporary(mine)
+            message = (
+                f"cannot write {str(final)!r}: another writer (process {pid}"
+                f"{', this one' if pid == os.getpid() else ''}) is writing it right now "
+                f"(its temporary file is {temporary.name!r}). Wait for it to "
+                "finish or choose another output path; if no such process runs, delete "
+                "that temporary file."
+            )
+            raise FileExistsError(message)
+
+
+def new_temporary(path: str | os.PathLike, *, exclusive: bool = True) -> Path:
+    """Create an empty, uniquely named temporary sibling of ``path`` and return its path.
+
+    ``path`` is resolved first (see :func:`resolve_destination`): the temporary file
+    lies next to the file a symbolic link points to. Its name keeps the final file
+    name at its end (``.tmp-<host>-<pid>-<token>-name.fits.gz``) so that tools which
+    pick a compression or format from the extension behave the same. It is created
+    with mode ``0o666`` minus the umask, like an ordinary new file. Temporary files of
+    dead processes of this host are removed from the directory on the way.
+
+    With ``exclusive=False`` another writer of the same destination is tolerated (the
+    last to finish wins): for files such as checkpoints, where every complete version
+    is equally good.
+
+    Raises
+    ------
+    FileExistsError
+        If ``exclusive`` and another live process is writing the same destination.
+    """
+    final = resolve_destination(path)
+    _remove_stale(final)
+    stem = f"{_TEMP_PREFIX}{_host_tag()}-{os.getpid()}-"
     for _ in range(_MAX_NAME_TRIES):
-        candidate = directory / f"{_TEMP_PREFIX}{secrets.token_hex(4)}-{final.name}"
+        candidate = final.parent / f"{stem}{secrets.token_hex(4)}-{final.name}"
         try:
             descriptor = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except FileExistsError:
             continue
         os.close(descriptor)
+        if exclusive:
+            _refuse_concurrent_writer(final, candidate)
         return candidate
     message = f"could not create a temporary file next to {str(final)!r}"
     raise FileExistsError(message)
@@ -56,8 +221,7 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
     """Flush a file (or, on POSIX, a directory entry) to stable storage."""
     if directory and os.name == "nt":  # Windows cannot open directories for fsync.
         return
-    flags = os.O_RDONLY
-    descriptor = os.open(path, flags)
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
@@ -67,11 +231,13 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
 def commit_temporary(temporary: Path, path: str | os.PathLike, mode: int | None = None) -> None:
     """Flush ``temporary``, give it ``mode`` and atomically rename it to ``path``.
 
-    Some writers replace the temporary file with one of their own (safetensors, for
-    one, creates it readable by its owner only); the mode of the file we created (that
-    of any new file under the umask) is restored before the rename.
+    ``path`` is resolved again (a symbolic link is followed, a FIFO or device node that
+    appeared meanwhile is refused). Some writers replace the temporary file with one of
+    their own (safetensors, for one, creates it readable by its owner only); the mode
+    of the file we created (that of any new file under the umask) is restored before
+    the rename.
     """
-    final = Path(path)
+    final = resolve_destination(path)
     if mode is not None:
         with contextlib.suppress(OSError):
             os.chmod(temporary, mode)
@@ -88,7 +254,7 @@ def discard_temporary(temporary: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, exclusive: bool = True) -> Iterator[Path]:
     """Write a file atomically: yield a temporary path, rename it to ``path`` on success.
 
     Inside the ``with`` block, write the complete file to the yielded temporary path
@@ -102,13 +268,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     Parameters
     ----------
     path : str or os.PathLike
-        Final destination. Its directory must exist. An existing file is replaced.
+        Final destination. Its directory must exist. An existing regular file is
+        replaced; a symbolic link is followed (its target is replaced, the link kept).
+    exclusive : bool, default=True
+        Refuse to start while another live writer writes ``path``. False lets both
+        write, the last to finish winning (see :func:`new_temporary`).
 
     Yields
     ------
     temporary : pathlib.Path
-        A hidden sibling of ``path`` (``.tmp-<random>-<name>``, same extension), in the
-        same directory so that the final rename stays on one file system.
+        A hidden sibling of the destination (``.tmp-<host>-<pid>-<random>-<name>``,
+        same extension), in the same directory so that the final rename stays on one
+        file system.
 
     Raises
     ------
@@ -116,6 +287,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         If the directory of ``path`` does not exist.
     IsADirectoryError
         If ``path`` is an existing directory.
+    ValueError
+        If ``path`` is a FIFO, a device node (such as ``/dev/null``) or a socket.
+    FileExistsError
+        If ``exclusive`` and another live process is writing the same destination.
 
     Examples
     --------
@@ -134,7 +309,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ...     print(target.read_text(), sorted(p.name for p in Path(folder).iterdir()))
     complete ['notes.txt']
     """
-    temporary = new_temporary(path)
+    temporary = new_temporary(path, exclusive=exclusive)
     mode = stat.S_IMODE(os.stat(temporary).st_mode)
     try:
         yield temporary

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._utils import atomic_path
 from ..metrics import binned_table
 from ._report import ReportTable
 
@@ -72,7 +73,8 @@ def write_binned(folder: Path, tables: Mapping[str, pd.DataFrame]) -> list[tuple
     files = []
     for name, table in tables.items():
         filename = f"binned_{name}.csv"
-        table.to_csv(folder / filename, index=False, float_format="%.6g")
+        with atomic_path(folder / filename) as temporary:
+            table.to_csv(temporary, index=False, float_format="%.6g")
         files.append((filename, f"figures of merit per bin of {BINNINGS[name]}, "
                                 "with bootstrap errors"))
     return files

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .._utils import atomic_path
 from ._common import (
     CLIError,
     Console,
@@ -33,13 +35,44 @@ from ._common import (
 
 __all__ = ["run_evaluate", "run_predict", "run_simulate", "run_study", "run_train"]
 
+#: The files ``evaluate`` writes into its output folder (none may be an input).
+EVALUATION_FILES = ("metrics.csv", "predictions.csv", "index.html", "loss_curves.png",
+                    "predicted_vs_true.png", "residuals.png", "pulls.png", "gallery.png")
 
-def _output_file(path: str | Path) -> Path:
+
+def _output_file(path: str | Path, *inputs: str | Path | None) -> Path:
     path = Path(path)
     if path.is_dir():
         raise CLIError(f"output {str(path)!r} is a directory; give a file name")
+    _refuse_overwriting_inputs([path], inputs)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _same_file(left: Path, right: Path) -> bool:
+    """Whether two paths name one file (through links, ``..`` or hard links)."""
+    try:
+        return os.path.samefile(left, right)
+    except OSError:  # one of them does not exist (yet): compare where they lead
+        return os.path.realpath(left) == os.path.realpath(right)
+
+
+def _refuse_overwriting_inputs(outputs: list[Path], inputs: tuple) -> None:
+    """Raise a CLIError if a file the command would write is one of its inputs."""
+    for output in outputs:
+        for source in inputs:
+            if source is not None and _same_file(output, Path(source)):
+                message = (
+                    f"the output {str(output)!r} is the input {str(source)!r}: writing it "
+                    "would destroy the input. Give another output path with -o."
+                )
+                raise CLIError(message)
+
+
+def _write_csv(table: pd.DataFrame, path: Path, **options: Any) -> None:
+    """Write a CSV table atomically (never a half-written table under its name)."""
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, float_format="%.6g", **options)
 
 
 def _simulate(n_samples: int, args: argparse.Namespace, console: Console):
@@ -59,14 +92,17 @@ def run_simulate(args: argparse.Namespace, console: Console) -> int:
 
     output = _output_file(args.output)
     start = time.perf_counter()
-    simulate_to_hdf5(
-        output, args.n_samples, chunk_size=args.chunk_size, survey=args.survey,
-        random_state=args.random_state, n_jobs=args.n_jobs, progress=not console.quiet,
-        mass_range=None if args.mass_range is None else tuple(args.mass_range),
-        redshift_range=None if args.redshift_range is None else tuple(args.redshift_range),
-        sampling=args.sampling, detected_only=not args.all_clusters,
-        compression=None if args.compression == "none" else args.compression,
-    )
+    try:
+        simulate_to_hdf5(
+            output, args.n_samples, chunk_size=args.chunk_size, survey=args.survey,
+            random_state=args.random_state, n_jobs=args.n_jobs, progress=not console.quiet,
+            mass_range=None if args.mass_range is None else tuple(args.mass_range),
+            redshift_range=None if args.redshift_range is None else tuple(args.redshift_range),
+            sampling=args.sampling, detected_only=not args.all_clusters,
+            compression=None if args.compression == "none" else args.compression,
+        )
+    except FileExistsError as exc:  # another simulate is writing the same file
+        raise CLIError(str(exc)) from None
     size = output.stat().st_size / 1e6
     elapsed = time.perf_counter() - start
     console.info(f"wrote {args.n_samples} clusters to {output} ({size:.1f} MB) in {elapsed:.0f} s")
@@ -107,7 +143,9 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     model = build_pipeline(preprocessing, params)
     regressor = model[-1]
     check_device(regressor.device)
-    output = _output_file(args.output)
+    output = _output_file(args.output, args.data, args.config)
+    if args.joblib:
+        _output_file(args.joblib, args.data, args.config, args.output)
     dataset = _data_source(args)
     if args.out_of_core and (dataset is None or preprocessing != "none"):
         message = ("--out-of-core streams DATA.h5 straight into the network: it needs a "
@@ -131,7 +169,8 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     if args.joblib:
         import joblib
 
-        joblib.dump(model, _output_file(args.joblib))
+        with atomic_path(_output_file(args.joblib)) as temporary:
+            joblib.dump(model, temporary)
     valid = [row["valid_loss"] for row in regressor.history_ if "valid_loss" in row]
     best = f", best validation loss {min(valid):.3f}" if valid else ""
     console.info(f"trained {len(regressor.history_)} epochs in {elapsed:.0f} s{best}; "
@@ -144,11 +183,11 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
     """Predict masses for every cluster of an HDF5 file into a CSV table."""
     model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
     dataset = open_dataset(args.data)
-    output = _output_file(args.output)
+    output = _output_file(args.output, args.model, args.data)
     mean, std, redshift, _ = predict_blocks(model, dataset, console)
     table = pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift,
                           "mean": mean, "std": std})
-    table.to_csv(output, index=False, float_format="%.6g")
+    _write_csv(table, output, index=False)
     console.info(f"wrote predictions for {len(table)} clusters to {output}")
     return 0
 
@@ -164,14 +203,18 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
     dataset = open_dataset(args.data, need_target=True)
     folder = Path(args.output)
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"output {str(folder)!r} is a file; evaluate writes a folder")
+    _refuse_overwriting_inputs([folder / name for name in EVALUATION_FILES],
+                               (args.model, args.data))
     folder.mkdir(parents=True, exist_ok=True)
     mean, std, redshift, y = predict_blocks(model, dataset, console)
     predictions = {args.name: (mean, std)}
     table = summary_table(y, predictions)
-    table.to_csv(folder / "metrics.csv", index_label="method", float_format="%.6g")
-    pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift, "true": y,
-                  "mean": mean, "std": std}).to_csv(folder / "predictions.csv", index=False,
-                                                     float_format="%.6g")
+    _write_csv(table, folder / "metrics.csv", index_label="method")
+    _write_csv(pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift, "true": y,
+                             "mean": mean, "std": std}), folder / "predictions.csv",
+               index=False)
     binned = binned_tables(y, predictions, redshift)
     binned_files = write_binned(folder, binned)
     figures = []

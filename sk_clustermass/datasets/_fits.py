@@ -23,7 +23,7 @@ from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
-from ._lab_format import MASS_COLUMN, REDSHIFT_COLUMN, _masses
+from ._lab_format import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, _masses
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
 
@@ -31,6 +31,11 @@ TARGET_COLUMN = "log10_m500c"
 PATH_COLUMN = "path"
 _FALLBACK_KEYWORDS = ("REDSHIFT", "Z")
 _DAMAGE_MARKERS = ("checksum", "datasum", "truncat", "corrupt")
+#: gzip and bzip2 shrink data at most about 1000-fold (deflate's limit is 1032:1), so
+#: a compressed file cannot hold more than this many times its own size.
+_MAX_COMPRESSION_RATIO = 1100
+_MIN_PIXELS_TO_JUDGE = 8
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
 
 
 def write_fits_cube(
@@ -116,11 +121,58 @@ def _as_path_list(paths: Any) -> list[Path]:
     return path_list
 
 
-def _first_cube(hdul: fits.HDUList) -> tuple[np.ndarray, fits.Header] | None:
+def _declared_bytes(header: fits.Header) -> int:
+    """Bytes of the data an image header declares (NAXISn x |BITPIX| / 8)."""
+    size = abs(int(header.get("BITPIX", 8))) // 8
+    for axis in range(1, int(header.get("NAXIS", 0)) + 1):
+        size *= max(int(header.get(f"NAXIS{axis}", 0)), 0)
+    return size
+
+
+def _check_declared_size(header: fits.Header, path: Path, *, tiled: bool) -> None:
+    """Refuse a header that declares more data than the file can hold, before reading.
+
+    ``tiled`` marks a tile-compressed image, whose data may be smaller than declared.
+    """
+    file_size = path.stat().st_size
+    with path.open("rb") as handle:
+        compressed = tiled or handle.read(4).startswith(_COMPRESSED_MAGIC)
+    limit = file_size * (_MAX_COMPRESSION_RATIO if compressed else 1)
+    declared = _declared_bytes(header)
+    if declared > limit:
+        message = (
+            f"{str(path)!r} declares a cube of {declared:,} bytes (shape "
+            f"{tuple(header.get(f'NAXIS{i}') for i in (3, 2, 1))}, BITPIX "
+            f"{header.get('BITPIX')}) but the file has only {file_size:,} bytes: its header "
+            "is damaged or forged. Write or copy the file again."
+        )
+        raise ValueError(message)
+
+
+def _check_channels_first(shape: tuple[int, ...], path: Path) -> None:
+    """Refuse a cube stored channels last (height, width, n_bands) in numpy order."""
+    bands, height, width = shape
+    # square images stored (h, w, bands) show as (h, h, bands) with fewer bands than
+    # pixels; shapes below 8 pixels are too small to tell one order from the other
+    if not (bands == height > width and height >= _MIN_PIXELS_TO_JUDGE):
+        return
+    message = (
+        f"{str(path)!r} holds a cube of numpy shape {shape}, which reads as {bands} bands "
+        f"of {height} x {width} pixels but looks like a channels-last cube ({bands} x "
+        f"{height} pixels in {width} bands). FITS cubes must have NAXIS3 = n_bands "
+        "(numpy shape (n_bands, height, width)): write them with "
+        "np.moveaxis(cube, -1, 0)."
+    )
+    raise ValueError(message)
+
+
+def _first_cube(hdul: fits.HDUList, path: Path) -> tuple[np.ndarray, fits.Header] | None:
     """Data and header of the first 3-D image HDU, or None if there is none."""
     for hdu in hdul:
         is_image = isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU)
         if is_image and hdu.header.get("NAXIS", 0) == 3:
+            _check_declared_size(hdu.header, path, tiled=isinstance(hdu, fits.CompImageHDU))
+            _check_channels_first(hdu.shape, path)
             return np.array(hdu.data, dtype=np.float32), hdu.header.copy()
     return None
 
@@ -134,9 +186,11 @@ def _read_cube(path: Path) -> tuple[np.ndarray, fits.Header]:
         warnings.simplefilter("always")
         try:
             with fits.open(path, memmap=False, checksum=True) as hdul:
-                found = _first_cube(hdul)
+                found = _first_cube(hdul, path)
                 shapes = [hdu.shape if hdu.is_image else None for hdu in hdul]
-        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        except (OSError, ValueError, TypeError, IndexError, KeyError, MemoryError) as exc:
+            if isinstance(exc, ValueError) and str(path) in str(exc):
+                raise  # our own check, already naming the file
             message = (
                 f"{str(path)!r} could not be read as FITS ({type(exc).__name__}: {exc}); "
                 "it may be truncated or not a FITS file"
@@ -234,7 +288,17 @@ def _target_from(catalog: pd.DataFrame | None) -> np.ndarray | None:
     if catalog is None:
         return None
     if TARGET_COLUMN in catalog.columns:
-        return check_target(catalog[TARGET_COLUMN].to_numpy(), len(catalog))
+        target = check_target(catalog[TARGET_COLUMN].to_numpy(), len(catalog))
+        low, high = np.log10(MASS_RANGE_MSUN)
+        outside = np.flatnonzero((target < low) | (target > high))
+        if outside.size:
+            message = (
+                f"{outside.size} catalogue row(s) have '{TARGET_COLUMN}' outside the "
+                f"physical range {low:.0f}-{high:.0f} (first at row {outside[0]}: "
+                f"{target[outside[0]]:.3g}); it must be log10(M500c / Msun)"
+            )
+            raise ValueError(message)
+        return target
     if MASS_COLUMN in catalog.columns:
         return check_target(np.log10(_masses(catalog, "the catalog")), len(catalog))
     return None

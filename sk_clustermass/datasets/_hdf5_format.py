@@ -92,6 +92,20 @@ def _require_dataset(file: h5py.File, name: str, ndim: int, n_rows: int | None, 
     return node
 
 
+def _check_declared_cube(file: h5py.File, shape: tuple[int, ...], path: Path) -> None:
+    """The root attributes n_bands, height, width must describe ``/images``' rows."""
+    declared = tuple(file.attrs.get(name) for name in ("n_bands", "height", "width"))
+    declared = tuple(int(v) if isinstance(v, int | np.integer) else v for v in declared)
+    if declared != tuple(shape):
+        raise _fail(path, f"its attributes (n_bands, height, width) = {declared} do not match "
+                          f"'/images' rows of shape {tuple(shape)}; the axes may be in the "
+                          "wrong order (the format is channels first)")
+    edges = file.attrs.get(BAND_EDGES_ATTR)
+    if edges is not None and np.shape(edges) != (shape[0] + 1,):
+        raise _fail(path, f"'{BAND_EDGES_ATTR}' holds {np.size(edges)} edges for "
+                          f"{shape[0]} bands (expected {shape[0] + 1})")
+
+
 def _inspect(file: h5py.File, path: Path) -> _Layout:
     if file.attrs.get("format") != FORMAT_NAME:
         raise _fail(path, f"the root attribute 'format' is not {FORMAT_NAME!r}")
@@ -105,6 +119,7 @@ def _inspect(file: h5py.File, path: Path) -> _Layout:
         )
         raise ValueError(message)
     images = _require_dataset(file, IMAGES_KEY, 4, None, path)
+    _check_declared_cube(file, images.shape[1:], path)
     n_rows = images.shape[0]
     _require_dataset(file, REDSHIFT_KEY, 1, n_rows, path)
     has_target = TARGET_KEY in file

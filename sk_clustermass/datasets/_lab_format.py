@@ -53,6 +53,11 @@ LAB_CATALOG_COLUMNS = (
 _FEATHER_SUFFIXES = (".feather", ".ftr", ".arrow")
 _FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 _MIN_PLAUSIBLE_MASS_MSUN = 1e8
+#: Physical range of M500c in Msun. Galaxy groups begin near 1e13 Msun and the most
+#: massive clusters known have M500c of about 1-2e15 Msun (Planck Collaboration 2016,
+#: A&A 594, A27, the PSZ2 catalogue); a decade of margin either side keeps every real
+#: halo and refuses masses in other units (grams: ~1e47, kg: ~1e44, 1e14 Msun: ~1).
+MASS_RANGE_MSUN = (1e10, 1e17)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -129,7 +134,23 @@ def _masses(catalog: pd.DataFrame, where: str) -> np.ndarray:
             "in other units. Convert the column to Msun first."
         )
         raise ValueError(message)
+    _check_mass_range(mass, where)
     return mass
+
+
+def _check_mass_range(mass: np.ndarray, where: str) -> None:
+    """Refuse masses outside :data:`MASS_RANGE_MSUN`: another unit, or a broken row."""
+    low, high = MASS_RANGE_MSUN
+    outside = (mass < low) | (mass > high)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        message = (
+            f"{int(outside.sum())} cluster(s) in {where} have '{MASS_COLUMN}' outside the "
+            f"physical range {low:.0e}-{high:.0e} Msun (first at row {first}: "
+            f"{mass[first]:.3g}); the column must hold M500c in solar masses (1e47 would "
+            "be grams, 1e44 kilograms). Convert it to Msun or drop the broken rows."
+        )
+        raise ValueError(message)
 
 
 def _same_ids(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -194,6 +215,17 @@ def _channels_first(cubes: Any, where: str) -> np.ndarray:
         )
         raise ValueError(message)
     height, width, n_bands = first
+    # square images stored (bands, h, w) show as (bands, w, w) with fewer bands than
+    # pixels; shapes below 8 pixels are too small to tell one order from the other
+    if height < width == n_bands and width >= 8:
+        message = (
+            f"{where}: image 0 has shape {first}, which reads as {n_bands} bands of "
+            f"{height} x {width} pixels but looks like a channels-first cube "
+            f"({height} bands of {width} x {n_bands} pixels). The lab format stores "
+            "(height, width, n_bands), channels last: convert each cube with "
+            "np.moveaxis(cube, 0, -1) before writing the pickle."
+        )
+        raise ValueError(message)
     stacked = np.empty((len(items), n_bands, height, width), dtype=np.float32)
     for index, cube in enumerate(items):
         array = np.asarray(cube)

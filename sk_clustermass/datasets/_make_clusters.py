@@ -35,7 +35,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from tqdm.auto import tqdm
 
 from .._inputs import as_inputs
-from .._utils import check_choice, check_number
+from .._utils import check_choice, check_number, sigterm_as_keyboard_interrupt
 from ._hdf5_format import DEFAULT_COMPRESSION
 from ._lab_style import IMAGE_FORMATS, to_lab_style
 from .simulate._agn import AGNPopulation
@@ -815,7 +815,7 @@ def simulate_to_hdf5(
     chunks = _iter_chunks(config, root, n_samples, _chunk_size(chunk_size),
                           _check_n_jobs(n_jobs), detected_only=detected_only,
                           progress=bool(progress), image_format=image_format)
-    with writer:
+    with sigterm_as_keyboard_interrupt(), writer:  # kill/SLURM/docker stop act as Ctrl-C
         for chunk in chunks:
             writer.append({"images": chunk["images"], "redshift": chunk["redshift"]}, chunk["y"],
                           chunk["catalog"])

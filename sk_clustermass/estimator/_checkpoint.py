@@ -39,19 +39,62 @@ CHECKPOINT_NAME = "checkpoint.pt"
 _FORMAT = 1
 
 
-def fit_fingerprint(params: dict[str, Any], arrays: list[np.ndarray]) -> str:
-    """A short hash of hyper-parameters and training data that names a fit's checkpoints.
+_HASH_BLOCK_ROWS = 256
 
-    The data enter through their shapes and a strided sample of their values (one in
-    every 7x7 pixels of every image, and all targets and redshifts), which tells apart
-    any two data sets met in practice without reading every byte.
+
+def _hash_rows(digest, read_block, n_rows: int, block_rows: int) -> None:
+    """Feed ``digest`` with the bytes of every row, read ``block_rows`` at a time."""
+    for start in range(0, n_rows, block_rows):
+        block = np.ascontiguousarray(read_block(start, min(start + block_rows, n_rows)))
+        digest.update(memoryview(block).cast("B"))
+
+
+def _hash_data(digest, data: Any) -> None:
+    """Feed ``digest`` with the shape, type and every byte of one piece of data."""
+    if hasattr(data, "read_into") and hasattr(data, "image_shape"):  # HDF5ClusterDataset
+        n_rows, shape = len(data), tuple(data.image_shape)
+        digest.update(f"clusters{(n_rows, *shape)}".encode())
+        rows = max(1, min(_HASH_BLOCK_ROWS, n_rows))
+        images = np.empty((rows, *shape), dtype=np.float32)
+        redshift = np.empty(rows, dtype=np.float32)
+
+        def read_block(start: int, stop: int) -> np.ndarray:
+            data.read_into(start, images[: stop - start], redshift[: stop - start])
+            return images[: stop - start]
+
+        _hash_rows(digest, read_block, n_rows, rows)
+        return
+    if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, np.ndarray):
+        digest.update(f"{data.dtype.str}{tuple(data.shape)}".encode())  # h5py.Dataset
+        if len(data.shape) == 0:
+            digest.update(np.ascontiguousarray(data[()]).tobytes())
+            return
+        _hash_rows(digest, lambda start, stop: data[start:stop], data.shape[0],
+                   _HASH_BLOCK_ROWS)
+        return
+    array = np.asarray(data)
+    digest.update(f"{array.dtype.str}{array.shape}".encode())
+    if array.ndim == 0:
+        digest.update(array.tobytes())
+        return
+    _hash_rows(digest, lambda start, stop: array[start:stop], len(array), _HASH_BLOCK_ROWS)
+
+
+def fit_fingerprint(params: dict[str, Any], arrays: list[Any]) -> str:
+    """A hash of hyper-parameters and every byte of the training data that names a fit.
+
+    Two fits share a checkpoint directory only if their hyper-parameters and their
+    data are identical to the last byte: the data are hashed whole (SHA-256), in
+    blocks of rows so that a file larger than memory is streamed, not loaded.
 
     Parameters
     ----------
     params : dict
         JSON-serialisable hyper-parameters (``repr`` is used for anything else).
-    arrays : list of ndarray
-        The images, redshifts and targets.
+    arrays : list of array-like, h5py.Dataset or HDF5ClusterDataset
+        The training data: in-memory arrays (images, redshifts, targets), HDF5
+        datasets, or an :class:`~sk_clustermass.datasets.HDF5ClusterDataset` whose
+        images are hashed as they are read for training (float32).
 
     Returns
     -------
@@ -66,12 +109,12 @@ def fit_fingerprint(params: dict[str, Any], arrays: list[np.ndarray]) -> str:
     True
     >>> a == fit_fingerprint({"lr": 0.2}, [np.zeros(3)])
     False
+    >>> a == fit_fingerprint({"lr": 0.1}, [np.array([0.0, 0.0, 1e-30])])
+    False
     """
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=repr).encode())
-    for array in arrays:
-        digest.update(str(array.shape).encode())
-        sample = array[:, :, ::7, ::7] if array.ndim == 4 else array
-        digest.update(np.ascontiguousarray(sample).tobytes())
+    for data in arrays:
+        _hash_data(digest, data)
     return digest.hexdigest()[:16]
 
 
@@ -174,7 +217,8 @@ class TrainingCheckpoint(Callback):
         """Write the checkpoint atomically."""
         directory = Path(self.directory)
         directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(directory / CHECKPOINT_NAME) as temporary:
+        # two fits with one fingerprint write equally good states: let the last win
+        with atomic_path(directory / CHECKPOINT_NAME, exclusive=False) as temporary:
             torch.save(self._state(net, completed), temporary)
 
     def on_epoch_end(self, net: NeuralNet, **kwargs) -> None:

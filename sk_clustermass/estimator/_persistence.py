@@ -6,7 +6,10 @@ a model downloaded from a colleague or a web page. :func:`save_model` writes one
 statistics) as a tensor, and everything else (class names, hyper-parameters, scalar
 fitted attributes, training history, library version) as JSON in the file's metadata.
 :func:`load_model` rebuilds the estimator or pipeline from an allow-list of this
-library's classes; nothing in the file can name other code to run.
+library's classes; nothing in the file can name other code to run. The file stores a
+SHA-256 of its description and of every tensor, checked on load, and the network it
+describes is checked against its weights before anything is allocated: a damaged or
+crafted file raises one :class:`ValueError` that names it.
 """
 
 from __future__ import annotations
@@ -24,11 +27,20 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils import atomic_path
+from ._integrity import (
+    CHECKSUMS_KEY,
+    check_network_shapes,
+    model_file_error,
+    payload_checksums,
+    verify_checksums,
+)
 
 __all__ = ["load_model", "save_model"]
 
 FORMAT_NAME = "sk_clustermass-model"
-FORMAT_VERSION = 1
+# Version 2 adds SHA-256 checksums of the description and of every tensor; version-1
+# files (no checksums) still load.
+FORMAT_VERSION = 2
 _REGRESSOR_NET = "net_"
 
 
@@ -57,6 +69,7 @@ def _allowed_classes() -> dict[str, type]:
     return classes
 
 
+# ---------------------------------------------------------------- JSON encoding
 def _estimator_class(name: str) -> type | None:
     """An allowed class by name, or Pipeline (inside meta-estimators)."""
     return Pipeline if name == "Pipeline" else _allowed_classes().get(name)
@@ -69,6 +82,10 @@ def _is_model_list(value: Any) -> bool:
 
 # ---------------------------------------------------------------- JSON encoding
 def _encode(value: Any, where: str) -> Any:
+    if isinstance(value, BaseEstimator) and _estimator_class(type(value).__name__) is type(value):
+        # a meta-estimator's parameter: stored by class name and parameters, unfitted
+        params = value.get_params(deep=False)
+        return {"__estimator__": type(value).__name__, "params": _encode(params, where)}
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.generic):
@@ -81,10 +98,6 @@ def _encode(value: Any, where: str) -> Any:
         return [_encode(item, where) for item in value]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {key: _encode(item, f"{where}.{key}") for key, item in value.items()}
-    if isinstance(value, BaseEstimator) and _estimator_class(type(value).__name__) is type(value):
-        # a meta-estimator's parameter: stored by class name and parameters, unfitted
-        params = value.get_params(deep=False)
-        return {"__estimator__": type(value).__name__, "params": _encode(params, where)}
     message = (
         f"cannot save {where} of type {type(value).__name__} in the safe format (only "
         "numbers, strings, tuples, lists, dicts and arrays are stored). Reset it to a "
@@ -97,8 +110,6 @@ def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(item) for item in value]
     if isinstance(value, dict):
-        if set(value) == {"__tuple__"}:
-            return tuple(_decode(item) for item in value["__tuple__"])
         if set(value) == {"__estimator__", "params"}:
             cls = _estimator_class(value["__estimator__"])
             if cls is None:
@@ -106,6 +117,8 @@ def _decode(value: Any) -> Any:
                            "which is not one of this library's estimators; refusing it")
                 raise ValueError(message)
             return cls(**_decode(value["params"]))
+        if set(value) == {"__tuple__"}:
+            return tuple(_decode(item) for item in value["__tuple__"])
         return {key: _decode(item) for key, item in value.items()}
     return value
 
@@ -223,11 +236,13 @@ def save_model(model: BaseEstimator, path: str | Path) -> None:
     spec = _model_spec(model, "", tensors)
     from .._version import __version__
 
+    spec_json = json.dumps(spec)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
         "library_version": __version__,
-        "spec": json.dumps(spec),
+        "spec": spec_json,
+        CHECKSUMS_KEY: payload_checksums(spec_json, tensors),
     }
     with atomic_path(path) as temporary:
         save_file(tensors, str(temporary), metadata=metadata)
@@ -249,16 +264,27 @@ def _read(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     if metadata.get("format") != FORMAT_NAME:
         message = f"{str(path)!r} is a safetensors file but not an sk_clustermass model"
         raise ValueError(message)
-    if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
+    try:
+        version = int(metadata.get("format_version", "0"))
+    except ValueError as exc:
+        raise model_file_error(path, "its format version is not a number") from exc
+    if version > FORMAT_VERSION:
         message = (
             f"{str(path)!r} was written by a newer sk_clustermass "
             f"({metadata.get('library_version')}); upgrade to load it"
         )
         raise ValueError(message)
-    return json.loads(metadata["spec"]), tensors
+    if version >= 2:
+        verify_checksums(path, metadata, tensors)
+    try:
+        spec = json.loads(metadata["spec"])
+    except (KeyError, ValueError) as exc:
+        raise model_file_error(path, f"its description is missing or not JSON ({exc})") from exc
+    return spec, tensors
 
 
-def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str) -> BaseEstimator:
+def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str,
+                  path: str | Path) -> BaseEstimator:
     classes = _allowed_classes()
     cls = classes.get(record["class"])
     if cls is None:
@@ -274,29 +300,44 @@ def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str) -> 
     for attribute in record["arrays"]:
         setattr(step, attribute, tensors[f"{key}.{attribute}"])
     for attribute, nested in record.get("models", {}).items():
-        members = [_model_from_spec(spec, tensors, device) for spec in nested["specs"]]
+        members = [_model_from_spec(spec, tensors, device, path) for spec in nested["specs"]]
         setattr(step, attribute, members if nested["list"] else members[0])
     if "module_params" in record:
-        _load_net(step, record, tensors, device)
+        _load_net(step, record, tensors, device, path)
     return step
 
 
-def _model_from_spec(spec: dict, tensors: dict[str, np.ndarray], device: str) -> BaseEstimator:
-    steps = [(record["name"], _rebuild_step(record, tensors, device))
+def _model_from_spec(spec: dict, tensors: dict[str, np.ndarray], device: str,
+                     path: str | Path) -> BaseEstimator:
+    steps = [(record["name"], _rebuild_step(record, tensors, device, path))
              for record in spec["steps"]]
     return Pipeline(steps) if spec["kind"] == "pipeline" else steps[0][1]
 
 
-def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str) -> None:
+def _check_device(path: str | Path, device: str) -> None:
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        message = (
+            f"cannot load {str(path)!r} onto device={device!r}: PyTorch sees no CUDA "
+            f"device (torch {torch.__version__}). Load it with device='cpu'."
+        )
+        raise ValueError(message)
+
+
+def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str,
+              path: str | Path) -> None:
     from skorch.history import History
 
+    from ._module import ClusterMassCNN
+
     prefix = f"{record.get('key', record['name'])}.module."
-    state = {key[len(prefix):]: torch.from_numpy(value) for key, value in tensors.items()
+    state = {key[len(prefix):]: value for key, value in tensors.items()
              if key.startswith(prefix)}
+    module_params = _decode(record["module_params"])
+    check_network_shapes(path, ClusterMassCNN, module_params, state)
     step.device_ = device
-    net = step._build_net(_decode(record["module_params"]), torch.Generator(), None, None)
+    net = step._build_net(module_params, torch.Generator(), None, None)
     net.initialize()
-    net.module_.load_state_dict(state)
+    net.module_.load_state_dict({key: torch.from_numpy(value) for key, value in state.items()})
     net.history_ = History(record["history"])
     step.net_ = net
 
@@ -318,8 +359,18 @@ def load_model(path: str | Path, *, device: str = "cpu") -> BaseEstimator:
     Raises
     ------
     ValueError
-        If the file is damaged, not a model file, from a newer version, or names a
-        class outside this library.
+        If the file is damaged (a checksum fails: files of format version 2 store a
+        SHA-256 of their description and of every tensor; older version-1 files, which
+        have none, load unchecked), not a model file, from a newer version, names a class
+        outside this library, describes a network its weights do not fit, or if
+        ``device='cuda'`` and there is no CUDA device. The message names the file.
     """
+    _check_device(path, device)
     spec, tensors = _read(path)
-    return _model_from_spec(spec, tensors, device)
+    try:
+        return _model_from_spec(spec, tensors, device, path)
+    except ValueError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, RuntimeError,
+            AssertionError) as exc:  # a crafted description: one error naming the file
+        raise model_file_error(path, f"{type(exc).__name__}: {exc}") from exc

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from .._utils import malloc_tuned
+from .._utils import malloc_tuned, sigterm_as_keyboard_interrupt
 from ._checkpoint import (
     TrainingCheckpoint,
     fit_fingerprint,
@@ -416,7 +416,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         train = StreamingClusters(source, train_blocks, target)
         valid = StreamingClusters(source, valid_blocks, target) if valid_blocks else None
         return _TrainingData(train, valid, StreamingBatchIterator, band_mean, band_scale,
-                             redshift, y, [redshift, y])
+                             redshift, y, [source, redshift, y])
 
     def _standardise_target(self, y: np.ndarray) -> np.ndarray:
         self.y_mean_ = float(y.mean())
@@ -447,8 +447,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         Warns
         -----
         TrainingInterruptedWarning
-            If training was interrupted (Ctrl-C): the model keeps the best weights
-            so far and is usable; with ``checkpoint_dir`` a new ``fit`` resumes.
+            If training was interrupted (Ctrl-C, or SIGTERM as sent by ``kill``,
+            SLURM or ``docker stop``): the model keeps the best weights so far and is
+            usable; with ``checkpoint_dir`` a new ``fit`` resumes.
         """
         self.device_ = resolve_device(self)
         self.precision_ = resolve_precision(self.precision, self.device_)
@@ -465,7 +466,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         checkpoint, state = self._checkpoint(generator, data.fingerprint_arrays)
 
         module_params = self._module_params(data)
-        with torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning):
+        with (torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning),
+              sigterm_as_keyboard_interrupt()):
             torch.manual_seed(int(seeds[0]))
             self.net_ = self._build_net(
                 module_params, generator, data.valid, checkpoint, data.iterator
@@ -564,7 +566,7 @@ class _TrainingData:
     band_scale: np.ndarray
     redshift: np.ndarray
     y: np.ndarray
-    fingerprint_arrays: list[np.ndarray]
+    fingerprint_arrays: list[Any]  # what fit_fingerprint hashes: arrays or the file
 
     @property
     def n_bands(self) -> int:

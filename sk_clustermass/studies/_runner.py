@@ -19,6 +19,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, train_test_split
 from sklearn.pipeline import Pipeline
 
+from .._utils import sigterm_as_keyboard_interrupt
 from ..estimator import validate_parameters
 from ..metrics import SCORERS
 from ._outputs import (
@@ -240,7 +241,8 @@ def run_study(
         pipe, grid, scoring=SCORERS, refit="scatter", n_jobs=n_jobs, error_score=np.nan,
         cv=KFold(cv, shuffle=True, random_state=random_state), verbose=max(verbose - 1, 0),
     )
-    search.fit(X_train, y_train)
+    with sigterm_as_keyboard_interrupt():  # kill/SLURM/docker stop act as Ctrl-C
+        search.fit(X_train, y_train)
     labels = _labels(search.cv_results_, names=study.candidate_labels)
     best_label = labels[search.best_index_]
     table = summarize_search(search, labels=labels)

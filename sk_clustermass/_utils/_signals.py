@@ -1,0 +1,58 @@
+"""SIGTERM handled like Ctrl-C, so that ``kill``, SLURM and ``docker stop`` end runs cleanly.
+
+Python turns SIGINT (Ctrl-C) into :class:`KeyboardInterrupt`, which our long-running
+code already handles: ``fit`` keeps its best weights and checkpoint, sweeps keep the
+finished fits, writers remove their temporary files. SIGTERM, the signal schedulers
+and container runtimes send first, kills the process outright by default, leaving
+none of that done. Inside :func:`sigterm_as_keyboard_interrupt` SIGTERM raises
+:class:`KeyboardInterrupt` instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+__all__ = ["sigterm_as_keyboard_interrupt"]
+
+
+def _raise_keyboard_interrupt(signum: int, frame) -> None:
+    message = f"received signal {signal.Signals(signum).name}; stopping as for Ctrl-C"
+    raise KeyboardInterrupt(message)
+
+
+@contextlib.contextmanager
+def sigterm_as_keyboard_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`KeyboardInterrupt` like Ctrl-C does.
+
+    The previous handler is restored when the block ends. Signal handlers can only be
+    set from the main thread of the main interpreter: elsewhere (a worker thread, a
+    dask worker's executor) the block runs unchanged, and so it does where the user
+    installed a SIGTERM handler of their own.
+
+    Examples
+    --------
+    >>> import os, signal, time
+    >>> try:
+    ...     with sigterm_as_keyboard_interrupt():
+    ...         os.kill(os.getpid(), signal.SIGTERM)
+    ...         time.sleep(5)
+    ... except KeyboardInterrupt as stop:
+    ...     print(stop)
+    received signal SIGTERM; stopping as for Ctrl-C
+    """
+    sigterm = getattr(signal, "SIGTERM", None)
+    if sigterm is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(sigterm)
+    if previous not in (signal.SIG_DFL, None):  # the user's own handler wins
+        yield
+        return
+    signal.signal(sigterm, _raise_keyboard_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(sigterm, previous)
