@@ -489,6 +489,14 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             pulls = residual / np.exp(np.clip(raw[:, 1], -10.0, 5.0))
             self.std_scale_ = float(np.sqrt(np.mean(pulls**2)))
 
+    def __sklearn_tags__(self):
+        """Tags: ``X`` is dict-like (images and redshift), not a 2-D array."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dict = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
     @property
     def history_(self):
         """Per-epoch training history of the fitted net (``net_.history``)."""
