@@ -3,17 +3,21 @@
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
-safe model files.
+safe model files; :func:`export_onnx` and :func:`export_torch` export its network.
 """
 
+from ._export import MassNetwork, export_onnx, export_torch
 from ._net import NonFiniteLossError
 from ._persistence import load_model, save_model
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
 
 __all__ = [
     "ClusterMassRegressor",
+    "MassNetwork",
     "NonFiniteLossError",
     "TrainingInterruptedWarning",
+    "export_onnx",
+    "export_torch",
     "load_model",
     "save_model",
 ]
