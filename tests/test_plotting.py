@@ -331,3 +331,26 @@ def test_band_spectrum_custom_edges_and_errors():
         plot_band_spectrum(cube)
     with pytest.raises(ValueError, match="labels"):
         plot_band_spectrum(cube, [0.25, 0.865, 1.48, 2.3], labels=["a", "b"])
+
+
+def test_group_importance_bars_and_saliency_panels():
+    from sklearn.utils import Bunch
+
+    from sk_clustermass.plotting import plot_group_importance, plot_saliency
+
+    result = Bunch(importances_mean=np.array([0.3, 0.0, 0.1]),
+                   importances_std=np.array([0.01, 0.0, 0.02]),
+                   names=["band 0", "redshift", "ring 0"], kinds=["band", "redshift", "ring"])
+    ax = plot_group_importance(result)
+    widths = [patch.get_width() for patch in ax.patches]
+    assert widths == pytest.approx([0.3, 0.0, 0.1])
+    labels = {tick.get_text(): tick.get_position()[1] for tick in ax.get_yticklabels()}
+    assert labels == {"band 0": 2, "redshift": 1, "ring 0": 0}  # first group on top
+    plt.close(ax.figure)
+    images = np.ones((2, 3, 8, 8))
+    maps = np.zeros((2, 3, 8, 8))
+    maps[1, :, 4, 4] = [0.1, 0.2, -0.05]
+    fig = plot_saliency(images, maps, index=1)
+    shown = fig.axes[1].images[0].get_array()
+    assert shown[4, 4] == pytest.approx(0.25) and shown.sum() == pytest.approx(0.25)
+    plt.close(fig)

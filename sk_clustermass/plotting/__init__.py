@@ -18,6 +18,9 @@ Parameter studies
 Images
     :func:`plot_cluster_gallery` (counts summed over bands) and
     :func:`plot_band_spectrum` (counts per band against energy).
+Inspection
+    :func:`plot_group_importance` (permutation importance of bands, redshift and
+    rings) and :func:`plot_saliency` (one cluster's attribution map).
 
 The figures of merit written on the panels (scatter, bias, coverage, pulls) come from
 :mod:`sk_clustermass.metrics`, so they are the numbers its scorers report. Residuals
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 from ._common import MASS_LABEL as MASS_LABEL  # axis label, re-exported
 from ._images import plot_band_spectrum, plot_cluster_gallery
+from ._inspection import plot_group_importance, plot_saliency
 from ._predictions import plot_predicted_vs_true, plot_pulls, plot_residuals
 from ._studies import plot_scatter_vs_parameter
 from ._training import plot_loss_curves
@@ -46,9 +50,11 @@ from ._training import plot_loss_curves
 __all__ = [
     "plot_band_spectrum",
     "plot_cluster_gallery",
+    "plot_group_importance",
     "plot_loss_curves",
     "plot_predicted_vs_true",
     "plot_pulls",
     "plot_residuals",
+    "plot_saliency",
     "plot_scatter_vs_parameter",
 ]
