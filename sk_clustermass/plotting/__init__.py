@@ -11,7 +11,8 @@ Close figures you no longer need with ``plt.close(fig)``, especially in loops.
 Training
     :func:`plot_loss_curves`: training and validation loss per epoch.
 Predictions (masses as ``log10(M500c / Msun)``, widths in dex)
-    :func:`plot_predicted_vs_true`, :func:`plot_residuals`, :func:`plot_pulls`.
+    :func:`plot_predicted_vs_true`, :func:`plot_residuals`, :func:`plot_pulls`;
+    :func:`residual_limits` gives several residual panels one clipped range.
 Parameter studies
     :func:`plot_scatter_vs_parameter`: scatter against a swept hyper-parameter from
     ``GridSearchCV.cv_results_``.
@@ -43,7 +44,12 @@ from __future__ import annotations
 from ._common import MASS_LABEL as MASS_LABEL  # axis label, re-exported
 from ._images import plot_band_spectrum, plot_cluster_gallery
 from ._inspection import plot_group_importance, plot_saliency
-from ._predictions import plot_predicted_vs_true, plot_pulls, plot_residuals
+from ._predictions import (
+    plot_predicted_vs_true,
+    plot_pulls,
+    plot_residuals,
+    residual_limits,
+)
 from ._studies import plot_scatter_vs_parameter
 from ._training import plot_loss_curves
 
@@ -57,4 +63,5 @@ __all__ = [
     "plot_residuals",
     "plot_saliency",
     "plot_scatter_vs_parameter",
+    "residual_limits",
 ]
