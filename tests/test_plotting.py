@@ -374,7 +374,9 @@ def test_residuals_clip_outliers_and_mark_them():
     ax = plot_residuals(truth, mean, ylim=(-0.5, 0.5))
     assert ax.get_ylim() == (-0.5, 0.5)
     plt.close(ax.figure)
-    assert residual_limits(np.zeros(10), np.full(10, 0.1), floor_dex=0.05) == (-0.2, 0.2)
+    assert residual_limits(np.zeros(10), np.full(10, 0.1), floor_dex=0.05) == pytest.approx(
+        (-0.12, 0.12))
+    assert residual_limits(np.zeros(10)) == (-0.3, 0.3)
 
 
 def test_predicted_vs_true_takes_shared_limits():

@@ -110,9 +110,9 @@ def plot_predicted_vs_true(
 def residual_limits(*residuals: ArrayLike, floor_dex: float = 0.3) -> tuple[float, float]:
     """A symmetric residual range that shows the bulk of clusters, not the outliers.
 
-    Twice the largest distance of the 1st or 99th percentile from zero, over all the
-    residual arrays given (one per method: pass them all to share one range between
-    panels), and at least ``floor_dex``.
+    1.2 times the 99th percentile of ``|residual|``, the largest over all the residual
+    arrays given (one per method: pass them all to share one range between panels),
+    and at least ``floor_dex``. The worst 1% of a method's clusters may fall outside.
 
     Parameters
     ----------
@@ -138,8 +138,7 @@ def residual_limits(*residuals: ArrayLike, floor_dex: float = 0.3) -> tuple[floa
     half = floor_dex
     for values in residuals:
         array = _vector(values, "residuals")
-        edges = np.percentile(array, [1.0, 99.0])
-        half = max(half, 2.0 * float(np.max(np.abs(edges))))
+        half = max(half, 1.2 * float(np.percentile(np.abs(array), 99.0)))
     return -half, half
 
 
