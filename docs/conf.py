@@ -153,6 +153,7 @@ def _toctree(found_docs: set[str]) -> str:
 #: section title, modules to document instead while the module has no ``__all__``).
 API_MODULES = [
     ("sk_clustermass", "The estimator and the input contract", ()),
+    ("sk_clustermass.estimator", "The network: errors, export and inspection", ()),
     ("sk_clustermass.preprocessing", "Preprocessing transformers", ()),
     ("sk_clustermass.datasets", "Data sets: simulator, readers and writers", (
         "sk_clustermass.datasets._make_clusters",
@@ -276,6 +277,10 @@ def _module_section(module: ModuleType, names: list[str]) -> str:
 def _api_modules() -> list[tuple[str, str, list[tuple[ModuleType, list[str]]]]]:
     """(module name, title, [(module to document, its public names)]) per section."""
     sections = []
+    # what the package root exports (the estimator, save_model, ...) is documented
+    # there, not again under the sub-package that defines it
+    root = _import(API_MODULES[0][0])
+    documented = {id(getattr(root, name)) for name in _public_names(root)}
     for module_name, title, fallbacks in API_MODULES:
         module = _import(module_name)
         names = _public_names(module)
@@ -283,9 +288,15 @@ def _api_modules() -> list[tuple[str, str, list[tuple[ModuleType, list[str]]]]]:
             parts = [(module, names)]
         else:
             parts = [(m, _public_names(m)) for m in map(_import, fallbacks) if m is not None]
-            parts = [(m, n) for m, n in parts if n]
-        if parts:
-            sections.append((module_name, title, parts))
+        kept = []
+        for part_module, part_names in parts:
+            if part_module is not root:
+                part_names = [n for n in part_names
+                              if id(getattr(part_module, n)) not in documented]
+            if part_names:
+                kept.append((part_module, part_names))
+        if kept:
+            sections.append((module_name, title, kept))
     return sections
 
 

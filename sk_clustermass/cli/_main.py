@@ -321,15 +321,24 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> int:
     else:
         level = (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
     _LOGGER.setLevel(level)
-    if not any(getattr(h, "_sk_clustermass", False) for h in _LOGGER.handlers):
-        handler = logging.StreamHandler()  # stderr, where the progress bars are too
+    if not any(isinstance(handler, _StderrHandler) for handler in _LOGGER.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
-        handler._sk_clustermass = True  # type: ignore[attr-defined]
         _LOGGER.addHandler(handler)
-    for handler in _LOGGER.handlers:
-        if getattr(handler, "_sk_clustermass", False):
-            handler.setStream(sys.stderr)  # the current stderr (tests capture it)
     return level
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a record comes (where the progress bars
+    are), not as it was when the handler was made: a redirected stderr is followed."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
