@@ -1,4 +1,5 @@
-"""A grid search of a pipeline on a dask cluster, through joblib's dask backend.
+"""A grid search of a pipeline on a dask cluster, through joblib's dask backend
+============================================================================
 
 The same ``GridSearchCV`` that runs on one machine runs on a dask.distributed cluster:
 only the joblib backend changes. Each candidate/fold fit is one task on one worker.

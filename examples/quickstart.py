@@ -1,4 +1,5 @@
-"""Quickstart: the library's workflow in thirty lines, about 1-2 minutes on 2 CPU cores.
+"""Quickstart: the library's workflow in thirty lines, about 1-2 minutes on 2 CPU cores
+====================================================================================
 
 Simulate eFEDS-like clusters, tune a CNN pipeline with a (tiny) grid search, save the
 best model as a joblib pickle and as a safe .safetensors file, load both back, and

@@ -1,4 +1,5 @@
-"""Run every study of the seed lab report, one after the other, on one simulated data set.
+"""Run every study of the seed lab report, one after the other, on one simulated data set
+======================================================================================
 
 Simulates the clusters once, runs each study with :func:`sk_clustermass.studies.run_study`
 into ``<out>/<study>/`` and writes ``<out>/all_studies.csv`` (one row per candidate of

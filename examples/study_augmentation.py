@@ -1,4 +1,5 @@
-"""Study: Augmentation (not in the seed lab report).
+"""Study: Augmentation (not in the seed lab report)
+================================================
 
 Random flips/90-degree rotations in training (``augment``) and averaging
 over the 8 symmetries at prediction (``test_time_augmentation``), at an

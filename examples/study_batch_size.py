@@ -1,4 +1,5 @@
-"""Study: Batch size (seed lab report, section 10, left empty there).
+"""Study: Batch size (seed lab report, section 10, left empty there)
+=================================================================
 
 Batch sizes 16 to 512 (quick: 16, 64, 256) at an equal number of epochs.
 

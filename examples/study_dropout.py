@@ -1,4 +1,5 @@
-"""Study: Dropout rate (seed lab report, section 7).
+"""Study: Dropout rate (seed lab report, section 7)
+================================================
 
 Dropout after every dense layer at rates from 0 to 0.5 (quick: 0, 0.2, 0.5).
 

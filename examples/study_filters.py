@@ -1,4 +1,5 @@
-"""Study: Number of convolution filters (seed lab report, section 4.1).
+"""Study: Number of convolution filters (seed lab report, section 4.1)
+===================================================================
 
 Sweeps ``n_filters`` (1, 10, ..., 90 in full mode; 1, 10, 20, 40 in quick
 mode) at a 2x2 kernel.

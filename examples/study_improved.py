@@ -1,4 +1,5 @@
-"""Study: The improved model (the seed lab report's planned final model).
+"""Study: The improved model (the seed lab report's planned final model)
+=====================================================================
 
 The seed's set-up (MSE, Adam 1e-4), the library default (likelihood, Adam
 1e-3) and the improved model (40 filters of 3x3, dropout 0.2, a decaying rate,

@@ -1,4 +1,5 @@
-"""Study: Convolution kernel size (seed lab report, section 4.2).
+"""Study: Convolution kernel size (seed lab report, section 4.2)
+=============================================================
 
 Sweeps ``kernel_size`` (1, 3, ..., 17 full; 1, 3, 5, 9 quick) at 10 filters.
 Kernels of 5 px and more use ``padding='same'``: with 'valid' padding the

@@ -1,4 +1,5 @@
-"""Study: Loss function (seed lab report, section 5, left empty there).
+"""Study: Loss function (seed lab report, section 5, left empty there)
+===================================================================
 
 Mean squared error vs the Gaussian negative log-likelihood (mean and width).
 

@@ -1,4 +1,5 @@
-"""Study: Optimizer and learning rate (seed lab report, section 6).
+"""Study: Optimizer and learning rate (seed lab report, section 6)
+===============================================================
 
 Adam and SGD at 10 learning rates from 1e-5 to 10^-2.66 (quick: 10^-3.96,
 10^-2.92 and 10^-2.66), plus an exponential decay from 10^-2.66 to 1e-3 for both.

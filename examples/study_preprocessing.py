@@ -1,4 +1,5 @@
-"""Study: Preprocessing (seed lab report, section 11, left empty there).
+"""Study: Preprocessing (seed lab report, section 11, left empty there)
+====================================================================
 
 log1p vs asinh stretch, Gaussian smoothing, soft/medium/hard band merging
 and background subtraction, as steps of the study pipeline.

@@ -1,4 +1,5 @@
-"""Study: Redshift input (not in the seed lab report).
+"""Study: Redshift input (not in the seed lab report)
+==================================================
 
 The network with and without the redshift fed to its dense layers.
 

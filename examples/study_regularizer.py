@@ -1,4 +1,5 @@
-"""Study: Regularizers (seed lab report, section 8).
+"""Study: Regularizers (seed lab report, section 8)
+================================================
 
 No penalty, or an L1, L2 or L1L2 penalty of 1e-4 on the dense layers' kernels,
 biases or outputs (quick: L1 and L2 kernel, L2 activity).

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from sklearn.utils.validation import column_or_1d
 from skorch.helper import SliceDict
 
 __all__ = [
@@ -229,21 +230,30 @@ def check_target(y: Any, n_samples: int | None = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``y`` is not one-dimensional, has the wrong length or non-finite values.
+        If ``y`` is None, is not one-dimensional, has the wrong length or non-finite
+        values.
 
     Warns
     -----
     UserWarning
         If the values look like masses in Msun (> 100) rather than their log10.
+    sklearn.exceptions.DataConversionWarning
+        If ``y`` is a column vector of shape (n_samples, 1); it is raveled.
 
     Examples
     --------
     >>> check_target([14.0, 13.5])
     array([14. , 13.5])
     """
+    if y is None:
+        message = (
+            "fitting requires y to be passed, but the target y is None: give the "
+            "clusters' log10(M500c / Msun) as an array of shape (n_samples,)."
+        )
+        raise ValueError(message)
     array = _as_float_array(y, "y", np.float64)
     if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
+        array = column_or_1d(array, warn=True)  # DataConversionWarning, as in sklearn
     if array.ndim != 1:
         message = f"y must have shape (n_samples,), log10(M500c / Msun); got shape {array.shape}"
         raise ValueError(message)

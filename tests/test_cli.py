@@ -534,3 +534,26 @@ def test_second_simulate_to_the_same_path_fails_cleanly_never_interleaves(tmp_pa
     X_alone, y_alone, _ = read_hdf5(tmp_path / "alone.h5")
     np.testing.assert_array_equal(X["images"], X_alone["images"])
     np.testing.assert_array_equal(y, y_alone)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_texts_have_no_formatting_artefacts(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "%%" not in text and "%(" not in text
+    assert "-v, --verbose" in text
+
+
+def test_verbose_logs_to_stderr_and_quiet_wins(tmp_path, capsys):
+    import logging
+
+    path = tmp_path / "clusters.h5"
+    assert main(["simulate", "-n", "8", "-o", str(path), "-v", "--quiet"]) == 0
+    assert "INFO" not in capsys.readouterr().err
+    assert main(["-vv", "simulate", "-n", "8", "-o", str(tmp_path / "b.h5")]) == 0
+    err = capsys.readouterr().err
+    assert "sk_clustermass: INFO: sk-clustermass simulate" in err
+    assert "sk_clustermass: DEBUG: options:" in err
+    assert logging.getLogger("sk_clustermass").level == logging.DEBUG
+    assert main(["simulate", "-n", "8", "-o", str(tmp_path / "c.h5")]) == 0
+    assert "INFO" not in capsys.readouterr().err
+    assert logging.getLogger("sk_clustermass").level == logging.WARNING

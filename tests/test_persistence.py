@@ -213,3 +213,22 @@ def test_unfitted_model_is_refused(tmp_path):
 
     with pytest.raises(NotFittedError):
         save_model(ClusterMassRegressor(), tmp_path / "m.safetensors")
+
+
+def test_user_callbacks_are_dropped_and_named(toy_data, tiny_params, tmp_path):
+    from safetensors import safe_open
+    from skorch.callbacks import EpochScoring, PrintLog
+
+    X, y = toy_data
+    scoring = EpochScoring("r2", lower_is_better=False, name="valid_r2")
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=1, validation_fraction=0.2),
+                                 callbacks=[("valid_r2", scoring), PrintLog()])
+    model.fit(X[:60], y[:60])
+    path = tmp_path / "model.safetensors"
+    save_model(model, path)
+    loaded = load_model(path)
+    assert loaded.callbacks is None and model.callbacks is not None  # the original keeps them
+    np.testing.assert_array_equal(loaded.predict(X[:60]), model.predict(X[:60]))
+    with safe_open(str(path), framework="numpy") as handle:
+        spec = json.loads(handle.metadata()["spec"])
+    assert spec["steps"][0]["dropped_callbacks"] == ["valid_r2", "PrintLog"]

@@ -331,3 +331,73 @@ def test_band_spectrum_custom_edges_and_errors():
         plot_band_spectrum(cube)
     with pytest.raises(ValueError, match="labels"):
         plot_band_spectrum(cube, [0.25, 0.865, 1.48, 2.3], labels=["a", "b"])
+
+
+def test_group_importance_bars_and_saliency_panels():
+    from sklearn.utils import Bunch
+
+    from sk_clustermass.plotting import plot_group_importance, plot_saliency
+
+    result = Bunch(importances_mean=np.array([0.3, 0.0, 0.1]),
+                   importances_std=np.array([0.01, 0.0, 0.02]),
+                   names=["band 0", "redshift", "ring 0"], kinds=["band", "redshift", "ring"])
+    ax = plot_group_importance(result)
+    widths = [patch.get_width() for patch in ax.patches]
+    assert widths == pytest.approx([0.3, 0.0, 0.1])
+    labels = {tick.get_text(): tick.get_position()[1] for tick in ax.get_yticklabels()}
+    assert labels == {"band 0": 2, "redshift": 1, "ring 0": 0}  # first group on top
+    plt.close(ax.figure)
+    images = np.ones((2, 3, 8, 8))
+    maps = np.zeros((2, 3, 8, 8))
+    maps[1, :, 4, 4] = [0.1, 0.2, -0.05]
+    fig = plot_saliency(images, maps, index=1)
+    shown = fig.axes[1].images[0].get_array()
+    assert shown[4, 4] == pytest.approx(0.25) and shown.sum() == pytest.approx(0.25)
+    plt.close(fig)
+
+
+def test_residuals_clip_outliers_and_mark_them():
+    from sk_clustermass.plotting import plot_residuals, residual_limits
+
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(13.0, 15.0, 300)
+    mean = truth + rng.normal(0.0, 0.08, 300)
+    mean[:3] = truth[:3] - 2.5  # three wild predictions, as the baselines make
+    ax = plot_residuals(truth, mean)
+    low, high = ax.get_ylim()
+    assert (low, high) == residual_limits(mean - truth) and 0.3 <= high < 1.0
+    triangles = [c for c in ax.collections if c.get_offsets().shape[0] == 3]
+    assert len(triangles) == 1
+    np.testing.assert_allclose(triangles[0].get_offsets()[:, 1], low)
+    assert any("3 outside" in text.get_text() for text in ax.texts)
+    plt.close(ax.figure)
+    ax = plot_residuals(truth, mean, ylim=(-0.5, 0.5))
+    assert ax.get_ylim() == (-0.5, 0.5)
+    plt.close(ax.figure)
+    assert residual_limits(np.zeros(10), np.full(10, 0.1), floor_dex=0.05) == pytest.approx(
+        (-0.12, 0.12))
+    assert residual_limits(np.zeros(10)) == (-0.3, 0.3)
+
+
+def test_predicted_vs_true_takes_shared_limits():
+    ax = plot_predicted_vs_true([13.5, 14.0], [13.6, 14.1], limits=(12.0, 16.0))
+    assert ax.get_xlim() == ax.get_ylim() == (12.0, 16.0)
+    plt.close(ax.figure)
+
+
+def test_gallery_draws_redshift_r500_circle_and_scale_bar():
+    from matplotlib.patches import Circle
+
+    from sk_clustermass.plotting import plot_cluster_gallery
+
+    cubes = np.ones((2, 3, 50, 50))
+    fig = plot_cluster_gallery(cubes, redshift=[0.12, 0.5], r500_pixels=[10.0, 4.0],
+                               pixel_arcsec=24.0, scale_bar_arcmin=5.0)
+    ax = fig.axes[1]
+    [circle] = [p for p in ax.patches if isinstance(p, Circle)]
+    assert circle.get_radius() == 4.0 and circle.center == (24.5, 24.5)
+    texts = [text.get_text() for text in ax.texts]
+    assert "z = 0.50" in texts and "5'" in texts
+    [bar] = ax.get_lines()
+    assert np.ptp(bar.get_xdata()) == pytest.approx(12.5)  # 5 arcmin of 24" pixels
+    plt.close(fig)

@@ -174,3 +174,72 @@ def test_extra_tables_are_escaped_and_linked():
                                                              "a & b")]))
     assert '<section id="binned-true">' in page and '<a href="#binned-true">' in page
     assert "<td>+0.196 ± 0.01</td>" in page and "&lt;b&gt;" in page and "a &amp; b" in page
+#: Injected into a copy of the page: records script and resource errors (a missing
+#: image fires an ``error`` event) and, once the page has loaded, which images drew.
+_PROBE = """<script>
+window.__problems = [];
+window.addEventListener("error", function (event) {
+  var target = event.target && event.target.getAttribute && event.target.getAttribute("src");
+  window.__problems.push(target ? "failed to load " + target : String(event.message));
+}, true);
+var originalError = console.error;
+console.error = function () {
+  window.__problems.push(Array.prototype.join.call(arguments, " "));
+  originalError.apply(console, arguments);
+};
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var broken = images.filter(function (image) {
+    return !(image.complete && image.naturalWidth > 0);
+  }).map(function (image) { return image.getAttribute("src"); });
+  var probe = document.createElement("pre");
+  probe.id = "probe";
+  probe.textContent = JSON.stringify({images: images.length, broken: broken,
+                                      problems: window.__problems});
+  document.body.appendChild(probe);
+});
+</script>"""
+
+
+def _headless(folder, *arguments: str) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as profile:
+        command = [
+            _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--enable-logging=stderr", "--v=0",
+            f"--user-data-dir={profile}", *arguments,
+        ]
+        return subprocess.run(command, check=True, capture_output=True, text=True,
+                              timeout=180, cwd=folder)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None,
+                    reason="needs Debian's chromium (apt-get install chromium)")
+def test_demo_report_loads_in_chromium_with_every_image_and_no_errors(tmp_path):
+    import json
+    import os
+    import re
+    import sys
+
+    folder = tmp_path / "demo"
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    subprocess.run([sys.executable, "-m", "sk_clustermass.cli", "demo", "--quick", "--out",
+                    str(folder), "--quiet"], check=True, env=env, timeout=900)
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    expected = set(re.findall(r'<img[^>]*src="([^"]+)"', page))
+    assert {"gallery.png", "residuals.png", "predicted_vs_true.png"} <= expected
+    probe_page = folder / "probe.html"
+    probe_page.write_text(page.replace("<head>", "<head>\n" + _PROBE, 1), encoding="utf-8")
+    result = _headless(folder, "--virtual-time-budget=10000", "--dump-dom",
+                       probe_page.as_uri())
+    found = re.search(r'<pre id="probe">(.*?)</pre>', result.stdout, re.S)
+    assert found, result.stderr[-2000:]
+    probe = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe == {"images": len(re.findall(r"<img", page)), "broken": [], "problems": []}
+    assert "Uncaught" not in result.stderr and "CONSOLE" not in result.stderr
+    # the screenshot to look at by eye (make report-screenshot does the same)
+    screenshot = folder / "screenshot.png"
+    _headless(folder, f"--screenshot={screenshot}", "--window-size=1280,2400",
+              (folder / "index.html").as_uri())
+    assert screenshot.stat().st_size > 10_000

@@ -271,6 +271,14 @@ class _ApertureRelation(RegressorMixin, BaseEstimator):
         self.n_bands_in_ = n_bands
         return counts, redshift, y
 
+    def __sklearn_tags__(self):
+        """Tags: ``X`` is dict-like (images in photon counts, >= 0, and redshift)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dict = True
+        tags.input_tags.positive_only = True
+        return tags
+
     def predict(self, X: Any, return_std: bool = False):
         """Predict ``log10(M500c / Msun)``, optionally with the width of the relation.
 

@@ -177,6 +177,11 @@ def _details(outcome: _Outcome, timer: _Timer) -> dict[str, str]:
         "training": f"{epochs} of at most {params['max_epochs']} epochs{stopped}, "
                     f"device {regressor.device_}, {torch.get_num_threads()} torch threads",
         "width calibration": f"std_scale_ = {regressor.std_scale_:.2f}",
+        "cosmology": "flat LCDM, H0 = 70 km/s/Mpc, Om0 = 0.3 (distances, R500c, "
+                     "luminosities of the simulator and the baselines)",
+        "selection": f"clusters drawn log-uniform in mass and redshift and kept if they "
+                     f"pass the {SURVEY_NAMES[args.survey]} detection cut (net counts in "
+                     "the detection aperture above the survey's extent limit)",
     }
     details.update({f"time: {step}": f"{seconds:.0f} s" for step, seconds in timer.steps.items()})
     details["time: total"] = f"{timer.total:.0f} s ({os.cpu_count()} CPU cores visible)"

@@ -30,6 +30,7 @@ from ..plotting import (
     plot_pulls,
     plot_reliability,
     plot_residuals,
+    residual_limits,
 )
 from ._report import ReportFigure
 
@@ -70,8 +71,14 @@ def loss_curve_figure(model: Any, folder: Path) -> ReportFigure:
 def predicted_vs_true_figure(y: np.ndarray, predictions: Predictions, folder: Path):
     """One predicted-vs-true panel per method, with error bars and the 1:1 line."""
     fig, axes = _panels(len(predictions), 4.3, 4.4)
+    # one range for every method: the true masses, widened to the central 99% of all
+    # predictions (a few wild baseline predictions must not squash the others)
+    means = np.concatenate([mean for mean, _ in predictions.values()])
+    low = min(y.min(), np.percentile(means, 0.5))
+    high = max(y.max(), np.percentile(means, 99.5))
+    limits = (low - 0.05 * (high - low), high + 0.05 * (high - low))
     for ax, (method, (mean, std)) in zip(axes, predictions.items()):
-        plot_predicted_vs_true(y, mean, std, ax=ax)
+        plot_predicted_vs_true(y, mean, std, ax=ax, limits=limits)
         ax.set_title(method)
         if len(y) > 300:  # thousands of error bars: fade them so the points show
             for container in ax.containers:
@@ -92,9 +99,10 @@ def residuals_figure(y: np.ndarray, predictions: Predictions, redshift: np.ndarr
     n = len(predictions)
     fig, axes = plt.subplots(n, 2, figsize=(9.0, 2.9 * n), squeeze=False, sharey=True,
                              layout="constrained")
+    ylim = residual_limits(*(mean - y for mean, _ in predictions.values()))
     for row, (method, (mean, _)) in zip(axes, predictions.items()):
-        plot_residuals(y, mean, ax=row[0])
-        plot_residuals(y, mean, redshift, "redshift", ax=row[1])
+        plot_residuals(y, mean, ax=row[0], ylim=ylim)
+        plot_residuals(y, mean, redshift, "redshift", ax=row[1], ylim=ylim)
         row[0].set_title(f"{method}: against mass", fontsize="medium")
         row[1].set_title(f"{method}: against redshift", fontsize="medium")
         row[1].set_ylabel("")
@@ -103,7 +111,9 @@ def residuals_figure(y: np.ndarray, predictions: Predictions, redshift: np.ndarr
         "Residuals (predicted - true, dex) against the true mass (left) and the "
         "redshift (right), with the running median and 16-84% band in bins of equal "
         "numbers of clusters. A falling trend with mass is regression to the mean: "
-        "the lightest clusters are over-estimated, the heaviest under-estimated."
+        "the lightest clusters are over-estimated, the heaviest under-estimated. All "
+        f"panels share one range, ±{ylim[1]:.2f} dex; clusters beyond it are red "
+        "triangles on the edge."
     )
     return ReportFigure(name, "Residuals against mass and redshift", caption)
 
@@ -176,19 +186,38 @@ def gallery_rows(y: np.ndarray, n: int = 8) -> np.ndarray:
     return order[np.unique(picks)]
 
 
+#: Pixel size of the report's images in arcsec (eROSITA survey cut-outs).
+PIXEL_ARCSEC = 24.0
+
+
+def _r500_pixels(y: np.ndarray, redshift: np.ndarray) -> np.ndarray:
+    """R500c of clusters of true mass 10**y at ``redshift``, in 24-arcsec pixels."""
+    from ..datasets.simulate import kpc_per_arcmin, r500_kpc
+
+    arcmin = r500_kpc(10.0**y, redshift) / kpc_per_arcmin(redshift)
+    return arcmin * 60.0 / PIXEL_ARCSEC
+
+
 def gallery_figure(images: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray,
-                   method: str, folder: Path) -> ReportFigure:
+                   method: str, folder: Path, redshift: np.ndarray | None = None
+                   ) -> ReportFigure:
     """Example clusters (counts summed over the bands) with true and predicted masses.
 
-    ``images`` holds only the clusters to show; ``y``, ``mean`` and ``std`` are theirs.
+    ``images`` holds only the clusters to show; ``y``, ``mean``, ``std`` and
+    ``redshift`` are theirs.
     """
     titles = [f"true {t:.2f}\n{method} {m:.2f} ± {s:.2f}" for t, m, s in zip(y, mean, std)]
-    fig = plot_cluster_gallery(images, titles=titles, ncols=4, panel_size=2.3)
+    r500 = None if redshift is None else _r500_pixels(y, redshift)
+    fig = plot_cluster_gallery(images, titles=titles, ncols=4, panel_size=2.3,
+                               redshift=redshift, r500_pixels=r500,
+                               pixel_arcsec=PIXEL_ARCSEC)
     name = _save(fig, folder, "gallery.png")
     caption = (
         f"Held-out clusters spread over the mass range: photon counts summed over the "
-        f"energy bands (log scale, 24 arcsec pixels), with the true log10(M500c/Msun) "
-        f"and the {method} prediction ± its 1-sigma width."
+        f"energy bands (log scale, 24 arcsec pixels; the bar is 5 arcmin), with the "
+        f"true log10(M500c/Msun) and the {method} prediction ± its 1-sigma width. "
+        "The dashed circle is R500c of the true mass at the cluster's redshift "
+        "(flat LCDM, H0 = 70 km/s/Mpc, Om0 = 0.3)."
     )
     return ReportFigure(name, "Example clusters", caption)
 
@@ -241,5 +270,6 @@ def evaluation_figures(
     if gallery is not None:
         rows, images = gallery
         method, (mean, std) = next(iter(predictions.items()))
-        figures.append(gallery_figure(images, y[rows], mean[rows], std[rows], method, folder))
+        figures.append(gallery_figure(images, y[rows], mean[rows], std[rows], method, folder,
+                                      redshift=np.asarray(redshift)[rows]))
     return figures

@@ -13,6 +13,7 @@ with ``--traceback`` to see where); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from ._options import (
 __all__ = ["build_parser", "main"]
 
 PROG = "sk-clustermass"
+_LOGGER = logging.getLogger("sk_clustermass")
 #: Exceptions whose message describes bad input: exit code 2, no traceback.
 BAD_INPUT = (CLIError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
              PermissionError, ValueError, TypeError, KeyError, IndexError)
@@ -68,7 +70,10 @@ def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
     """Options every command takes, before or after the command name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", default=quiet_default,
-                        help="no progress bars or messages, only errors")
+                        help="no progress bars or messages, only errors (wins over -v)")
+    common.add_argument("-v", "--verbose", action="count",
+                        default=0 if quiet_default is False else quiet_default,
+                        help="log what the command does on stderr (-v: steps, -vv: details)")
     common.add_argument("--traceback", action="store_true", default=quiet_default,
                         help="show the full traceback of an error (for bug reports)")
     return common
@@ -179,7 +184,7 @@ def _evaluate_parser(commands, common) -> None:
     parser = _add_command(
         commands, common, "evaluate", summary="metrics and figures against true masses",
         description="Predict the clusters of an HDF5 file that holds their true masses and "
-        "write metrics.csv (scatter in dex and ln M, bias, 68%% coverage, NLL), "
+        "write metrics.csv (scatter in dex and ln M, bias, 68% coverage, NLL), "
         "predictions.csv, figures and an index.html report into a folder.",
         examples="""
             sk-clustermass evaluate model.safetensors test.h5 -o evaluation/
@@ -291,6 +296,46 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
+def setup_logging(verbose: int = 0, quiet: bool = False) -> int:
+    """Send the library's log records to stderr at the level the options ask for.
+
+    Parameters
+    ----------
+    verbose : int, default=0
+        0: warnings only, 1 (``-v``): information, 2 or more (``-vv``): debugging.
+    quiet : bool, default=False
+        Errors only, whatever ``verbose`` says.
+
+    Returns
+    -------
+    int
+        The level set on the ``sk_clustermass`` logger.
+    """
+    if quiet:
+        level = logging.ERROR
+    else:
+        level = (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
+    _LOGGER.setLevel(level)
+    if not any(isinstance(handler, _StderrHandler) for handler in _LOGGER.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+        _LOGGER.addHandler(handler)
+    return level
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a record comes (where the progress bars
+    are), not as it was when the handler was made: a redirected stderr is followed."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it).
 
@@ -305,6 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 2 on bad input, 1 on an unexpected error, 130 when interrupted.
     """
     args = build_parser().parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
+    _LOGGER.info("%s %s", PROG, args.command)
+    _LOGGER.debug("options: %s", {k: v for k, v in vars(args).items() if k != "func"})
     console = Console(quiet=args.quiet)
     prefix = f"{PROG} {args.command}: error:"
     try:

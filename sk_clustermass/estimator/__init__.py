@@ -3,19 +3,22 @@
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
-safe model files; :data:`PRECISIONS` lists the values of its ``precision`` parameter.
+safe model files; :data:`PRECISIONS` lists the values of its ``precision`` parameter;
+:func:`export_onnx` and :func:`export_torch` export its network;
+:func:`group_permutation_importance` and :func:`saliency_maps` show what it uses.
 Two meta-estimators improve the widths of any regressor with
 ``predict(X, return_std=True)``: :class:`EnsembleRegressor` (several seeds, mixed)
 and :class:`ConformalWidthRegressor` (widths recalibrated on a held-out split, per
-bin of predicted mass).
-safe model files. :class:`Parameter` and :func:`parameter_table` describe its
-constructor parameters, one entry each: :func:`validate_parameters` checks them, and
-the command line and the docs table (:func:`parameter_table_markdown`) are made from
-them.
+bin of predicted mass). :class:`Parameter` and :func:`parameter_table` describe the
+regressor's constructor parameters, one entry each: :func:`validate_parameters` checks
+them, and the command line and the docs table (:func:`parameter_table_markdown`) are
+made from them.
 """
 
 from ._conformal import ConformalWidthRegressor, conformal_quantile
 from ._ensemble import EnsembleRegressor, mixture_moments
+from ._export import MassNetwork, export_onnx, export_torch
+from ._inspection import group_permutation_importance, radial_rings, saliency_maps
 from ._net import NonFiniteLossError
 from ._parameters import (
     Parameter,
@@ -33,15 +36,21 @@ __all__ = [
     "ClusterMassRegressor",
     "ConformalWidthRegressor",
     "EnsembleRegressor",
+    "MassNetwork",
     "NonFiniteLossError",
     "Parameter",
     "TrainingInterruptedWarning",
     "conformal_quantile",
+    "export_onnx",
+    "export_torch",
     "fingerprint_ignored",
+    "group_permutation_importance",
     "load_model",
     "mixture_moments",
     "parameter_table",
     "parameter_table_markdown",
+    "radial_rings",
+    "saliency_maps",
     "save_model",
     "validate_parameters",
 ]

@@ -240,3 +240,21 @@ class ClusterNet(NeuralNet):
         if return_target:
             return raw, torch.cat(targets).cpu().numpy().astype(np.float64)
         return raw
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted mean, in the standardised target units of training.
+
+        The network outputs ``(mean, log_std)``; skorch's scoring callbacks (e.g.
+        ``skorch.callbacks.EpochScoring("r2")``) call this method and compare its
+        result with the (standardised) targets, which scores the mean. Users call
+        :meth:`ClusterMassRegressor.predict` instead, which returns masses.
+
+        Parameters
+        ----------
+        X : ClusterTensors, StreamingClusters or anything skorch's ``forward`` takes
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples,)
+        """
+        return self.predict_proba(X)[:, 0]

@@ -145,14 +145,13 @@ def _step_record(name: str, step: BaseEstimator, tensors: dict[str, np.ndarray],
         )
         raise TypeError(message)
     params = step.get_params(deep=False)
-    if params.get("callbacks"):
-        message = (
-            f"step {name!r} has custom skorch callbacks, which cannot be stored safely; "
-            "set callbacks=None before saving (they only matter for training)."
-        )
-        raise TypeError(message)
+    # User callbacks (loggers, scorers) act while training only and may hold anything:
+    # the file keeps their names, and the loaded model has callbacks=None.
+    dropped = [_callback_name(item) for item in params.get("callbacks") or []]
+    if "callbacks" in params:
+        params["callbacks"] = None
     record = {"name": name, "class": cls_name, "params": _encode(params, f"{name}.params"),
-              "attributes": {}, "arrays": []}
+              "attributes": {}, "arrays": [], "dropped_callbacks": dropped}
     if key != name:
         record["key"] = key
     for attribute, value in vars(step).items():
@@ -173,6 +172,13 @@ def _step_record(name: str, step: BaseEstimator, tensors: dict[str, np.ndarray],
         else:
             record["attributes"][attribute] = _encode(value, f"{name}.{attribute}")
     return record
+
+
+def _callback_name(item: Any) -> str:
+    """The name of a skorch callback given as ``(name, callback)`` or as an instance."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        return item[0]
+    return type(item).__name__
 
 
 def _save_net(name: str, net, record: dict, tensors: dict[str, np.ndarray]) -> None:
@@ -214,6 +220,13 @@ def save_model(model: BaseEstimator, path: str | Path) -> None:
     See Also
     --------
     load_model : the inverse.
+
+    Notes
+    -----
+    User ``callbacks`` (loggers, extra scores) act while training only: they are not
+    stored. The file records their names (``dropped_callbacks`` of each step in its
+    metadata) and the loaded model has ``callbacks=None``; pass new ones with
+    ``set_params`` before training it again.
 
     Examples
     --------

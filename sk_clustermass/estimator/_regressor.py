@@ -512,6 +512,41 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             pulls = residual / np.exp(np.clip(raw[:, 1], -10.0, 5.0))
             self.std_scale_ = float(np.sqrt(np.mean(pulls**2)))
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Coefficient of determination R^2 of the predicted mean masses.
+
+        This is what ``GridSearchCV`` and ``cross_val_score`` maximise when no
+        ``scoring`` is given. It looks at the mean alone, not at the predicted
+        widths: to rank models by how well their Gaussians describe the truths, use
+        ``scoring=sk_clustermass.metrics.nll_scorer`` (minus the mean Gaussian
+        negative log-likelihood); for the scatter in dex,
+        ``scoring="neg_root_mean_squared_error"`` or ``metrics.scatter_scorer``.
+
+        Parameters
+        ----------
+        X : skorch.helper.SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
+            As in :meth:`predict`.
+        y : array-like of shape (n_samples,)
+            True ``log10(M500c / Msun)``.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the clusters in R^2.
+
+        Returns
+        -------
+        score : float
+            ``1 - sum((y - mean)^2) / sum((y - y.mean())^2)``; 1 is perfect, 0 is
+            predicting the average mass for every cluster.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        """Tags: ``X`` is dict-like (images and redshift), not a 2-D array."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dict = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
     @property
     def history_(self):
         """Per-epoch training history of the fitted net (``net_.history``)."""

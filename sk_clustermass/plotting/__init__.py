@@ -11,7 +11,8 @@ Close figures you no longer need with ``plt.close(fig)``, especially in loops.
 Training
     :func:`plot_loss_curves`: training and validation loss per epoch.
 Predictions (masses as ``log10(M500c / Msun)``, widths in dex)
-    :func:`plot_predicted_vs_true`, :func:`plot_residuals`, :func:`plot_pulls`.
+    :func:`plot_predicted_vs_true`, :func:`plot_residuals`, :func:`plot_pulls`;
+    :func:`residual_limits` gives several residual panels one clipped range.
 Calibration of the widths
     :func:`plot_pit_histogram`, :func:`plot_reliability` (coverage against nominal
     probability) and :func:`plot_binned_metric` (a figure of merit per bin of mass
@@ -22,6 +23,9 @@ Parameter studies
 Images
     :func:`plot_cluster_gallery` (counts summed over bands) and
     :func:`plot_band_spectrum` (counts per band against energy).
+Inspection
+    :func:`plot_group_importance` (permutation importance of bands, redshift and
+    rings) and :func:`plot_saliency` (one cluster's attribution map).
 
 The figures of merit written on the panels (scatter, bias, coverage, pulls) come from
 :mod:`sk_clustermass.metrics`, so they are the numbers its scorers report. Residuals
@@ -44,7 +48,13 @@ from __future__ import annotations
 from ._calibration import plot_binned_metric, plot_pit_histogram, plot_reliability
 from ._common import MASS_LABEL as MASS_LABEL  # axis label, re-exported
 from ._images import plot_band_spectrum, plot_cluster_gallery
-from ._predictions import plot_predicted_vs_true, plot_pulls, plot_residuals
+from ._inspection import plot_group_importance, plot_saliency
+from ._predictions import (
+    plot_predicted_vs_true,
+    plot_pulls,
+    plot_residuals,
+    residual_limits,
+)
 from ._studies import plot_scatter_vs_parameter
 from ._training import plot_loss_curves
 
@@ -52,11 +62,14 @@ __all__ = [
     "plot_band_spectrum",
     "plot_binned_metric",
     "plot_cluster_gallery",
+    "plot_group_importance",
     "plot_loss_curves",
     "plot_pit_histogram",
     "plot_predicted_vs_true",
     "plot_pulls",
     "plot_reliability",
     "plot_residuals",
+    "plot_saliency",
     "plot_scatter_vs_parameter",
+    "residual_limits",
 ]

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 from numpy.typing import ArrayLike
 
 from .._inputs import IMAGES_KEY
@@ -59,6 +60,10 @@ def plot_cluster_gallery(
     cmap: str = "magma",
     shared_scale: bool = True,
     panel_size: float = 2.2,
+    redshift: ArrayLike | None = None,
+    r500_pixels: ArrayLike | None = None,
+    pixel_arcsec: float | None = None,
+    scale_bar_arcmin: float = 5.0,
 ) -> Figure:
     """A grid of cluster images, counts summed over the energy bands.
 
@@ -85,6 +90,16 @@ def plot_cluster_gallery(
         False scales each panel to its own range.
     panel_size : float, default=2.2
         Side of one panel in inches.
+    redshift : array-like of shape (n_samples,), optional
+        Written in the lower-left corner of each panel.
+    r500_pixels : array-like of shape (n_samples,), optional
+        Radius R500c of each cluster in pixels, drawn as a dashed circle around the
+        image centre (where the clusters are centred).
+    pixel_arcsec : float, optional
+        Pixel size in arcsec (24 for eROSITA survey images); draws a scale bar of
+        ``scale_bar_arcmin`` in the lower-right corner of each panel.
+    scale_bar_arcmin : float, default=5.0
+        Length of the scale bar in arcmin.
 
     Returns
     -------
@@ -139,12 +154,33 @@ def plot_cluster_gallery(
         ax.set_yticks([])
         if titles is not None:
             ax.set_title(str(titles[index]), fontsize="small")
+        _annotate_panel(ax, maps.shape[1:], index, redshift, r500_pixels, pixel_arcsec,
+                        scale_bar_arcmin)
         if colorbar and not shared_scale:
             fig.colorbar(shown[-1], ax=ax, shrink=0.8)
     if colorbar and shared_scale:
         unit = {"log": "log10(1 + counts)", "asinh": "asinh(counts)", "linear": "counts"}
         fig.colorbar(shown[0], ax=axes, shrink=0.8, label=f"{unit[stretch]} per pixel")
     return fig
+
+
+def _annotate_panel(ax: Axes, shape: tuple[int, int], index: int, redshift: Any,
+                    r500_pixels: Any, pixel_arcsec: float | None, bar_arcmin: float) -> None:
+    """Redshift label, R500 circle and scale bar of one gallery panel."""
+    height, width = shape
+    style = {"color": "white", "fontsize": "x-small", "transform": ax.transAxes}
+    if redshift is not None:
+        ax.text(0.04, 0.04, f"z = {float(np.ravel(redshift)[index]):.2f}", **style)
+    if r500_pixels is not None:
+        centre = ((width - 1) / 2, (height - 1) / 2)
+        ax.add_patch(Circle(centre, float(np.ravel(r500_pixels)[index]), fill=False,
+                            color="cyan", linestyle="--", linewidth=0.9, label="R500"))
+    if pixel_arcsec is not None:
+        length = bar_arcmin * 60.0 / float(pixel_arcsec)
+        right, y = width - 2.0, 2.5
+        ax.plot([right - length, right], [y, y], color="white", linewidth=2)
+        ax.text(right - length / 2, y + 1.0, f"{bar_arcmin:g}'", color="white",
+                fontsize="x-small", ha="center", va="bottom")
 
 
 def plot_band_spectrum(

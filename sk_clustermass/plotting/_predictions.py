@@ -22,6 +22,7 @@ def plot_predicted_vs_true(
     *,
     annotate: bool = True,
     label: str | None = None,
+    limits: tuple[float, float] | None = None,
 ) -> Axes:
     """Predicted against true mass, with the 1:1 line and error bars.
 
@@ -41,6 +42,9 @@ def plot_predicted_vs_true(
         with ``std``, the 68% interval coverage on the panel.
     label : str, optional
         Legend label of the points (for overlaying several methods on one ``ax``).
+    limits : (float, float), optional
+        Range of both axes in log10(M500c / Msun); pass the same to the panels of
+        several methods so they compare at a glance. From the data by default.
 
     Returns
     -------
@@ -77,10 +81,11 @@ def plot_predicted_vs_true(
                     alpha=0.6, label=label)
     else:
         ax.scatter(true, centre, s=10, alpha=0.6, label=label)
-    low = min(true.min(), centre.min())
-    high = max(true.max(), centre.max())
-    pad = 0.05 * (high - low) if high > low else 0.5
-    limits = (low - pad, high + pad)
+    if limits is None:
+        low = min(true.min(), centre.min())
+        high = max(true.max(), centre.max())
+        pad = 0.05 * (high - low) if high > low else 0.5
+        limits = (low - pad, high + pad)
     ax.plot(limits, limits, color="k", linestyle="--", linewidth=1, label="1:1")
     ax.set_xlim(limits)
     ax.set_ylim(limits)
@@ -100,6 +105,54 @@ def plot_predicted_vs_true(
     if label is not None:
         ax.legend(loc="lower right")
     return ax
+
+
+def residual_limits(*residuals: ArrayLike, floor_dex: float = 0.3) -> tuple[float, float]:
+    """A symmetric residual range that shows the bulk of clusters, not the outliers.
+
+    1.2 times the 99th percentile of ``|residual|``, the largest over all the residual
+    arrays given (one per method: pass them all to share one range between panels),
+    and at least ``floor_dex``. The worst 1% of a method's clusters may fall outside.
+
+    Parameters
+    ----------
+    *residuals : array-like of shape (n_samples,)
+        Residuals ``predicted - true`` in dex.
+    floor_dex : float, default=0.3
+        Smallest half-range in dex.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        In dex, ``low = -high``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_clustermass.plotting import residual_limits
+    >>> bulk = np.random.default_rng(0).normal(0.0, 0.1, 1000)
+    >>> low, high = residual_limits(np.append(bulk, [-2.5, 3.0]))
+    >>> bool(0.3 <= high < 1.0), low == -high
+    (True, True)
+    """
+    half = floor_dex
+    for values in residuals:
+        array = _vector(values, "residuals")
+        half = max(half, 1.2 * float(np.percentile(np.abs(array), 99.0)))
+    return -half, half
+
+
+def _mark_outliers(ax: Axes, x: np.ndarray, residual: np.ndarray, low: float,
+                   high: float) -> None:
+    """Clusters beyond the residual range as triangles on its edge, and their count."""
+    below, above = residual < low, residual > high
+    for mask, edge, marker in ((below, low, "v"), (above, high, "^")):
+        if mask.any():
+            ax.scatter(x[mask], np.full(np.count_nonzero(mask), edge), marker=marker,
+                       s=28, color="C3", clip_on=False, zorder=3)
+    n_out = int(np.count_nonzero(below | above))
+    if n_out:
+        _text_box(ax, [f"{n_out} outside ±{high:.2f} dex (triangles)"], loc="lower left")
 
 
 def _running_percentiles(
@@ -126,6 +179,7 @@ def plot_residuals(
     *,
     n_bins: int = 10,
     min_per_bin: int = 5,
+    ylim: tuple[float, float] | None = None,
 ) -> Axes:
     """Residuals ``mean - y_true`` against mass or redshift, with running percentiles.
 
@@ -152,6 +206,11 @@ def plot_residuals(
         Number of equal-count bins of the running statistics.
     min_per_bin : int, default=5
         Bins with fewer clusters are left out of the running statistics.
+    ylim : (float, float), optional
+        Range of the residual axis in dex; by default
+        :func:`residual_limits` of these residuals, which keeps a few outliers from
+        squashing the bulk. Clusters outside the range are drawn on its edge as red
+        triangles pointing outwards, and their number is written on the panel.
 
     Returns
     -------
@@ -186,8 +245,12 @@ def plot_residuals(
         message = f"n_bins must be an integer >= 1; got {n_bins!r}"
         raise ValueError(message)
     residual = centre - true
+    low, high = residual_limits(residual) if ylim is None else ylim
     ax = _axes(ax)
-    ax.scatter(x, residual, s=8, alpha=0.4, color="C0", label="clusters")
+    inside = (residual >= low) & (residual <= high)
+    ax.scatter(x[inside], residual[inside], s=8, alpha=0.4, color="C0", label="clusters")
+    _mark_outliers(ax, x, residual, low, high)
+    ax.set_ylim(low, high)
     ax.axhline(0.0, color="k", linestyle="--", linewidth=1)
     bins, stats = _running_percentiles(x, residual, int(n_bins), int(min_per_bin))
     if bins.size:

@@ -127,9 +127,16 @@ class ImageTransformerMixin(TransformerMixin):
         self._fit_images(X[IMAGES_KEY])
         return self._output(self._transform_images(X[IMAGES_KEY]), X)
 
+    def _needs_counts(self) -> bool:
+        """Whether the input must be photon counts (>= 0); False unless overridden."""
+        return False
+
     def __sklearn_tags__(self):
+        """Tags: dict-like ``X`` (not a 2-D array), float32 output, counts where needed."""
         tags = super().__sklearn_tags__()
         tags.requires_fit = not self._stateless
         tags.input_tags.two_d_array = False
         tags.input_tags.dict = True
+        tags.input_tags.positive_only = self._needs_counts()
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

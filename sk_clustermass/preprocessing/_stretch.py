@@ -71,6 +71,9 @@ class LogStretch(ImageTransformerMixin, BaseEstimator):
         check_choice("method", self.method, STRETCH_METHODS)
         check_number("scale", self.scale, low=0, low_inclusive=False)
 
+    def _needs_counts(self) -> bool:
+        return self.method == "log1p"
+
     def _check_images(self, images: np.ndarray) -> None:
         if self.method != "log1p" or images.min() >= 0:
             return

@@ -1,0 +1,203 @@
+"""Export a fitted network to ONNX or to a :mod:`torch.export` program.
+
+The exported graph is the network of a fitted :class:`ClusterMassRegressor` with the
+target's standardisation and the width calibration folded in: it takes
+
+``images``
+    float32 tensor of shape (batch, n_bands, height, width), the images *as the
+    regressor receives them*, i.e. after the pipeline's transformers;
+``redshift``
+    float32 tensor of shape (batch,);
+
+and returns ``mean`` and ``std``, float32 tensors of shape (batch,), in
+``log10(M500c / Msun)`` and dex: the same numbers as ``predict(X, return_std=True)``.
+The transformers before the regressor are numpy code and are not exported: apply
+them first (``pipeline[:-1].transform(X)``). The batch size is dynamic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs
+from ._regressor import ClusterMassRegressor
+from ._symmetry import combine_outputs, square_symmetries
+
+__all__ = ["MassNetwork", "export_onnx", "export_torch"]
+
+_LOG_STD_RANGE = (-10.0, 5.0)  # the clip ClusterMassRegressor.predict applies
+
+
+class MassNetwork(torch.nn.Module):
+    """A fitted regressor's network as a self-contained module: images, z -> mean, std.
+
+    Parameters
+    ----------
+    regressor : ClusterMassRegressor
+        Fitted. Its module is copied to the CPU in evaluation mode.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sk_clustermass import ClusterMassRegressor, as_inputs
+    >>> from sk_clustermass.estimator import MassNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> X = as_inputs(rng.poisson(1.0, (20, 2, 8, 8)), rng.uniform(0.1, 1.0, 20))
+    >>> model = ClusterMassRegressor(n_filters=2, kernel_size=3, conv_layers=(1,),
+    ...     pool_size=2, dense_layers=(4,), max_epochs=1, random_state=0)
+    >>> model = model.fit(X, rng.uniform(13, 15, 20))
+    >>> images, redshift = torch.from_numpy(X["images"]), torch.from_numpy(X["redshift"])
+    >>> mean, std = MassNetwork(model)(images, redshift)
+    >>> bool(np.allclose(mean.detach().numpy(), model.predict(X), atol=1e-5))
+    True
+    """
+
+    def __init__(self, regressor: ClusterMassRegressor) -> None:
+        super().__init__()
+        check_is_fitted(regressor, "net_")
+        module = regressor.net_.module_
+        self.network = type(module)(**_module_params(regressor)).eval()
+        self.network.load_state_dict({k: v.cpu() for k, v in module.state_dict().items()})
+        self.symmetries = bool(regressor.test_time_augmentation)
+        self.mse = regressor.loss == "mse"
+        self.y_mean = float(regressor.y_mean_)
+        self.y_scale = float(regressor.y_scale_)
+        self.std_scale = float(regressor.std_scale_)
+        self.residual_std = float(regressor.residual_std_)
+
+    def forward(
+        self, images: torch.Tensor, redshift: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Predicted mean (log10 Msun) and standard deviation (dex), each of shape (batch,)."""
+        if self.symmetries:
+            raw = combine_outputs(
+                [self.network(view, redshift) for view in square_symmetries(images)]
+            )
+        else:
+            raw = self.network(images, redshift)
+        mean = raw[:, 0] * self.y_scale + self.y_mean
+        if self.mse:
+            std = torch.full_like(mean, self.residual_std * self.y_scale)
+        else:
+            log_std = torch.clamp(raw[:, 1], *_LOG_STD_RANGE)
+            std = torch.exp(log_std) * (self.y_scale * self.std_scale)
+        return mean, std
+
+
+def _module_params(regressor: ClusterMassRegressor) -> dict:
+    net = regressor.net_
+    return {
+        key[len("module__"):]: value
+        for key, value in net.get_params(deep=False).items()
+        if key.startswith("module__")
+    }
+
+
+def _regressor_of(model: Any) -> ClusterMassRegressor:
+    regressor = model[-1] if isinstance(model, Pipeline) else model
+    if not isinstance(regressor, ClusterMassRegressor):
+        message = (
+            f"only a ClusterMassRegressor (or a Pipeline ending with one) has a network "
+            f"to export; got {type(regressor).__name__}."
+        )
+        raise TypeError(message)
+    check_is_fitted(regressor, "net_")
+    return regressor
+
+
+def _example_inputs(regressor: ClusterMassRegressor, X: Any) -> tuple[torch.Tensor, ...]:
+    """Two example tensors: from ``X`` if given, else zeros of the fitted shape."""
+    if X is None:
+        shape = (2, regressor.n_bands_in_, *regressor.image_shape_in_)
+        return torch.zeros(shape), torch.full((2,), 0.5)
+    X = as_inputs(X, counts=False)
+    return torch.from_numpy(X[IMAGES_KEY]), torch.from_numpy(X[REDSHIFT_KEY])
+
+
+def _dynamic_batch() -> dict:
+    batch = torch.export.Dim("batch", min=1, max=1 << 20)
+    return {"images": {0: batch}, "redshift": {0: batch}}
+
+
+def export_torch(model: Any, X: Any = None) -> torch.export.ExportedProgram:
+    """Export the network of a fitted model with :func:`torch.export.export`.
+
+    Parameters
+    ----------
+    model : ClusterMassRegressor or Pipeline ending with one
+        Fitted.
+    X : skorch.helper.SliceDict or dict, optional
+        Example input *as the regressor receives it* (after the pipeline's
+        transformers); zeros of the fitted shape by default.
+
+    Returns
+    -------
+    program : torch.export.ExportedProgram
+        ``program.module()(images, redshift)`` returns ``(mean, std)``, each of shape
+        (batch,), in log10(M500c / Msun) and dex; save it with
+        :func:`torch.export.save`.
+    """
+    regressor = _regressor_of(model)
+    network = MassNetwork(regressor)
+    return torch.export.export(
+        network, _example_inputs(regressor, X), dynamic_shapes=_dynamic_batch()
+    )
+
+
+def export_onnx(model: Any, path: str | Path, X: Any = None) -> Path:
+    """Write the network of a fitted model to an ONNX file.
+
+    Needs the ``onnx`` and ``onnxscript`` packages (``pip install
+    sk_clustermass[export]``); run the file with ``onnxruntime``.
+
+    Parameters
+    ----------
+    model : ClusterMassRegressor or Pipeline ending with one
+        Fitted.
+    path : str or Path
+        Destination ``.onnx`` file.
+    X : skorch.helper.SliceDict or dict, optional
+        Example input as the regressor receives it; zeros of the fitted shape by
+        default.
+
+    Returns
+    -------
+    path : Path
+        The file written. Its graph has the inputs ``images`` (float32, shape
+        (batch, n_bands, height, width)) and ``redshift`` (float32, (batch,)) and
+        the outputs ``log10_m500c`` (log10 Msun) and ``sigma_dex`` (dex), each (batch,).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from sk_clustermass import ClusterMassRegressor, as_inputs
+    >>> from sk_clustermass.estimator import export_onnx
+    >>> rng = np.random.default_rng(0)
+    >>> X = as_inputs(rng.poisson(1.0, (20, 2, 8, 8)), rng.uniform(0.1, 1.0, 20))
+    >>> model = ClusterMassRegressor(n_filters=2, kernel_size=3, conv_layers=(1,),
+    ...     pool_size=2, dense_layers=(4,), max_epochs=1, random_state=0)
+    >>> model = model.fit(X, rng.uniform(13, 15, 20))
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.onnx")
+    >>> export_onnx(model, path).suffix  # doctest: +SKIP
+    '.onnx'
+
+    Then, with ``onnxruntime``::
+
+        session = onnxruntime.InferenceSession(path)
+        mean, std = session.run(["log10_m500c", "sigma_dex"],
+                                {"images": X["images"], "redshift": X["redshift"]})
+    """
+    regressor = _regressor_of(model)
+    path = Path(path)
+    program = export_torch(regressor, X)
+    onnx_program = torch.onnx.export(
+        program, input_names=["images", "redshift"], output_names=["log10_m500c", "sigma_dex"],
+        dynamo=True, verbose=False,
+    )
+    onnx_program.save(str(path))
+    return path

@@ -1,0 +1,254 @@
+"""Which bands, which radii and which pixels a fitted model uses.
+
+Two views, as in Ho et al. (2023, ApJ 950, 149), who read their cluster-mass CNN
+the same ways:
+
+- :func:`group_permutation_importance`: the drop in score when one energy band, the
+  redshift, or one ring of pixels around the centre is shuffled between clusters.
+  It works on any fitted model of this library (pipelines included) and reuses
+  :func:`sklearn.inspection.permutation_importance` for the repeats, the scorer and
+  the result, by permuting *indices* of clusters instead of columns.
+- :func:`saliency_maps`: per-pixel gradients of the predicted mass of single
+  clusters, plain or integrated along a path from a baseline (Sundararajan, Taly &
+  Yan 2017), for a :class:`ClusterMassRegressor` or a pipeline ending with one.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.inspection import permutation_importance
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch
+from skorch.helper import SliceDict
+
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from ._export import MassNetwork, _regressor_of
+
+__all__ = ["group_permutation_importance", "radial_rings", "saliency_maps"]
+
+
+def radial_rings(image_shape: tuple[int, int], n_rings: int = 5) -> list[np.ndarray]:
+    """Boolean masks of ``n_rings`` equal-width rings around the image centre.
+
+    Parameters
+    ----------
+    image_shape : (int, int)
+        ``(height, width)`` in pixels.
+    n_rings : int, default=5
+        Number of rings; together they cover the whole image (the last one reaches
+        the corners).
+
+    Returns
+    -------
+    masks : list of ndarray of bool, each of shape (height, width)
+
+    Examples
+    --------
+    >>> masks = radial_rings((50, 50), 5)
+    >>> len(masks), int(sum(mask.sum() for mask in masks))
+    (5, 2500)
+    """
+    height, width = image_shape
+    yy, xx = np.mgrid[:height, :width]
+    radius = np.hypot(yy - (height - 1) / 2, xx - (width - 1) / 2)
+    edges = np.linspace(0.0, radius.max(), n_rings + 1)
+    edges[-1] = np.inf
+    return [(radius >= low) & (radius < high) for low, high in pairwise(edges)]
+
+
+class _IndexedModel(RegressorMixin, BaseEstimator):
+    """Predicts from a matrix of cluster indices: column g says whose group g to use.
+
+    With every column equal to ``arange(n)`` it predicts on ``X`` itself; when
+    scikit-learn's permutation importance shuffles column g, group g (a band, the
+    redshift or a ring of pixels) is taken from other clusters.
+    """
+
+    def __init__(self, model: Any, X: SliceDict, groups: list[tuple[str, Any]]) -> None:
+        self.model = model
+        self.X = X
+        self.groups = groups
+
+    def fit(self, X: Any, y: Any = None) -> _IndexedModel:  # pragma: no cover - unused
+        return self
+
+    def predict(self, indices: np.ndarray) -> np.ndarray:
+        indices = np.asarray(indices, dtype=np.intp)
+        identity = np.arange(len(indices))
+        images = self.X[IMAGES_KEY][identity].copy()
+        redshift = self.X[REDSHIFT_KEY][identity].copy()
+        for column, (kind, where) in enumerate(self.groups):
+            order = indices[:, column]
+            if np.array_equal(order, identity):
+                continue
+            if kind == "band":
+                images[:, where] = self.X[IMAGES_KEY][order, where]
+            elif kind == "redshift":
+                redshift = self.X[REDSHIFT_KEY][order]
+            else:
+                images[:, :, where] = self.X[IMAGES_KEY][order][:, :, where]
+        return self.model.predict(SliceDict(**{IMAGES_KEY: images, REDSHIFT_KEY: redshift}))
+
+
+def group_permutation_importance(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    n_rings: int = 5,
+    scoring: Any = "neg_root_mean_squared_error",
+    n_repeats: int = 5,
+    random_state: int | np.random.RandomState | None = None,
+    n_jobs: int | None = None,
+) -> Bunch:
+    """Permutation importance of every band, the redshift and rings of pixels.
+
+    Each group is shuffled between the clusters of ``X`` (the others stay), the
+    fitted ``model`` predicts again and the score drops by the group's importance.
+    Bands and redshift tell which inputs carry mass information; rings tell how far
+    from the centre it lies (a model using only the core is blind to the outskirts).
+
+    Parameters
+    ----------
+    model : fitted estimator or Pipeline of this library
+        Anything with ``predict(X)``; ``X`` is given to it as built by
+        :func:`sk_clustermass.as_inputs` (raw counts before a pipeline).
+    X : skorch.helper.SliceDict or dict
+        ``X["images"]`` of shape (n_samples, n_bands, height, width) and
+        ``X["redshift"]`` of shape (n_samples,); held-out clusters, ideally.
+    y : array-like of shape (n_samples,)
+        True ``log10(M500c / Msun)``.
+    n_rings : int, default=5
+        Rings of equal width around the image centre (see :func:`radial_rings`).
+    scoring : str or callable, default='neg_root_mean_squared_error'
+        As in :func:`sklearn.inspection.permutation_importance`; with the default,
+        an importance is the increase of the scatter in dex.
+    n_repeats : int, default=5
+        Shuffles per group.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffles.
+    n_jobs : int, optional
+        Groups evaluated in parallel (joblib).
+
+    Returns
+    -------
+    result : sklearn.utils.Bunch
+        ``importances`` of shape (n_groups, n_repeats), ``importances_mean`` and
+        ``importances_std`` of shape (n_groups,), and ``names`` (``"band 0"``, ...,
+        ``"redshift"``, ``"ring 0"``, ...) and ``kinds`` (``"band"``,
+        ``"redshift"``, ``"ring"``) of length n_groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_clustermass import as_inputs
+    >>> from sk_clustermass.baselines import CountRateRelation
+    >>> from sk_clustermass.datasets import make_clusters
+    >>> from sk_clustermass.estimator import group_permutation_importance
+    >>> X, y = make_clusters(n_samples=60, random_state=0)
+    >>> model = CountRateRelation().fit(X, y)
+    >>> result = group_permutation_importance(model, X, y, n_repeats=2, random_state=0)
+    >>> result.names[:2], result.importances.shape
+    (['band 0', 'band 1'], (16, 2))
+    """
+    X = as_inputs(X, counts=False)
+    y = check_target(y, len(X[REDSHIFT_KEY]))
+    n_bands = X[IMAGES_KEY].shape[1]
+    rings = radial_rings(X[IMAGES_KEY].shape[2:], n_rings)
+    groups: list[tuple[str, Any]] = [("band", band) for band in range(n_bands)]
+    groups += [("redshift", None)] + [("ring", mask) for mask in rings]
+    names = [f"band {band}" for band in range(n_bands)] + ["redshift"]
+    names += [f"ring {ring}" for ring in range(n_rings)]
+    indices = np.repeat(np.arange(len(y))[:, None], len(groups), axis=1)
+    result = permutation_importance(
+        _IndexedModel(model, X, groups), indices, y, scoring=scoring, n_repeats=n_repeats,
+        random_state=random_state, n_jobs=n_jobs,
+    )
+    result.names = names
+    result.kinds = [kind for kind, _ in groups]
+    return result
+
+
+def saliency_maps(
+    model: Any,
+    X: Any,
+    *,
+    method: str = "integrated_gradients",
+    n_steps: int = 32,
+    baseline: float = 0.0,
+) -> np.ndarray:
+    """Per-pixel attribution of the predicted mass of each cluster.
+
+    Parameters
+    ----------
+    model : ClusterMassRegressor or Pipeline ending with one
+        Fitted. The maps are taken with respect to the images *the network
+        receives*, i.e. after the pipeline's transformers (which are applied here).
+    X : skorch.helper.SliceDict or dict
+        A few clusters: ``X["images"]`` of shape (n_samples, n_bands, height, width)
+        and ``X["redshift"]`` of shape (n_samples,).
+    method : {'integrated_gradients', 'gradient'}, default='integrated_gradients'
+        ``'gradient'``: d(mean) / d(pixel). ``'integrated_gradients'``: the gradient
+        averaged along the straight path from ``baseline`` to the image, times
+        (image - baseline); the maps of one cluster then sum to its predicted mass
+        minus the mass predicted for the baseline image.
+    n_steps : int, default=32
+        Points on the path (midpoint rule), for integrated gradients.
+    baseline : float, default=0.0
+        Pixel value of the reference image, in the network's input units.
+
+    Returns
+    -------
+    maps : ndarray of shape (n_samples, n_bands, height, width), float64
+        In dex of ``log10(M500c / Msun)`` per input unit ('gradient') or in dex
+        ('integrated_gradients').
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_clustermass import ClusterMassRegressor, as_inputs
+    >>> from sk_clustermass.estimator import saliency_maps
+    >>> rng = np.random.default_rng(0)
+    >>> X = as_inputs(rng.poisson(1.0, (20, 2, 8, 8)), rng.uniform(0.1, 1.0, 20))
+    >>> model = ClusterMassRegressor(n_filters=2, kernel_size=3, conv_layers=(1,),
+    ...     pool_size=2, dense_layers=(4,), max_epochs=1, random_state=0)
+    >>> model = model.fit(X, rng.uniform(13, 15, 20))
+    >>> saliency_maps(model, X[:3], method="gradient").shape
+    (3, 2, 8, 8)
+    """
+    if method not in ("integrated_gradients", "gradient"):
+        message = (
+            f"method={method!r} is not supported; choose 'integrated_gradients' or "
+            "'gradient'"
+        )
+        raise ValueError(message)
+    regressor = _regressor_of(model)
+    if isinstance(model, Pipeline) and len(model) > 1:
+        X = model[:-1].transform(X)
+    X = as_inputs(X, counts=False)
+    network = MassNetwork(regressor)
+    images = torch.from_numpy(X[IMAGES_KEY]).double()
+    redshift = torch.from_numpy(X[REDSHIFT_KEY]).double()
+    network = network.double()
+    if method == "gradient":
+        return _gradient(network, images, redshift).numpy()
+    alphas = (torch.arange(n_steps, dtype=torch.float64) + 0.5) / n_steps
+    start = torch.full_like(images, baseline)
+    total = torch.zeros_like(images)
+    for alpha in alphas:
+        total += _gradient(network, start + alpha * (images - start), redshift)
+    return (total / n_steps * (images - start)).numpy()
+
+
+
+def _gradient(network: MassNetwork, images: torch.Tensor, redshift: torch.Tensor):
+    """d(predicted mean) / d(images), one cluster's mean at a time (they are independent)."""
+    images = images.clone().requires_grad_(True)
+    mean, _ = network(images, redshift)
+    (gradient,) = torch.autograd.grad(mean.sum(), images)
+    return gradient.detach()
