@@ -7,19 +7,36 @@
   and the lazy, out-of-core :class:`HDF5ClusterDataset`.
 - The original lab's files (pickle of images + Feather catalogue):
   :func:`read_lab_dataset`, :func:`write_lab_dataset`.
-- FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube`.
+- FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube` (units, WCS, bands,
+  exposure and pixel scale in the header: :func:`read_cube_header`).
+- Real survey data: :func:`make_cutouts` cuts training-format cubes out of eSASS event
+  lists and exposure maps (:func:`read_events`, :func:`read_exposure_map`,
+  :func:`cutout_wcs`); :func:`write_mock_event_files` writes such files from simulated
+  cubes; :func:`read_cluster_catalog` reads the eFEDS and eRASS1 cluster catalogues.
 """
 
+from ._catalogs import CATALOG_LAYOUTS, read_cluster_catalog
+from ._events import DEFAULT_FLAG_MASK, cutout_wcs, make_cutouts, read_events, read_exposure_map
 from ._fits import read_fits_cubes, write_fits_cube
+from ._fits_header import read_cube_header
 from ._hdf5 import HDF5ClusterDataset, HDF5ClusterWriter, read_hdf5, write_hdf5
 from ._lab_format import read_lab_dataset, write_lab_dataset
 from ._make_clusters import make_catalog, make_clusters, simulate_to_hdf5
+from ._mock_events import write_mock_event_files
 
 __all__ = [
+    "CATALOG_LAYOUTS",
+    "DEFAULT_FLAG_MASK",
     "HDF5ClusterDataset",
     "HDF5ClusterWriter",
+    "cutout_wcs",
     "make_catalog",
     "make_clusters",
+    "make_cutouts",
+    "read_cluster_catalog",
+    "read_cube_header",
+    "read_events",
+    "read_exposure_map",
     "read_fits_cubes",
     "read_hdf5",
     "read_lab_dataset",
@@ -27,4 +44,5 @@ __all__ = [
     "write_fits_cube",
     "write_hdf5",
     "write_lab_dataset",
+    "write_mock_event_files",
 ]
