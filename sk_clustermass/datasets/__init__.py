@@ -16,7 +16,8 @@
 """
 
 from ._catalogs import CATALOG_LAYOUTS, read_cluster_catalog
-from ._events import DEFAULT_FLAG_MASK, cutout_wcs, make_cutouts, read_events, read_exposure_map
+from ._event_files import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
+from ._events import cutout_wcs, make_cutouts
 from ._fits import read_fits_cubes, write_fits_cube
 from ._fits_header import read_cube_header
 from ._hdf5 import HDF5ClusterDataset, HDF5ClusterWriter, read_hdf5, write_hdf5
@@ -27,6 +28,7 @@ from ._mock_events import write_mock_event_files
 __all__ = [
     "CATALOG_LAYOUTS",
     "DEFAULT_FLAG_MASK",
+    "ExposureMap",
     "HDF5ClusterDataset",
     "HDF5ClusterWriter",
     "cutout_wcs",

@@ -76,7 +76,7 @@ def write_fits_cube(
         Exposure (s), written as ``EXPOSURE``.
 
     Every file also gets ``BUNIT = 'count'``; :func:`read_cube_header` reads these
-    cards back (see :mod:`sk_clustermass.datasets._fits_header`).
+    cards back.
 
     Raises
     ------
