@@ -66,6 +66,15 @@ def test_format_and_suffix_must_agree(table, tmp_path):
         table_format("m.ecsv", "votable")
 
 
+def test_text_ids_from_hdf5_are_written_as_text(tmp_path):
+    table = mass_table([14.0, 13.0], [0.1, 0.1], [0.2, 0.3],
+                       ids=np.array([b"eFEDS J1", b"eFEDS J2"], dtype=object))
+    write_mass_table(table, tmp_path / "m.ecsv")
+    assert QTable.read(tmp_path / "m.ecsv")["id"].tolist() == ["eFEDS J1", "eFEDS J2"]
+    with pytest.raises(ValueError, match="one identifier per cluster"):
+        mass_table([14.0], [0.1], [0.2], ids=["a", "b"])
+
+
 def test_bad_vectors():
     with pytest.raises(ValueError, match="std has 1 values"):
         mass_table([14.0, 13.0], [0.1], [0.2, 0.3])

@@ -68,6 +68,17 @@ def _vector(values: Any, name: str, n: int | None = None) -> np.ndarray:
     return array
 
 
+def _ids(ids: Any, n: int) -> np.ndarray:
+    """Identifiers as numbers or text (bytes from HDF5 are decoded), one per cluster."""
+    values = np.asarray(ids)
+    if values.shape != (n,):
+        message = f"ids has shape {values.shape}; give one identifier per cluster ({n})"
+        raise ValueError(message)
+    if values.dtype.kind in "OS":
+        values = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values])
+    return values
+
+
 def _cosmology_meta(cosmology: FLRW) -> dict[str, Any]:
     return {"name": str(cosmology.name), "H0_km_s_Mpc": float(cosmology.H0.value),
             "Om0": float(cosmology.Om0), "Ode0": float(cosmology.Ode0)}
@@ -132,7 +143,7 @@ def mass_table(
     mass = 10.0**mean
     table = QTable(meta={"library_version": __version__,
                          "cosmology": _cosmology_meta(cosmology)})
-    table["id"] = np.arange(n) if ids is None else np.asarray(ids)
+    table["id"] = np.arange(n) if ids is None else _ids(ids, n)
     table["redshift"] = redshift
     table["log10_M500c"] = mean * u.dex(u.Msun)
     table["log10_M500c_std"] = std * u.dex
