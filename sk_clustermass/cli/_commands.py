@@ -24,7 +24,6 @@ from ._common import (
     build_pipeline,
     check_device,
     cluster_ids,
-    load_any_model,
     open_dataset,
     predict_blocks,
     read_config,
@@ -56,6 +55,10 @@ def run_simulate(args: argparse.Namespace, console: Console) -> int:
     """Simulate clusters into an HDF5 file, chunk by chunk."""
     from ..datasets import simulate_to_hdf5
 
+    if Path(args.output).suffix.lower() not in (".h5", ".hdf5", ".hdf"):
+        message = (f"output {args.output!r}: simulate writes the library's HDF5 format; name "
+                   f"the file with .h5 (e.g. {Path(args.output).stem}.h5)")
+        raise CLIError(message)
     output = _output_file(args.output)
     start = time.perf_counter()
     simulate_to_hdf5(
@@ -141,15 +144,16 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 # ----------------------------------------------------------------------------- predict
 def run_predict(args: argparse.Namespace, console: Console) -> int:
-    """Predict masses for every cluster of an HDF5 file into a CSV table."""
-    model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
+    """Predict masses for every cluster of an HDF5 file into a table with units."""
+    from ._tables import resolve_model, table_path, write_predictions
+
+    output, kind = table_path(args.output, args.format, "predictions")
+    model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data)
-    output = _output_file(args.output)
     mean, std, redshift, _ = predict_blocks(model, dataset, console)
-    table = pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift,
-                          "mean": mean, "std": std})
-    table.to_csv(output, index=False, float_format="%.6g")
-    console.info(f"wrote predictions for {len(table)} clusters to {output}")
+    predictions = {"id": cluster_ids(dataset), "redshift": redshift, "mean": mean, "std": std}
+    write_predictions(output, kind, predictions, dataset, model_path, population)
+    console.info(f"wrote predictions for {len(mean)} clusters to {output} ({kind})")
     return 0
 
 
@@ -159,8 +163,9 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     from ..metrics import summary_table
     from ._figures import evaluation_figures, gallery_rows
     from ._report import Report, write_report
+    from ._tables import resolve_model, table_path, write_predictions
 
-    model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
+    model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data, need_target=True)
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
@@ -171,6 +176,11 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift, "true": y,
                   "mean": mean, "std": std}).to_csv(folder / "predictions.csv", index=False,
                                                      float_format="%.6g")
+    table_file, kind = table_path(str(folder / f"predictions.{args.format or 'ecsv'}"),
+                                  args.format, "predictions")
+    write_predictions(table_file, kind, {"id": cluster_ids(dataset), "redshift": redshift,
+                                         "true": y, "mean": mean, "std": std},
+                      dataset, model_path, population)
     figures = []
     if not args.no_figures:
         rows = gallery_rows(y)
@@ -178,14 +188,15 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
         figures = evaluation_figures(folder, y, predictions, redshift, model=model,
                                      gallery=(rows, images))
     report = Report(
-        title=f"sk_clustermass evaluation: {Path(args.model).name} on {Path(args.data).name}",
-        intro=f"{len(y)} clusters with known masses, predicted by {args.model}.",
+        title=f"sk_clustermass evaluation: {model_path.name} on {Path(args.data).name}",
+        intro=f"{len(y)} clusters with known masses, predicted by {model_path}.",
         summary=table,
         summary_note="scatter = standard deviation of predicted - true log10 mass; "
                      "coverage = fraction of true masses within ±1 predicted sigma.",
         figures=figures,
         files=[("metrics.csv", "this table"),
-               ("predictions.csv", "id, redshift, true, mean, std per cluster")],
+               ("predictions.csv", "id, redshift, true, mean, std per cluster"),
+               (table_file.name, "the same with units and provenance")],
     )
     write_report(report, folder)
     console.result(table.to_string(float_format=lambda v: f"{v:.4f}"))
