@@ -118,6 +118,7 @@ GUIDE_ORDER = [
     "studies",
     "results",
     "io",
+    "own_data",
     "persistence",
     "scaling",
     "scaling_out",

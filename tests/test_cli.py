@@ -24,7 +24,7 @@ import torch
 
 from sk_clustermass.cli import build_parser, main
 
-COMMANDS = ("simulate", "train", "predict", "evaluate", "study", "demo")
+COMMANDS = ("simulate", "train", "predict", "evaluate", "cutouts", "study", "demo")
 #: A tiny network: a few seconds per epoch on 60 clusters.
 TINY_NETWORK = ["--n-filters", "4", "--kernel-size", "3", "--conv-layers", "1",
                 "--pool-size", "4", "--dense-layers", "8", "--batch-size", "16",

@@ -26,7 +26,6 @@ from ._common import (
     build_pipeline,
     check_device,
     cluster_ids,
-    load_any_model,
     open_dataset,
     predict_blocks,
     read_config,
@@ -90,6 +89,10 @@ def run_simulate(args: argparse.Namespace, console: Console) -> int:
     """Simulate clusters into an HDF5 file, chunk by chunk."""
     from ..datasets import simulate_to_hdf5
 
+    if Path(args.output).suffix.lower() not in (".h5", ".hdf5", ".hdf"):
+        message = (f"output {args.output!r}: simulate writes the library's HDF5 format; name "
+                   f"the file with .h5 (e.g. {Path(args.output).stem}.h5)")
+        raise CLIError(message)
     output = _output_file(args.output)
     start = time.perf_counter()
     try:
@@ -180,15 +183,18 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 # ----------------------------------------------------------------------------- predict
 def run_predict(args: argparse.Namespace, console: Console) -> int:
-    """Predict masses for every cluster of an HDF5 file into a CSV table."""
-    model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
+    """Predict masses for every cluster of an HDF5 file into a table with units."""
+    from ._tables import resolve_model, table_path, write_predictions
+
+    output, kind = table_path(args.output, args.format, "predictions")
+    model_path_given = args.model if args.model_option is None else args.model_option
+    output = _output_file(output, model_path_given, args.data)
+    model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data)
-    output = _output_file(args.output, args.model, args.data)
     mean, std, redshift, _ = predict_blocks(model, dataset, console)
-    table = pd.DataFrame({"id": cluster_ids(dataset), "redshift": redshift,
-                          "mean": mean, "std": std})
-    _write_csv(table, output, index=False)
-    console.info(f"wrote predictions for {len(table)} clusters to {output}")
+    predictions = {"id": cluster_ids(dataset), "redshift": redshift, "mean": mean, "std": std}
+    write_predictions(output, kind, predictions, dataset, model_path, population)
+    console.info(f"wrote predictions for {len(mean)} clusters to {output} ({kind})")
     return 0
 
 
@@ -199,8 +205,9 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     from ._calibration import binned_tables, console_table, report_tables, write_binned
     from ._figures import evaluation_figures, gallery_rows
     from ._report import Report, write_report
+    from ._tables import resolve_model, table_path, write_predictions
 
-    model = load_any_model(args.model, allow_pickle=args.allow_pickle, device=args.device)
+    model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data, need_target=True)
     folder = Path(args.output)
     if folder.exists() and not folder.is_dir():
@@ -217,6 +224,11 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
                index=False)
     binned = binned_tables(y, predictions, redshift)
     binned_files = write_binned(folder, binned)
+    table_file, kind = table_path(str(folder / f"predictions.{args.format or 'ecsv'}"),
+                                  args.format, "predictions")
+    write_predictions(table_file, kind, {"id": cluster_ids(dataset), "redshift": redshift,
+                                         "true": y, "mean": mean, "std": std},
+                      dataset, model_path, population)
     figures = []
     if not args.no_figures:
         rows = gallery_rows(y)
@@ -224,8 +236,8 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
         figures = evaluation_figures(folder, y, predictions, redshift, model=model,
                                      gallery=(rows, images), binned=binned)
     report = Report(
-        title=f"sk_clustermass evaluation: {Path(args.model).name} on {Path(args.data).name}",
-        intro=f"{len(y)} clusters with known masses, predicted by {args.model}.",
+        title=f"sk_clustermass evaluation: {model_path.name} on {Path(args.data).name}",
+        intro=f"{len(y)} clusters with known masses, predicted by {model_path}.",
         summary=table,
         summary_note="scatter = standard deviation of predicted - true log10 mass; "
                      "coverage = fraction of true masses within the central 68% (±1 "
@@ -235,7 +247,7 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
         figures=figures,
         files=[("metrics.csv", "this table"),
                ("predictions.csv", "id, redshift, true, mean, std per cluster"),
-               *binned_files],
+               (table_file.name, "the same with units and provenance"), *binned_files],
     )
     write_report(report, folder)
     console.result(table.to_string(float_format=lambda v: f"{v:.4f}"))

@@ -1,4 +1,4 @@
-"""The ``sk-clustermass`` command line: simulate, train, predict, evaluate, study, demo.
+"""The ``sk-clustermass`` command line: simulate, train, predict, evaluate, cutouts, study, demo.
 
 Run ``sk-clustermass --help`` or ``sk-clustermass COMMAND --help`` for the options
 and examples. Every command reads and writes the library's own files: HDF5 data sets
@@ -80,8 +80,13 @@ def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
 
 
 def _add_model_input(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="fitted model: a .safetensors file from `train`")
-    parser.add_argument("data", help="clusters in the library's HDF5 format")
+    from ._tables import add_table_options
+
+    parser.add_argument("model", nargs="?",
+                        help="fitted model: a .safetensors file from `train` (or --model)")
+    parser.add_argument("data", help="clusters in the library's HDF5 format (from "
+                        "`simulate` or `cutouts`)")
+    add_table_options(parser)
     parser.add_argument("--allow-pickle", action="store_true",
                         help="accept a .joblib model (pickles run code: only your own files)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
@@ -166,17 +171,21 @@ def _train_parser(commands, common) -> None:
 
 def _predict_parser(commands, common) -> None:
     parser = _add_command(
-        commands, common, "predict", summary="predict masses into a CSV table",
+        commands, common, "predict", summary="predict masses into a table with units",
         description="Predict log10(M500c/Msun) and its 1-sigma width for every cluster "
-        "of an HDF5 file; writes a CSV with columns id, redshift, mean, std. The file is "
-        "read in blocks, so it may be larger than memory.",
+        "of an HDF5 file; writes an ECSV or FITS table with units and provenance (M500c "
+        "with asymmetric 1-sigma bounds, R500c, the model's hash, the library version, "
+        "the cosmology), or a plain CSV (id, redshift, mean, std) for a .csv output. The "
+        "file is read in blocks, so it may be larger than memory.",
         examples="""
-            sk-clustermass predict model.safetensors clusters.h5 -o predictions.csv
+            sk-clustermass predict --model efeds clusters.h5 -o masses.ecsv
+            sk-clustermass predict model.safetensors clusters.h5 --format fits -o masses.fits
             sk-clustermass predict model.safetensors survey.h5 --device cuda -o masses.csv
         """)
     _add_model_input(parser)
-    parser.add_argument("-o", "--output", default="predictions.csv",
-                        help="CSV file to write (default: predictions.csv)")
+    parser.add_argument("-o", "--output", default=None,
+                        help="table to write (default: predictions.ecsv, or "
+                        "predictions.FORMAT with --format)")
     parser.set_defaults(func="run_predict")
 
 
@@ -196,6 +205,25 @@ def _evaluate_parser(commands, common) -> None:
     parser.add_argument("--name", default="model", help="method name in the table")
     parser.add_argument("--no-figures", action="store_true", help="only the tables")
     parser.set_defaults(func="run_evaluate")
+
+
+def _cutouts_parser(commands, common) -> None:
+    from ._cutouts import add_cutouts_arguments
+
+    parser = _add_command(
+        commands, common, "cutouts", summary="cubes from eROSITA event lists into HDF5",
+        description="Cut one training-format cube (10 bands over 0.25-2.3 keV, 50 x 50 "
+        "pixels of 24 arcsec) per catalogue position out of eSASS event lists and their "
+        "exposure maps, and write them with the catalogue to an HDF5 file for `predict`. "
+        "Positions near a tile edge are kept and flagged (column 'partial'); a position "
+        "outside every file is an error.",
+        examples="""
+            sk-clustermass cutouts events.fits --exposure expmap.fits --catalog cat.fits -o c.h5
+            sk-clustermass cutouts tile1_ev.fits tile2_ev.fits --exposure tile1_ex.fits \\
+                tile2_ex.fits --catalog erass1cl.fits --layout erass1 -o clusters.h5
+            sk-clustermass predict --model efeds c.h5 -o masses.ecsv
+        """)
+    add_cutouts_arguments(parser)
 
 
 def _study_parser(commands, common) -> None:
@@ -276,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      parser_class=_Parser)
     common = _common()
     for add in (_simulate_parser, _train_parser, _predict_parser, _evaluate_parser,
-                _study_parser, _demo_parser):
+                _cutouts_parser, _study_parser, _demo_parser):
         add(commands, common)
     return parser
 
@@ -286,6 +314,10 @@ def _command(name: str):
         from ._demo import run_demo
 
         return run_demo
+    if name == "run_cutouts":
+        from ._cutouts import run_cutouts
+
+        return run_cutouts
     from . import _commands as _cli_commands
 
     return getattr(_cli_commands, name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
+from ._fits_header import cube_header
 from ._lab_format import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, _masses
+from .simulate._instrument import DEFAULT_BAND_EDGES_KEV
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
 
@@ -36,6 +38,7 @@ _DAMAGE_MARKERS = ("checksum", "datasum", "truncat", "corrupt")
 _MAX_COMPRESSION_RATIO = 1100
 _MIN_PIXELS_TO_JUDGE = 8
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
+DEFAULT_PIXEL_ARCSEC = 24.0
 
 
 def write_fits_cube(
@@ -45,6 +48,11 @@ def write_fits_cube(
     *,
     header: fits.Header | Mapping[str, Any] | None = None,
     redshift_keyword: str = "REDSHIFT",
+    ra_deg: float | None = None,
+    dec_deg: float | None = None,
+    band_edges_kev: Sequence[float] | None = None,
+    pixel_arcsec: float | None = DEFAULT_PIXEL_ARCSEC,
+    exposure_s: float | None = None,
 ) -> None:
     """Write one cluster's cube to a FITS file, atomically and with checksums.
 
@@ -62,6 +70,18 @@ def write_fits_cube(
         of the same name.
     redshift_keyword : str, default='REDSHIFT'
         Header keyword for the redshift.
+    ra_deg, dec_deg : float, optional
+        Cluster position (deg): the header gets a celestial TAN WCS centred on it.
+    band_edges_kev : sequence of float, optional
+        ``n_bands + 1`` band edges (keV), written as ``ELO{i}``/``EHI{i}``; by default
+        the library's 10 bands over 0.25-2.3 keV for a 10-band cube, none otherwise.
+    pixel_arcsec : float or None, default=24.0
+        Pixel side (arcsec), written as ``PIXSCALE``.
+    exposure_s : float, optional
+        Exposure (s), written as ``EXPOSURE``.
+
+    Every file also gets ``BUNIT = 'count'``; :func:`read_cube_header` reads these
+    cards back.
 
     Raises
     ------
@@ -92,6 +112,11 @@ def write_fits_cube(
     # The placeholder 1.0 only lets as_inputs check the image when no redshift is given.
     checked = as_inputs(cube[np.newaxis], [1.0 if z_value is None else z_value], counts=False)
     hdu = fits.PrimaryHDU(data=checked["images"][0])
+    if band_edges_kev is None and cube.shape[0] == len(DEFAULT_BAND_EDGES_KEV) - 1:
+        band_edges_kev = DEFAULT_BAND_EDGES_KEV
+    hdu.header.update(cube_header(cube.shape[0], cube.shape[-1], ra_deg=ra_deg,
+                                  dec_deg=dec_deg, band_edges_kev=band_edges_kev,
+                                  pixel_arcsec=pixel_arcsec, exposure_s=exposure_s))
     if header is not None:
         extra = header if isinstance(header, fits.Header) else fits.Header(dict(header))
         hdu.header.extend(extra, strip=True, update=True)

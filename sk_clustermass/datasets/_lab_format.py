@@ -20,6 +20,7 @@ The lab's data set (see ``PHYSICS.md``) comes as two files, aligned row by row:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def _catalog_format(path: Path, *, sniff: bool) -> str:
     if sniff and path.is_file():
         with open(path, "rb") as handle:
             magic = handle.read(6)
-        if magic == b"ARROW1":
+        if magic == b"ARROW1" or magic[:4] == b"FEA1":  # Feather V2 (Arrow IPC) or V1
             return "feather"
         if magic == b"SIMPLE":
             return "fits"
@@ -280,7 +281,9 @@ def _load_catalog(path: Path) -> pd.DataFrame:
     kind = _catalog_format(path, sniff=True)
     try:
         if kind == "feather":
-            return pd.read_feather(path)
+            with warnings.catch_warnings():  # Feather V1 still reads, with a deprecation
+                warnings.filterwarnings("ignore", "Feather V1", DeprecationWarning)
+                return pd.read_feather(path)
         table = Table.read(path, format="fits")
         table.convert_bytestring_to_unicode()
         return table.to_pandas()

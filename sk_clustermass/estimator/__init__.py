@@ -3,7 +3,9 @@
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
-safe model files; :data:`PRECISIONS` lists the values of its ``precision`` parameter;
+safe model files; :func:`mass_table` and :func:`write_mass_table` turn predictions into
+tables with units and provenance (ECSV or FITS); :func:`load_pretrained` loads a model
+shipped with the package; :data:`PRECISIONS` lists the values of its ``precision`` parameter;
 :func:`export_onnx` and :func:`export_torch` export its network;
 :func:`group_permutation_importance` and :func:`saliency_maps` show what it uses.
 Two meta-estimators improve the widths of any regressor with
@@ -29,10 +31,14 @@ from ._parameters import (
 )
 from ._persistence import load_model, save_model
 from ._precision import PRECISIONS
+from ._pretrained import PRETRAINED_MODELS, load_pretrained, pretrained_info, pretrained_path
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
+from ._tables import TABLE_FORMATS, mass_table, table_format, write_mass_table
 
 __all__ = [
     "PRECISIONS",
+    "PRETRAINED_MODELS",
+    "TABLE_FORMATS",
     "ClusterMassRegressor",
     "ConformalWidthRegressor",
     "EnsembleRegressor",
@@ -46,11 +52,17 @@ __all__ = [
     "fingerprint_ignored",
     "group_permutation_importance",
     "load_model",
+    "load_pretrained",
+    "mass_table",
     "mixture_moments",
     "parameter_table",
     "parameter_table_markdown",
+    "pretrained_info",
+    "pretrained_path",
     "radial_rings",
     "saliency_maps",
     "save_model",
+    "table_format",
     "validate_parameters",
+    "write_mass_table",
 ]

@@ -252,6 +252,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("checkpoint_dir", "path", "folder for the training state; a later fit "
               "resumes from it", _CKPT, allow_none=True, fingerprint=False),
     _positive_int("checkpoint_every", "epochs between checkpoints", _CKPT, fingerprint=False),
+    # Not a command-line option: `train` starts from no model (fine-tuning is a Python
+    # recipe, docs/own_data.md); a warm fit cannot use checkpoint_dir.
+    Parameter("warm_start", "bool", "continue from the fitted or loaded weights, keeping "
+              "their standardisation; not with checkpoint_dir", _CKPT, fingerprint=False,
+              cli=False),
 )
 
 

@@ -173,6 +173,13 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         also how a killed grid search resumes.
     checkpoint_every : int, default=1
         Epochs between checkpoints.
+    warm_start : bool, default=False
+        When the estimator is already fitted (or loaded with
+        :func:`~sk_clustermass.load_model` / ``load_pretrained``), ``fit`` continues
+        from its weights instead of initialising new ones: fine-tuning. The input and
+        target standardisation of the first fit are kept, so the weights keep their
+        meaning. The bands, image size and architecture must be those of the fitted
+        network; cannot be combined with ``checkpoint_dir``.
 
     Attributes
     ----------
@@ -246,6 +253,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         callbacks: list | None = None,
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 1,
+        warm_start: bool = False,
     ) -> None:
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -281,6 +289,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.warm_start = warm_start
 
     def _check_image_shape(self, n_bands: int, height: int, width: int) -> None:
         if n_bands != self.n_bands_in_:
@@ -419,10 +428,46 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
                              redshift, y, [source, redshift, y])
 
     def _standardise_target(self, y: np.ndarray) -> np.ndarray:
-        self.y_mean_ = float(y.mean())
-        y_std = float(y.std())
-        self.y_scale_ = y_std if y_std > 0 else 1.0
+        if not self._warm():  # a warm start keeps the fitted network's target scale
+            self.y_mean_ = float(y.mean())
+            y_std = float(y.std())
+            self.y_scale_ = y_std if y_std > 0 else 1.0
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+    def _warm(self) -> bool:
+        """Whether this fit continues from the fitted network (``warm_start``)."""
+        return bool(self.warm_start) and hasattr(self, "net_")
+
+    def _warm_start_state(self, data: _TrainingData) -> tuple[dict, dict] | None:
+        """The fitted network's module parameters and weights, if this fit reuses them."""
+        if not self._warm():
+            return None
+        if self.checkpoint_dir is not None:
+            message = ("warm_start=True continues from the fitted weights and cannot resume "
+                       "from checkpoint_dir; set checkpoint_dir=None (or warm_start=False)")
+            raise ValueError(message)
+        if (data.n_bands, tuple(data.image_shape)) != (self.n_bands_in_,
+                                                       tuple(self.image_shape_in_)):
+            message = (f"warm_start=True needs the bands and image size of the fitted network "
+                       f"({self.n_bands_in_} bands, {tuple(self.image_shape_in_)} pixels); got "
+                       f"{data.n_bands} bands, {tuple(data.image_shape)} pixels. Rebin or crop "
+                       "the images, or set warm_start=False to train a new network.")
+            raise ValueError(message)
+        params = self.net_.get_params_for("module")
+        state = {key: value.detach().cpu().clone()
+                 for key, value in self.net_.module_.state_dict().items()}
+        return params, state
+
+    def _load_warm_weights(self, state: dict) -> None:
+        self.net_.initialize()
+        try:
+            self.net_.module_.load_state_dict(state)
+        except RuntimeError as exc:
+            message = ("warm_start=True, but the architecture parameters (n_filters, "
+                       "kernel_size, conv_layers, dense_layers, ...) differ from those of the "
+                       "fitted network; keep them, or set warm_start=False. "
+                       f"({str(exc).splitlines()[0]})")
+            raise ValueError(message) from exc
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any = None) -> ClusterMassRegressor:
@@ -459,6 +504,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             data = self._streaming_data(source, y, int(seeds[2]))
         else:
             data = self._in_memory_data(X, y, int(seeds[2]))
+        warm = self._warm_start_state(data)
         self.n_bands_in_ = data.n_bands
         self.image_shape_in_ = data.image_shape
         self.n_threads_ = torch.get_num_threads()
@@ -466,13 +512,19 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         checkpoint, state = self._checkpoint(generator, data.fingerprint_arrays)
 
         module_params = self._module_params(data)
+        if warm is not None:  # the fitted network's input standardisation
+            module_params.update({key: warm[0][key] for key in (
+                "band_mean", "band_scale", "redshift_mean", "redshift_scale")})
         with (torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning),
               sigterm_as_keyboard_interrupt()):
             torch.manual_seed(int(seeds[0]))
             self.net_ = self._build_net(
                 module_params, generator, data.valid, checkpoint, data.iterator
             )
-            if state is not None and state["completed"]:
+            if warm is not None:
+                self._load_warm_weights(warm[1])
+                self.net_.partial_fit(data.train, None)
+            elif state is not None and state["completed"]:
                 self.net_.initialize()
                 restore_state(self.net_, state)
             else:

@@ -1,0 +1,108 @@
+"""Mass tables of ``predict`` and ``evaluate``: the model to use and the file to write.
+
+``--model efeds`` (or a ``.safetensors`` path) chooses the model, a shipped one by
+name; ``--format ecsv|fits`` or the output's suffix chooses the table format
+(:func:`sk_clustermass.estimator.write_mass_table`), and a suffix that disagrees
+with ``--format`` is an error. A ``.csv`` output without ``--format`` keeps the
+old four columns ``id, redshift, mean, std`` (no units, no provenance).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._utils import atomic_path
+from ._common import CLIError, Console, load_any_model
+
+__all__ = ["add_table_options", "resolve_model", "table_path", "write_predictions"]
+
+#: HDF5 catalogue columns carried into the mass table when present.
+CARRIED_COLUMNS = ("ra_deg", "dec_deg", "coverage", "partial")
+
+
+def add_table_options(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--format`` for ``predict`` and ``evaluate``."""
+    from ..estimator import PRETRAINED_MODELS, TABLE_FORMATS
+
+    parser.add_argument("--model", dest="model_option", metavar="NAME_OR_FILE",
+                        help=f"a model shipped with the package ({', '.join(PRETRAINED_MODELS)}"
+                        ") or a .safetensors file, instead of the MODEL argument")
+    parser.add_argument("--format", choices=tuple(TABLE_FORMATS), default=None,
+                        help="table format (default: from the output's suffix); ECSV and "
+                        "FITS tables carry units and provenance")
+
+
+def resolve_model(args: argparse.Namespace, console: Console) -> tuple[Any, Path, Any]:
+    """The fitted model, its file and its training population (None when unknown)."""
+    from ..estimator import PRETRAINED_MODELS, pretrained_info, pretrained_path
+
+    chosen = args.model_option
+    if (args.model is None) == (chosen is None):
+        raise CLIError("give the model either as the MODEL argument or with --model (once)")
+    name = chosen if chosen is not None else args.model
+    if name in PRETRAINED_MODELS and not Path(name).exists():
+        console.info(f"using the pretrained {name!r} model shipped with sk_clustermass")
+        path = pretrained_path(name)
+        population = pretrained_info(name)["training_population"]
+    else:
+        path, population = Path(name), None
+    model = load_any_model(path, allow_pickle=args.allow_pickle, device=args.device)
+    return model, path, population
+
+
+def table_path(output: str | None, fmt: str | None, default_stem: str) -> tuple[Path, str]:
+    """The output file and its format ('csv', 'ecsv' or 'fits'), checked before any work."""
+    from ..estimator import table_format
+
+    if output is None:
+        output = f"{default_stem}.{fmt or 'ecsv'}"
+    path = Path(output)
+    if path.name.lower().endswith(".csv"):
+        if fmt is not None:
+            message = (f"output {output!r} has a .csv suffix but --format {fmt} was asked "
+                       f"for; name it {path.stem}.{fmt} (or drop --format for a plain CSV)")
+            raise CLIError(message)
+        kind = "csv"
+    else:
+        kind = table_format(path, fmt)
+    if path.is_dir():
+        raise CLIError(f"output {output!r} is a directory; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, kind
+
+
+def _carried(dataset: Any) -> dict[str, np.ndarray]:
+    import h5py
+
+    names = [name for name in CARRIED_COLUMNS if name in dataset.columns]
+    if not names:
+        return {}
+    with h5py.File(dataset.path, "r") as file:
+        return {name: np.asarray(file[f"catalog/{name}"][:]) for name in names}
+
+
+def write_predictions(path: Path, kind: str, predictions: dict[str, Any], dataset: Any,
+                      model_path: Path, population: Any) -> None:
+    """Write ``predictions`` (id, redshift, mean, std and maybe true) as ``kind``."""
+    from ..estimator import mass_table, write_mass_table
+
+    if kind == "csv":
+        columns = ("id", "redshift", "true", "mean", "std")
+        frame = pd.DataFrame({key: predictions[key] for key in columns if key in predictions})
+        with atomic_path(path) as temporary:
+            frame.to_csv(temporary, index=False, float_format="%.6g")
+        return
+    table = mass_table(
+        predictions["mean"], predictions["std"], predictions["redshift"],
+        ids=predictions["id"], y_true=predictions.get("true"), model_path=model_path,
+        training_population=population if population is not None else "unknown",
+        extra_meta={"data_file": Path(dataset.path).name},
+    )
+    for name, values in _carried(dataset).items():
+        table[name] = values
+    write_mass_table(table, path, kind)

@@ -1,0 +1,272 @@
+"""Mass tables with units and provenance: what ``predict`` hands to an astronomer.
+
+:func:`mass_table` turns predicted ``log10(M500c / Msun)`` means and widths into an
+:class:`astropy.table.QTable` with units on every column and, in its ``meta``, where
+the numbers come from (model file and its SHA-256, library version, cosmology,
+training population). :func:`write_mass_table` writes it as ECSV or FITS, the format
+chosen by the file's suffix or by ``format``; a suffix that disagrees with ``format``
+is an error, never a silently different file.
+
+Columns (``n`` rows, one per cluster, in input order):
+
+=====================  ===========  ==================================================
+``id``                 --           cluster identifier
+``redshift``           --           redshift used for the prediction
+``log10_M500c``        dex(Msun)    predicted mean of log10(M500c / Msun)
+``log10_M500c_std``    dex          predicted 1-sigma width
+``M500c``              Msun         10 ** log10_M500c (the median mass)
+``M500c_low``          Msun         10 ** (log10_M500c - log10_M500c_std)
+``M500c_high``         Msun         10 ** (log10_M500c + log10_M500c_std)
+``R500c``              kpc          R500c of the predicted mass (physical)
+``theta500c``          arcmin       R500c on the sky
+``log10_M500c_true``   dex(Msun)    the true mass (only when known: ``evaluate``)
+=====================  ===========  ==================================================
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.cosmology import FLRW
+from astropy.table import QTable
+
+from .._utils import atomic_path, check_vector
+from .._version import __version__
+from ..datasets.simulate import DEFAULT_COSMOLOGY, r500_kpc, theta500_arcmin
+
+__all__ = ["TABLE_FORMATS", "file_sha256", "mass_table", "table_format", "write_mass_table"]
+
+#: format name -> (astropy writer, file suffixes).
+TABLE_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ecsv": ("ascii.ecsv", (".ecsv",)),
+    "fits": ("fits", (".fits", ".fit", ".fts", ".fits.gz")),
+}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, hex (the model's fingerprint in a table's provenance)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _vector(values: Any, name: str, n: int | None = None) -> np.ndarray:
+    array = check_vector(values, name)
+    if n is not None and len(array) != n:
+        message = f"{name} has {len(array)} values but mean has {n}; give one per cluster"
+        raise ValueError(message)
+    return array
+
+
+def _ids(ids: Any, n: int) -> np.ndarray:
+    """Identifiers as numbers or text (bytes from HDF5 are decoded), one per cluster."""
+    values = np.asarray(ids)
+    if values.shape != (n,):
+        message = f"ids has shape {values.shape}; give one identifier per cluster ({n})"
+        raise ValueError(message)
+    if values.dtype.kind in "OS":
+        values = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values])
+    return values
+
+
+def _cosmology_meta(cosmology: FLRW) -> dict[str, Any]:
+    return {"name": str(cosmology.name), "H0_km_s_Mpc": float(cosmology.H0.value),
+            "Om0": float(cosmology.Om0), "Ode0": float(cosmology.Ode0)}
+
+
+def mass_table(
+    mean: Any,
+    std: Any,
+    redshift: Any,
+    *,
+    ids: Any = None,
+    y_true: Any = None,
+    cosmology: FLRW | None = None,
+    model_path: str | os.PathLike | None = None,
+    training_population: Mapping[str, Any] | str | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
+) -> QTable:
+    """Predicted masses as a table with units and provenance.
+
+    Parameters
+    ----------
+    mean, std : array-like of shape (n_clusters,)
+        Predicted ``log10(M500c / Msun)`` and its 1-sigma width (dex), e.g. from
+        ``model.predict(X, return_std=True)``.
+    redshift : array-like of shape (n_clusters,)
+        Redshifts the predictions used.
+    ids : array-like of shape (n_clusters,), optional
+        Cluster identifiers; row numbers by default.
+    y_true : array-like of shape (n_clusters,), optional
+        True ``log10(M500c / Msun)``, added as ``log10_M500c_true``.
+    cosmology : astropy.cosmology.FLRW, optional
+        For R500c and theta500c; the simulator's default (flat LambdaCDM, H0 = 70,
+        Omega_m = 0.3) if not given.
+    model_path : str or os.PathLike, optional
+        The model file: its name and SHA-256 go into ``meta``.
+    training_population : mapping or str, optional
+        What the model was trained on (survey preset, number, ranges), for ``meta``.
+    extra_meta : mapping, optional
+        More ``meta`` entries (e.g. the data file).
+
+    Returns
+    -------
+    astropy.table.QTable
+        The columns of the module description; ``meta`` holds ``library_version``,
+        ``cosmology``, ``model_file``, ``model_sha256``, ``training_population``,
+        ``created`` (UTC, ISO 8601) and ``extra_meta``.
+
+    Examples
+    --------
+    >>> from sk_clustermass.estimator import mass_table
+    >>> table = mass_table([14.0], [0.1], [0.3], ids=["A"])
+    >>> table["M500c"].unit, f"{table['M500c_high'][0].value:.3g}"
+    (Unit("solMass"), '1.26e+14')
+    >>> table["R500c"].unit, table["theta500c"].unit
+    (Unit("kpc"), Unit("arcmin"))
+    """
+    mean = _vector(mean, "mean")
+    n = len(mean)
+    std = _vector(std, "std", n)
+    redshift = _vector(redshift, "redshift", n)
+    cosmology = DEFAULT_COSMOLOGY if cosmology is None else cosmology
+    mass = 10.0**mean
+    table = QTable(meta={"library_version": __version__,
+                         "cosmology": _cosmology_meta(cosmology)})
+    table["id"] = np.arange(n) if ids is None else _ids(ids, n)
+    table["redshift"] = redshift
+    table["log10_M500c"] = mean * u.dex(u.Msun)
+    table["log10_M500c_std"] = std * u.dex
+    table["M500c"] = mass * u.Msun
+    table["M500c_low"] = 10.0 ** (mean - std) * u.Msun
+    table["M500c_high"] = 10.0 ** (mean + std) * u.Msun
+    table["R500c"] = r500_kpc(mass, redshift, cosmology) * u.kpc
+    table["theta500c"] = theta500_arcmin(mass, redshift, cosmology) * u.arcmin
+    if y_true is not None:
+        table["log10_M500c_true"] = _vector(y_true, "y_true", n) * u.dex(u.Msun)
+    descriptions = {
+        "log10_M500c": "predicted mean of log10(M500c / Msun)",
+        "log10_M500c_std": "predicted 1-sigma width of log10(M500c / Msun)",
+        "M500c": "10**log10_M500c", "M500c_low": "lower 1-sigma bound of M500c",
+        "M500c_high": "upper 1-sigma bound of M500c",
+        "R500c": "R500c of the predicted mass", "theta500c": "R500c on the sky",
+    }
+    for name, text in descriptions.items():
+        table[name].info.description = text
+    if model_path is not None:
+        table.meta["model_file"] = Path(model_path).name
+        table.meta["model_sha256"] = file_sha256(model_path)
+    if training_population is not None:
+        table.meta["training_population"] = training_population
+    table.meta["created"] = _datetime.datetime.now(_datetime.UTC).isoformat(timespec="seconds")
+    if extra_meta:
+        table.meta.update(dict(extra_meta))
+    return table
+
+
+def table_format(path: str | os.PathLike, format: str | None = None) -> str:
+    """The table format of ``path``: from ``format`` or the suffix, which must agree.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file.
+    format : {'ecsv', 'fits'}, optional
+        Asked-for format; by default the one the suffix names.
+
+    Returns
+    -------
+    str
+        'ecsv' or 'fits'.
+
+    Raises
+    ------
+    ValueError
+        If the format is unknown, the suffix names no format and none is given, or
+        the suffix names another format than ``format``.
+
+    Examples
+    --------
+    >>> from sk_clustermass.estimator import table_format
+    >>> table_format("masses.fits"), table_format("masses.ecsv", "ecsv")
+    ('fits', 'ecsv')
+    """
+    name = Path(path).name.lower()
+    by_suffix = next((kind for kind, (_, suffixes) in TABLE_FORMATS.items()
+                      if name.endswith(suffixes)), None)
+    if format is not None and format not in TABLE_FORMATS:
+        message = f"format {format!r} is unknown; choose one of {list(TABLE_FORMATS)}"
+        raise ValueError(message)
+    if format is None and by_suffix is None:
+        suffixes = [s for _, (_, group) in TABLE_FORMATS.items() for s in group]
+        message = (f"cannot tell the table format of {str(path)!r} from its suffix; name "
+                   f"it with one of {suffixes} or give the format ({list(TABLE_FORMATS)})")
+        raise ValueError(message)
+    if format is not None and by_suffix is not None and format != by_suffix:
+        message = (f"output {str(path)!r} has a {by_suffix} suffix but the format asked "
+                   f"for is {format}; rename the file (e.g. "
+                   f"{Path(path).stem}{TABLE_FORMATS[format][1][0]}) or change the format")
+        raise ValueError(message)
+    return format or by_suffix
+
+
+def write_mass_table(table: QTable, path: str | os.PathLike, format: str | None = None) -> str:
+    """Write a mass table atomically as ECSV or FITS (see :func:`table_format`).
+
+    Parameters
+    ----------
+    table : astropy.table.QTable
+        From :func:`mass_table`.
+    path : str or os.PathLike
+        Output file; its directory must exist.
+    format : {'ecsv', 'fits'}, optional
+        Must agree with the suffix when both say something.
+
+    Returns
+    -------
+    str
+        The format written.
+    """
+    kind = table_format(path, format)
+    writer = TABLE_FORMATS[kind][0]
+    output = _fits_ready(table) if kind == "fits" else table
+    with atomic_path(path) as temporary:
+        output.write(temporary, format=writer, overwrite=True)
+    return kind
+
+
+#: ``meta`` entry -> FITS header keyword (values that are not scalars go in as JSON).
+_FITS_KEYWORDS = {"library_version": "LIBVER", "model_file": "MODEL",
+                  "model_sha256": "MODELSHA", "cosmology": "COSMO",
+                  "training_population": "TRAINPOP", "created": "DATE"}
+
+
+def _fits_ready(table: QTable) -> QTable:
+    """A copy FITS can hold: log columns as plain numbers, ``meta`` as header cards.
+
+    FITS units cannot express ``dex``; those columns lose the astropy unit, and the
+    header card ``LOGUNITS`` names their units instead.
+    """
+    out = QTable(table, copy=True)
+    logs = []
+    for name in out.colnames:
+        unit = getattr(out[name], "unit", None)
+        if isinstance(unit, u.FunctionUnitBase) or unit == u.dex:
+            out[name] = np.asarray(out[name].value)
+            logs.append(f"{name}: {'dex' if unit == u.dex else 'log10(Msun)'}")
+    meta = {"LOGUNITS": "; ".join(logs)} if logs else {}
+    for key, value in table.meta.items():
+        keyword = _FITS_KEYWORDS.get(key, key.upper()[:8])
+        meta[keyword] = value if isinstance(value, str | int | float) else json.dumps(value)
+    out.meta = meta
+    return out

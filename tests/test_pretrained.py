@@ -1,0 +1,45 @@
+"""The shipped pretrained model: it loads, and it reproduces its recorded metrics."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from sk_clustermass.datasets import make_clusters
+from sk_clustermass.estimator import (
+    PRETRAINED_MODELS,
+    load_pretrained,
+    pretrained_info,
+    pretrained_path,
+)
+from sk_clustermass.metrics import bias_dex, interval_coverage, scatter_dex
+
+
+def test_shipped_file_is_the_recorded_one_and_small():
+    path = pretrained_path("efeds")
+    info = pretrained_info("efeds")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == info["sha256"]
+    assert path.stat().st_size < 1_000_000  # ships with the package
+    assert info["training_population"]["survey"] == "efeds"
+    assert PRETRAINED_MODELS == ("efeds",)
+
+
+def test_reproduces_recorded_metrics_on_regenerated_clusters():
+    info = pretrained_info("efeds")
+    test = info["test"]
+    X, y = make_clusters(test["n_samples"], survey=test["survey"],
+                         random_state=test["random_state"])
+    mean, std = load_pretrained("efeds").predict(X, return_std=True)
+    recorded = info["metrics"]
+    assert scatter_dex(y, mean) == pytest.approx(recorded["scatter_dex"], abs=2e-3)
+    assert bias_dex(y, mean) == pytest.approx(recorded["bias_dex"], abs=2e-3)
+    assert interval_coverage(y, mean, std) == pytest.approx(recorded["coverage_68"], abs=5e-3)
+    assert float(np.mean(std)) == pytest.approx(recorded["mean_std_dex"], abs=2e-3)
+    assert recorded["scatter_dex"] < 0.3  # it learnt something: the prior spread is 0.58
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="no pretrained model named 'rass'"):
+        load_pretrained("rass")
