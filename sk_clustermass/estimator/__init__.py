@@ -2,10 +2,11 @@
 
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
-``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
-safe model files.
+``fit`` raises or warns, :class:`OutOfDomainWarning` what its ``predict`` warns;
+:func:`save_model` and :func:`load_model` write and read its safe model files.
 """
 
+from ._domain import OutOfDomainWarning
 from ._net import NonFiniteLossError
 from ._persistence import load_model, save_model
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
@@ -13,6 +14,7 @@ from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
 __all__ = [
     "ClusterMassRegressor",
     "NonFiniteLossError",
+    "OutOfDomainWarning",
     "TrainingInterruptedWarning",
     "load_model",
     "save_model",
