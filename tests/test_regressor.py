@@ -257,7 +257,9 @@ OPTIONS = [
      _optimizer_is(torch.optim.AdamW, weight_decay=1e-2)),
     ({"optimizer": "rmsprop", "lr": 1e-4}, _optimizer_is(torch.optim.RMSprop, lr=1e-4)),
     ({"lr_schedule": "exponential", "lr_final": 1e-4}, _lr_decreased),
-    ({"lr_schedule": "cosine"}, _lr_decreased),
+    ({"lr_schedule": "cosine"},  # from lr down to 0 over max_epochs - 1 = 1 step
+     _has_callback(LRScheduler, policy="CosineAnnealingLR",
+                   kwargs={"T_max": 1, "eta_min": 0.0})),
     ({"lr_schedule": "plateau", "patience": 3},
      _has_callback(LRScheduler, policy="ReduceLROnPlateau")),
     ({"regularizer": "l2", "regularize": "kernel"}, _penalised()),
