@@ -5,9 +5,10 @@ it was trained on, or an absurd redshift, still produce a mean and a (small) wid
 ``fit`` therefore records the range of what it saw: the redshifts, and for every band
 the smallest and largest per-cluster total (summed counts, or summed transformed
 values after preprocessing). ``predict`` warns with :class:`OutOfDomainWarning` when
-clusters lie *far* outside these ranges: further from the range than the range's own
-extent (or magnitude, for a range near zero), so that ordinary test clusters a little
-brighter or more distant than the brightest or farthest training cluster stay quiet.
+clusters lie *far* outside these ranges: further from the range than the larger of its
+extent and its magnitude (a redshift range 0.1-0.9 accepts -0.8 to 1.8; band totals of
+100-300 counts accept -200 to 600), so that ordinary test clusters somewhat brighter or
+more distant than the brightest or farthest training cluster stay quiet.
 """
 
 from __future__ import annotations

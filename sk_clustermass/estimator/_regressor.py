@@ -381,7 +381,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             error): the training and validation losses become weighted means.
             Weights are rescaled to mean 1; only their ratios matter. Rows with
             weight 0 do not contribute to the loss but still to the input
-            statistics. With metadata routing on, request it with
+            statistics, and the width calibration (``calibrate_std``) is unweighted.
+            With metadata routing on, request it with
             ``set_fit_request(sample_weight=True)``.
 
         Returns
