@@ -127,13 +127,13 @@ def test_weighted_loss_weights_each_cluster():
     torch.testing.assert_close(weighted, plain)  # mean(w * l) with w = (0, 0, 0, 0, 2, 2, 2, 2)
 
 
-class RaiseIfWeighted(Callback):
+class RecordWhetherWeighted(Callback):
     def on_batch_begin(self, net, batch=None, **kwargs):
         self.seen = WEIGHT_KEY in batch[0]
 
 
 def test_fit_with_and_without_weights_batches():
-    flag = RaiseIfWeighted()
+    flag = RecordWhetherWeighted()
     net = _toy_net(callbacks=[flag])
     net.fit(_tensors(), None)
     assert flag.seen is False
@@ -149,4 +149,4 @@ def test_predict_raw_returns_outputs_and_targets_in_order():
     np.testing.assert_allclose(target, data.target.numpy())
     halves = np.concatenate([net.predict_raw(data.subset(torch.arange(5))),
                              net.predict_raw(data.subset(torch.arange(5, 10)))])
-    np.testing.assert_allclose(raw, halves, rtol=1e-6)
+    np.testing.assert_allclose(raw, halves, atol=1e-6)  # float32 sums differ per batch
