@@ -1,7 +1,8 @@
 """The shared contract suite: every transformer and the regressor through the same checks.
 
-One table row per estimator: a factory with tiny, fast settings and one parameter
-for GridSearchCV. Add a row when you add an estimator; the checks follow.
+One table row per estimator (transformers, the CNN regressor and the scaling-relation
+baselines): a factory with tiny, fast settings and one parameter for GridSearchCV. Add
+a row when you add an estimator; the checks follow.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sklearn.utils.estimator_checks import (
 from skorch.helper import SliceDict
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
+from sk_clustermass.baselines import CountRateRelation, LuminosityRelation
 from sk_clustermass.preprocessing import (
     BackgroundSubtract,
     BandMerge,
@@ -69,7 +71,19 @@ TRANSFORMER_CASES = [
 ]
 REGRESSOR_CASE = Case("ClusterMassRegressor", lambda: ClusterMassRegressor(**REGRESSOR),
                       {"n_filters": [4, 6]}, stateful=True, is_regressor=True)
-ALL_CASES = [*TRANSFORMER_CASES, REGRESSOR_CASE]
+# The scaling-relation baselines on the 20x20 toy images: 1' pixels, a 3' aperture and
+# a background annulus from 5' to the image edge.
+BASELINE = {"pixel_size_arcsec": 60.0, "aperture_radius_arcmin": 3.0,
+            "background_annulus_arcmin": (5.0, None), "exposure_s": 1000.0}
+BASELINE_CASES = [
+    Case("CountRateRelation", lambda: CountRateRelation(**BASELINE),
+         {"aperture_radius_arcmin": [2.0, 3.0]}, stateful=True, is_regressor=True),
+    Case("LuminosityRelation",
+         lambda: LuminosityRelation(**BASELINE, band_edges_kev=(0.5, 1.0, 1.5, 2.0)),
+         {"aperture_radius_arcmin": [2.0, 3.0]}, stateful=True, is_regressor=True),
+]
+REGRESSOR_CASES = [REGRESSOR_CASE, *BASELINE_CASES]
+ALL_CASES = [*TRANSFORMER_CASES, *REGRESSOR_CASES]
 
 
 def _ids(case: Case) -> str:
@@ -78,6 +92,7 @@ def _ids(case: Case) -> str:
 
 all_cases = pytest.mark.parametrize("case", ALL_CASES, ids=_ids)
 transformer_cases = pytest.mark.parametrize("case", TRANSFORMER_CASES, ids=_ids)
+regressor_cases = pytest.mark.parametrize("case", REGRESSOR_CASES, ids=_ids)
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +223,16 @@ def test_deterministic(case, data):
     first = _output(case.factory().fit(X, y), X)
     second = _output(case.factory().fit(X, y), X)
     np.testing.assert_array_equal(first, second)
+
+
+# ---------------------------------------------------------------- regressors
+@regressor_cases
+def test_regressor_predicts_mean_and_positive_width(case, data):
+    X, y = data
+    estimator = case.factory().fit(X, y)
+    mean = estimator.predict(X)
+    again, std = estimator.predict(X, return_std=True)
+    assert mean.shape == std.shape == (len(y),) and mean.dtype == np.float64
+    np.testing.assert_array_equal(again, mean)
+    assert np.isfinite(mean).all() and (std > 0).all()
+    assert np.isfinite(estimator.score(X, y))

@@ -23,7 +23,6 @@ from sk_clustermass.preprocessing import (
     Rebin,
 )
 from sk_clustermass.preprocessing._background import annulus_mask
-from sk_clustermass.preprocessing._normalize import _band_mean_std
 
 from .conftest import make_toy_clusters
 
@@ -117,14 +116,6 @@ def test_band_normalizer_constant_band_keeps_scale_one(method):
     normalizer = BandNormalizer(method=method).fit(as_inputs(images, np.full(4, 0.3)))
     assert normalizer.scale_[0] == 1.0
     assert np.isfinite(normalizer.transform(as_inputs(images, np.full(4, 0.3)))["images"]).all()
-
-
-def test_band_statistics_in_chunks_match_numpy():
-    rng = np.random.default_rng(0)
-    images = rng.normal(1e4, 3.0, size=(700, 2, 2, 3)).astype(np.float32)
-    mean, std = _band_mean_std(images)
-    np.testing.assert_allclose(mean, images.astype(np.float64).mean(axis=(0, 2, 3)))
-    np.testing.assert_allclose(std, images.astype(np.float64).std(axis=(0, 2, 3)), rtol=1e-9)
 
 
 def test_band_normalizer_band_mismatch_is_a_clear_error(counts, counts_10_bands):

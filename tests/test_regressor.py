@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
+import sklearn
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import (
@@ -27,9 +31,13 @@ from sklearn.utils.estimator_checks import (
     check_parameters_default_constructible,
     check_set_params,
 )
+from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 
-from sk_clustermass import ClusterMassRegressor, as_inputs
+from sk_clustermass import ClusterMassRegressor, as_inputs, load_model, save_model
+from sk_clustermass.estimator import OutOfDomainWarning, TrainingInterruptedWarning
 from sk_clustermass.estimator._net import NonFiniteLossError
+from sk_clustermass.estimator._regressor import MIN_STD_DEX
+from sk_clustermass.metrics import nll_scorer
 
 from .conftest import make_toy_clusters
 
@@ -182,32 +190,101 @@ def test_learns_toy_task_with_calibrated_width():
 
 
 # ---------------------------------------------------------------- options
+def _optimizer_is(kind, **settings):
+    def check(model, X, y):
+        group = model.net_.optimizer_.param_groups[0]
+        assert isinstance(model.net_.optimizer_, kind)
+        assert all(group[key] == value for key, value in settings.items())
+    return check
+
+
+def _lr_decreased(model, X, y):
+    assert model.net_.optimizer_.param_groups[0]["lr"] < model.lr
+
+
+def _penalised(activity=False):
+    def check(model, X, y):
+        net = model.net_
+        assert net.module_.record_activations is activity
+        inputs = {k: torch.as_tensor(v[:32]) for k, v in X.items()}
+        net.module_.train()
+        y_pred = net.infer(inputs)
+        target = torch.as_tensor((y[:32] - model.y_mean_) / model.y_scale_, dtype=torch.float32)
+        with_penalty = net.get_loss(y_pred, target, training=True)
+        assert with_penalty > net.get_loss(y_pred, target, training=False)
+    return check
+
+
+def _has_callback(kind, **settings):
+    def check(model, X, y):
+        found = [cb for _, cb in model.net_.callbacks_ if isinstance(cb, kind)]
+        assert found and all(getattr(found[0], k) == v for k, v in settings.items())
+    return check
+
+
+def _constant_width(model, X, y):
+    _, std = model.predict(X, return_std=True)
+    assert np.unique(std).size == 1
+
+
+def _ignores_redshift(model, X, y):
+    other = as_inputs(X["images"], np.full(len(y), 0.9))
+    np.testing.assert_array_equal(model.predict(other), model.predict(X))
+
+
+def _orientation_invariant(model, X, y):
+    rotated = as_inputs(np.rot90(X["images"], axes=(2, 3)).copy(), X["redshift"])
+    np.testing.assert_allclose(model.predict(rotated), model.predict(X), atol=1e-4)
+
+
+def _clips_and_drops(model, X, y):
+    _has_callback(GradientNormClipping, gradient_clip_value=1.0)(model, X, y)
+    rates = [m.p for m in model.net_.module_.modules() if isinstance(m, torch.nn.Dropout)]
+    assert rates and set(rates) == {0.3}
+
+
+def _no_validation(model, X, y):
+    assert "valid_loss" not in model.history_[-1] and model.std_scale_ == 1.0
+
+
+def _device_resolved(model, X, y):
+    assert model.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+OPTIONS = [
+    ({"optimizer": "sgd", "lr": 1e-2}, _optimizer_is(torch.optim.SGD, lr=1e-2, momentum=0.9)),
+    ({"optimizer": "adamw", "weight_decay": 1e-2},
+     _optimizer_is(torch.optim.AdamW, weight_decay=1e-2)),
+    ({"optimizer": "rmsprop", "lr": 1e-4}, _optimizer_is(torch.optim.RMSprop, lr=1e-4)),
+    ({"lr_schedule": "exponential", "lr_final": 1e-4}, _lr_decreased),
+    ({"lr_schedule": "cosine"},  # from lr down to 0 over max_epochs - 1 = 1 step
+     _has_callback(LRScheduler, policy="CosineAnnealingLR",
+                   kwargs={"T_max": 1, "eta_min": 0.0})),
+    ({"lr_schedule": "plateau", "patience": 3},
+     _has_callback(LRScheduler, policy="ReduceLROnPlateau")),
+    ({"regularizer": "l2", "regularize": "kernel"}, _penalised()),
+    ({"regularizer": "l1", "regularize": "bias"}, _penalised()),
+    ({"regularizer": "l1l2", "regularize": "activity"}, _penalised(activity=True)),
+    ({"loss": "mse"}, _constant_width),
+    ({"use_redshift": False, "padding": "same", "kernel_size": 5}, _ignores_redshift),
+    ({"augment": True, "test_time_augmentation": True}, _orientation_invariant),
+    ({"grad_clip": 1.0, "dropout": 0.3}, _clips_and_drops),
+    ({"validation_fraction": 0.0}, _no_validation),
+    ({"device": "auto"}, _device_resolved),
+]
+
+
 @pytest.mark.parametrize(
-    "options",
-    [
-        {"optimizer": "sgd", "lr": 1e-2},
-        {"optimizer": "adamw", "weight_decay": 1e-2},
-        {"optimizer": "rmsprop", "lr": 1e-4},
-        {"lr_schedule": "exponential", "lr_final": 1e-4},
-        {"lr_schedule": "cosine"},
-        {"lr_schedule": "plateau", "patience": 3},
-        {"regularizer": "l2", "regularize": "kernel"},
-        {"regularizer": "l1", "regularize": "bias"},
-        {"regularizer": "l1l2", "regularize": "activity"},
-        {"loss": "mse"},
-        {"use_redshift": False, "padding": "same", "kernel_size": 5},
-        {"augment": True, "test_time_augmentation": True},
-        {"grad_clip": 1.0, "dropout": 0.3},
-        {"validation_fraction": 0.0},
-        {"device": "auto"},
-    ],
-    ids=lambda options: "-".join(f"{k}={v}" for k, v in options.items()),
+    ("options", "check"),
+    OPTIONS,
+    ids=["-".join(f"{k}={v}" for k, v in options.items()) for options, _ in OPTIONS],
 )
-def test_options_train(toy_data, tiny_params, options):
+def test_options_train(toy_data, tiny_params, options, check):
     X, y = toy_data
     model = ClusterMassRegressor(**dict(tiny_params, max_epochs=2, **options)).fit(X, y)
     mean, std = model.predict(X, return_std=True)
     assert np.isfinite(mean).all() and (std > 0).all()
+    check(model, X, y)
 
 
 def test_exponential_schedule_reaches_final_rate(toy_data, tiny_params):
@@ -218,11 +295,29 @@ def test_exponential_schedule_reaches_final_rate(toy_data, tiny_params):
     assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3 * 10 ** (-1 / 3))
 
 
+class RecordWeights(Callback):
+    """Keep a copy of the module's weights at the end of every epoch."""
+
+    def initialize(self):
+        self.states_ = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.states_.append({k: v.detach().clone() for k, v in net.module_.state_dict().items()})
+
+
 def test_early_stopping_restores_best(toy_data, tiny_params):
     X, y = toy_data
-    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=60, patience=2, lr=3e-3))
+    recorder = RecordWeights()
+    model = ClusterMassRegressor(
+        **dict(tiny_params, max_epochs=60, patience=2, lr=3e-3, callbacks=[recorder]))
     model.fit(X, y)
-    assert len(model.history_) < 60
+    valid_loss = model.history_[:, "valid_loss"]
+    best = int(np.argmin(valid_loss))
+    assert len(model.history_) < 60 and best < len(valid_loss) - 1  # stopped after the best
+    final = model.net_.module_.state_dict()
+    for key, value in recorder.states_[best].items():
+        torch.testing.assert_close(final[key], value)
 
 
 def test_mse_width_is_validation_scatter(toy_data, tiny_params):
@@ -245,6 +340,173 @@ def test_divergence_is_caught(toy_data, tiny_params):
     bad = as_inputs(X["images"] * huge[:, None, None, None], X["redshift"])
     with pytest.raises(NonFiniteLossError, match="lr="):
         ClusterMassRegressor(**dict(tiny_params, lr=10.0, optimizer="sgd")).fit(bad, y)
+
+
+class RaiseLearningRate(Callback):
+    """From epoch ``after + 1`` on, train with an absurd learning rate (forces divergence)."""
+
+    def __init__(self, after=1):
+        self.after = after
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) > self.after:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = 1e6
+
+
+def test_exploding_loss_is_caught_and_leaves_the_model_unfitted(toy_data, tiny_params, tmp_path):
+    """Issue 19.5: a loss exploding to finite 1e15..1e20 trained on, predicting 1e10 dex."""
+    X, y = toy_data
+    exploding = {"optimizer": "sgd", "lr": 30.0, "grad_clip": 1.0, "loss": "mse"}
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=3, **exploding))
+    with pytest.raises(NonFiniteLossError, match="no weights were kept") as error:
+        model.fit(X, y)
+    assert error.value.last_good_epoch == 0
+    with pytest.raises(NotFittedError):
+        model.predict(X, return_std=True)
+    with pytest.raises(NotFittedError):
+        save_model(model, tmp_path / "diverged.safetensors")
+
+
+def test_divergence_after_good_epochs_leaves_a_complete_model(toy_data, tiny_params):
+    """Issue 19.5: after the error, predict(return_std=True) used to raise AttributeError."""
+    X, y = toy_data
+    recorder = RecordWeights()
+    model = ClusterMassRegressor(
+        **dict(tiny_params, max_epochs=4, callbacks=[recorder, RaiseLearningRate(after=2)]))
+    with pytest.raises(NonFiniteLossError, match=r"last good epoch \(2\)") as error:
+        model.fit(X, y)
+    assert error.value.last_good_epoch == 2
+    mean, std = model.predict(X, return_std=True)
+    assert np.isfinite(mean).all() and (std > 0).all() and model.std_scale_ > 0
+    for key, value in recorder.states_[1].items():  # epoch 2's weights really restored
+        torch.testing.assert_close(model.net_.module_.state_dict()[key], value)
+
+
+def test_resumed_fit_diverging_at_once_keeps_the_checkpoint_weights(
+    toy_data, tiny_params, tmp_path
+):
+    """Issue 19.5: it said 'last good epoch (0) were restored' and kept diverged weights."""
+    from sk_clustermass.estimator._checkpoint import load_checkpoint
+
+    X, y = toy_data
+    params = dict(tiny_params, max_epochs=4, checkpoint_dir=str(tmp_path))
+
+    class StopAfter(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            if len(net.history) == 3:
+                raise KeyboardInterrupt
+
+    with pytest.warns(TrainingInterruptedWarning):
+        ClusterMassRegressor(**dict(params, callbacks=[StopAfter()])).fit(X, y)
+    (directory,) = tmp_path.iterdir()
+    saved = load_checkpoint(directory)["module"]
+    model = ClusterMassRegressor(**dict(params, callbacks=[RaiseLearningRate(after=0)]))
+    with pytest.raises(NonFiniteLossError, match=r"epoch 3 .*last good epoch \(2\)"):
+        model.fit(X, y)
+    for key, value in saved.items():
+        torch.testing.assert_close(model.net_.module_.state_dict()[key], value)
+    assert np.isfinite(model.predict(X, return_std=True)[1]).all()
+
+
+# ---------------------------------------------------------------- training domain
+@pytest.fixture(scope="module")
+def fitted(toy_data, tiny_params):
+    X, y = toy_data
+    return ClusterMassRegressor(**dict(tiny_params, max_epochs=1)).fit(X, y)
+
+
+def test_training_ranges_are_recorded(fitted, toy_data):
+    X, _ = toy_data
+    totals = X["images"].sum(axis=(2, 3), dtype=np.float64)
+    np.testing.assert_array_equal(fitted.band_total_range_[:, 0], totals.min(axis=0))
+    np.testing.assert_array_equal(fitted.band_total_range_[:, 1], totals.max(axis=0))
+    np.testing.assert_allclose(fitted.redshift_range_,
+                               [X["redshift"].min(), X["redshift"].max()])
+
+
+@pytest.mark.parametrize(
+    ("scale", "redshift", "match"),
+    [(1e7, None, "band 0 total per cluster"), (1.0, 1e30, "redshift up to 1e\\+30")],
+)
+def test_far_out_of_domain_inputs_warn(fitted, toy_data, scale, redshift, match):
+    """Issue 19.8: 1e9 counts or z = 1e30 gave -1.9e8 dex with std 0.0, silently."""
+    X, _ = toy_data
+    z = X["redshift"][:20] if redshift is None else np.full(20, redshift)
+    far = as_inputs(X["images"][:20] * scale, z, counts=False)
+    with pytest.warns(OutOfDomainWarning, match=match):
+        _, std = fitted.predict(far, return_std=True)
+    assert (std > 0).all()
+
+
+def test_inputs_near_the_training_domain_do_not_warn(fitted, toy_data):
+    X, _ = toy_data
+    near = as_inputs(X["images"][:20] * 1.5, X["redshift"][:20] * 1.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutOfDomainWarning)
+        fitted.predict(near)
+
+
+def test_saved_model_keeps_its_training_domain(fitted, toy_data, tmp_path):
+    X, _ = toy_data
+    path = tmp_path / "model.safetensors"
+    save_model(fitted, path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.band_total_range_, fitted.band_total_range_)
+    with pytest.warns(OutOfDomainWarning):
+        loaded.predict(as_inputs(X["images"][:5], np.full(5, 50.0)))
+
+
+def test_widths_are_never_zero(fitted, toy_data):
+    """Issue 19.8: a collapsed width used to come out as exactly 0."""
+    X, _ = toy_data
+    collapsed = copy.deepcopy(fitted)
+    collapsed.std_scale_, collapsed.residual_std_ = 0.0, 0.0  # calibration collapsed
+    for loss in ("gaussian_nll", "mse"):
+        _, std = collapsed.set_params(loss=loss).predict(X[:10], return_std=True)
+        np.testing.assert_array_equal(std, MIN_STD_DEX)
+
+
+# ---------------------------------------------------------------- sample weights
+def test_unit_weights_change_nothing(toy_data, tiny_params):
+    X, y = toy_data
+    plain = ClusterMassRegressor(**tiny_params).fit(X, y).predict(X)
+    weighted = ClusterMassRegressor(**tiny_params).fit(X, y, sample_weight=np.full(300, 2.0))
+    np.testing.assert_array_equal(weighted.predict(X), plain)
+
+
+def test_zero_weight_clusters_do_not_pull_the_fit(toy_data, tiny_params):
+    X, y = toy_data
+    corrupt = np.arange(300) % 3 == 0
+    y_bad = np.where(corrupt, y + 3.0, y)
+    weight = (~corrupt).astype(float)
+    params = dict(tiny_params, max_epochs=6, lr=3e-3)
+    biases = {}
+    for name, sample_weight in (("plain", None), ("weighted", weight)):
+        model = ClusterMassRegressor(**params).fit(X, y_bad, sample_weight=sample_weight)
+        biases[name] = abs(np.mean(model.predict(X)[~corrupt] - y[~corrupt]))
+    assert biases["weighted"] < 0.5 * biases["plain"], biases
+
+
+def test_sample_weight_is_routed_through_pipeline_and_grid_search(toy_data, tiny_params):
+    X, y = toy_data
+    weight = np.where(np.arange(300) % 2 == 0, 1.0, 3.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        regressor = ClusterMassRegressor(**tiny_params).set_fit_request(sample_weight=True)
+        pipe = make_pipeline(LogImages, regressor)
+        direct = clone(regressor).fit(log_images(X), y, sample_weight=weight).predict(
+            log_images(X))
+        np.testing.assert_array_equal(clone(pipe).fit(X, y, sample_weight=weight).predict(X),
+                                      direct)
+        search = GridSearchCV(pipe, {"clustermassregressor__n_filters": [6]}, cv=KFold(2),
+                              scoring=nll_scorer)
+        search.fit(X, y, sample_weight=weight)
+        np.testing.assert_array_equal(search.best_estimator_.predict(X), direct)
+        _, std = search.best_estimator_.predict(X, return_std=True)
+        assert (std > 0).all()
+        assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    unweighted = clone(regressor).fit(log_images(X), y).predict(log_images(X))
+    assert not np.array_equal(unweighted, direct)
 
 
 # ---------------------------------------------------------------- bad input

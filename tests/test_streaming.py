@@ -81,8 +81,8 @@ def test_read_buffers_are_reused_and_batches_own_their_memory(toy_file):
     import torch
 
     dataset = _view_in_blocks_of_100(path, labelled=False)
-    first, _, _ = dataset.read_blocks([0, 1])
-    again, _, _ = dataset.read_blocks([2, 3])
+    first, _, _, _ = dataset.read_blocks([0, 1])
+    again, _, _, _ = dataset.read_blocks([2, 3])
     assert first.data_ptr() == again.data_ptr()  # same memory, refilled
     np.testing.assert_array_equal(again.numpy(), X["images"][200:400])
     # in-order batches (prediction) are copies: later reads do not change them
@@ -127,3 +127,15 @@ def test_predict_file_with_other_bands_is_refused(toy_file, tiny_params, tmp_pat
     write_hdf5(other, {"images": X["images"][:20, :2], "redshift": X["redshift"][:20]}, None)
     with pytest.raises(ValueError, match="2 energy bands"):
         model.predict(other)
+
+
+def test_weights_travel_with_the_rows_of_a_file(toy_file, tiny_params):
+    path, X, _ = toy_file
+    params = dict(tiny_params, max_epochs=2)
+    plain = ClusterMassRegressor(**params).fit(path).predict(path)
+    n_rows = len(X["redshift"])
+    uniform = ClusterMassRegressor(**params).fit(path, sample_weight=np.full(n_rows, 3.0))
+    np.testing.assert_array_equal(uniform.predict(path), plain)  # only ratios matter
+    skewed = np.where(np.arange(n_rows) < 300, 1.0, 0.0)
+    weighted = ClusterMassRegressor(**params).fit(path, sample_weight=skewed).predict(path)
+    assert not np.array_equal(weighted, plain)

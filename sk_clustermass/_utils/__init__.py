@@ -1,4 +1,5 @@
-"""Helpers shared across sub-packages: atomic file writes, signals, allocator tuning, input checks.
+"""Helpers shared across sub-packages: atomic writes, signals, allocator tuning, checks,
+band statistics.
 
 Private to the library: nothing here is public API, but every name exported here may be
 imported by any sub-package (and only these names).
@@ -13,6 +14,7 @@ from ._atomic import (
 )
 from ._memory import malloc_tuned
 from ._signals import sigterm_as_keyboard_interrupt
+from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
 from ._validation import (
     check_bool,
     check_choice,
@@ -22,7 +24,11 @@ from ._validation import (
 )
 
 __all__ = [
+    "BandMoments",
+    "BandSummary",
     "atomic_path",
+    "band_mean_std",
+    "band_summary",
     "check_bool",
     "check_choice",
     "check_number",

@@ -2,7 +2,8 @@
 
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
-``fit`` raises or warns; :func:`save_model` and :func:`load_model` write and read its
+``fit`` raises or warns, :class:`OutOfDomainWarning` what its ``predict`` warns;
+:func:`save_model` and :func:`load_model` write and read its
 safe model files; :func:`mass_table` and :func:`write_mass_table` turn predictions into
 tables with units and provenance (ECSV or FITS); :func:`load_pretrained` loads a model
 shipped with the package; :data:`PRECISIONS` lists the values of its ``precision`` parameter;
@@ -18,6 +19,7 @@ made from them.
 """
 
 from ._conformal import ConformalWidthRegressor, conformal_quantile
+from ._domain import OutOfDomainWarning
 from ._ensemble import EnsembleRegressor, mixture_moments
 from ._export import MassNetwork, export_onnx, export_torch
 from ._inspection import group_permutation_importance, radial_rings, saliency_maps
@@ -44,6 +46,7 @@ __all__ = [
     "EnsembleRegressor",
     "MassNetwork",
     "NonFiniteLossError",
+    "OutOfDomainWarning",
     "Parameter",
     "TrainingInterruptedWarning",
     "conformal_quantile",

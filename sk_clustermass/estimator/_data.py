@@ -5,11 +5,17 @@ costs more than the convolutions. Here the whole data set is held once as float3
 tensors (sharing memory with the user's numpy arrays where possible), train and
 validation parts are index views of the same tensors, and a batch is one
 ``index_select`` (or one slice when not shuffled).
+
+A batch is ``(inputs, target)`` with ``inputs = {'images', 'redshift'}``; when the fit is
+weighted, ``inputs`` also carries the rows' ``'sample_weight'`` (the net takes it out
+before the forward pass and hands it to the loss), so weights travel with their rows
+through every shuffle and split exactly like the target.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,7 +23,15 @@ from torch.utils.data import Dataset
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY
 
-__all__ = ["BatchIterator", "ClusterTensors", "random_symmetry", "shuffled_split"]
+__all__ = [
+    "WEIGHT_KEY",
+    "BatchIterator",
+    "ClusterTensors",
+    "random_symmetry",
+    "shuffled_split",
+]
+
+WEIGHT_KEY = "sample_weight"
 
 
 class ClusterTensors(Dataset):
@@ -30,6 +44,8 @@ class ClusterTensors(Dataset):
     target : torch.Tensor of shape (n_samples,), optional
     rows : torch.Tensor of int64, optional
         Rows of the tensors that belong to this view; all rows if omitted.
+    weight : torch.Tensor of shape (n_samples,), optional
+        Per-row weights of the loss; batches carry them under ``WEIGHT_KEY``.
     """
 
     def __init__(
@@ -38,25 +54,30 @@ class ClusterTensors(Dataset):
         redshift: torch.Tensor,
         target: torch.Tensor | None = None,
         rows: torch.Tensor | None = None,
+        weight: torch.Tensor | None = None,
     ) -> None:
         self.images = images
         self.redshift = redshift
         self.target = target
         self.rows = rows
+        self.weight = weight
 
     @classmethod
     def from_arrays(
-        cls, images: np.ndarray, redshift: np.ndarray, target: np.ndarray | None = None
+        cls,
+        images: np.ndarray,
+        redshift: np.ndarray,
+        target: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
     ) -> ClusterTensors:
         """Wrap float32 numpy arrays without copying them."""
-        tensor_target = None
-        if target is not None:
-            tensor_target = torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32))
-        return cls(
-            torch.from_numpy(np.ascontiguousarray(images)),
-            torch.from_numpy(np.ascontiguousarray(redshift)),
-            tensor_target,
-        )
+
+        def tensor(array: np.ndarray | None) -> torch.Tensor | None:
+            if array is None:
+                return None
+            return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+        return cls(tensor(images), tensor(redshift), tensor(target), weight=tensor(weight))
 
     def __len__(self) -> int:
         return len(self.images) if self.rows is None else len(self.rows)
@@ -67,13 +88,28 @@ class ClusterTensors(Dataset):
     def subset(self, rows: torch.Tensor) -> ClusterTensors:
         """A view on some of this view's rows (no data copied)."""
         base_rows = rows if self.rows is None else self.rows[rows]
-        return ClusterTensors(self.images, self.redshift, self.target, base_rows)
+        return ClusterTensors(self.images, self.redshift, self.target, base_rows, self.weight)
 
     def to(self, device: torch.device | str) -> ClusterTensors:
         """Move the tensors to ``device`` once (no-op when already there)."""
         move = (lambda t: None if t is None else t.to(device))  # noqa: E731
-        rows = move(self.rows)
-        return ClusterTensors(move(self.images), move(self.redshift), move(self.target), rows)
+        return ClusterTensors(
+            move(self.images), move(self.redshift), move(self.target), move(self.rows),
+            move(self.weight),
+        )
+
+    def inference_batches(self, batch_size: int, device: Any) -> BatchIterator:
+        """In-order batches for prediction, the data moved to a GPU at once if they fit.
+
+        The move is one copy when the images take less than a third of the free
+        device memory; otherwise batches are moved one at a time by the caller.
+        """
+        dataset = self
+        if str(device) != "cpu":
+            free_bytes, _ = torch.cuda.mem_get_info(torch.device(device))
+            if self.images.numel() * self.images.element_size() * 3 < free_bytes:
+                dataset = self.to(device)
+        return BatchIterator(dataset, batch_size)
 
     def take(self, index: torch.Tensor | slice) -> tuple[dict, torch.Tensor | None]:
         """Return the batch ``({'images', 'redshift'}, target)`` at ``index``.
@@ -83,14 +119,14 @@ class ClusterTensors(Dataset):
         if self.rows is not None:
             index = self.rows[index]
         if isinstance(index, slice):
-            images, redshift = self.images[index], self.redshift[index]
-            target = None if self.target is None else self.target[index]
+            pick = (lambda t: None if t is None else t[index])  # noqa: E731
         else:
             index = index.to(self.images.device)
-            images = self.images.index_select(0, index)
-            redshift = self.redshift.index_select(0, index)
-            target = None if self.target is None else self.target.index_select(0, index)
-        return {IMAGES_KEY: images, REDSHIFT_KEY: redshift}, target
+            pick = (lambda t: None if t is None else t.index_select(0, index))  # noqa: E731
+        inputs = {IMAGES_KEY: pick(self.images), REDSHIFT_KEY: pick(self.redshift)}
+        if self.weight is not None:
+            inputs[WEIGHT_KEY] = pick(self.weight)
+        return inputs, pick(self.target)
 
 
 def random_symmetry(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

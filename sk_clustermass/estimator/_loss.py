@@ -4,6 +4,9 @@ The network predicts, for every cluster, the mean ``mu`` and ``s = log(sigma)`` 
 Gaussian on the (standardised) target. The default loss is its negative
 log-likelihood per cluster, ``0.5 * ((y - mu) / sigma)**2 + log(sigma)`` (the constant
 ``0.5 * log(2 pi)`` dropped), averaged over the batch. ``MSE`` ignores the width.
+Both take optional per-cluster weights: the batch mean becomes ``mean(w * loss)``; with
+weights rescaled to mean 1 over the data set (as the estimator does), the epoch's loss
+is the weighted mean ``sum(w * loss) / sum(w)``, i.e. a weighted likelihood.
 
 The regularisers reproduce the seed lab's Keras study the PyTorch way: an ``l1``,
 ``l2`` or ``l1l2`` penalty of a given strength on the dense layers' kernels (weights),
@@ -44,7 +47,9 @@ class GaussianNLLLoss(nn.Module):
     0.5
     """
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mean negative log-likelihood over the batch.
 
         Parameters
@@ -52,11 +57,13 @@ class GaussianNLLLoss(nn.Module):
         y_pred : torch.Tensor of shape (batch, 2)
             Mean and log standard deviation.
         y_true : torch.Tensor of shape (batch,)
+        weight : torch.Tensor of shape (batch,), optional
+            Per-cluster weights (>= 0); the result is ``mean(weight * nll)``.
         """
         mean = y_pred[:, 0]
         log_std = y_pred[:, 1].clamp(LOG_STD_MIN, LOG_STD_MAX)
         z = (y_true.reshape(-1).to(mean.dtype) - mean) * torch.exp(-log_std)
-        return (0.5 * z.square() + log_std).mean()
+        return _weighted_mean(0.5 * z.square() + log_std, weight)
 
 
 class MeanSquaredErrorLoss(nn.Module):
@@ -69,9 +76,18 @@ class MeanSquaredErrorLoss(nn.Module):
     4.0
     """
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        """Mean over the batch of ``(y_true - mean)**2``."""
-        return (y_pred[:, 0] - y_true.reshape(-1).to(y_pred.dtype)).square().mean()
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Mean over the batch of ``weight * (y_true - mean)**2`` (weight 1 if omitted)."""
+        error = (y_pred[:, 0] - y_true.reshape(-1).to(y_pred.dtype)).square()
+        return _weighted_mean(error, weight)
+
+
+def _weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    if weight is None:
+        return values.mean()
+    return (values * weight.reshape(-1).to(values.dtype)).mean()
 
 
 def _norm(tensors: list[torch.Tensor], kind: str) -> torch.Tensor:

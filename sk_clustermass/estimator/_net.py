@@ -1,45 +1,73 @@
 """The skorch net used inside :class:`~sk_clustermass.ClusterMassRegressor`.
 
 A thin subclass of :class:`skorch.NeuralNet` that adds the Keras-style regulariser to
-the training loss, stops at once on a non-finite loss and runs the network in the
-chosen precision (float32, or bfloat16 autocast with float32 weights and loss; see
-:mod:`._precision`). Everything else (training loop, callbacks, devices, history)
-is skorch's own.
+the training loss, weights the loss per cluster when the fit is weighted, stops at
+once when the loss diverges and runs the network in the chosen precision (float32, or
+bfloat16 autocast with float32 weights and loss; see :mod:`._precision`). Everything
+else (training loop, callbacks, devices, history) is skorch's own.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.utils import to_tensor
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY
+from ._data import WEIGHT_KEY
 from ._loss import penalty
 from ._precision import autocast
 from ._symmetry import combine_outputs, square_symmetries
 
-__all__ = ["ClusterNet", "NonFiniteLossError", "StopOnNonFiniteLoss"]
+__all__ = ["EXPLODED_LOSS", "ClusterNet", "NonFiniteLossError", "StopOnNonFiniteLoss"]
+
+# Training losses are in units of the standardised target, where predicting the mean of
+# y scores about 1 (MSE) or 0.5 (likelihood). An epoch above this has not learned
+# something odd: the optimizer has diverged (predictions ~1000 standard deviations off).
+EXPLODED_LOSS = 1e6
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite.
+    """Raised when training diverges: a loss becomes NaN, infinite, or explodes.
 
-    The fitted estimator keeps the weights of the last good epoch, so ``predict``
-    still works; the message says what usually causes a divergence.
+    If an epoch ended with a sane loss, the estimator keeps the weights of the last
+    such epoch (``last_good_epoch``) with every fitted attribute, so ``predict``
+    works; if none did, the estimator is left unfitted. The message says what usually
+    causes a divergence.
+
+    Attributes
+    ----------
+    last_good_epoch : int
+        The last epoch whose weights were kept; 0 if none.
     """
+
+    def __init__(self, message: str, last_good_epoch: int = 0) -> None:
+        super().__init__(message)
+        self.last_good_epoch = last_good_epoch
 
 
 class StopOnNonFiniteLoss(Callback):
-    """Stop training with a clear error when an epoch's loss is NaN or infinite.
+    """Stop training with a clear error when the loss diverges.
 
-    The check reads the losses skorch already recorded, so it adds no device
-    synchronisation. The weights of the last finite epoch are restored before the
-    error is raised, so the model stays usable.
+    An epoch diverged if its training or validation loss is NaN or infinite, or its
+    training loss exceeds ``max_loss``. The check reads the losses skorch already
+    recorded, so it adds no device synchronisation. The weights of the last good
+    epoch (or those training started from, restored from a checkpoint if it was
+    resumed) are put back before the error is raised.
+
+    Parameters
+    ----------
+    max_loss : float, default=EXPLODED_LOSS
+        Largest training loss (standardised-target units) taken as sane.
     """
+
+    def __init__(self, max_loss: float = EXPLODED_LOSS) -> None:
+        self.max_loss = max_loss
 
     def initialize(self) -> StopOnNonFiniteLoss:
         """Forget the weights remembered by an earlier fit."""
@@ -47,54 +75,50 @@ class StopOnNonFiniteLoss(Callback):
         self.last_good_epoch_ = 0
         return self
 
-    def on_epoch_end(self, net: NeuralNet, **kwargs) -> None:
-        """Raise :class:`NonFiniteLossError` on a non-finite loss, else remember the weights."""
-        record = net.history[-1]
+    def _remember(self, net: NeuralNet, epoch: int) -> None:
+        self.last_good_state_ = {
+            key: value.detach().clone() for key, value in net.module_.state_dict().items()
+        }
+        self.last_good_epoch_ = epoch
+
+    def on_batch_begin(self, net: NeuralNet, **kwargs) -> None:
+        """Remember the weights training starts from (after any checkpoint was restored)."""
+        if self.last_good_state_ is None:
+            self._remember(net, len(net.history) - 1)
+
+    def _diverged(self, record: dict) -> dict[str, float]:
         losses = {key: record[key] for key in ("train_loss", "valid_loss") if key in record}
         bad = {key: value for key, value in losses.items() if not math.isfinite(value)}
+        if losses.get("train_loss", 0.0) > self.max_loss:
+            bad["train_loss"] = losses["train_loss"]
+        return bad
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs) -> None:
+        """Raise :class:`NonFiniteLossError` on a diverged epoch, else remember the weights."""
+        bad = self._diverged(net.history[-1])
         if not bad:
-            self.last_good_state_ = {
-                key: value.detach().clone() for key, value in net.module_.state_dict().items()
-            }
-            self.last_good_epoch_ = len(net.history)
+            self._remember(net, len(net.history))
             return
         if self.last_good_state_ is not None:
             net.module_.load_state_dict(self.last_good_state_)
-        which = ", ".join(f"{key} = {value}" for key, value in bad.items())
-        message = (
-            f"training diverged in epoch {len(net.history)} ({which}). Likely causes: a "
-            f"learning rate too high for this optimizer (lr={net.lr}), unscaled inputs "
-            "(add LogStretch to the pipeline), or extreme target values. Try a lower lr, "
-            "gradient clipping (grad_clip=1.0) or an lr_schedule. The weights of the last "
-            f"good epoch ({self.last_good_epoch_}) were restored."
+        which = ", ".join(f"{key} = {value:.3g}" for key, value in bad.items())
+        kept = (
+            f"The weights of the last good epoch ({self.last_good_epoch_}) were restored."
+            if self.last_good_epoch_ > 0
+            else "No epoch ended with a sane loss, so no weights were kept."
         )
-        raise NonFiniteLossError(message)
+        message = (
+            f"training diverged in epoch {len(net.history)} ({which}; a sane loss is finite "
+            f"and below {self.max_loss:.0e}). Likely causes: a learning rate too high for "
+            f"this optimizer (lr={net.lr}), unscaled inputs (add LogStretch to the "
+            "pipeline), or extreme target values. Try a lower lr, gradient clipping "
+            f"(grad_clip=1.0) or an lr_schedule. {kept}"
+        )
+        raise NonFiniteLossError(message, self.last_good_epoch_)
 
     def on_train_end(self, net: NeuralNet, **kwargs) -> None:
         """Drop the remembered weights so they do not travel in pickles."""
         self.last_good_state_ = None
-
-
-def _on_device_if_it_fits(dataset, device: str):
-    """An in-memory dataset moved to a GPU in one copy when it takes < 1/3 of free memory."""
-    from ._data import ClusterTensors
-
-    if str(device) == "cpu" or not isinstance(dataset, ClusterTensors):
-        return dataset
-    free_bytes, _ = torch.cuda.mem_get_info(torch.device(device))
-    if dataset.images.numel() * dataset.images.element_size() * 3 < free_bytes:
-        return dataset.to(device)
-    return dataset
-
-
-def _inference_batches(dataset, batch_size: int, device: Any):
-    """In-order batches of an in-memory or streaming dataset."""
-    from ._data import BatchIterator
-    from ._streaming import StreamingBatchIterator, StreamingClusters, reading_thread
-
-    if isinstance(dataset, StreamingClusters):
-        return StreamingBatchIterator(dataset, batch_size, prefetch=reading_thread(device))
-    return BatchIterator(dataset, batch_size)
 
 
 class ClusterNet(NeuralNet):
@@ -184,14 +208,22 @@ class ClusterNet(NeuralNet):
         return self
 
     def infer(self, x, **fit_params) -> torch.Tensor:
-        """Forward pass in the net's precision; the output is always float32."""
+        """Forward pass in the net's precision (the output is always float32); the
+        batch's loss weights (if any) are not an input of the module."""
+        if isinstance(x, Mapping) and WEIGHT_KEY in x:
+            x = {key: value for key, value in x.items() if key != WEIGHT_KEY}
         with autocast(self.precision_in_use, self.device):
             y_pred = super().infer(x, **fit_params)
         return y_pred.float()
 
     def get_loss(self, y_pred, y_true, X=None, training: bool = False) -> torch.Tensor:
-        """Data loss, plus the regularisation penalty while training."""
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        """Data loss (weighted when the batch carries weights), plus the penalty in training."""
+        weight = X.get(WEIGHT_KEY) if isinstance(X, Mapping) else None
+        if weight is None:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        else:
+            y_true = to_tensor(y_true, device=self.device)
+            loss = self.criterion_(y_pred, y_true, weight=to_tensor(weight, device=self.device))
         if training and self.regularizer is not None:
             loss = loss + penalty(
                 self.module_.dense,
@@ -207,9 +239,9 @@ class ClusterNet(NeuralNet):
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array.
 
-        A lean inference loop (``torch.inference_mode``, batches from the net's
-        validation iterator moved to the device one at a time, in the net's
-        precision) instead of skorch's generic ``forward``.
+        A lean inference loop (``torch.inference_mode``, in-order batches from the
+        dataset view, moved to the device one at a time, in the net's precision)
+        instead of skorch's generic ``forward``.
 
         Parameters
         ----------
@@ -220,11 +252,10 @@ class ClusterNet(NeuralNet):
             Also return the dataset's (standardised) targets, in the same order.
         """
         self.module_.eval()
-        dataset = _on_device_if_it_fits(dataset, self.device)
         outputs, targets = [], []
         precision = autocast(self.precision_in_use, self.device)
         with torch.inference_mode(), precision:
-            for inputs, target in _inference_batches(dataset, self.batch_size, self.device):
+            for inputs, target in dataset.inference_batches(self.batch_size, self.device):
                 images = inputs[IMAGES_KEY].to(self.device, non_blocking=True)
                 redshift = inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)
                 if symmetries:

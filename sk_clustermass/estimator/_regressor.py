@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -13,8 +12,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from .._utils import malloc_tuned, sigterm_as_keyboard_interrupt
+from .._utils import BandSummary, malloc_tuned, sigterm_as_keyboard_interrupt
 from ._checkpoint import (
     TrainingCheckpoint,
     fit_fingerprint,
@@ -22,7 +20,8 @@ from ._checkpoint import (
     restore_state,
     training_finished,
 )
-from ._data import BatchIterator, ClusterTensors, shuffled_split
+from ._data import BatchIterator
+from ._domain import OutOfDomainWarning, domain_ranges, far_outside
 from ._hyperparameters import (
     OPTIMIZERS,
     optimizer_params,
@@ -32,37 +31,20 @@ from ._hyperparameters import (
 )
 from ._loss import GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import ClusterMassCNN
-from ._net import ClusterNet
+from ._net import ClusterNet, NonFiniteLossError
 from ._parameters import fingerprint_ignored
 from ._precision import resolve_precision
-from ._streaming import (
-    StreamingBatchIterator,
-    StreamingClusters,
-    as_streaming_source,
-    block_split,
-    reading_thread,
-    streaming_statistics,
-)
+from ._sources import ClusterSource, FixedSplit, as_source
 
 __all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
+
+# Smallest width predict returns, in dex (0.2% in mass): far below the scatter of any
+# X-ray mass proxy, it only keeps a collapsed width from reading as certainty.
+MIN_STD_DEX = 1e-3
 
 
 class TrainingInterruptedWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C) before its last epoch; the model is usable."""
-
-def _band_statistics(images: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band mean and standard deviation, in float64, without a full-size copy."""
-    n_bands = images.shape[1]
-    total = np.zeros(n_bands)
-    total_sq = np.zeros(n_bands)
-    for start in range(0, len(images), chunk):
-        block = images[start : start + chunk].astype(np.float64)
-        total += block.sum(axis=(0, 2, 3))
-        total_sq += np.square(block).sum(axis=(0, 2, 3))
-    count = images.shape[0] * images.shape[2] * images.shape[3]
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    return mean, np.where(std > 0, std, 1.0)
 
 
 class ClusterMassRegressor(RegressorMixin, BaseEstimator):
@@ -181,6 +163,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         meaning. The bands, image size and architecture must be those of the fitted
         network; cannot be combined with ``checkpoint_dir``.
 
+
     Attributes
     ----------
     net_ : skorch.NeuralNet
@@ -202,6 +185,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         The device actually used.
     precision_ : str
         The precision actually used, 'fp32' or 'bf16'.
+    band_total_range_ : ndarray of shape (n_bands, 2)
+        Smallest and largest per-cluster total of each band seen in ``fit`` (in the
+        images' units after preprocessing); ``predict`` warns with
+        :class:`OutOfDomainWarning` far outside it.
+    redshift_range_ : ndarray of shape (2,)
+        Smallest and largest redshift seen in ``fit``.
 
     Examples
     --------
@@ -216,6 +205,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     >>> mean.shape, bool((std > 0).all())
     ((40,), True)
     """
+
+    # Route return_std by default, so that pipeline.predict(X, return_std=True) and the
+    # library's scorers work with sklearn.set_config(enable_metadata_routing=True).
+    __metadata_request__predict: ClassVar[dict] = {"return_std": True}
 
     def __init__(
         self,
@@ -307,22 +300,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             )
             raise ValueError(message)
 
-    def _prediction_data(self, X: Any) -> ClusterTensors | StreamingClusters:
-        check_is_fitted(self, "net_")
-        source = as_streaming_source(X)
-        if source is not None:
-            self._check_image_shape(*source.image_shape)
-            return StreamingClusters(source, block_split(len(source), 0.0, 0)[0], None)
-        X = as_inputs(X, counts=False)
-        self._check_image_shape(*X[IMAGES_KEY].shape[1:])
-        return ClusterTensors.from_arrays(X[IMAGES_KEY], X[REDSHIFT_KEY])
-
     # ------------------------------------------------------------------ building
-    def _module_params(self, data: _TrainingData) -> dict:
-        redshift_std = float(data.redshift.std())
+    def _module_params(self, source: ClusterSource, summary: BandSummary) -> dict:
+        redshift_std = float(source.redshift.std())
         return {
-            "n_bands": data.n_bands,
-            "image_size": data.image_shape,
+            "n_bands": source.image_shape[0],
+            "image_size": tuple(source.image_shape[1:]),
             "n_filters": self.n_filters,
             "kernel_size": self.kernel_size,
             "conv_layers": tuple(self.conv_layers),
@@ -331,9 +314,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             "dense_layers": tuple(self.dense_layers),
             "dropout": self.dropout,
             "use_redshift": self.use_redshift,
-            "band_mean": data.band_mean.tolist(),
-            "band_scale": data.band_scale.tolist(),
-            "redshift_mean": float(data.redshift.mean()),
+            "band_mean": summary.mean.tolist(),
+            "band_scale": summary.scale.tolist(),
+            "redshift_mean": float(source.redshift.mean()),
             "redshift_scale": redshift_std if redshift_std > 0 else 1.0,
         }
 
@@ -341,19 +324,17 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self,
         module_params: dict,
         generator: torch.Generator,
-        valid: ClusterTensors | StreamingClusters | None,
+        valid: Any,
         checkpoint: TrainingCheckpoint | None,
-        iterator: type = BatchIterator,
+        source: ClusterSource | None = None,
     ) -> ClusterNet:
+        """The skorch net; without a source (a loaded model), the in-memory iterator."""
+        iterator = BatchIterator if source is None else source.iterator
+        iterator_params = {} if source is None else source.iterator_params(self.device_)
         criterion = GaussianNLLLoss if self.loss == "gaussian_nll" else MeanSquaredErrorLoss
         callbacks = training_callbacks(self)
         if checkpoint is not None:
             callbacks.append(("checkpoint", checkpoint))
-        iterator_params = {}
-        if iterator is StreamingBatchIterator:
-            prefetch = reading_thread(self.device_)
-            iterator_params = {"iterator_train__prefetch": prefetch,
-                               "iterator_valid__prefetch": prefetch}
         return ClusterNet(
             module=ClusterMassCNN,
             criterion=criterion,
@@ -366,7 +347,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             iterator_train__generator=generator,
             iterator_train__augment=self.augment,
             iterator_valid=iterator,
-            train_split=_FixedSplit(valid),
+            train_split=FixedSplit(valid),
             callbacks=callbacks,
             device=self.device_,
             verbose=int(self.verbose > 0),
@@ -400,33 +381,6 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         )
         return callback, state
 
-    def _in_memory_data(self, X: Any, y: Any, seed: int) -> _TrainingData:
-        X = as_inputs(X, counts=False)
-        images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
-        y = check_target(y, len(images))
-        validate_hyperparameters(self, images.shape[2:])
-        target = self._standardise_target(y)
-        data = ClusterTensors.from_arrays(images, redshift, target)
-        if self.device_ != "cpu":
-            data = data.to(self.device_)
-        train, valid = data, None
-        if self.validation_fraction > 0:
-            train_rows, valid_rows = shuffled_split(len(images), self.validation_fraction, seed)
-            train, valid = data.subset(train_rows), data.subset(valid_rows)
-        band_mean, band_scale = _band_statistics(images)
-        return _TrainingData(train, valid, BatchIterator, band_mean, band_scale, redshift, y,
-                             [images, redshift, y])
-
-    def _streaming_data(self, source, y: Any, seed: int) -> _TrainingData:
-        validate_hyperparameters(self, source.image_shape[1:])
-        band_mean, band_scale, redshift, y = streaming_statistics(source, y)
-        target = self._standardise_target(y)
-        train_blocks, valid_blocks = block_split(len(source), self.validation_fraction, seed)
-        train = StreamingClusters(source, train_blocks, target)
-        valid = StreamingClusters(source, valid_blocks, target) if valid_blocks else None
-        return _TrainingData(train, valid, StreamingBatchIterator, band_mean, band_scale,
-                             redshift, y, [source, redshift, y])
-
     def _standardise_target(self, y: np.ndarray) -> np.ndarray:
         if not self._warm():  # a warm start keeps the fitted network's target scale
             self.y_mean_ = float(y.mean())
@@ -438,7 +392,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """Whether this fit continues from the fitted network (``warm_start``)."""
         return bool(self.warm_start) and hasattr(self, "net_")
 
-    def _warm_start_state(self, data: _TrainingData) -> tuple[dict, dict] | None:
+    def _warm_start_state(self, source: ClusterSource) -> tuple[dict, dict] | None:
         """The fitted network's module parameters and weights, if this fit reuses them."""
         if not self._warm():
             return None
@@ -446,11 +400,11 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             message = ("warm_start=True continues from the fitted weights and cannot resume "
                        "from checkpoint_dir; set checkpoint_dir=None (or warm_start=False)")
             raise ValueError(message)
-        if (data.n_bands, tuple(data.image_shape)) != (self.n_bands_in_,
-                                                       tuple(self.image_shape_in_)):
+        n_bands, image_shape = source.image_shape[0], tuple(source.image_shape[1:])
+        if (n_bands, image_shape) != (self.n_bands_in_, tuple(self.image_shape_in_)):
             message = (f"warm_start=True needs the bands and image size of the fitted network "
                        f"({self.n_bands_in_} bands, {tuple(self.image_shape_in_)} pixels); got "
-                       f"{data.n_bands} bands, {tuple(data.image_shape)} pixels. Rebin or crop "
+                       f"{n_bands} bands, {image_shape} pixels. Rebin or crop "
                        "the images, or set warm_start=False to train a new network.")
             raise ValueError(message)
         params = self.net_.get_params_for("module")
@@ -469,8 +423,13 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
                        f"({str(exc).splitlines()[0]})")
             raise ValueError(message) from exc
 
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute: the estimator is unfitted again."""
+        for name in [name for name in vars(self) if name.endswith("_")]:
+            delattr(self, name)
+
     # ------------------------------------------------------------------ public API
-    def fit(self, X: Any, y: Any = None) -> ClusterMassRegressor:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> ClusterMassRegressor:
         """Train the network on image cubes, redshifts and log10 masses.
 
         Parameters
@@ -483,11 +442,26 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             during training, so it may be larger than memory.
         y : array-like of shape (n_samples,)
             ``log10(M500c / Msun)``. Optional for an HDF5 file that holds it.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of every cluster in the likelihood (or squared
+            error): the training and validation losses become weighted means.
+            Weights are rescaled to mean 1; only their ratios matter. Rows with
+            weight 0 do not contribute to the loss but still to the input
+            statistics, and the width calibration (``calibrate_std``) is unweighted.
+            With metadata routing on, request it with
+            ``set_fit_request(sample_weight=True)``.
 
         Returns
         -------
         self : ClusterMassRegressor
             The fitted estimator.
+
+        Raises
+        ------
+        NonFiniteLossError
+            If training diverges (a loss becomes NaN, infinite, or explodes). The
+            model keeps the last good epoch's weights and every fitted attribute, or,
+            if no epoch was good, is left unfitted.
 
         Warns
         -----
@@ -496,46 +470,65 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             SLURM or ``docker stop``): the model keeps the best weights so far and is
             usable; with ``checkpoint_dir`` a new ``fit`` resumes.
         """
+        if not self._warm():  # a warm start keeps the fitted network until it is read
+            self._forget_fit()
         self.device_ = resolve_device(self)
         self.precision_ = resolve_precision(self.precision, self.device_)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
-        source = as_streaming_source(X)
-        if source is not None:
-            data = self._streaming_data(source, y, int(seeds[2]))
-        else:
-            data = self._in_memory_data(X, y, int(seeds[2]))
-        warm = self._warm_start_state(data)
-        self.n_bands_in_ = data.n_bands
-        self.image_shape_in_ = data.image_shape
+        source = as_source(X, y, sample_weight)
+        validate_hyperparameters(self, source.image_shape[1:])
+        warm = self._warm_start_state(source)
+        summary = source.summary()
+        target = self._standardise_target(source.target)
+        weight = None
+        if source.weight is not None:
+            weight = (source.weight / source.weight.mean()).astype(np.float32)
+        train, valid = source.split(
+            self.validation_fraction, int(seeds[2]), target, weight, self.device_
+        )
+        self.n_bands_in_ = source.image_shape[0]
+        self.image_shape_in_ = tuple(source.image_shape[1:])
+        self.band_total_range_, self.redshift_range_ = domain_ranges(summary, source.redshift)
         self.n_threads_ = torch.get_num_threads()
         generator = torch.Generator().manual_seed(int(seeds[1]))
-        checkpoint, state = self._checkpoint(generator, data.fingerprint_arrays)
+        checkpoint, state = self._checkpoint(generator, source.fingerprint_arrays())
 
-        module_params = self._module_params(data)
+        module_params = self._module_params(source, summary)
         if warm is not None:  # the fitted network's input standardisation
             module_params.update({key: warm[0][key] for key in (
                 "band_mean", "band_scale", "redshift_mean", "redshift_scale")})
+        diverged = None
         with (torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning),
               sigterm_as_keyboard_interrupt()):
             torch.manual_seed(int(seeds[0]))
-            self.net_ = self._build_net(
-                module_params, generator, data.valid, checkpoint, data.iterator
-            )
+            self.net_ = self._build_net(module_params, generator, valid, checkpoint, source)
             if warm is not None:
                 self._load_warm_weights(warm[1])
-                self.net_.partial_fit(data.train, None)
+                try:
+                    self.net_.partial_fit(train, None)
+                except NonFiniteLossError as error:
+                    diverged = error
             elif state is not None and state["completed"]:
                 self.net_.initialize()
                 restore_state(self.net_, state)
             else:
-                self.net_.fit(data.train, None)
+                try:
+                    self.net_.fit(train, None)
+                except NonFiniteLossError as error:
+                    diverged = error
             # The split holds a view of the training data: drop it so that pickles of
             # the fitted model do not carry the data set.
             self.net_.train_split = None
             self.net_.max_epochs = self.max_epochs
-            self._warn_if_interrupted()
-            held_out = data.valid if data.valid is not None else data.train
-            self._calibrate(held_out, calibrate=data.valid is not None)
+            if diverged is not None and diverged.last_good_epoch == 0:
+                self._forget_fit()
+                raise diverged
+            if diverged is None:
+                self._warn_if_interrupted()
+            held_out = valid if valid is not None else train
+            self._calibrate(held_out, calibrate=valid is not None)
+        if diverged is not None:
+            raise diverged
         return self
 
     def _warn_if_interrupted(self) -> None:
@@ -605,6 +598,22 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.history
 
+    def _check_domain(self, source: ClusterSource) -> None:
+        """Warn if the clusters lie far outside the ranges recorded in ``fit``."""
+        if getattr(self, "redshift_range_", None) is None:  # a model saved before 0.x
+            return
+        problems = far_outside(
+            self.band_total_range_, self.redshift_range_, source.summary(), source.redshift
+        )
+        if problems:
+            message = (
+                "some clusters lie far outside the training domain: "
+                + "; ".join(problems)
+                + ". Their predicted masses and widths are extrapolations: check the "
+                "inputs' units and preprocessing, or train on clusters like them."
+            )
+            warnings.warn(message, OutOfDomainWarning, stacklevel=3)
+
     def predict(self, X: Any, return_std: bool = False):
         """Predict ``log10(M500c / Msun)`` and, optionally, its standard deviation.
 
@@ -613,18 +622,31 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         X : skorch.helper.SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
             Same bands and image size as in ``fit``.
         return_std : bool, default=False
-            Also return the predicted 1-sigma width of each mass.
+            Also return the predicted 1-sigma width of each mass. This parameter
+            is requested for metadata routing by default, so that
+            ``pipeline.predict(X, return_std=True)`` and this library's scorers
+            work with ``sklearn.set_config(enable_metadata_routing=True)``.
 
         Returns
         -------
         mean : ndarray of shape (n_samples,)
             Predicted ``log10(M500c / Msun)``.
         std : ndarray of shape (n_samples,)
-            Predicted standard deviation in dex; only with ``return_std=True``.
+            Predicted standard deviation in dex (at least ``MIN_STD_DEX`` = 1e-3);
+            only with ``return_std=True``.
+
+        Warns
+        -----
+        OutOfDomainWarning
+            If clusters lie far outside the redshifts or per-band totals seen in
+            ``fit``: their predictions are extrapolations.
         """
-        data = self._prediction_data(X)
+        check_is_fitted(self, "net_")
+        source = as_source(X, training=False)
+        self._check_image_shape(*source.image_shape)
+        self._check_domain(source)
         with malloc_tuned(self.malloc_tuning):
-            raw = self.net_.predict_raw(data, symmetries=self.test_time_augmentation)
+            raw = self.net_.predict_raw(source.view(), symmetries=self.test_time_augmentation)
         mean, log_std = raw[:, 0], raw[:, 1]
         mean = mean * self.y_scale_ + self.y_mean_
         if not np.isfinite(mean).all():
@@ -639,39 +661,4 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             std = np.full_like(mean, self.residual_std_ * self.y_scale_)
         else:
             std = np.exp(np.clip(log_std, -10.0, 5.0)) * self.y_scale_ * self.std_scale_
-        return mean, std
-
-
-@dataclass
-class _TrainingData:
-    """What ``fit`` trains on: dataset views, their iterator and input statistics."""
-
-    train: ClusterTensors | StreamingClusters
-    valid: ClusterTensors | StreamingClusters | None
-    iterator: type
-    band_mean: np.ndarray
-    band_scale: np.ndarray
-    redshift: np.ndarray
-    y: np.ndarray
-    fingerprint_arrays: list[Any]  # what fit_fingerprint hashes: arrays or the file
-
-    @property
-    def n_bands(self) -> int:
-        return len(self.band_mean)
-
-    @property
-    def image_shape(self) -> tuple[int, int]:
-        dataset = self.train
-        if isinstance(dataset, ClusterTensors):
-            return tuple(dataset.images.shape[2:])
-        return tuple(dataset.source.image_shape[1:])
-
-
-class _FixedSplit:
-    """skorch ``train_split`` returning the training view and a fixed validation view."""
-
-    def __init__(self, valid: ClusterTensors | None) -> None:
-        self.valid = valid
-
-    def __call__(self, dataset, y=None, **kwargs):
-        return dataset, self.valid
+        return mean, np.maximum(std, MIN_STD_DEX)

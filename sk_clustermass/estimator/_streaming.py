@@ -25,37 +25,23 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, check_target
-from ._data import random_symmetry
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY
+from ._data import WEIGHT_KEY, random_symmetry
 
 __all__ = [
     "StreamingBatchIterator",
     "StreamingClusters",
-    "as_streaming_source",
     "block_split",
     "reading_thread",
     "spare_cpu_core",
-    "streaming_statistics",
 ]
 
 DEFAULT_BLOCK_SIZE = 512
-
-
-def as_streaming_source(X: Any):
-    """The :class:`HDF5ClusterDataset` behind ``X`` if it is one or a path, else None."""
-    from ..datasets import HDF5ClusterDataset
-
-    if isinstance(X, HDF5ClusterDataset):
-        return X
-    if isinstance(X, str | os.PathLike) and Path(X).suffix.lower() in (".h5", ".hdf5"):
-        return HDF5ClusterDataset(X)
-    return None
 
 
 def spare_cpu_core() -> bool:
@@ -114,12 +100,21 @@ class StreamingClusters(torch.utils.data.Dataset):
         Row ranges belonging to this view.
     target : ndarray of shape (n_rows,), optional
         Standardised targets for every row of the file; None for inference.
+    weight : ndarray of shape (n_rows,), optional
+        Loss weights for every row of the file; batches carry them under ``WEIGHT_KEY``.
     """
 
-    def __init__(self, source, blocks: list[tuple[int, int]], target: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        source,
+        blocks: list[tuple[int, int]],
+        target: np.ndarray | None,
+        weight: np.ndarray | None = None,
+    ) -> None:
         self.source = source
         self.blocks = blocks
         self.target = target
+        self.weight = weight
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -145,13 +140,16 @@ class StreamingClusters(torch.utils.data.Dataset):
         """Free the read buffers (they are allocated again on the next read)."""
         self._buffers.clear()
 
-    def read_blocks(
-        self, block_ids, slot: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def inference_batches(self, batch_size: int, device: Any) -> StreamingBatchIterator:
+        """In-order batches for prediction, read ahead in a thread where that pays."""
+        return StreamingBatchIterator(self, batch_size, prefetch=reading_thread(device))
+
+    def read_blocks(self, block_ids, slot: int = 0) -> tuple[torch.Tensor, ...]:
         """Read the given blocks into buffer ``slot`` and return tensors viewing it.
 
-        The next read into the same slot overwrites them: the batch iterator copies
-        every batch out before that.
+        Returns ``(images, redshift, target, weight)``, the last two None when the view
+        has none. The images and redshifts view the buffer, and the next read into the
+        same slot overwrites them: the batch iterator copies every batch out before that.
         """
         ranges = [self.blocks[block] for block in block_ids]
         images, redshift = self._buffer(slot, sum(stop - start for start, stop in ranges))
@@ -160,12 +158,16 @@ class StreamingClusters(torch.utils.data.Dataset):
             end = offset + stop - start
             self.source.read_into(start, images[offset:end], redshift[offset:end])
             offset = end
-        target = None
-        if self.target is not None:
-            target = torch.from_numpy(
-                np.concatenate([self.target[start:stop] for start, stop in ranges])
-            )
-        return torch.from_numpy(images), torch.from_numpy(redshift), target
+
+        def rows_of(per_row: np.ndarray | None) -> torch.Tensor | None:
+            if per_row is None:
+                return None
+            return torch.from_numpy(np.concatenate([per_row[start:stop] for start, stop in ranges]))
+
+        return (
+            torch.from_numpy(images), torch.from_numpy(redshift), rows_of(self.target),
+            rows_of(self.weight),
+        )
 
 
 class StreamingBatchIterator:
@@ -231,13 +233,13 @@ class StreamingBatchIterator:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hdf5-prefetch") as pool:
             pending = pool.submit(self.dataset.read_blocks, buffers[0], 0)
             for position in range(len(buffers)):
-                images, redshift, target = pending.result()
+                rows = pending.result()
                 if position + 1 < len(buffers):
                     slot = (position + 1) % 2
                     pending = pool.submit(self.dataset.read_blocks, buffers[position + 1], slot)
-                yield from self._batches(images, redshift, target)
+                yield from self._batches(*rows)
 
-    def _batches(self, images, redshift, target):
+    def _batches(self, images, redshift, target, weight):
         n = len(images)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, n, self.batch_size):
@@ -250,39 +252,6 @@ class StreamingBatchIterator:
             if self.augment:
                 batch_images = random_symmetry(batch_images, self.generator)
             inputs = {IMAGES_KEY: batch_images, REDSHIFT_KEY: batch_redshift}
+            if weight is not None:
+                inputs[WEIGHT_KEY] = weight[index]
             yield inputs, None if target is None else target[index]
-
-
-def streaming_statistics(source, y: np.ndarray | None, block_size: int = DEFAULT_BLOCK_SIZE):
-    """One pass over the file: per-band image mean/std, redshift and target arrays.
-
-    Returns
-    -------
-    band_mean, band_std : ndarray of shape (n_bands,)
-    redshift : ndarray of shape (n_rows,)
-    y : ndarray of shape (n_rows,)
-        ``log10(M500c / Msun)`` from the file, or the given ``y`` checked against it.
-    """
-    n_rows = len(source)
-    if y is None and not source.has_target:
-        message = (
-            f"{source.path} holds no log10_m500c target: pass y to fit, or write the file "
-            "with targets"
-        )
-        raise ValueError(message)
-    given = None if y is None else check_target(y, n_rows)
-    total, total_sq = np.zeros(source.n_bands), np.zeros(source.n_bands)
-    redshift = np.empty(n_rows, dtype=np.float32)
-    buffer = np.empty((min(block_size, n_rows), *source.image_shape), dtype=np.float32)
-    for start, stop in _blocks(n_rows, block_size):
-        images = buffer[: stop - start]
-        source.read_into(start, images, redshift[start:stop])
-        for band, band_images in enumerate(images.swapaxes(0, 1)):
-            pixels = band_images.astype(np.float64).ravel()  # one band at a time
-            total[band] += pixels.sum()
-            total_sq[band] += pixels @ pixels
-    count = n_rows * source.image_shape[1] * source.image_shape[2]
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    targets = given if given is not None else source.read_target()
-    return mean, np.where(std > 0, std, 1.0), redshift, targets

@@ -5,35 +5,19 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._utils import check_choice
+from .._utils import band_mean_std, check_choice
 from ._base import ImageTransformerMixin
 
 __all__ = ["BandNormalizer"]
 
 NORMALIZER_METHODS = ("standard", "max", "median")
 
-# Clusters per block when accumulating float64 statistics, so that no full-size
-# float64 copy of a large training set is ever made.
-_CHUNK = 256
-
-
-def _band_mean_std(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band mean and standard deviation over clusters and pixels, in float64."""
-    mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
-    squares = np.zeros_like(mean)
-    for start in range(0, len(images), _CHUNK):
-        block = images[start : start + _CHUNK].astype(np.float64)
-        block -= mean[:, None, None]
-        squares += np.einsum("nbhw,nbhw->b", block, block)
-    count = images.shape[0] * images.shape[2] * images.shape[3]
-    return mean, np.sqrt(squares / count)
-
 
 def _band_statistics(images: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
     """Return (offset, scale), each of shape (n_bands,), float64, for ``method``."""
     n_bands = images.shape[1]
     if method == "standard":
-        offset, scale = _band_mean_std(images)
+        offset, scale = band_mean_std(images)
     elif method == "max":
         offset = np.zeros(n_bands)
         scale = np.abs(images).max(axis=(0, 2, 3)).astype(np.float64)

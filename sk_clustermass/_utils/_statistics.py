@@ -1,0 +1,156 @@
+"""Per-band statistics of image cubes, accumulated block by block.
+
+One implementation serves every place that needs them: the estimator's input
+standardisation (in memory or read from an HDF5 file in blocks) and
+:class:`~sk_clustermass.preprocessing.BandNormalizer`. Blocks are merged with the
+pairwise update of Chan, Golub & LeVeque (1983, "Algorithms for computing the sample
+variance", The American Statistician 37, 242), so the result is as accurate as a
+two-pass computation while the data are read once, and no full-size float64 copy
+is ever made.
+
+Alongside mean and standard deviation, the accumulator records the smallest and
+largest total of each band over one cluster (its summed counts, or summed transformed
+values after preprocessing): the range of inputs a model was trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BandMoments", "BandSummary", "band_mean_std", "band_summary"]
+
+# Clusters per block when walking an in-memory array.
+_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class BandSummary:
+    """What one pass over image cubes learned, per band.
+
+    Attributes
+    ----------
+    mean, std : ndarray of shape (n_bands,)
+        Mean and (population) standard deviation over clusters and pixels, float64,
+        in the images' units.
+    total_min, total_max : ndarray of shape (n_bands,)
+        Smallest and largest per-cluster sum of the band, in the images' units.
+    n_clusters : int
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    total_min: np.ndarray
+    total_max: np.ndarray
+    n_clusters: int
+
+    @property
+    def scale(self) -> np.ndarray:
+        """The standard deviation with zeros replaced by 1 (a constant band is kept as is)."""
+        return np.where(self.std > 0, self.std, 1.0)
+
+
+class BandMoments:
+    """Accumulate per-band moments and per-cluster band totals over blocks of clusters.
+
+    Parameters
+    ----------
+    n_bands : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.arange(32, dtype=np.float32).reshape(4, 2, 2, 2)
+    >>> moments = BandMoments(2)
+    >>> moments.update(images[:1]).update(images[1:])  # doctest: +ELLIPSIS
+    <...BandMoments object at ...>
+    >>> summary = moments.summary()
+    >>> np.allclose(summary.mean, images.mean(axis=(0, 2, 3)))
+    True
+    >>> summary.total_max.tolist()
+    [102.0, 118.0]
+    """
+
+    def __init__(self, n_bands: int) -> None:
+        self.n_bands = n_bands
+        self._count = 0
+        self._clusters = 0
+        self._mean = np.zeros(n_bands)
+        self._m2 = np.zeros(n_bands)
+        self._total_min = np.full(n_bands, np.inf)
+        self._total_max = np.full(n_bands, -np.inf)
+
+    def update(self, block: np.ndarray) -> BandMoments:
+        """Add a block of clusters of shape (n, n_bands, height, width); returns self."""
+        n_clusters = len(block)
+        if n_clusters == 0:
+            return self
+        count = n_clusters * block.shape[2] * block.shape[3]
+        block_mean, block_m2 = np.empty(self.n_bands), np.empty(self.n_bands)
+        for band in range(self.n_bands):  # one band at a time bounds the float64 copy
+            pixels = block[:, band].astype(np.float64)
+            totals = pixels.sum(axis=(1, 2))
+            block_mean[band] = totals.sum() / count
+            deviation = (pixels - block_mean[band]).ravel()
+            block_m2[band] = deviation @ deviation
+            self._total_min[band] = min(self._total_min[band], totals.min())
+            self._total_max[band] = max(self._total_max[band], totals.max())
+        merged = self._count + count
+        delta = block_mean - self._mean
+        self._mean = self._mean + delta * (count / merged)
+        self._m2 = self._m2 + block_m2 + delta**2 * (self._count * count / merged)
+        self._count = merged
+        self._clusters += n_clusters
+        return self
+
+    def summary(self) -> BandSummary:
+        """The statistics of everything added so far."""
+        if self._count == 0:
+            raise ValueError("no clusters were added: pass at least one cluster")
+        return BandSummary(
+            mean=self._mean.copy(),
+            std=np.sqrt(self._m2 / self._count),
+            total_min=self._total_min.copy(),
+            total_max=self._total_max.copy(),
+            n_clusters=self._clusters,
+        )
+
+
+def band_summary(images: np.ndarray, chunk: int = _CHUNK) -> BandSummary:
+    """:class:`BandSummary` of an in-memory cube, walked in blocks of ``chunk`` clusters.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, n_bands, height, width)
+    chunk : int, default=256
+    """
+    moments = BandMoments(images.shape[1])
+    for start in range(0, len(images), chunk):
+        moments.update(images[start : start + chunk])
+    return moments.summary()
+
+
+def band_mean_std(images: np.ndarray, chunk: int = _CHUNK) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band mean and standard deviation over clusters and pixels, in float64.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, n_bands, height, width)
+    chunk : int, default=256
+        Clusters per block.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (n_bands,)
+        In the images' units; ``std`` is 0 for a constant band.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean, std = band_mean_std(np.ones((3, 2, 4, 4), dtype=np.float32))
+    >>> mean.tolist(), std.tolist()
+    ([1.0, 1.0], [0.0, 0.0])
+    """
+    summary = band_summary(images, chunk)
+    return summary.mean, summary.std

@@ -1,0 +1,276 @@
+"""One data-source protocol for ``fit`` and ``predict``: arrays in memory or an HDF5 file.
+
+``fit`` needs the same few things from its clusters wherever they live: how many rows
+and of what image shape, the redshifts, targets and weights, one pass of per-band
+statistics (:class:`~sk_clustermass._utils.BandSummary`), a train/validation split
+into dataset views, and the batch iterator that reads those views. A
+:class:`ClusterSource` provides them; :func:`as_source` picks the implementation once,
+from what the user passed, and neither ``fit`` nor ``predict`` branches on it again.
+
+- :class:`ArraySource`: ``X`` in memory. Views are :class:`ClusterTensors` sharing
+  the user's float32 arrays; the split is a shuffled, seeded split of the rows.
+- :class:`HDF5Source`: a file in our HDF5 format, possibly larger than memory. Views
+  are :class:`StreamingClusters` reading blocks into buffers allocated once per view;
+  the split is made of whole blocks; whether a thread reads ahead follows
+  :func:`reading_thread` of the device.
+
+Targets and weights travel with their rows in both: they are per-row arrays (small
+next to the images) handed to the views, which cut them exactly like the images.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._utils import BandMoments, BandSummary, band_summary, check_vector
+from ._data import BatchIterator, ClusterTensors, shuffled_split
+from ._streaming import (
+    DEFAULT_BLOCK_SIZE,
+    StreamingBatchIterator,
+    StreamingClusters,
+    block_split,
+    reading_thread,
+)
+
+__all__ = [
+    "ArraySource",
+    "ClusterSource",
+    "FixedSplit",
+    "HDF5Source",
+    "as_source",
+    "check_sample_weight",
+]
+
+
+class ClusterSource(Protocol):
+    """What ``fit`` and ``predict`` read from a set of clusters.
+
+    Attributes
+    ----------
+    n_rows : int
+    image_shape : tuple of int
+        ``(n_bands, height, width)``.
+    redshift : ndarray of shape (n_rows,)
+    target : ndarray of shape (n_rows,) or None
+        ``log10(M500c / Msun)``; None for prediction.
+    weight : ndarray of shape (n_rows,) or None
+        Per-cluster loss weights (as given, >= 0); None for an unweighted fit.
+    iterator : type
+        The batch iterator skorch builds over this source's views.
+    """
+
+    n_rows: int
+    image_shape: tuple[int, int, int]
+    redshift: np.ndarray
+    target: np.ndarray | None
+    weight: np.ndarray | None
+    iterator: type
+
+    def summary(self) -> BandSummary:
+        """Per-band statistics and per-cluster band-total ranges of the images."""
+
+    def split(
+        self, fraction: float, seed: int, target: np.ndarray, weight: np.ndarray | None,
+        device: str,
+    ) -> tuple[Any, Any]:
+        """Training view and validation view (None if ``fraction == 0``)."""
+
+    def view(self) -> Any:
+        """Every row, without target, in order (for prediction)."""
+
+    def iterator_params(self, device: str) -> dict:
+        """Extra skorch ``iterator_train__*``/``iterator_valid__*`` settings."""
+
+    def fingerprint_arrays(self) -> list[np.ndarray]:
+        """The arrays that name this fit's checkpoints."""
+
+
+class ArraySource:
+    """Clusters held in memory as numpy arrays.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_rows, n_bands, height, width), float32
+    redshift : ndarray of shape (n_rows,), float32
+    target : ndarray of shape (n_rows,), optional
+    weight : ndarray of shape (n_rows,), optional
+    """
+
+    iterator = BatchIterator
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        redshift: np.ndarray,
+        target: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+    ) -> None:
+        self.images = images
+        self.redshift = redshift
+        self.target = target
+        self.weight = weight
+        self.n_rows = len(images)
+        self.image_shape = tuple(images.shape[1:])
+
+    def summary(self) -> BandSummary:
+        return band_summary(self.images)
+
+    def split(self, fraction, seed, target, weight, device):
+        data = ClusterTensors.from_arrays(self.images, self.redshift, target, weight)
+        if device != "cpu":
+            data = data.to(device)
+        if fraction == 0:
+            return data, None
+        train_rows, valid_rows = shuffled_split(self.n_rows, fraction, seed)
+        return data.subset(train_rows), data.subset(valid_rows)
+
+    def view(self) -> ClusterTensors:
+        return ClusterTensors.from_arrays(self.images, self.redshift)
+
+    def iterator_params(self, device: str) -> dict:
+        return {}
+
+    def fingerprint_arrays(self) -> list[np.ndarray]:
+        arrays = [self.images, self.redshift, self.target]
+        return arrays if self.weight is None else [*arrays, self.weight]
+
+
+class HDF5Source:
+    """Clusters in an HDF5 file of our format, read in blocks (out of core).
+
+    Parameters
+    ----------
+    dataset : HDF5ClusterDataset
+    target : ndarray of shape (n_rows,), optional
+    weight : ndarray of shape (n_rows,), optional
+    """
+
+    iterator = StreamingBatchIterator
+
+    def __init__(self, dataset, target: np.ndarray | None = None,
+                 weight: np.ndarray | None = None) -> None:
+        self.dataset = dataset
+        self.target = target
+        self.weight = weight
+        self.n_rows = len(dataset)
+        self.image_shape = tuple(dataset.image_shape)
+
+    @cached_property
+    def _scan(self) -> tuple[BandSummary, np.ndarray]:
+        """One pass over the file: band statistics and the redshift column."""
+        moments = BandMoments(self.image_shape[0])
+        redshift = np.empty(self.n_rows, dtype=np.float32)
+        buffer = np.empty((min(DEFAULT_BLOCK_SIZE, self.n_rows), *self.image_shape),
+                          dtype=np.float32)
+        for start in range(0, self.n_rows, DEFAULT_BLOCK_SIZE):
+            stop = min(start + DEFAULT_BLOCK_SIZE, self.n_rows)
+            images = buffer[: stop - start]
+            self.dataset.read_into(start, images, redshift[start:stop])
+            moments.update(images)
+        return moments.summary(), redshift
+
+    @property
+    def redshift(self) -> np.ndarray:
+        return self._scan[1]
+
+    def summary(self) -> BandSummary:
+        return self._scan[0]
+
+    def split(self, fraction, seed, target, weight, device):
+        train_blocks, valid_blocks = block_split(self.n_rows, fraction, seed)
+        train = StreamingClusters(self.dataset, train_blocks, target, weight)
+        if not valid_blocks:
+            return train, None
+        return train, StreamingClusters(self.dataset, valid_blocks, target, weight)
+
+    def view(self) -> StreamingClusters:
+        return StreamingClusters(self.dataset, block_split(self.n_rows, 0.0, 0)[0], None)
+
+    def iterator_params(self, device: str) -> dict:
+        prefetch = reading_thread(device)
+        return {"iterator_train__prefetch": prefetch, "iterator_valid__prefetch": prefetch}
+
+    def fingerprint_arrays(self) -> list[np.ndarray]:
+        arrays = [self.redshift, self.target]
+        return arrays if self.weight is None else [*arrays, self.weight]
+
+
+def _hdf5_dataset(X: Any):
+    """The :class:`HDF5ClusterDataset` behind ``X`` if it is one or a path, else None."""
+    from ..datasets import HDF5ClusterDataset
+
+    if isinstance(X, HDF5ClusterDataset):
+        return X
+    if isinstance(X, str | os.PathLike) and Path(X).suffix.lower() in (".h5", ".hdf5"):
+        return HDF5ClusterDataset(X)
+    return None
+
+
+def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray:
+    """``sample_weight`` as float64 of shape (n_rows,): finite, >= 0, not all zero."""
+    weight = check_vector(sample_weight, "sample_weight")
+    if len(weight) != n_rows:
+        message = (
+            f"sample_weight has {len(weight)} values but X has {n_rows} clusters; pass "
+            "one weight per cluster"
+        )
+        raise ValueError(message)
+    if (weight < 0).any():
+        n_negative = int((weight < 0).sum())
+        message = f"sample_weight has {n_negative} negative value(s); weights must be >= 0"
+        raise ValueError(message)
+    if not (weight > 0).any():
+        message = "sample_weight is zero for every cluster; at least one must be > 0"
+        raise ValueError(message)
+    return weight
+
+
+def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
+              training: bool = True) -> ArraySource | HDF5Source:
+    """The :class:`ClusterSource` for ``X`` (arrays, or an HDF5 file or path).
+
+    Parameters
+    ----------
+    X : SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
+    y : array-like of shape (n_rows,), optional
+        ``log10(M500c / Msun)``; in training, taken from the file if omitted there.
+    sample_weight : array-like of shape (n_rows,), optional
+    training : bool, default=True
+        Whether a target is required.
+    """
+    dataset = _hdf5_dataset(X)
+    if dataset is None:
+        X = as_inputs(X, counts=False)
+        images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
+        target = check_target(y, len(images)) if training else None
+        weight = None
+        if sample_weight is not None:
+            weight = check_sample_weight(sample_weight, len(images))
+        return ArraySource(images, redshift, target, weight)
+    if not training:
+        return HDF5Source(dataset)
+    if y is None and not dataset.has_target:
+        message = (
+            f"{dataset.path} holds no log10_m500c target: pass y to fit, or write the file "
+            "with targets"
+        )
+        raise ValueError(message)
+    target = dataset.read_target() if y is None else check_target(y, len(dataset))
+    weight = None if sample_weight is None else check_sample_weight(sample_weight, len(dataset))
+    return HDF5Source(dataset, target, weight)
+
+
+class FixedSplit:
+    """skorch ``train_split`` returning the training view and a fixed validation view."""
+
+    def __init__(self, valid: Any) -> None:
+        self.valid = valid
+
+    def __call__(self, dataset, y=None, **kwargs):
+        return dataset, self.valid

@@ -1,0 +1,101 @@
+"""Hyper-parameter checks and what they build (estimator._hyperparameters)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from skorch.callbacks import EarlyStopping, GradientNormClipping
+
+from sk_clustermass import ClusterMassRegressor
+from sk_clustermass.estimator._hyperparameters import (
+    check_choice,
+    check_positive,
+    lr_scheduler,
+    optimizer_params,
+    resolve_device,
+    training_callbacks,
+    validate_hyperparameters,
+)
+from sk_clustermass.estimator._net import StopOnNonFiniteLoss
+
+
+def _est(**changes):
+    return ClusterMassRegressor(**changes)
+
+
+def test_check_choice_names_the_allowed_values():
+    check_choice("loss", "mse", ["mse"])
+    with pytest.raises(ValueError, match=r"loss='x' is not supported; choose one of \['mse'\]"):
+        check_choice("loss", "x", ["mse"])
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "ok"),
+    [(1, {"integer": True}, True), (1.5, {"integer": True}, False), (True, {}, False),
+     (0, {}, False), (0, {"allow_zero": True}, True), (-1e-3, {"allow_zero": True}, False),
+     (2.5, {}, True), ("3", {}, False)],
+)
+def test_check_positive(value, kwargs, ok):
+    if ok:
+        check_positive("x", value, **kwargs)
+    else:
+        with pytest.raises(ValueError, match="x must be"):
+            check_positive("x", value, **kwargs)
+
+
+def test_defaults_are_valid_on_the_seed_image_size():
+    validate_hyperparameters(_est(), (50, 50))
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"dropout": 1.0}, "dropout must be in"),
+        ({"validation_fraction": 0.0}, "need a validation split"),
+        ({"conv_layers": 3}, r"tuple of ints, e.g. \(3,\)"),
+        ({"conv_layers": ()}, "at least one block"),
+        ({"dense_layers": (8, 0)}, "every entry of dense_layers"),
+        ({"kernel_size": 9}, "kernel_size"),
+    ],
+)
+def test_invalid_settings_are_named(changes, match):
+    with pytest.raises(ValueError, match=match):
+        validate_hyperparameters(_est(**changes), (50, 50))
+
+
+def test_training_callbacks_follow_the_settings():
+    user = EarlyStopping()
+    callbacks = training_callbacks(_est(grad_clip=2.0, callbacks=[user]))
+    names = [entry[0] for entry in callbacks[:-1]]
+    assert names == ["stop_on_non_finite_loss", "early_stopping", "grad_clip"]
+    assert isinstance(callbacks[0][1], StopOnNonFiniteLoss)  # checks before the others
+    assert callbacks[-1] is user  # the user's own last
+    clip = dict(callbacks[:-1])["grad_clip"]
+    assert isinstance(clip, GradientNormClipping) and clip.gradient_clip_value == 2.0
+    assert [name for name, _ in training_callbacks(_est(patience=None))] == [
+        "stop_on_non_finite_loss"]
+
+
+def test_exponential_schedule_reaches_lr_final_at_the_last_epoch():
+    schedule = lr_scheduler(_est(lr=1e-2, lr_final=1e-4, lr_schedule="exponential",
+                                 max_epochs=3))
+    assert schedule.kwargs["gamma"] == pytest.approx(0.1)
+    assert lr_scheduler(_est()) is None
+    plateau = lr_scheduler(_est(lr_schedule="plateau", patience=9))
+    assert plateau.kwargs["patience"] == 3 and plateau.kwargs["factor"] == 0.5
+
+
+def test_momentum_only_for_the_optimizers_that_have_it():
+    assert "optimizer__momentum" in optimizer_params(_est(optimizer="sgd"))
+    assert "optimizer__momentum" not in optimizer_params(_est(optimizer="adam"))
+
+
+def test_resolve_device():
+    assert resolve_device(SimpleNamespace(device="cpu")) == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device(SimpleNamespace(device="auto")) == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="device='cuda' but PyTorch sees no CUDA"):
+            resolve_device(SimpleNamespace(device="cuda"))
