@@ -393,7 +393,8 @@ def test_study_scripts_and_the_study_command_share_their_options(capsys):
     with pytest.raises(SystemExit):
         main(["study", "--help"])
     command = _options_in(capsys.readouterr().out)
-    only_command = {"--list", "--config", "--quiet", "--traceback"}  # and DATA.h5
+    # and DATA.h5; -v/--verbose is the logging level every command has
+    only_command = {"--list", "--config", "--quiet", "--traceback", "--verbose"}
     assert command - _options_in(script.format_help()) == only_command
     for option in ("--mode", "--output", "--random-state", "--max-epochs", "--simulate"):
         assert option in command

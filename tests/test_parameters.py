@@ -187,9 +187,13 @@ def _estimator_page() -> str:
 def test_every_parameter_but_python_objects_has_an_option_of_its_name(capsys):
     text = _train_help(capsys)
     offered = {p.name for p in parameter_table() if p.cli}
-    # callbacks are Python objects; warm_start needs a fitted model, which train has not.
-    assert set(ClusterMassRegressor().get_params()) - offered == {"callbacks", "warm_start"}
+    # callbacks are Python objects; warm_start needs a fitted model, which train has not;
+    # on the command line -v/--verbose is the logging level of the command itself.
+    assert set(ClusterMassRegressor().get_params()) - offered == {"callbacks", "warm_start",
+                                                                  "verbose"}
     for parameter in parameter_table():
+        if parameter.name == "verbose":  # the command's own -v/--verbose (logging)
+            continue
         assert (f"{parameter.option} " in text) == parameter.cli, parameter.name
     assert "filters in every convolution (default: 20)" in " ".join(text.split())
 
@@ -199,9 +203,9 @@ def test_options_read_what_the_table_allows():
 
     args = build_parser().parse_args([
         "train", "data.h5", "--conv-layers", "3,2", "--lr-final", "none",
-        "--regularizer", "none", "--no-augment", "--verbose", "1", "--random-state", "4"])
+        "--regularizer", "none", "--no-augment", "--batch-size", "32", "--random-state", "4"])
     assert (args.hp_conv_layers, args.hp_lr_final, args.hp_regularizer) == ((3, 2), None, None)
-    assert (args.hp_augment, args.hp_verbose, args.random_state) == (False, 1, 4)
+    assert (args.hp_augment, args.hp_batch_size, args.random_state) == (False, 32, 4)
     assert not hasattr(args, "hp_n_filters")  # unset options leave the config file's values
 
 

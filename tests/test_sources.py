@@ -89,7 +89,10 @@ def test_prediction_view_is_every_row_in_order_without_target(both):
 
 def test_fingerprint_arrays_include_weights_only_when_given(both):
     memory, on_disk, X, y = both
-    assert len(memory.fingerprint_arrays()) == 4 and len(on_disk.fingerprint_arrays()) == 3
+    # in memory: images, redshift, target, weight; on disk: the file (its images are
+    # hashed as read), redshift, target, weight
+    assert len(memory.fingerprint_arrays()) == 4 and len(on_disk.fingerprint_arrays()) == 4
+    assert on_disk.fingerprint_arrays()[0] is on_disk.dataset
     assert len(as_source(X, y).fingerprint_arrays()) == 3
 
 

@@ -186,8 +186,10 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
     """Predict masses for every cluster of an HDF5 file into a table with units."""
     from ._tables import resolve_model, table_path, write_predictions
 
-    output, kind = table_path(args.output, args.format, "predictions")
     model_path_given = args.model if args.model_option is None else args.model_option
+    if args.output is not None:  # never over an input, whatever its suffix says
+        _output_file(args.output, model_path_given, args.data)
+    output, kind = table_path(args.output, args.format, "predictions")
     output = _output_file(output, model_path_given, args.data)
     model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data)

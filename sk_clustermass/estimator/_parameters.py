@@ -245,8 +245,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               choices=PRECISIONS, fingerprint=False),
     Parameter("random_state", "random_state", "seeds weights, the validation split, batch "
               "order, dropout and augmentation", _EXEC),
+    # Not a command-line option: there -v/--verbose sets the logging level of the command.
     Parameter("verbose", "int", "0 silent, 1 a table of losses per epoch, 2 also a "
-              "progress bar", _EXEC, low=0, fingerprint=False),
+              "progress bar", _EXEC, low=0, fingerprint=False, cli=False),
     Parameter("callbacks", "callbacks", "extra skorch callbacks (loggers, ...)", _EXEC,
               allow_none=True, fingerprint=False, cli=False),
     Parameter("checkpoint_dir", "path", "folder for the training state; a later fit "

@@ -196,8 +196,10 @@ class HDF5Source:
         prefetch = reading_thread(device)
         return {"iterator_train__prefetch": prefetch, "iterator_valid__prefetch": prefetch}
 
-    def fingerprint_arrays(self) -> list[np.ndarray]:
-        arrays = [self.redshift, self.target]
+    def fingerprint_arrays(self) -> list:
+        # The file's images are hashed as they are read (fit_fingerprint reads the
+        # dataset block by block), so other images never share a checkpoint.
+        arrays = [self.dataset, self.redshift, self.target]
         return arrays if self.weight is None else [*arrays, self.weight]
 
 
