@@ -29,9 +29,10 @@ def test_ranges_are_per_band_totals_and_redshifts():
     ("totals", "z", "expected"),
     [
         ([[250, 0]], [0.5], []),
-        ([[490, 0], [0, 0]], [0.0, 1.6], []),  # margin: max(extent, magnitude) of the range
-        ([[610, 0]], [0.5], ["band 0 total per cluster 610 (fit saw 100 to 300)"]),
-        ([[-210, 0]], [0.5], ["band 0 total per cluster -210 (fit saw 100 to 300)"]),
+        # margins: max(extent, magnitude) of the range for redshifts, 9 times that for bands
+        ([[2990, 0], [0, 0]], [0.0, 1.6], []),
+        ([[3010, 0]], [0.5], ["band 0 total per cluster 3.01e+03 (fit saw 100 to 300)"]),
+        ([[-2610, 0]], [0.5], ["band 0 total per cluster -2.61e+03 (fit saw 100 to 300)"]),
         ([[250, 1]], [0.5], ["band 1 total per cluster 1 (fit saw 0 to 0)"]),
         ([[250, 0]], [1.9], ["redshift up to 1.9 (fit saw 0.1 to 0.9)"]),
         ([[250, 0]], [-0.9], ["redshift down to -0.9 (fit saw 0.1 to 0.9)"]),

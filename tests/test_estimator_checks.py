@@ -86,7 +86,14 @@ class FlatInputAdapter:
         return as_inputs(images, np.full(len(flat), REDSHIFT), counts=False)
 
     def fit(self, X, y=None):
-        super().fit(self._cube(X, reset=True), y)
+        cube = self._cube(X, reset=True)
+        # the regressor's fit starts by forgetting every fitted attribute: keep what
+        # validate_data learned about the flat input
+        seen = {name: getattr(self, name) for name in ("n_features_in_", "feature_names_in_")
+                if hasattr(self, name)}
+        super().fit(cube, y)
+        for name, value in seen.items():
+            setattr(self, name, value)
         return self
 
     def __sklearn_tags__(self):

@@ -46,7 +46,7 @@ def _weights(net):
 def test_divergence_restores_the_last_good_epoch(losses, culprit):
     net, stop = FakeNet(), StopOnNonFiniteLoss().initialize()
     net.epoch(train_loss=0.9, valid_loss=1.0)
-    stop.on_batch_begin(net)
+    stop.on_epoch_begin(net)
     stop.on_epoch_end(net)
     good = _weights(net)
     with torch.no_grad():
@@ -62,7 +62,7 @@ def test_divergence_restores_the_last_good_epoch(losses, culprit):
 def test_sane_large_loss_is_not_divergence():
     net, stop = FakeNet(), StopOnNonFiniteLoss().initialize()
     net.epoch(train_loss=0.5 * EXPLODED_LOSS, valid_loss=1e12)  # overfit widths, not divergence
-    stop.on_batch_begin(net)
+    stop.on_epoch_begin(net)
     stop.on_epoch_end(net)
     assert stop.last_good_epoch_ == 1
 
@@ -72,7 +72,7 @@ def test_divergence_in_the_first_epoch_of_a_resumed_fit_restores_the_starting_we
     net.history.extend([{"train_loss": 1.0}] * 4)  # epochs 1-4 restored from a checkpoint
     net.epoch()  # epoch 5 begins
     start = _weights(net)
-    stop.on_batch_begin(net)  # first batch: the weights training resumes from
+    stop.on_epoch_begin(net)  # first epoch: the weights training resumes from
     with torch.no_grad():
         net.module_.weight.fill_(1e9)
     net.history[-1]["train_loss"] = float("nan")
@@ -85,7 +85,7 @@ def test_divergence_in_the_first_epoch_of_a_resumed_fit_restores_the_starting_we
 def test_divergence_of_a_fresh_fit_says_no_weights_were_kept():
     net, stop = FakeNet(), StopOnNonFiniteLoss().initialize()
     net.epoch()
-    stop.on_batch_begin(net)
+    stop.on_epoch_begin(net)
     net.history[-1]["train_loss"] = float("inf")
     with pytest.raises(NonFiniteLossError, match="no weights were kept") as error:
         stop.on_epoch_end(net)

@@ -81,7 +81,7 @@ class StopOnNonFiniteLoss(Callback):
         }
         self.last_good_epoch_ = epoch
 
-    def on_batch_begin(self, net: NeuralNet, **kwargs) -> None:
+    def on_epoch_begin(self, net: NeuralNet, **kwargs) -> None:
         """Remember the weights training starts from (after any checkpoint was restored)."""
         if self.last_good_state_ is None:
             self._remember(net, len(net.history) - 1)
