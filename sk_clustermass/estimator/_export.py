@@ -25,12 +25,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs
+from ._loss import LOG_STD_MAX, LOG_STD_MIN
 from ._regressor import ClusterMassRegressor
 from ._symmetry import combine_outputs, square_symmetries
 
 __all__ = ["MassNetwork", "export_onnx", "export_torch"]
 
-_LOG_STD_RANGE = (-10.0, 5.0)  # the clip ClusterMassRegressor.predict applies
+_LOG_STD_RANGE = (LOG_STD_MIN, LOG_STD_MAX)  # the clip ClusterMassRegressor.predict applies
 
 
 class MassNetwork(torch.nn.Module):

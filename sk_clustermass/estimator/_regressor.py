@@ -29,7 +29,7 @@ from ._hyperparameters import (
     training_callbacks,
     validate_hyperparameters,
 )
-from ._loss import GaussianNLLLoss, MeanSquaredErrorLoss
+from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import ClusterMassCNN
 from ._net import ClusterNet, NonFiniteLossError
 from ._parameters import fingerprint_ignored
@@ -554,7 +554,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.residual_std_ = float(np.sqrt(np.mean(residual**2)))
         self.std_scale_ = 1.0
         if calibrate and self.calibrate_std and self.loss == "gaussian_nll":
-            pulls = residual / np.exp(np.clip(raw[:, 1], -10.0, 5.0))
+            pulls = residual / np.exp(np.clip(raw[:, 1], LOG_STD_MIN, LOG_STD_MAX))
             self.std_scale_ = float(np.sqrt(np.mean(pulls**2)))
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
@@ -660,5 +660,6 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         if self.loss == "mse":
             std = np.full_like(mean, self.residual_std_ * self.y_scale_)
         else:
-            std = np.exp(np.clip(log_std, -10.0, 5.0)) * self.y_scale_ * self.std_scale_
+            width = np.exp(np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX))
+            std = width * self.y_scale_ * self.std_scale_
         return mean, np.maximum(std, MIN_STD_DEX)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from ._loss import LOG_STD_MAX, LOG_STD_MIN
+
 __all__ = ["combine_outputs", "square_symmetries"]
 
 
@@ -61,6 +63,6 @@ def combine_outputs(outputs: list[torch.Tensor]) -> torch.Tensor:
     """
     stacked = torch.stack(outputs)
     means = stacked[..., 0]
-    variances = torch.exp(2 * stacked[..., 1].clamp(-10.0, 5.0))
+    variances = torch.exp(2 * stacked[..., 1].clamp(LOG_STD_MIN, LOG_STD_MAX))
     variance = variances.mean(dim=0) + means.var(dim=0, unbiased=False)
     return torch.stack([means.mean(dim=0), 0.5 * torch.log(variance)], dim=1)
