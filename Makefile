@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
 # The HTML site (warnings are errors, no network), then the pages' code as doctests.
-DOCTEST_PAGES := getting_started conventions estimator persistence pitfalls io
+DOCTEST_PAGES := getting_started conventions estimator persistence pitfalls io own_data
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 	$(PYTEST) -q --doctest-glob='*.md' $(DOCTEST_PAGES:%=docs/%.md)
