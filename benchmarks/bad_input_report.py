@@ -337,6 +337,75 @@ def safety_cases(folder: Path) -> list[Case]:
     return cases
 
 
+def _event_field(folder: Path) -> tuple[Path, Path, object]:
+    """A small eSASS-like event list and exposure map of two simulated cubes."""
+    import pandas as pd
+
+    from sk_clustermass.datasets import write_mock_event_files
+
+    images = np.random.default_rng(0).poisson(0.3, (2, 10, 50, 50)).astype(np.float32)
+    catalog = pd.DataFrame({"ra_deg": [150.0, 151.0], "dec_deg": [2.0, 2.0], "z": [0.2, 0.4]})
+    events, expmap = folder / "events.fits", folder / "expmap.fits"
+    if not events.exists():
+        write_mock_event_files(events, expmap, as_inputs(images, catalog["z"]),
+                               catalog["ra_deg"], catalog["dec_deg"], random_state=1)
+    return events, expmap, catalog
+
+
+def _events_without(folder: Path, column: str) -> Path:
+    from astropy.io import fits
+
+    events, _, _ = _event_field(folder)
+    with fits.open(events) as hdul:
+        data = hdul["EVENTS"].data
+        columns = [fits.Column(name, "D" if data[name].dtype.kind == "f" else "J",
+                               array=np.array(data[name]))
+                   for name in data.columns.names if name != column]
+    path = folder / f"events-without-{column}.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(columns, name="EVENTS")]
+                 ).writeto(path, overwrite=True)
+    return path
+
+
+def _map_without_wcs(folder: Path) -> Path:
+    from astropy.io import fits
+
+    path = folder / "expmap-nowcs.fits"
+    fits.PrimaryHDU(np.ones((10, 10))).writeto(path, overwrite=True)
+    return path
+
+
+def _other_field_map(folder: Path) -> Path:
+    from sk_clustermass.datasets import write_mock_event_files
+
+    events, expmap = folder / "other-events.fits", folder / "other-expmap.fits"
+    images = np.ones((1, 10, 50, 50), np.float32)
+    write_mock_event_files(events, expmap, as_inputs(images, [0.3]), [200.0], [-30.0],
+                           random_state=0)
+    return expmap
+
+
+def real_data_cases(folder: Path) -> list[Case]:
+    """Issue 16: event lists, exposure maps and catalogues that cannot give cubes."""
+    import pandas as pd
+
+    from sk_clustermass.datasets import make_cutouts
+
+    events, expmap, catalog = _event_field(folder)
+    far = pd.DataFrame({"ra_deg": [10.0], "dec_deg": [-40.0], "z": [0.3]})
+    return [
+        Case("make_cutouts", "events without the PI column", lambda: make_cutouts(
+            _events_without(folder, "PI"), expmap, catalog)),
+        Case("make_cutouts", "a position outside every file",
+             lambda: make_cutouts(events, expmap, far)),
+        Case("make_cutouts", "an exposure map without a celestial WCS",
+             lambda: make_cutouts(events, _map_without_wcs(folder), catalog)),
+        Case("make_cutouts", "an exposure map of another field", lambda: make_cutouts(
+            events, _other_field_map(folder),
+            catalog.assign(ra_deg=[200.0, 200.0], dec_deg=[-30.0, -30.2]))),
+    ]
+
+
 def _raised_by_us(exc: BaseException) -> bool:
     """Whether the exception (or one in its chain) was raised by sk_clustermass code."""
     while exc is not None:
@@ -369,9 +438,9 @@ def cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
     missing = str(folder / "missing.h5")
     garbage = str(folder / "garbage.h5")
     return [
-        ("predict with a missing model", ["predict", "--model", missing, "--input", garbage,
+        ("predict with a missing model", ["predict", missing, str(folder / "good.h5"),
                                           "-o", str(folder / "p.csv")]),
-        ("train from a garbage file", ["train", "--data", garbage, "-o", str(folder / "m")]),
+        ("train from a garbage file", ["train", garbage, "-o", str(folder / "m")]),
         ("simulate with n=0", ["simulate", "--n-samples", "0", "-o", str(folder / "s.h5")]),
         ("unknown study", ["study", "no-such-study"]),
         ("train with unknown loss", ["train", "--simulate", "20", "--loss", "huber",
@@ -386,6 +455,11 @@ def cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
                                               str(folder / "good.h5"), "-o",
                                               str(folder / "good.h5")]),
         ("simulate -o a FIFO", ["simulate", "-n", "3", "-o", str(folder / "pipe.h5")]),
+        ("predict -o x.ecsv --format fits", ["predict", str(folder / "fitted.safetensors"),
+                                             str(folder / "good.h5"), "--format", "fits",
+                                             "-o", str(folder / "masses.ecsv")]),
+        ("simulate -o x.fits (not HDF5)", ["simulate", "-n", "3", "-o",
+                                           str(folder / "sim.fits")]),
     ]
 
 
@@ -406,7 +480,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases = (input_cases() + regressor_cases() + transformer_cases()
-                 + reader_cases(folder) + safety_cases(folder))
+                 + reader_cases(folder) + safety_cases(folder) + real_data_cases(folder))
         for case in cases:
             clear, detail = run_case(case)
             results.append((case.entry, case.what, clear, detail))

@@ -61,7 +61,7 @@ def test_end_to_end_events_to_mass_table(survey):
     np.testing.assert_allclose(table["log10_M500c"].value, mean, rtol=0, atol=1e-9)
     np.testing.assert_allclose(table["log10_M500c_std"].value, std, rtol=1e-9)
     assert str(table["M500c"].unit) == "solMass" and str(table["theta500c"].unit) == "arcmin"
-    assert table.meta["training_population"]["survey"] == "efeds"
+    assert table.meta["training_population"]["survey"] == "efeds_survey"
     assert table.meta["model_file"] == "efeds.safetensors"
     assert table["id"].tolist() == [f"eFEDS J{i}" for i in range(N_CLUSTERS)]
     np.testing.assert_allclose(table["ra_deg"], 135.0 + np.arange(N_CLUSTERS) * 0.8)

@@ -22,7 +22,7 @@ def test_shipped_file_is_the_recorded_one_and_small():
     info = pretrained_info("efeds")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == info["sha256"]
     assert path.stat().st_size < 1_000_000  # ships with the package
-    assert info["training_population"]["survey"] == "efeds"
+    assert info["training_population"]["survey"] == "efeds_survey"  # the realistic preset
     assert PRETRAINED_MODELS == ("efeds",)
 
 

@@ -68,7 +68,7 @@ def pretrained_info(name: str = "efeds") -> dict[str, Any]:
     >>> from sk_clustermass.estimator import pretrained_info
     >>> info = pretrained_info("efeds")
     >>> info["training_population"]["survey"], sorted(info["metrics"])[:2]
-    ('efeds', ['bias_dex', 'coverage_68'])
+    ('efeds_survey', ['bias_dex', 'coverage_68'])
     """
     record = pretrained_path(name).with_suffix(".json")
     return json.loads(record.read_text(encoding="utf-8"))
