@@ -39,19 +39,33 @@ from ._runner import (
     summarize_search,
 )
 from ._standard import PairedStudyResult, run_paired_study
+from ._standard_studies import (
+    STANDARD_DATA,
+    STANDARD_SETTINGS,
+    STANDARD_STUDIES,
+    StandardStudy,
+    run_standard_study,
+)
+from ._time_budget import TimeBudget
 
 __all__ = [
     "FULL_SETTINGS",
     "MODES",
     "QUICK_SETTINGS",
     "SEED_DEFAULT",
+    "STANDARD_DATA",
+    "STANDARD_SETTINGS",
+    "STANDARD_STUDIES",
     "STUDIES",
     "PairedStudyResult",
+    "StandardStudy",
     "Study",
     "StudyResult",
+    "TimeBudget",
     "default_pipeline",
     "paired_comparison",
     "run_paired_study",
+    "run_standard_study",
     "run_study",
     "summarize_search",
     "verdict",

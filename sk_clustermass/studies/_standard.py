@@ -2,8 +2,11 @@
 
 :func:`run_paired_study` trains each candidate of a grid once per seed on fixed K folds
 and keeps its out-of-fold predictions for every cluster. Each (candidate, seed) run is
-saved as a small JSON file under ``out_dir/runs/`` as soon as it finishes, so a killed
-study resumes where it stopped and the per-run results can be committed and shared.
+saved as a small JSON file under ``out_dir/runs/`` (or a shared ``runs_dir``) as soon
+as it finishes, so a killed study resumes where it stopped and the per-run results can
+be committed and shared. A run is named by its complete configuration (every parameter
+of the pipeline, the seed, the data and the folds), so studies that share a setting,
+such as the reference model, share its runs through one ``runs_dir``.
 The comparison (:func:`~sk_clustermass.studies.paired_comparison`) then gives each
 candidate's difference to the reference with a confidence interval and a verdict.
 """
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import KFold, ParameterGrid
 from sklearn.pipeline import Pipeline
 
@@ -32,7 +35,8 @@ from ._paired import paired_comparison
 
 __all__ = ["PairedStudyResult", "run_paired_study"]
 
-_RUN_FORMAT = 1
+_RUN_FORMAT = 2
+_DECIMALS = 5
 
 
 @dataclass
@@ -68,21 +72,36 @@ def candidate_label(params: Mapping[str, Any]) -> str:
     """A short readable label of a candidate: ``'n_filters=10, dropout=0.2'``."""
     if not params:
         return "default"
-    parts = [f"{key.split('__')[-1]}={_format_value(value)}" for key, value in params.items()]
+    parts = [f"{key.split('__')[-1]}={_format_value(value)}"
+             for key, value in sorted(params.items())]
     return ", ".join(parts)
 
 
-def _run_path(runs: Path, label: str, seed: int) -> Path:
-    key = hashlib.sha256(label.encode()).hexdigest()[:12]
+def configuration_key(pipe: Pipeline, params: Mapping[str, Any]) -> str:
+    """A digest of every parameter of ``pipe`` with ``params`` set (``verbose`` aside).
+
+    Two studies that train the same configuration get the same key, so they can share a
+    run; any change of a parameter, a preprocessing step or its settings changes it.
+    """
+    model = clone(pipe).set_params(**params)
+    rows = []
+    for name, value in sorted(model.get_params(deep=True).items()):
+        if name.endswith("verbose") or name in ("steps", "memory"):
+            continue
+        text = type(value).__name__ if isinstance(value, BaseEstimator) else repr(value)
+        rows.append(f"{name}={text}")
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+
+
+def _run_path(runs: Path, key: str, seed: int) -> Path:
     return runs / f"{key}-seed{seed}.json"
 
 
-def _load_run(path: Path, label: str, seed: int, fingerprint: str) -> dict | None:
+def _load_run(path: Path, expected: Mapping[str, Any]) -> dict | None:
     if not path.exists():
         return None
     run = json.loads(path.read_text())
-    same = (run.get("format") == _RUN_FORMAT and run.get("label") == label
-            and run.get("seed") == seed and run.get("data") == fingerprint)
+    same = all(run.get(name) == value for name, value in expected.items())
     return run if same else None
 
 
@@ -96,10 +115,18 @@ def _loss_gap(pipe: Pipeline) -> float:
     return float(valid[best] - history[best]["train_loss"])
 
 
+def _history(pipe: Pipeline) -> dict[str, list[float]]:
+    """Per-epoch training and validation loss and duration (s) of a fitted pipeline."""
+    rows = pipe[-1].history_
+    columns = {"train_loss": "train_loss", "valid_loss": "valid_loss", "dur": "dur"}
+    return {name: [round(float(row.get(key, np.nan)), 4) for row in rows]
+            for name, key in columns.items()}
+
+
 def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int, X: Any, y: np.ndarray,
                folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
     mean, std = np.empty(len(y)), np.empty(len(y))
-    fit_seconds, gaps, epochs = [], [], []
+    fit_seconds, gaps, epochs, histories = [], [], [], []
     for train, test in folds:
         model = clone(pipe).set_params(**params, regressor__random_state=seed)
         start = time.perf_counter()
@@ -108,8 +135,10 @@ def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int, X: Any, y: 
         mean[test], std[test] = model.predict(X[test], return_std=True)
         gaps.append(_loss_gap(model))
         epochs.append(len(model[-1].history_))
-    return {"mean": mean.tolist(), "std": std.tolist(), "fit_seconds": fit_seconds,
-            "loss_gap": gaps, "epochs": epochs}
+        histories.append(_history(model))
+    return {"mean": np.round(mean, _DECIMALS).tolist(), "std": np.round(std, _DECIMALS).tolist(),
+            "fit_seconds": fit_seconds, "loss_gap": gaps, "epochs": epochs,
+            "history": histories}
 
 
 def run_paired_study(
@@ -119,6 +148,7 @@ def run_paired_study(
     y: Any,
     *,
     out_dir: str | os.PathLike,
+    runs_dir: str | os.PathLike | None = None,
     reference: Mapping[str, Any] | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     cv: int = 3,
@@ -142,7 +172,11 @@ def run_paired_study(
     y : array-like of shape (n_samples,)
         ``log10(M500c / Msun)``.
     out_dir : str or path
-        Where ``runs/``, ``comparison.csv`` and ``summary.json`` go.
+        Where ``comparison.csv`` and ``summary.json`` go (and ``runs/`` by default).
+    runs_dir : str or path, optional
+        Where each (candidate, seed) run is saved and looked up; default
+        ``out_dir/runs``. Point several studies at one folder to share the runs of
+        the configurations they have in common.
     reference : dict, optional
         The candidate to compare against (one of the grid's parameter sets); default
         the first candidate.
@@ -194,21 +228,25 @@ def run_paired_study(
                    f"candidates: {labels}")
         raise ValueError(message)
     out_dir = Path(out_dir)
-    runs = out_dir / "runs"
+    runs = out_dir / "runs" if runs_dir is None else Path(runs_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     runs.mkdir(parents=True, exist_ok=True)
     fingerprint = _data_fingerprint(X, y)
     folds = list(KFold(cv, shuffle=True, random_state=fold_seed).split(y))
     results: dict[str, list[dict]] = {label: [] for label in labels}
     for params, label in zip(candidates, labels):
+        key = configuration_key(pipe, params)
         for seed in seeds:
-            path = _run_path(runs, label, seed)
-            run = _load_run(path, label, seed, fingerprint)
+            path = _run_path(runs, key, seed)
+            expected = {"format": _RUN_FORMAT, "configuration": key, "seed": seed,
+                        "data": fingerprint, "cv": cv, "fold_seed": fold_seed}
+            run = _load_run(path, expected)
             if run is None:
-                run = {"format": _RUN_FORMAT, "label": label, "seed": seed,
-                       "data": fingerprint, "params": params, "cv": cv,
-                       "fold_seed": fold_seed, **_train_one(pipe, params, seed, X, y, folds)}
+                run = {**expected, "label": label, "params": params,
+                       **_train_one(pipe, params, seed, X, y, folds)}
                 _write_json(path, run)
-                _log(verbose, start, f"{label}, seed {seed}: done")
+                _log(verbose, start, f"{label}, seed {seed}: done "
+                     f"({sum(run['fit_seconds']):.0f} s, epochs {run['epochs']})")
             results[label].append(run)
     return _compare(results, y, reference_label, out_dir, runs, n_boot, confidence,
                     {"seeds": list(seeds), "cv": cv, "fold_seed": fold_seed,
