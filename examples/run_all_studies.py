@@ -17,7 +17,10 @@ Run the same command again: finished fits are loaded from their checkpoints.
 seeds, a confidence interval on every difference; about 2 hours on 2 CPU cores). Its
 runs are saved one file per (candidate, seed) in ``<out>/runs/``, so an interrupted
 run resumes, and committed runs reproduce the page without training. It writes
-``<out>/<study>/comparison.csv`` per study and ``<out>/standard_summary.csv``.
+``<out>/<study>/comparison.csv`` per study, then trains the library default and the
+improved configuration (:data:`sk_clustermass.studies.IMPROVED_STANDARD`) on all the
+clusters and scores both on 2000 fresh ones (``<out>/fresh_check/``), and writes
+``<out>/standard_summary.csv``.
 
 The options are those of ``sk-clustermass study`` (see ``examples/_study_cli.py``).
 """
@@ -31,17 +34,19 @@ from _study_cli import parse_study_options
 
 from sk_clustermass.datasets import make_clusters
 from sk_clustermass.studies import (
+    FRESH_TEST_DATA,
     MODES,
     STANDARD_DATA,
     STANDARD_STUDIES,
     STUDIES,
+    run_fresh_check,
     run_standard_study,
     run_study,
 )
 
 
-def run_standard(out, studies, overrides, n_samples=None, n_jobs=None):
-    """Run the standard-mode ``studies`` into ``out``; return the summary table."""
+def run_standard(out, studies, overrides, n_samples=None, n_jobs=None, fresh=True):
+    """Run the standard-mode ``studies`` (and the fresh check) into ``out``."""
     n_samples = n_samples or STANDARD_DATA["n_samples"]
     start = time.perf_counter()
     X, y = make_clusters(n_samples, survey=STANDARD_DATA["survey"],
@@ -58,28 +63,40 @@ def run_standard(out, studies, overrides, n_samples=None, n_jobs=None):
                      "verdict", "coverage_68", "epochs", "fit_seconds"]]
               .to_string(index=False, float_format="{:.4f}".format), flush=True)
         tables.append(table)
-    summary = pd.concat(tables)
-    summary.to_csv(out / "standard_summary.csv", index=False, float_format="%.5g")
+    if fresh:
+        fresh_data = FRESH_TEST_DATA
+        X_test, y_test = make_clusters(fresh_data["n_samples"], survey=fresh_data["survey"],
+                                       random_state=fresh_data["random_state"], n_jobs=n_jobs)
+        result = run_fresh_check(X, y, X_test, y_test, out_dir=out / "fresh_check",
+                                 runs_dir=out / "runs", overrides=overrides)
+        print(f"\nimproved vs library default on {len(y_test)} fresh clusters")
+        print(result.comparison.to_string(index=False, float_format="{:.4f}".format))
+        tables.append(result.comparison.assign(study="fresh_check"))
+    if tables:
+        summary = pd.concat(tables)
+        summary.to_csv(out / "standard_summary.csv", index=False, float_format="%.5g")
     print(f"\nall standard studies: {time.perf_counter() - start:.0f} s")
-    return summary
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", nargs="+",
-                        choices=sorted({*STUDIES, *STANDARD_STUDIES}),
-                        help="which studies (default: all of the mode)")
+                        choices=sorted({*STUDIES, *STANDARD_STUDIES, "fresh_check"}),
+                        help="which studies (default: all of the mode; with --standard, "
+                        "'fresh_check' is the final check on fresh clusters)")
     parser.add_argument("--standard", action="store_true",
                         help="run the standard-mode studies (paired, with intervals)")
     args, params = parse_study_options(None, "study_results", argv, parser)
     out = Path(args.output)
     if args.standard:
-        names = args.studies or list(STANDARD_STUDIES)
-        unknown = sorted(set(names) - set(STANDARD_STUDIES))
+        names = args.studies or [*STANDARD_STUDIES, "fresh_check"]
+        unknown = sorted(set(names) - {*STANDARD_STUDIES, "fresh_check"})
         if unknown:
             parser.error(f"not standard studies: {unknown}; choose from {list(STANDARD_STUDIES)}")
         out.mkdir(parents=True, exist_ok=True)
-        run_standard(out, names, params, n_samples=args.simulate, n_jobs=args.n_jobs)
+        run_standard(out, [name for name in names if name != "fresh_check"], params,
+                     n_samples=args.simulate, n_jobs=args.n_jobs,
+                     fresh="fresh_check" in names)
         return
     args.studies = args.studies or list(STUDIES)
     max_epochs = params.pop("max_epochs", None)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 from sklearn.pipeline import make_pipeline
@@ -22,6 +23,7 @@ from sk_clustermass.plotting import (
     plot_band_spectrum,
     plot_cluster_gallery,
     plot_loss_curves,
+    plot_paired_comparison,
     plot_predicted_vs_true,
     plot_pulls,
     plot_residuals,
@@ -401,3 +403,24 @@ def test_gallery_draws_redshift_r500_circle_and_scale_bar():
     [bar] = ax.get_lines()
     assert np.ptp(bar.get_xdata()) == pytest.approx(12.5)  # 5 arcmin of 24" pixels
     plt.close(fig)
+
+
+def test_paired_comparison_bars_are_coloured_by_verdict():
+    table = pd.DataFrame({
+        "candidate": ["ref", "good", "bad", "same"],
+        "difference": [0.0, -0.01, 0.02, 0.001],
+        "difference_low": [0.0, -0.02, 0.01, -0.004],
+        "difference_high": [0.0, -0.002, 0.03, 0.006],
+        "verdict": ["reference", "better", "worse", "no difference in scatter larger than "
+                    "0.006 dex"],
+    })
+    ax = plot_paired_comparison(table, title="t")
+    bars = [line for line in ax.get_lines() if len(line.get_xdata()) == 2
+            and line.get_linestyle() == "-"]
+    assert [to_hex(bar.get_color()) for bar in bars] == [
+        to_hex(c) for c in ("black", "tab:green", "tab:red", "tab:grey")]
+    assert list(bars[2].get_xdata()) == [0.01, 0.03]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ref", "good", "bad", "same"]
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="lacks the columns"):
+        plot_paired_comparison(table.drop(columns="verdict"))

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from sklearn.model_selection import ParameterGrid
 
-from sk_clustermass import as_inputs
+from sk_clustermass import ClusterMassRegressor, as_inputs
+from sk_clustermass.preprocessing import GaussianSmoothing
 from sk_clustermass.studies import (
+    STANDARD_STUDIES,
+    TimeBudget,
     _standard,
     default_pipeline,
     paired_comparison,
     run_paired_study,
+    run_standard_study,
     verdict,
 )
 
@@ -118,3 +125,114 @@ def test_run_paired_study_seeds_and_reference(tmp_path):
     with pytest.raises(ValueError, match="not a candidate"):
         run_paired_study(default_pipeline(**_TINY), {"regressor__dropout": [0.0]}, X, y,
                          out_dir=tmp_path, reference={"regressor__dropout": 0.9}, verbose=0)
+
+
+def test_runs_are_shared_between_studies_by_configuration(tmp_path, monkeypatch):
+    # Two studies that both contain dropout=0 share its runs through one runs folder;
+    # a changed setting (here the number of epochs) is a different configuration.
+    X, y = _toy()
+    shared = tmp_path / "runs"
+    run_paired_study(default_pipeline(**_TINY), {"regressor__dropout": [0.0, 0.3]}, X, y,
+                     out_dir=tmp_path / "a", runs_dir=shared, seeds=(0,), cv=2, n_boot=20,
+                     verbose=0)
+    assert len(list(shared.glob("*.json"))) == 2
+    trained = []
+    original = _standard._train_one
+
+    def counting(pipe, params, *args):
+        trained.append(dict(params))
+        return original(pipe, params, *args)
+
+    monkeypatch.setattr(_standard, "_train_one", counting)
+    run_paired_study(default_pipeline(**_TINY), {"regressor__dropout": [0.0, 0.5]}, X, y,
+                     out_dir=tmp_path / "b", runs_dir=shared, seeds=(0,), cv=2, n_boot=20,
+                     verbose=0)
+    assert trained == [{"regressor__dropout": 0.5}]
+    run_paired_study(default_pipeline(**{**_TINY, "max_epochs": 2}),
+                     {"regressor__dropout": [0.0]}, X, y, out_dir=tmp_path / "c",
+                     runs_dir=shared, seeds=(0,), cv=2, n_boot=20, verbose=0)
+    assert trained[-1] == {"regressor__dropout": 0.0}
+
+
+def test_configuration_key_sees_every_setting():
+    pipe = default_pipeline(**_TINY)
+    key = _standard.configuration_key
+    assert key(pipe, {}) == key(default_pipeline(**_TINY), {})
+    assert key(pipe, {}) == key(pipe, {"regressor__verbose": 1})
+    assert key(pipe, {}) != key(pipe, {"regressor__dropout": 0.1})
+    assert key(pipe, {}) != key(pipe, {"stretch__method": "asinh"})
+    assert key(pipe, {}) != key(pipe, {"smooth": GaussianSmoothing(1.0)})
+    assert key(pipe, {"smooth": GaussianSmoothing(1.0)}) != key(
+        pipe, {"smooth": GaussianSmoothing(2.0)})
+    assert key(pipe, {"regressor__callbacks": [TimeBudget(30)]}) != key(
+        pipe, {"regressor__callbacks": [TimeBudget(20)]})
+
+
+def test_run_history_is_saved_for_learning_curves(tmp_path):
+    X, y = _toy()
+    run_paired_study(default_pipeline(**{**_TINY, "max_epochs": 3}),
+                     {"regressor__dropout": [0.0]}, X, y, out_dir=tmp_path, seeds=(0,), cv=2,
+                     n_boot=20, verbose=0)
+    (path,) = (tmp_path / "runs").glob("*.json")
+    run = json.loads(path.read_text())
+    assert len(run["history"]) == 2  # one per fold
+    assert [len(fold["train_loss"]) for fold in run["history"]] == [3, 3]
+    assert all(np.isfinite(fold["dur"]).all() for fold in run["history"])
+
+
+def test_time_budget_stops_training_and_restores_the_best_epoch():
+    X, y = _toy(n=60)
+    clock = iter(range(100))
+    budget = TimeBudget(2.5)
+    model = ClusterMassRegressor(**{**_TINY, "max_epochs": 20, "patience": 1000},
+                                 validation_fraction=0.2, callbacks=[budget], random_state=0)
+    # Durations come from skorch's history; replace them with 1 s per epoch.
+    original = budget.on_epoch_end
+
+    def one_second_epochs(net, **kwargs):
+        net.history.record("dur", 1.0)
+        next(clock)
+        original(net, **kwargs)
+
+    budget.on_epoch_end = one_second_epochs
+    model.fit(X, y)
+    assert len(model.history_) == 3  # 1 + 1 + 1 >= 2.5 s
+    assert budget.spent_ == pytest.approx(3.0)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_time_budget_rejects_a_non_positive_budget():
+    X, y = _toy()
+    model = ClusterMassRegressor(**_TINY, callbacks=[TimeBudget(0)])
+    with pytest.raises(ValueError, match="seconds > 0"):
+        model.fit(X, y)
+
+
+def test_standard_studies_are_well_formed():
+    pipe = default_pipeline()
+    for name, study in STANDARD_STUDIES.items():
+        candidates = list(ParameterGrid(study.grid))
+        assert study.reference in candidates, name
+        assert study.lab_finding, name
+        assert len(candidates) == len({_standard.configuration_key(pipe, c)
+                                       for c in candidates}), name
+        study.pipeline().set_params(**candidates[0])  # every name reaches the pipeline
+    kernels = STANDARD_STUDIES["kernel_size"].grid + STANDARD_STUDIES["kernel_size_same"].grid
+    assert all(len(grid["regressor__padding"]) == 1 for grid in kernels)  # fixed padding
+    with pytest.raises(ValueError, match="unknown standard study"):
+        run_standard_study("nope", *_toy(), out_dir="unused")
+
+
+def test_fresh_test_set_trains_once_on_everything_and_scores_the_test(tmp_path):
+    X, y = _toy(n=36)
+    X_test, y_test = _toy(n=20, seed=5)
+    result = run_paired_study(default_pipeline(**_TINY), {"regressor__dropout": [0.0, 0.3]},
+                              X, y, out_dir=tmp_path, seeds=(0, 1), n_boot=20,
+                              test=(X_test, y_test), verbose=0)
+    assert result.residuals["dropout=0.3"].shape == (2, 20)
+    (path, *_) = sorted((tmp_path / "runs").glob("*.json"))
+    run = json.loads(path.read_text())
+    assert run["cv"] == "fresh test set" and len(run["epochs"]) == 1
+    # The residuals are those of the test clusters.
+    np.testing.assert_allclose(result.residuals[run["label"]][run["seed"]],
+                               np.round(np.array(run["mean"]), 5) - y_test, atol=1e-9)

@@ -276,8 +276,15 @@ def restore_state(
 
 
 def training_finished(net: NeuralNet, total_epochs: int) -> bool:
-    """Whether training ran to its end (all epochs, or early stopping), not interrupted."""
+    """Whether training ran to its end (all epochs, or early stopping), not interrupted.
+
+    A callback that ends training on purpose (a time budget, ...) sets its attribute
+    ``stopped_`` to True before raising ``KeyboardInterrupt``; such a stop counts as an
+    end, not an interruption.
+    """
     if len(net.history) >= total_epochs:
+        return True
+    if any(getattr(callback, "stopped_", False) for _, callback in net.callbacks_):
         return True
     early = _callback(net, EarlyStopping)
     return early is not None and early.misses_ >= early.patience

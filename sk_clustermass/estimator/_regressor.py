@@ -145,7 +145,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     verbose : int, default=0
         0 silent, 1 a table of losses per epoch, 2 also a progress bar per epoch.
     callbacks : list of skorch callbacks, optional
-        Extra callbacks (loggers, ...).
+        Extra callbacks (loggers, ...). A callback that ends training on purpose
+        sets its attribute ``stopped_ = True`` and raises ``KeyboardInterrupt``
+        (as :class:`~sk_clustermass.studies.TimeBudget` does); the fit then counts as
+        finished rather than interrupted.
     checkpoint_dir : str or Path, optional
         Save the full training state here (in a sub-directory named by a fingerprint
         of the hyper-parameters and data) every ``checkpoint_every`` epochs and at

@@ -19,7 +19,8 @@ Calibration of the widths
     or redshift, from :func:`sk_clustermass.metrics.binned_table`).
 Parameter studies
     :func:`plot_scatter_vs_parameter`: scatter against a swept hyper-parameter from
-    ``GridSearchCV.cv_results_``.
+    ``GridSearchCV.cv_results_``; :func:`plot_paired_comparison`: each candidate's
+    difference to the reference with its confidence interval (standard-mode studies).
 Images
     :func:`plot_cluster_gallery` (counts summed over bands) and
     :func:`plot_band_spectrum` (counts per band against energy).
@@ -55,7 +56,7 @@ from ._predictions import (
     plot_residuals,
     residual_limits,
 )
-from ._studies import plot_scatter_vs_parameter
+from ._studies import plot_paired_comparison, plot_scatter_vs_parameter
 from ._training import plot_loss_curves
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "plot_cluster_gallery",
     "plot_group_importance",
     "plot_loss_curves",
+    "plot_paired_comparison",
     "plot_pit_histogram",
     "plot_predicted_vs_true",
     "plot_pulls",

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from ._common import _axes
 
@@ -239,3 +240,72 @@ def _wants_log(values: Sequence[Any]) -> bool:
     return bool(array.size and array.min() > 0 and array.max() / array.min() >= 50)
 
 
+
+
+_COMPARISON_COLUMNS = ("candidate", "difference", "difference_low", "difference_high",
+                       "verdict")
+_VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", "reference": "black"}
+
+
+def plot_paired_comparison(comparison: pd.DataFrame, ax: Axes | None = None, *,
+                           title: str | None = None, what: str = "scatter") -> Axes:
+    """Each candidate's difference to the reference, with its confidence interval.
+
+    One horizontal bar per candidate, from ``difference_low`` to ``difference_high``,
+    with a dot at the measured ``difference``; green if the whole interval is below
+    zero (better), red if above (worse), grey if it contains zero. The reference sits
+    at zero.
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        A table of :func:`sk_clustermass.studies.paired_comparison` (or the
+        ``comparison`` of :func:`sk_clustermass.studies.run_paired_study`): columns
+        ``candidate``, ``difference``, ``difference_low``, ``difference_high`` and
+        ``verdict``, differences in dex.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if None.
+    title : str, optional
+        Title of the panel.
+    what : str, default='scatter'
+        Name of the figure of merit, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from sk_clustermass.plotting import plot_paired_comparison
+    >>> table = pd.DataFrame({"candidate": ["a", "b"], "difference": [0.0, -0.01],
+    ...                       "difference_low": [0.0, -0.02],
+    ...                       "difference_high": [0.0, -0.003],
+    ...                       "verdict": ["reference", "better"]})
+    >>> ax = plot_paired_comparison(table)
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['a', 'b']
+    >>> plt.close(ax.figure)
+    """
+    missing = [name for name in _COMPARISON_COLUMNS if name not in comparison]
+    if missing:
+        message = (f"comparison lacks the columns {missing}; pass the table of "
+                   "paired_comparison or run_paired_study")
+        raise ValueError(message)
+    ax = _axes(ax, figsize=(7.0, 1.2 + 0.4 * len(comparison)))
+    positions = np.arange(len(comparison))[::-1]
+    for y, (_, row) in zip(positions, comparison.iterrows()):
+        colour = _VERDICT_COLOURS.get(row["verdict"], "tab:grey")
+        ax.plot([row["difference_low"], row["difference_high"]], [y, y], color=colour, lw=3,
+                solid_capstyle="butt")
+        ax.plot(row["difference"], y, "o", color=colour, ms=5)
+    ax.axvline(0.0, color="black", lw=0.8, ls=":")
+    ax.set_yticks(positions, [str(label) for label in comparison["candidate"]])
+    ax.set_xlabel(f"{what} difference to the reference (dex)")
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    if title:
+        ax.set_title(title, fontsize="medium")
+    return ax

@@ -40,16 +40,21 @@ from ._runner import (
 )
 from ._standard import PairedStudyResult, run_paired_study
 from ._standard_studies import (
+    FRESH_TEST_DATA,
+    IMPROVED_STANDARD,
     STANDARD_DATA,
     STANDARD_SETTINGS,
     STANDARD_STUDIES,
     StandardStudy,
+    run_fresh_check,
     run_standard_study,
 )
 from ._time_budget import TimeBudget
 
 __all__ = [
+    "FRESH_TEST_DATA",
     "FULL_SETTINGS",
+    "IMPROVED_STANDARD",
     "MODES",
     "QUICK_SETTINGS",
     "SEED_DEFAULT",
@@ -64,6 +69,7 @@ __all__ = [
     "TimeBudget",
     "default_pipeline",
     "paired_comparison",
+    "run_fresh_check",
     "run_paired_study",
     "run_standard_study",
     "run_study",

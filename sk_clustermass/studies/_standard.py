@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,22 +123,30 @@ def _history(pipe: Pipeline) -> dict[str, list[float]]:
             for name, key in columns.items()}
 
 
-def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int, X: Any, y: np.ndarray,
-               folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    mean, std = np.empty(len(y)), np.empty(len(y))
+def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int,
+               splits: Iterable[tuple[Any, np.ndarray, Any, np.ndarray]],
+               n_predicted: int) -> dict[str, Any]:
+    """Fit once per split; predict its clusters; gather the predictions in one array."""
+    mean, std = np.empty(n_predicted), np.empty(n_predicted)
     fit_seconds, gaps, epochs, histories = [], [], [], []
-    for train, test in folds:
+    for X_fit, y_fit, X_predict, where in splits:
         model = clone(pipe).set_params(**params, regressor__random_state=seed)
         start = time.perf_counter()
-        model.fit(X[train], y[train])
+        model.fit(X_fit, y_fit)
         fit_seconds.append(time.perf_counter() - start)
-        mean[test], std[test] = model.predict(X[test], return_std=True)
+        mean[where], std[where] = model.predict(X_predict, return_std=True)
         gaps.append(_loss_gap(model))
         epochs.append(len(model[-1].history_))
         histories.append(_history(model))
     return {"mean": np.round(mean, _DECIMALS).tolist(), "std": np.round(std, _DECIMALS).tolist(),
             "fit_seconds": fit_seconds, "loss_gap": gaps, "epochs": epochs,
             "history": histories}
+
+
+def _fold_splits(X: Any, y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]
+                 ) -> Iterator[tuple[Any, np.ndarray, Any, np.ndarray]]:
+    for train, test in folds:  # sliced one fold at a time, not all at once
+        yield X[train], y[train], X[test], test
 
 
 def run_paired_study(
@@ -155,6 +163,7 @@ def run_paired_study(
     fold_seed: int = 0,
     n_boot: int = 2000,
     confidence: float = 0.95,
+    test: tuple[Any, Any] | None = None,
     verbose: int = 1,
 ) -> PairedStudyResult:
     """Train every candidate with every seed on the same folds; compare with intervals.
@@ -190,6 +199,10 @@ def run_paired_study(
         Bootstrap draws of the paired comparison.
     confidence : float, default=0.95
         Coverage of the intervals.
+    test : (X_test, y_test), optional
+        Fresh clusters: each (candidate, seed) is then trained once on all of ``X``
+        and scored on ``X_test`` (``cv`` and ``fold_seed`` are not used), and the
+        residuals are those of the test clusters.
     verbose : int, default=1
         0 silent, 1 one line per finished run.
 
@@ -233,6 +246,18 @@ def run_paired_study(
     runs.mkdir(parents=True, exist_ok=True)
     fingerprint = _data_fingerprint(X, y)
     folds = list(KFold(cv, shuffle=True, random_state=fold_seed).split(y))
+    if test is not None:
+        X_test = as_inputs(test[0])
+        y_test = check_target(test[1], len(X_test[IMAGES_KEY]))
+        fingerprint = f"{fingerprint}+{_data_fingerprint(X_test, y_test)}"
+        cv, fold_seed = "fresh test set", None
+
+    def splits() -> Iterable[tuple[Any, np.ndarray, Any, np.ndarray]]:
+        if test is None:
+            return _fold_splits(X, y, folds)
+        return [(X, y, X_test, np.arange(len(y_test)))]
+
+    scored = y if test is None else y_test
     results: dict[str, list[dict]] = {label: [] for label in labels}
     for params, label in zip(candidates, labels):
         key = configuration_key(pipe, params)
@@ -243,14 +268,14 @@ def run_paired_study(
             run = _load_run(path, expected)
             if run is None:
                 run = {**expected, "label": label, "params": params,
-                       **_train_one(pipe, params, seed, X, y, folds)}
+                       **_train_one(pipe, params, seed, splits(), len(scored))}
                 _write_json(path, run)
                 _log(verbose, start, f"{label}, seed {seed}: done "
                      f"({sum(run['fit_seconds']):.0f} s, epochs {run['epochs']})")
             results[label].append(run)
-    return _compare(results, y, reference_label, out_dir, runs, n_boot, confidence,
+    return _compare(results, scored, reference_label, out_dir, runs, n_boot, confidence,
                     {"seeds": list(seeds), "cv": cv, "fold_seed": fold_seed,
-                     "n_samples": len(y), "data": fingerprint,
+                     "n_samples": len(y), "n_scored": len(scored), "data": fingerprint,
                      "grid": _jsonable(param_grid)})
 
 

@@ -31,6 +31,9 @@ class TimeBudget(Callback):
     ----------
     spent_ : float
         Seconds used by the last fit.
+    stopped_ : bool
+        Whether the last fit was ended by the budget; the regressor then treats the fit
+        as finished (no ``TrainingInterruptedWarning``, a checkpoint marked complete).
 
     Examples
     --------
@@ -50,16 +53,19 @@ class TimeBudget(Callback):
             message = f"TimeBudget needs seconds > 0; got {self.seconds!r}"
             raise ValueError(message)
         self.spent_ = 0.0
+        self.stopped_ = False
         return self
 
     def on_train_begin(self, net: Any, **kwargs: Any) -> None:
         """Start counting at zero for this fit."""
         self.spent_ = 0.0
+        self.stopped_ = False
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         """Add the epoch's duration; stop once the budget is spent."""
         self.spent_ += float(net.history[-1, "dur"])
         if self.spent_ >= self.seconds:
+            self.stopped_ = True
             raise KeyboardInterrupt
 
     def __repr__(self) -> str:

@@ -1,0 +1,42 @@
+"""The committed standard-mode results reproduce from their runs without training.
+
+docs/studies.md quotes the tables of ``benchmarks/results/studies_standard``. This test
+simulates the standard data again, loads every committed (candidate, seed) run (training
+is forbidden) and recomputes each study's comparison: the data must match the runs'
+fingerprints bit for bit and the tables must equal the committed ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sk_clustermass.datasets import make_clusters
+from sk_clustermass.studies import STANDARD_DATA, STANDARD_STUDIES, _standard, run_standard_study
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "studies_standard"
+
+
+@pytest.mark.slow
+def test_committed_standard_results_reproduce_without_training(tmp_path, monkeypatch):
+    finished = [name for name in STANDARD_STUDIES
+                if (RESULTS / name / "comparison.csv").exists()]
+    if not finished:
+        pytest.skip("no standard-mode results committed yet")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a committed run did not match the data: it would be retrained")
+
+    monkeypatch.setattr(_standard, "_train_one", no_training)
+    X, y = make_clusters(STANDARD_DATA["n_samples"], survey=STANDARD_DATA["survey"],
+                         random_state=STANDARD_DATA["random_state"])
+    for name in finished:
+        result = run_standard_study(name, X, y, out_dir=tmp_path / name,
+                                    runs_dir=RESULTS / "runs", verbose=0)
+        committed = pd.read_csv(RESULTS / name / "comparison.csv")
+        assert list(result.comparison["candidate"]) == list(committed["candidate"]), name
+        assert list(result.comparison["verdict"]) == list(committed["verdict"]), name
+        pd.testing.assert_series_equal(result.comparison["difference"],
+                                       committed["difference"], rtol=1e-4, atol=1e-6)
