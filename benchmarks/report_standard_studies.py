@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _table(comparison: pd.DataFrame) -> str:
     rows = ["| candidate | scatter (dex) | difference [95% interval] | verdict | 68% coverage "
-            "| epochs | fit time (s) | valid − train loss |",
+            "| epochs | fit time (s) | valid − train loss (best epoch) |",
             "|---|---|---|---|---|---|---|---|"]
     for _, row in comparison.iterrows():
         interval = ("—" if row["verdict"] == "reference" else
@@ -81,6 +81,29 @@ def _learning_curves(runs: Path, label: str, path: Path) -> Path:
     return path
 
 
+def _overfitting(runs: Path, comparison: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Final-epoch training and validation loss of each regularizer candidate."""
+    rows = []
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for colour, label in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"],
+                             comparison["candidate"]):
+        histories = _histories(runs, label)
+        train = np.mean([h["train_loss"] for h in histories], axis=0)
+        valid = np.mean([h["valid_loss"] for h in histories], axis=0)
+        epochs = np.arange(1, len(train) + 1)
+        ax.plot(epochs, train, color=colour, ls="--")
+        ax.plot(epochs, valid, color=colour, label=label)
+        rows.append({"candidate": label, "final train loss": train[-1],
+                     "final valid loss": valid[-1], "best valid loss": valid.min()})
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (mean of folds and seeds)")
+    ax.set_title("regularizer study: validation (solid), training (dashed)", fontsize="medium")
+    ax.legend(fontsize="x-small")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path,
@@ -99,6 +122,10 @@ def main(argv: list[str] | None = None) -> None:
         ax = plot_paired_comparison(comparison, title=name)
         ax.figure.savefig(args.figures / f"standard_{name}.png", dpi=110)
         plt.close(ax.figure)
+        if name == "regularizer":
+            losses = _overfitting(args.results / "runs", comparison,
+                                  args.figures / "standard_regularizer_gap.png")
+            sections.append(losses.to_markdown(index=False, floatfmt=".3f") + "\n")
         others = comparison[comparison["verdict"] != "reference"]
         for _, row in others.iterrows():
             summary.append({"study": name, "candidate": row["candidate"],
@@ -109,6 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     if (args.results / "redshift" / "comparison.csv").exists():
         _learning_curves(runs, "use_redshift=on",
                          args.figures / "standard_learning_curves.png")
+    runs_seconds = [sum(json.loads(path.read_text())["fit_seconds"])
+                    for path in sorted(runs.glob("*.json"))]
+    sections.append(f"Runs: {len(runs_seconds)} (candidate, seed) runs, "
+                    f"{sum(runs_seconds) / 3600:.2f} h of training in total.\n")
     report = "\n".join(sections)
     (args.results / "report.md").write_text(report)
     print(report)

@@ -16,6 +16,7 @@ from sk_clustermass.studies import (
     _standard,
     default_pipeline,
     paired_comparison,
+    run_fresh_check,
     run_paired_study,
     run_standard_study,
     verdict,
@@ -236,3 +237,36 @@ def test_fresh_test_set_trains_once_on_everything_and_scores_the_test(tmp_path):
     # The residuals are those of the test clusters.
     np.testing.assert_allclose(result.residuals[run["label"]][run["seed"]],
                                np.round(np.array(run["mean"]), 5) - y_test, atol=1e-9)
+
+
+def test_fresh_check_compares_the_improved_configuration_with_the_default(tmp_path):
+    rng = np.random.default_rng(7)
+
+    def data(n):
+        return (as_inputs(rng.poisson(2.0, (n, 10, 50, 50)), rng.uniform(0.1, 1.0, n)),
+                rng.uniform(13.0, 15.0, n))
+
+    (X, y), (X_test, y_test) = data(24), data(10)
+    tiny = {"n_filters": 2, "dense_layers": (8,), "max_epochs": 1, "patience": None}
+    result = run_fresh_check(X, y, X_test, y_test, out_dir=tmp_path, overrides=tiny,
+                             n_boot=20, verbose=0)
+    table = result.comparison
+    assert table["verdict"][0] == "reference"
+    # Labels list the parameters by full name: merge, regressor__kernel_size, smooth.
+    assert table["candidate"][0] == "merge=passthrough, kernel_size=2, smooth=passthrough"
+    assert "BandMerge" in table["candidate"][1] and "kernel_size=4" in table["candidate"][1]
+    assert result.residuals[table["candidate"][1]].shape == (2, 10)
+
+
+def test_a_fresh_check_never_overwrites_the_cross_validated_run_of_a_configuration(tmp_path):
+    # Same configuration and seed, other data: two files (a bug once overwrote one).
+    X, y = _toy(n=36)
+    X_test, y_test = _toy(n=20, seed=5)
+    pipe, grid = default_pipeline(**_TINY), {"regressor__dropout": [0.0]}
+    run_paired_study(pipe, grid, X, y, out_dir=tmp_path / "cv", runs_dir=tmp_path / "runs",
+                     seeds=(0,), cv=2, n_boot=20, verbose=0)
+    run_paired_study(pipe, grid, X, y, out_dir=tmp_path / "fresh", runs_dir=tmp_path / "runs",
+                     seeds=(0,), n_boot=20, test=(X_test, y_test), verbose=0)
+    runs = sorted((tmp_path / "runs").glob("*.json"))
+    assert len(runs) == 2
+    assert {json.loads(path.read_text())["cv"] for path in runs} == {2, "fresh test set"}

@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 
 from sk_clustermass.datasets import make_clusters
-from sk_clustermass.studies import STANDARD_DATA, STANDARD_STUDIES, _standard, run_standard_study
+from sk_clustermass.studies import (
+    FRESH_TEST_DATA,
+    STANDARD_DATA,
+    STANDARD_STUDIES,
+    _standard,
+    run_fresh_check,
+    run_standard_study,
+)
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "studies_standard"
 
@@ -38,5 +45,15 @@ def test_committed_standard_results_reproduce_without_training(tmp_path, monkeyp
         committed = pd.read_csv(RESULTS / name / "comparison.csv")
         assert list(result.comparison["candidate"]) == list(committed["candidate"]), name
         assert list(result.comparison["verdict"]) == list(committed["verdict"]), name
+        pd.testing.assert_series_equal(result.comparison["difference"],
+                                       committed["difference"], rtol=1e-4, atol=1e-6)
+    if (RESULTS / "fresh_check" / "comparison.csv").exists():
+        X_test, y_test = make_clusters(FRESH_TEST_DATA["n_samples"],
+                                       survey=FRESH_TEST_DATA["survey"],
+                                       random_state=FRESH_TEST_DATA["random_state"])
+        result = run_fresh_check(X, y, X_test, y_test, out_dir=tmp_path / "fresh",
+                                 runs_dir=RESULTS / "runs", verbose=0)
+        committed = pd.read_csv(RESULTS / "fresh_check" / "comparison.csv")
+        assert list(result.comparison["verdict"]) == list(committed["verdict"])
         pd.testing.assert_series_equal(result.comparison["difference"],
                                        committed["difference"], rtol=1e-4, atol=1e-6)

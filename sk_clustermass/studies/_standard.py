@@ -93,8 +93,16 @@ def configuration_key(pipe: Pipeline, params: Mapping[str, Any]) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
 
 
-def _run_path(runs: Path, key: str, seed: int) -> Path:
-    return runs / f"{key}-seed{seed}.json"
+def _run_path(runs: Path, key: str, fingerprint: str, seed: int) -> Path:
+    """``<configuration>-<data>-seed<seed>.json``: one file per run, never shared."""
+    data = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
+    return runs / f"{key}-{data}-seed{seed}.json"
+
+
+def _write_run(path: Path, run: Mapping[str, Any]) -> None:
+    """One line of compact JSON: runs are committed, so their size matters."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(_jsonable(run), separators=(",", ":")) + "\n")
 
 
 def _load_run(path: Path, expected: Mapping[str, Any]) -> dict | None:
@@ -262,14 +270,14 @@ def run_paired_study(
     for params, label in zip(candidates, labels):
         key = configuration_key(pipe, params)
         for seed in seeds:
-            path = _run_path(runs, key, seed)
+            path = _run_path(runs, key, fingerprint, seed)
             expected = {"format": _RUN_FORMAT, "configuration": key, "seed": seed,
                         "data": fingerprint, "cv": cv, "fold_seed": fold_seed}
             run = _load_run(path, expected)
             if run is None:
                 run = {**expected, "label": label, "params": params,
                        **_train_one(pipe, params, seed, splits(), len(scored))}
-                _write_json(path, run)
+                _write_run(path, run)
                 _log(verbose, start, f"{label}, seed {seed}: done "
                      f"({sum(run['fit_seconds']):.0f} s, epochs {run['epochs']})")
             results[label].append(run)
