@@ -302,6 +302,7 @@ def test_hdf5_round_trip_of_the_exposure(tmp_path):
     write_hdf5(path, X, y)
     X2, y2, _ = read_hdf5(path, rows=[7, 2])
     np.testing.assert_array_equal(X2["exposure"], X["exposure"][[7, 2]])
+    np.testing.assert_array_equal(y2, y[[7, 2]])
     with HDF5ClusterDataset(path) as data:
         assert data.has_exposure
         np.testing.assert_array_equal(data.read_exposure(), X["exposure"])
@@ -340,7 +341,7 @@ def test_out_of_core_fit_and_predict_read_the_file_exposure(tmp_path):
 
 # ----------------------------------------------------------------------------- simulator
 def test_make_clusters_returns_the_vignetted_exposure_of_its_catalogue():
-    X, y, catalog = make_clusters(6, survey="efeds_survey", random_state=0, chunk_size=64,
+    X, _, catalog = make_clusters(6, survey="efeds_survey", random_state=0, chunk_size=64,
                                   image_size=24, return_catalog=True)
     np.testing.assert_array_equal(
         X["exposure"], catalog["exposure_vignetted_s"].to_numpy(np.float32))
