@@ -44,7 +44,7 @@ def _clusters(n=48, seed=13, exposure=True):
     return as_inputs(images, redshift, exposure=exposure_s if exposure else None), y
 
 
-def _exposure_task(n=160, seed=1):
+def _exposure_task(n=96, seed=1):
     """Clusters whose mass follows their exposure alone: y = 13 + log10(t / 300 s)."""
     rng = np.random.default_rng(seed)
     exposure_s = np.exp(rng.uniform(np.log(300.0), np.log(3000.0), n))
@@ -198,7 +198,7 @@ def test_network_gets_one_more_standardised_input(fitted):
 
 def test_a_model_with_use_exposure_uses_it():
     X, y = _exposure_task()
-    params = dict(SMALL, max_epochs=25, lr=1e-2, validation_fraction=0.2)
+    params = dict(SMALL, max_epochs=12, lr=1e-2, validation_fraction=0.2, batch_size=32)
     model = ClusterMassRegressor(use_exposure=True, **params).fit(X, y)
     blind = ClusterMassRegressor(**params).fit(X, y)
     rmse = np.sqrt(np.mean((model.predict(X) - y) ** 2))
