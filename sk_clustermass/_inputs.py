@@ -9,9 +9,16 @@ Every estimator, transformer, reader and the simulator speak the same ``X``: a
 ``"redshift"``
     float32 array of shape ``(n_samples,)``, the cluster redshift (> 0).
 
-and ``y`` is ``log10(M500c / Msun)``, a float array of shape ``(n_samples,)``.
-Nobody else hand-rolls these checks: they call :func:`as_inputs` and
-:func:`check_target`.
+and, optionally, a third key
+
+``"exposure"``
+    float32 array of shape ``(n_samples,)``, the exposure time of every cluster in
+    seconds (> 0): an input a model may use (``use_exposure=True``) and that every
+    other step carries along untouched.
+
+``y`` is ``log10(M500c / Msun)``, a float array of shape ``(n_samples,)``.
+Nobody else hand-rolls these checks: they call :func:`as_inputs`,
+:func:`check_target` and :func:`check_exposure`.
 """
 
 from __future__ import annotations
@@ -25,15 +32,18 @@ from sklearn.utils.validation import column_or_1d
 from skorch.helper import SliceDict
 
 __all__ = [
+    "EXPOSURE_KEY",
     "IMAGES_KEY",
     "REDSHIFT_KEY",
     "as_inputs",
+    "check_exposure",
     "check_target",
     "n_samples_of",
 ]
 
 IMAGES_KEY = "images"
 REDSHIFT_KEY = "redshift"
+EXPOSURE_KEY = "exposure"
 
 _SHAPE_HINT = (
     "images must have shape (n_samples, n_bands, height, width), channels first; "
@@ -81,7 +91,7 @@ def _check_finite(array: np.ndarray, name: str) -> None:
         raise ValueError(message)
 
 
-def _split_mapping(data: Mapping) -> tuple[Any, Any]:
+def _split_mapping(data: Mapping) -> tuple[Any, Any, Any]:
     missing = [key for key in (IMAGES_KEY, REDSHIFT_KEY) if key not in data]
     if missing:
         message = (
@@ -91,7 +101,7 @@ def _split_mapping(data: Mapping) -> tuple[Any, Any]:
             "Build it with sk_clustermass.as_inputs(images, redshift)."
         )
         raise KeyError(message)
-    return data[IMAGES_KEY], data[REDSHIFT_KEY]
+    return data[IMAGES_KEY], data[REDSHIFT_KEY], data.get(EXPOSURE_KEY)
 
 
 def _validate_images(images: np.ndarray, counts: bool) -> None:
@@ -139,10 +149,56 @@ def _validate_redshift(redshift: np.ndarray, n_samples: int) -> None:
         raise ValueError(message)
 
 
+def check_exposure(exposure: Any, n_samples: int) -> np.ndarray:
+    """Validate exposure times (s) of ``n_samples`` clusters and return them as float32.
+
+    Parameters
+    ----------
+    exposure : array-like of shape (n_samples,)
+        Exposure time of every cluster in seconds.
+    n_samples : int
+        The number of clusters (images) they belong to.
+
+    Returns
+    -------
+    exposure : ndarray of shape (n_samples,), float32
+
+    Raises
+    ------
+    TypeError
+        If the values are not numeric.
+    ValueError
+        On a wrong shape or length, NaN or infinite values, or values <= 0.
+
+    Examples
+    --------
+    >>> check_exposure([1200, 900.5], 2)
+    array([1200. ,  900.5], dtype=float32)
+    """
+    array = _as_float_array(exposure, "exposure")
+    if array.ndim != 1 or array.shape[0] != n_samples:
+        message = (
+            f"exposure must have shape (n_samples,) = ({n_samples},), one exposure time in "
+            f"seconds per cluster, in the order of the images; got shape {array.shape}"
+        )
+        raise ValueError(message)
+    _check_finite(array, "exposure")
+    if array.min() <= 0:
+        n_bad = int(np.count_nonzero(array <= 0))
+        message = (
+            f"exposure must be > 0 s for every cluster; {n_bad} value(s) are <= 0 "
+            f"(min {array.min():.3g}). A cluster without exposure has no data: drop it, "
+            "or fill in the exposure of its cutout (e.g. the median of the exposure map)."
+        )
+        raise ValueError(message)
+    return array
+
+
 def as_inputs(
     images: Any,
     redshift: Any = None,
     *,
+    exposure: Any = None,
     counts: bool = True,
 ) -> SliceDict:
     """Build and validate the library's input ``X``.
@@ -153,9 +209,15 @@ def as_inputs(
         Image cubes, channels first, in photon counts (or a transformed version of
         them with ``counts=False``). A mapping (``dict`` or
         :class:`~skorch.helper.SliceDict`) with the keys ``"images"`` and
-        ``"redshift"`` is accepted instead, with ``redshift`` left as ``None``.
+        ``"redshift"`` (and optionally ``"exposure"``) is accepted instead, with
+        ``redshift`` and ``exposure`` left as ``None``; other keys are dropped.
     redshift : array-like of shape (n_samples,), optional
         Cluster redshifts, all > 0. Required unless ``images`` is a mapping.
+    exposure : array-like of shape (n_samples,), optional
+        Exposure time of every cluster in seconds, all finite and > 0 (for eROSITA
+        cutouts, the median of the vignetted exposure map over the cutout). Stored
+        as ``X["exposure"]``: an input of models fitted with ``use_exposure=True``,
+        carried along and ignored by everything else.
     counts : bool, default=True
         If True, the images are photon counts and must be >= 0. Pass False for
         background-subtracted or normalised images.
@@ -163,19 +225,21 @@ def as_inputs(
     Returns
     -------
     X : skorch.helper.SliceDict
-        With ``X["images"]`` float32 of shape (n_samples, n_bands, height, width)
-        and ``X["redshift"]`` float32 of shape (n_samples,). Arrays already of the
-        right dtype are not copied.
+        With ``X["images"]`` float32 of shape (n_samples, n_bands, height, width),
+        ``X["redshift"]`` float32 of shape (n_samples,) and, if an exposure was
+        given, ``X["exposure"]`` float32 of shape (n_samples,) in s. Arrays already
+        of the right dtype are not copied.
 
     Raises
     ------
     KeyError
         If a mapping lacks ``"images"`` or ``"redshift"``.
     TypeError
-        If the values are not numeric.
+        If the values are not numeric, or a mapping comes with a separate redshift
+        or exposure.
     ValueError
-        On a wrong shape, NaN or infinite values, negative counts, redshift <= 0
-        or a length mismatch between images and redshift.
+        On a wrong shape, NaN or infinite values, negative counts, redshift <= 0,
+        exposure <= 0 or a length mismatch between images and redshift or exposure.
 
     Examples
     --------
@@ -186,12 +250,18 @@ def as_inputs(
     ((3, 10, 50, 50), dtype('float32'), dtype('float32'))
     >>> len(X[:2])
     2
+    >>> X = as_inputs(np.zeros((2, 10, 50, 50)), [0.1, 0.2], exposure=[1200.0, 950.0])
+    >>> X["exposure"], len(X[1:])
+    (array([1200.,  950.], dtype=float32), 1)
     """
     if isinstance(images, Mapping):
-        if redshift is not None:
-            message = "pass either a mapping with 'images' and 'redshift', or two arrays"
+        if redshift is not None or exposure is not None:
+            message = (
+                "pass either a mapping with 'images' and 'redshift' (and optionally "
+                "'exposure'), or the arrays one by one"
+            )
             raise TypeError(message)
-        images, redshift = _split_mapping(images)
+        images, redshift, exposure = _split_mapping(images)
     elif redshift is None:
         message = (
             "redshift is missing: every cluster needs a redshift. Call "
@@ -203,7 +273,10 @@ def as_inputs(
     redshift_array = _as_float_array(redshift, "redshift")
     _validate_images(image_array, counts)
     _validate_redshift(redshift_array, image_array.shape[0])
-    return SliceDict(**{IMAGES_KEY: image_array, REDSHIFT_KEY: redshift_array})
+    arrays = {IMAGES_KEY: image_array, REDSHIFT_KEY: redshift_array}
+    if exposure is not None:
+        arrays[EXPOSURE_KEY] = check_exposure(exposure, image_array.shape[0])
+    return SliceDict(**arrays)
 
 
 def n_samples_of(X: Any) -> int:

@@ -81,8 +81,8 @@ def test_read_buffers_are_reused_and_batches_own_their_memory(toy_file):
     import torch
 
     dataset = _view_in_blocks_of_100(path, labelled=False)
-    first, _, _, _ = dataset.read_blocks([0, 1])
-    again, _, _, _ = dataset.read_blocks([2, 3])
+    first, *_ = dataset.read_blocks([0, 1])
+    again, *_ = dataset.read_blocks([2, 3])
     assert first.data_ptr() == again.data_ptr()  # same memory, refilled
     np.testing.assert_array_equal(again.numpy(), X["images"][200:400])
     # in-order batches (prediction) are copies: later reads do not change them

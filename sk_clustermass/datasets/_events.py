@@ -180,7 +180,9 @@ def make_cutouts(
     -------
     X : skorch.helper.SliceDict
         ``X["images"]`` float32 (n_clusters, n_bands, image_size, image_size), photon
-        counts; ``X["redshift"]`` float32 (n_clusters,).
+        counts; ``X["redshift"]`` float32 (n_clusters,); ``X["exposure"]`` float32
+        (n_clusters,), the catalogue's ``exposure_s`` (an input of models with
+        ``use_exposure=True``).
     catalog : pandas.DataFrame
         The input rows, plus ``coverage`` (fraction of pixels with exposure),
         ``partial`` (coverage < 1), ``exposure_s`` (median exposure of the covered
@@ -274,5 +276,6 @@ def _result(sources: list[_Source], catalog: pd.DataFrame, redshift_column: str,
     out["n_events"] = [int(s.counts.sum()) for s in sources]
     out["n_files"] = [int(np.unique(s.owner[s.owner >= 0]).size) for s in sources]
     images = np.stack([s.counts for s in sources]).astype(np.float32)
-    X = as_inputs(images, out[redshift_column].to_numpy(dtype=np.float64))
+    X = as_inputs(images, out[redshift_column].to_numpy(dtype=np.float64),
+                  exposure=out["exposure_s"].to_numpy(dtype=np.float64))
     return X, out

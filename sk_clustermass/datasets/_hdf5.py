@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 from skorch.helper import SliceDict
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._inputs import (
+    EXPOSURE_KEY,
+    IMAGES_KEY,
+    REDSHIFT_KEY,
+    as_inputs,
+    check_exposure,
+    check_target,
+)
 from ._hdf5_format import (
     CATALOG_KEY,
     TARGET_KEY,
@@ -111,6 +118,7 @@ def _read_selection(
     try:
         images = _take(file[IMAGES_KEY], selection)
         redshift = _take(file[REDSHIFT_KEY], selection)
+        exposure = _take(file[EXPOSURE_KEY], selection) if layout.has_exposure else None
         target = _take(file[TARGET_KEY], selection) if layout.has_target else None
         catalog = None
         if with_catalog and CATALOG_KEY in file:
@@ -120,7 +128,7 @@ def _read_selection(
     except (OSError, RuntimeError) as exc:
         raise _fail(path, f"reading its data failed ({exc}); it is damaged") from exc
     try:
-        X = as_inputs(images, redshift, counts=False)
+        X = as_inputs(images, redshift, exposure=exposure, counts=False)
         y = None if target is None else check_target(target, n_selected)
     except ValueError as exc:
         raise _fail(path, str(exc)) from exc
@@ -144,8 +152,9 @@ def read_hdf5(
     Returns
     -------
     X : skorch.helper.SliceDict
-        ``X["images"]`` float32 of shape (n_selected, n_bands, height, width) and
-        ``X["redshift"]`` float32 of shape (n_selected,).
+        ``X["images"]`` float32 of shape (n_selected, n_bands, height, width),
+        ``X["redshift"]`` float32 of shape (n_selected,) and, if the file holds
+        exposures, ``X["exposure"]`` float32 of shape (n_selected,) in s.
     y : ndarray of shape (n_selected,) or None
         ``log10(M500c / Msun)`` as float64; None if the file holds no target.
     catalog : pandas.DataFrame or None
@@ -207,6 +216,8 @@ class HDF5ClusterDataset:
         ``X["images"].shape[1:]``.
     has_target : bool
         Whether the file holds ``log10_m500c``.
+    has_exposure : bool
+        Whether the file holds ``exposure`` (s per cluster).
     columns : tuple of str
         Catalogue columns (empty if there is no catalogue).
     attrs : dict
@@ -263,6 +274,11 @@ class HDF5ClusterDataset:
         return self._layout.has_target
 
     @property
+    def has_exposure(self) -> bool:
+        """Whether the file holds the exposure (s) of every cluster."""
+        return self._layout.has_exposure
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """Catalogue column names, in order."""
         return self._layout.columns
@@ -287,7 +303,8 @@ class HDF5ClusterDataset:
         Returns
         -------
         X : skorch.helper.SliceDict
-            Images (n_selected, n_bands, height, width) and redshift (n_selected,).
+            Images (n_selected, n_bands, height, width), redshift (n_selected,) and,
+            if the file holds it, exposure (n_selected,).
         y : ndarray of shape (n_selected,) or None
             ``log10(M500c / Msun)``, None if the file has no target.
         """
@@ -310,6 +327,30 @@ class HDF5ClusterDataset:
             raise _fail(self.path, f"reading its targets failed ({exc}); it is damaged") from exc
         try:
             return check_target(target, len(self))
+        except ValueError as exc:
+            raise _fail(self.path, str(exc)) from exc
+
+    def read_exposure(self) -> np.ndarray:
+        """All exposure times of the file, s, as float32 of shape (n_rows,).
+
+        Raises
+        ------
+        ValueError
+            If the file holds no exposure, or a value is not finite and > 0.
+        """
+        if not self.has_exposure:
+            message = (
+                f"{str(self.path)!r} holds no /{EXPOSURE_KEY} dataset (exposure time per "
+                "cluster, s); write the file again from an X with X['exposure'] "
+                "(as_inputs(images, redshift, exposure=...))"
+            )
+            raise ValueError(message)
+        try:
+            exposure = self._handle()[EXPOSURE_KEY][()]
+        except (OSError, RuntimeError) as exc:
+            raise _fail(self.path, f"reading its exposures failed ({exc}); it is damaged") from exc
+        try:
+            return check_exposure(exposure, len(self))
         except ValueError as exc:
             raise _fail(self.path, str(exc)) from exc
 

@@ -14,6 +14,10 @@ One file holds one data set, rows aligned across every dataset in it:
     on read instead of returning wrong numbers.
 ``/redshift``
     float32 ``(n,)``.
+``/exposure``
+    float32 ``(n,)``, the exposure time of every cluster in s (> 0); optional, read
+    into ``X["exposure"]`` (see ``use_exposure`` of the regressor). Readers that
+    predate it ignore it.
 ``/log10_m500c``
     float64 ``(n,)``, ``log10(M500c / Msun)``; absent for unlabelled data.
 ``/catalog/<column>``
@@ -38,7 +42,7 @@ import h5py
 import hdf5plugin  # noqa: F401 - registers the bitshuffle filter with HDF5
 import numpy as np
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 
 __all__ = ["CATALOG_KEY", "FORMAT_NAME", "FORMAT_VERSION", "TARGET_KEY"]
 
@@ -61,6 +65,7 @@ class _Layout:
     image_shape: tuple[int, int, int]
     has_target: bool
     columns: tuple[str, ...]
+    has_exposure: bool = False
 
 
 def _fail(path: Path | str, problem: str) -> ValueError:
@@ -125,6 +130,9 @@ def _inspect(file: h5py.File, path: Path) -> _Layout:
     has_target = TARGET_KEY in file
     if has_target:
         _require_dataset(file, TARGET_KEY, 1, n_rows, path)
+    has_exposure = EXPOSURE_KEY in file
+    if has_exposure:
+        _require_dataset(file, EXPOSURE_KEY, 1, n_rows, path)
     columns: tuple[str, ...] = ()
     if CATALOG_KEY in file:
         try:
@@ -133,6 +141,6 @@ def _inspect(file: h5py.File, path: Path) -> _Layout:
             raise _fail(path, "the catalog group has no valid 'columns' attribute") from exc
         for name in columns:
             _require_dataset(file, f"{CATALOG_KEY}/{name}", 1, n_rows, path)
-    return _Layout(n_rows, tuple(images.shape[1:]), has_target, columns)
+    return _Layout(n_rows, tuple(images.shape[1:]), has_target, columns, has_exposure)
 
 

@@ -18,7 +18,7 @@ import hdf5plugin
 import numpy as np
 import pandas as pd
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from .._utils import commit_temporary, discard_temporary, new_temporary
 from .._version import __version__
 from ._hdf5_format import (
@@ -214,7 +214,8 @@ class HDF5ClusterWriter:
         Extra file attributes (strings, numbers or numeric arrays). ``band_edges_kev``,
         if given, must hold ``n_bands + 1`` increasing energies in keV.
     chunk_size : int, default=256
-        Rows per chunk of the 1-D datasets (redshift, target, catalogue columns).
+        Rows per chunk of the 1-D datasets (redshift, exposure, target, catalogue
+        columns).
         Images are always chunked one cluster per chunk.
 
     Attributes
@@ -270,6 +271,7 @@ class HDF5ClusterWriter:
         self._finalizer: weakref.finalize | None = None
         self._schema: dict[str, np.dtype] | None = None
         self._has_target: bool | None = None
+        self._has_exposure: bool | None = None
         self._broken = False
 
     # -- lifecycle
@@ -396,7 +398,8 @@ class HDF5ClusterWriter:
         ----------
         X : SliceDict or dict
             ``X["images"]`` of shape (n, n_bands, height, width) matching the writer,
-            ``X["redshift"]`` of shape (n,).
+            ``X["redshift"]`` of shape (n,) and optionally ``X["exposure"]`` (s) of
+            shape (n,): give it in every append or in none.
         y : array-like of shape (n,), optional
             ``log10(M500c / Msun)``. Give it in every append or in none.
         catalog : pandas.DataFrame, optional
@@ -406,8 +409,8 @@ class HDF5ClusterWriter:
         Raises
         ------
         ValueError
-            On a shape mismatch with the writer, or a block whose target or catalogue
-            columns differ from the first block's. Nothing is written then.
+            On a shape mismatch with the writer, or a block whose target, exposure or
+            catalogue columns differ from the first block's. Nothing is written then.
         """
         self._require_open()
         inputs = as_inputs(X, counts=False)
@@ -421,25 +424,37 @@ class HDF5ClusterWriter:
             raise ValueError(message)
         target = None if y is None else check_target(y, images.shape[0])
         columns = _catalog_to_arrays(catalog, images.shape[0])
-        self._check_consistent(target, columns)
-        self._write_block(images, inputs[REDSHIFT_KEY], target, columns)
+        exposure = inputs.get(EXPOSURE_KEY)
+        self._check_consistent(target, columns, exposure)
+        self._write_block(images, inputs[REDSHIFT_KEY], target, columns, exposure)
 
-    def _check_consistent(self, target: np.ndarray | None, columns) -> None:
+    def _check_consistent(self, target: np.ndarray | None, columns,
+                          exposure: np.ndarray | None = None) -> None:
         if self._has_target is not None and self._has_target != (target is not None):
             message = (
                 f"y was {'given' if self._has_target else 'not given'} in the first "
                 "append; give it in every append or in none"
             )
             raise ValueError(message)
+        if self._has_exposure is not None and self._has_exposure != (exposure is not None):
+            message = (
+                f"X['exposure'] was {'given' if self._has_exposure else 'not given'} in "
+                "the first append; give it in every append or in none"
+            )
+            raise ValueError(message)
         if self._schema is not None or self.n_written:
             _check_schema_compatible(self._schema, columns)
 
-    def _write_block(self, images, redshift, target, columns) -> None:
+    def _write_block(self, images, redshift, target, columns, exposure=None) -> None:
         file = self._file
         if self._has_target is None:
             self._has_target = target is not None
             if target is not None:
                 self._create_vector(TARGET_KEY, np.dtype(np.float64))
+        if self._has_exposure is None:
+            self._has_exposure = exposure is not None
+            if exposure is not None:
+                self._create_vector(EXPOSURE_KEY, np.dtype(np.float32))
         if self._schema is None and self.n_written == 0 and columns is not None:
             self._schema = {name: values.dtype for name, values in columns.items()}
             group = file.create_group(CATALOG_KEY)
@@ -448,6 +463,8 @@ class HDF5ClusterWriter:
                 self._create_vector(f"{CATALOG_KEY}/{name}", values.dtype)
         start, stop = self.n_written, self.n_written + images.shape[0]
         blocks = {IMAGES_KEY: images, REDSHIFT_KEY: redshift}
+        if exposure is not None:
+            blocks[EXPOSURE_KEY] = exposure
         if target is not None:
             blocks[TARGET_KEY] = target
         for name, values in (columns or {}).items():
@@ -481,9 +498,10 @@ def write_hdf5(
         Destination file (conventionally ``.h5``); its directory must exist. An existing
         file is replaced only once the new one is complete.
     X : SliceDict or dict
-        ``X["images"]`` of shape (n_samples, n_bands, height, width) and
-        ``X["redshift"]`` of shape (n_samples,), validated with
-        :func:`sk_clustermass.as_inputs` (``counts=False``: transformed images are fine).
+        ``X["images"]`` of shape (n_samples, n_bands, height, width),
+        ``X["redshift"]`` of shape (n_samples,) and optionally ``X["exposure"]`` (s)
+        of shape (n_samples,), validated with :func:`sk_clustermass.as_inputs`
+        (``counts=False``: transformed images are fine).
     y : array-like of shape (n_samples,) or None
         ``log10(M500c / Msun)``; None for unlabelled clusters.
     catalog : pandas.DataFrame, optional
@@ -536,6 +554,7 @@ def write_hdf5(
         chunk_size=chunk_size,
     )
     with writer:
-        writer._write_block(images, inputs[REDSHIFT_KEY], target, columns)
+        writer._write_block(images, inputs[REDSHIFT_KEY], target, columns,
+                            inputs.get(EXPOSURE_KEY))
 
 

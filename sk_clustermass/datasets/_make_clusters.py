@@ -61,6 +61,9 @@ _MAX_PARENTS_PER_SAMPLE_SELECTION = 2000
 _SELECTION_CHUNK_FACTOR = 16
 _CANCELLED_CHUNKS = r".*(successfully executed +but not used|still being processed)"
 _AUTO_PROGRESS_SAMPLES = 10_000
+#: The catalogue column that becomes X["exposure"]: the exposure the cluster's photons
+#: see (what an exposure map gives), s.
+EXPOSURE_COLUMN = "exposure_vignetted_s"
 
 
 # ----------------------------------------------------------------------------- checks
@@ -255,6 +258,7 @@ def _run_chunk(
     return {
         "images": _compact_counts(images) if compact and images is not None else images,
         "redshift": catalog["z"].to_numpy(np.float32),
+        "exposure": catalog[EXPOSURE_COLUMN].to_numpy(np.float32),
         "y": catalog["log10_M500c"].to_numpy(np.float64),
         "catalog": catalog,
         "n_parents": n,
@@ -393,6 +397,7 @@ def _head(result: dict[str, Any], n: int) -> dict[str, Any]:
     return {
         "images": None if result["images"] is None else result["images"][:n],
         "redshift": result["redshift"][:n],
+        "exposure": result["exposure"][:n],
         "y": result["y"][:n],
         "catalog": result["catalog"].iloc[:n].reset_index(drop=True),
         "n_parents": result["n_parents"],
@@ -523,7 +528,10 @@ def make_clusters(
     X : skorch.helper.SliceDict
         ``X["images"]``: float32 (n_samples, n_bands, image_size, image_size),
         Poisson photon counts (non-negative integers), channels first;
-        ``X["redshift"]``: float32 (n_samples,).
+        ``X["redshift"]``: float32 (n_samples,); ``X["exposure"]``: float32
+        (n_samples,), the vignetted exposure of every cluster in s (the catalogue's
+        ``exposure_vignetted_s``; it varies from cluster to cluster by the survey's
+        ``exposure_scatter_ln``), an input of models with ``use_exposure=True``.
     y : ndarray of shape (n_samples,)
         log10(M500c / Msun), float64.
     catalog : pandas.DataFrame
@@ -564,6 +572,7 @@ def make_clusters(
     shape = (n_samples, config.n_bands, config.image_size, config.image_size)
     images = np.empty(shape, dtype=np.float32)
     redshift = np.empty(n_samples, dtype=np.float32)
+    exposure = np.empty(n_samples, dtype=np.float32)
     y = np.empty(n_samples, dtype=np.float64)
     catalogs, start = [], 0
     for chunk in _iter_chunks(config, root, n_samples, size, _check_n_jobs(n_jobs),
@@ -572,9 +581,10 @@ def make_clusters(
         stop = start + len(chunk["y"])
         images[start:stop] = chunk["images"]
         redshift[start:stop], y[start:stop] = chunk["redshift"], chunk["y"]
+        exposure[start:stop] = chunk["exposure"]
         catalogs.append(chunk["catalog"])
         start = stop
-    X = as_inputs(images, redshift)
+    X = as_inputs(images, redshift, exposure=exposure)
     if not return_catalog:
         return X, y
     return X, y, pd.concat(catalogs, ignore_index=True)
@@ -817,6 +827,6 @@ def simulate_to_hdf5(
                           progress=bool(progress), image_format=image_format)
     with sigterm_as_keyboard_interrupt(), writer:  # kill/SLURM/docker stop act as Ctrl-C
         for chunk in chunks:
-            writer.append({"images": chunk["images"], "redshift": chunk["redshift"]}, chunk["y"],
-                          chunk["catalog"])
+            inputs = {key: chunk[key] for key in ("images", "redshift", "exposure")}
+            writer.append(inputs, chunk["y"], chunk["catalog"])
     return Path(path)

@@ -6,7 +6,8 @@ tensors (sharing memory with the user's numpy arrays where possible), train and
 validation parts are index views of the same tensors, and a batch is one
 ``index_select`` (or one slice when not shuffled).
 
-A batch is ``(inputs, target)`` with ``inputs = {'images', 'redshift'}``; when the fit is
+A batch is ``(inputs, target)`` with ``inputs = {'images', 'redshift'}`` (plus
+``'exposure'`` when the network uses it, see ``use_exposure``); when the fit is
 weighted, ``inputs`` also carries the rows' ``'sample_weight'`` (the net takes it out
 before the forward pass and hands it to the loss), so weights travel with their rows
 through every shuffle and split exactly like the target.
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 
 __all__ = [
     "WEIGHT_KEY",
@@ -35,7 +36,7 @@ WEIGHT_KEY = "sample_weight"
 
 
 class ClusterTensors(Dataset):
-    """Image, redshift and target tensors, optionally restricted to some rows.
+    """Image, redshift, (exposure) and target tensors, optionally restricted to some rows.
 
     Parameters
     ----------
@@ -46,6 +47,9 @@ class ClusterTensors(Dataset):
         Rows of the tensors that belong to this view; all rows if omitted.
     weight : torch.Tensor of shape (n_samples,), optional
         Per-row weights of the loss; batches carry them under ``WEIGHT_KEY``.
+    exposure : torch.Tensor of shape (n_samples,), optional
+        Exposure times in s, for a network that uses them; batches carry them under
+        ``EXPOSURE_KEY``.
     """
 
     def __init__(
@@ -55,12 +59,14 @@ class ClusterTensors(Dataset):
         target: torch.Tensor | None = None,
         rows: torch.Tensor | None = None,
         weight: torch.Tensor | None = None,
+        exposure: torch.Tensor | None = None,
     ) -> None:
         self.images = images
         self.redshift = redshift
         self.target = target
         self.rows = rows
         self.weight = weight
+        self.exposure = exposure
 
     @classmethod
     def from_arrays(
@@ -69,6 +75,7 @@ class ClusterTensors(Dataset):
         redshift: np.ndarray,
         target: np.ndarray | None = None,
         weight: np.ndarray | None = None,
+        exposure: np.ndarray | None = None,
     ) -> ClusterTensors:
         """Wrap float32 numpy arrays without copying them."""
 
@@ -77,7 +84,8 @@ class ClusterTensors(Dataset):
                 return None
             return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
-        return cls(tensor(images), tensor(redshift), tensor(target), weight=tensor(weight))
+        return cls(tensor(images), tensor(redshift), tensor(target), weight=tensor(weight),
+                   exposure=tensor(exposure))
 
     def __len__(self) -> int:
         return len(self.images) if self.rows is None else len(self.rows)
@@ -88,14 +96,15 @@ class ClusterTensors(Dataset):
     def subset(self, rows: torch.Tensor) -> ClusterTensors:
         """A view on some of this view's rows (no data copied)."""
         base_rows = rows if self.rows is None else self.rows[rows]
-        return ClusterTensors(self.images, self.redshift, self.target, base_rows, self.weight)
+        return ClusterTensors(self.images, self.redshift, self.target, base_rows, self.weight,
+                              self.exposure)
 
     def to(self, device: torch.device | str) -> ClusterTensors:
         """Move the tensors to ``device`` once (no-op when already there)."""
         move = (lambda t: None if t is None else t.to(device))  # noqa: E731
         return ClusterTensors(
             move(self.images), move(self.redshift), move(self.target), move(self.rows),
-            move(self.weight),
+            move(self.weight), move(self.exposure),
         )
 
     def inference_batches(self, batch_size: int, device: Any) -> BatchIterator:
@@ -112,7 +121,7 @@ class ClusterTensors(Dataset):
         return BatchIterator(dataset, batch_size)
 
     def take(self, index: torch.Tensor | slice) -> tuple[dict, torch.Tensor | None]:
-        """Return the batch ``({'images', 'redshift'}, target)`` at ``index``.
+        """Return the batch ``({'images', 'redshift'[, 'exposure']}, target)`` at ``index``.
 
         ``index`` is a slice or an int64 tensor of positions within this view.
         """
@@ -124,6 +133,8 @@ class ClusterTensors(Dataset):
             index = index.to(self.images.device)
             pick = (lambda t: None if t is None else t.index_select(0, index))  # noqa: E731
         inputs = {IMAGES_KEY: pick(self.images), REDSHIFT_KEY: pick(self.redshift)}
+        if self.exposure is not None:
+            inputs[EXPOSURE_KEY] = pick(self.exposure)
         if self.weight is not None:
             inputs[WEIGHT_KEY] = pick(self.weight)
         return inputs, pick(self.target)

@@ -8,6 +8,9 @@ target's standardisation and the width calibration folded in: it takes
     regressor receives them*, i.e. after the pipeline's transformers;
 ``redshift``
     float32 tensor of shape (batch,);
+``exposure``
+    float32 tensor of shape (batch,), the exposure time in s: only for a regressor
+    fitted with ``use_exposure=True`` (the graph then has three inputs);
 
 and returns ``mean`` and ``std``, float32 tensors of shape (batch,), in
 ``log10(M500c / Msun)`` and dex: the same numbers as ``predict(X, return_std=True)``.
@@ -24,7 +27,7 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs
 from ._loss import LOG_STD_MAX, LOG_STD_MIN
 from ._regressor import ClusterMassRegressor
 from ._symmetry import combine_outputs, square_symmetries
@@ -40,7 +43,9 @@ class MassNetwork(torch.nn.Module):
     Parameters
     ----------
     regressor : ClusterMassRegressor
-        Fitted. Its module is copied to the CPU in evaluation mode.
+        Fitted. Its module is copied to the CPU in evaluation mode. If it was
+        fitted with ``use_exposure=True``, the module takes the exposure (s) as a
+        third input.
 
     Examples
     --------
@@ -70,17 +75,23 @@ class MassNetwork(torch.nn.Module):
         self.y_scale = float(regressor.y_scale_)
         self.std_scale = float(regressor.std_scale_)
         self.residual_std = float(regressor.residual_std_)
+        self.use_exposure = bool(getattr(module, "use_exposure", False))
 
     def forward(
-        self, images: torch.Tensor, redshift: torch.Tensor
+        self, images: torch.Tensor, redshift: torch.Tensor, exposure: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predicted mean (log10 Msun) and standard deviation (dex), each of shape (batch,)."""
+        """Predicted mean (log10 Msun) and standard deviation (dex), each of shape (batch,).
+
+        ``exposure`` (s, shape (batch,)) is needed by a network fitted with
+        ``use_exposure=True`` and ignored otherwise.
+        """
+        scalars = (redshift, exposure) if self.use_exposure else (redshift,)
         if self.symmetries:
             raw = combine_outputs(
-                [self.network(view, redshift) for view in square_symmetries(images)]
+                [self.network(view, *scalars) for view in square_symmetries(images)]
             )
         else:
-            raw = self.network(images, redshift)
+            raw = self.network(images, *scalars)
         mean = raw[:, 0] * self.y_scale + self.y_mean
         if self.mse:
             std = torch.full_like(mean, self.residual_std * self.y_scale)
@@ -111,18 +122,31 @@ def _regressor_of(model: Any) -> ClusterMassRegressor:
     return regressor
 
 
+def _input_names(regressor: ClusterMassRegressor) -> list[str]:
+    """The graph's inputs: images and redshift, and the exposure if the network reads it."""
+    names = [IMAGES_KEY, REDSHIFT_KEY]
+    return [*names, EXPOSURE_KEY] if regressor._uses_exposure() else names
+
+
 def _example_inputs(regressor: ClusterMassRegressor, X: Any) -> tuple[torch.Tensor, ...]:
-    """Two example tensors: from ``X`` if given, else zeros of the fitted shape."""
+    """Example tensors, one per input: from ``X`` if given, else of the fitted shape."""
+    names = _input_names(regressor)
     if X is None:
         shape = (2, regressor.n_bands_in_, *regressor.image_shape_in_)
-        return torch.zeros(shape), torch.full((2,), 0.5)
+        examples = {IMAGES_KEY: torch.zeros(shape), REDSHIFT_KEY: torch.full((2,), 0.5),
+                    EXPOSURE_KEY: torch.full((2,), 1000.0)}
+        return tuple(examples[name] for name in names)
     X = as_inputs(X, counts=False)
-    return torch.from_numpy(X[IMAGES_KEY]), torch.from_numpy(X[REDSHIFT_KEY])
+    if EXPOSURE_KEY in names and EXPOSURE_KEY not in X:
+        message = ("the model was fitted with use_exposure=True: the example X needs "
+                   "X['exposure'] (s); pass exposure= to as_inputs, or X=None")
+        raise ValueError(message)
+    return tuple(torch.from_numpy(X[name]) for name in names)
 
 
-def _dynamic_batch() -> dict:
+def _dynamic_batch(names: list[str]) -> dict:
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
-    return {"images": {0: batch}, "redshift": {0: batch}}
+    return {name: {0: batch} for name in names}
 
 
 def export_torch(model: Any, X: Any = None) -> torch.export.ExportedProgram:
@@ -141,12 +165,14 @@ def export_torch(model: Any, X: Any = None) -> torch.export.ExportedProgram:
     program : torch.export.ExportedProgram
         ``program.module()(images, redshift)`` returns ``(mean, std)``, each of shape
         (batch,), in log10(M500c / Msun) and dex; save it with
-        :func:`torch.export.save`.
+        :func:`torch.export.save`. For a model fitted with ``use_exposure=True`` it
+        is ``program.module()(images, redshift, exposure)``.
     """
     regressor = _regressor_of(model)
     network = MassNetwork(regressor)
+    names = _input_names(regressor)
     return torch.export.export(
-        network, _example_inputs(regressor, X), dynamic_shapes=_dynamic_batch()
+        network, _example_inputs(regressor, X), dynamic_shapes=_dynamic_batch(names)
     )
 
 
@@ -170,8 +196,10 @@ def export_onnx(model: Any, path: str | Path, X: Any = None) -> Path:
     -------
     path : Path
         The file written. Its graph has the inputs ``images`` (float32, shape
-        (batch, n_bands, height, width)) and ``redshift`` (float32, (batch,)) and
-        the outputs ``log10_m500c`` (log10 Msun) and ``sigma_dex`` (dex), each (batch,).
+        (batch, n_bands, height, width)) and ``redshift`` (float32, (batch,)), plus
+        ``exposure`` (float32, (batch,), s) for a model fitted with
+        ``use_exposure=True``, and the outputs ``log10_m500c`` (log10 Msun) and
+        ``sigma_dex`` (dex), each (batch,).
 
     Examples
     --------
@@ -197,8 +225,8 @@ def export_onnx(model: Any, path: str | Path, X: Any = None) -> Path:
     path = Path(path)
     program = export_torch(regressor, X)
     onnx_program = torch.onnx.export(
-        program, input_names=["images", "redshift"], output_names=["log10_m500c", "sigma_dex"],
-        dynamo=True, verbose=False,
+        program, input_names=_input_names(regressor),
+        output_names=["log10_m500c", "sigma_dex"], dynamo=True, verbose=False,
     )
     onnx_program.save(str(path))
     return path

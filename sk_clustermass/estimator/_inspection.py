@@ -4,7 +4,8 @@ Two views, as in Ho et al. (2023, ApJ 950, 149), who read their cluster-mass CNN
 the same ways:
 
 - :func:`group_permutation_importance`: the drop in score when one energy band, the
-  redshift, or one ring of pixels around the centre is shuffled between clusters.
+  redshift (the exposure, for a network that reads it), or one ring of pixels around
+  the centre is shuffled between clusters.
   It works on any fitted model of this library (pipelines included) and reuses
   :func:`sklearn.inspection.permutation_importance` for the repeats, the scorer and
   the result, by permuting *indices* of clusters instead of columns.
@@ -26,8 +27,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from skorch.helper import SliceDict
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from ._export import MassNetwork, _regressor_of
+from ._regressor import ClusterMassRegressor
 
 __all__ = ["group_permutation_importance", "radial_rings", "saliency_maps"]
 
@@ -66,7 +68,7 @@ class _IndexedModel(RegressorMixin, BaseEstimator):
 
     With every column equal to ``arange(n)`` it predicts on ``X`` itself; when
     scikit-learn's permutation importance shuffles column g, group g (a band, the
-    redshift or a ring of pixels) is taken from other clusters.
+    redshift, the exposure or a ring of pixels) is taken from other clusters.
     """
 
     def __init__(self, model: Any, X: SliceDict, groups: list[tuple[str, Any]]) -> None:
@@ -81,18 +83,19 @@ class _IndexedModel(RegressorMixin, BaseEstimator):
         indices = np.asarray(indices, dtype=np.intp)
         identity = np.arange(len(indices))
         images = self.X[IMAGES_KEY][identity].copy()
-        redshift = self.X[REDSHIFT_KEY][identity].copy()
+        scalars = {key: self.X[key][identity].copy()
+                   for key in (REDSHIFT_KEY, EXPOSURE_KEY) if key in self.X}
         for column, (kind, where) in enumerate(self.groups):
             order = indices[:, column]
             if np.array_equal(order, identity):
                 continue
             if kind == "band":
                 images[:, where] = self.X[IMAGES_KEY][order, where]
-            elif kind == "redshift":
-                redshift = self.X[REDSHIFT_KEY][order]
+            elif kind in scalars:  # the redshift or the exposure
+                scalars[kind] = self.X[kind][order]
             else:
                 images[:, :, where] = self.X[IMAGES_KEY][order][:, :, where]
-        return self.model.predict(SliceDict(**{IMAGES_KEY: images, REDSHIFT_KEY: redshift}))
+        return self.model.predict(SliceDict(**{IMAGES_KEY: images, **scalars}))
 
 
 def group_permutation_importance(
@@ -120,7 +123,8 @@ def group_permutation_importance(
         :func:`sk_clustermass.as_inputs` (raw counts before a pipeline).
     X : skorch.helper.SliceDict or dict
         ``X["images"]`` of shape (n_samples, n_bands, height, width) and
-        ``X["redshift"]`` of shape (n_samples,); held-out clusters, ideally.
+        ``X["redshift"]`` of shape (n_samples,) (and ``X["exposure"]``, carried to
+        the model); held-out clusters, ideally.
     y : array-like of shape (n_samples,)
         True ``log10(M500c / Msun)``.
     n_rings : int, default=5
@@ -141,7 +145,9 @@ def group_permutation_importance(
         ``importances`` of shape (n_groups, n_repeats), ``importances_mean`` and
         ``importances_std`` of shape (n_groups,), and ``names`` (``"band 0"``, ...,
         ``"redshift"``, ``"ring 0"``, ...) and ``kinds`` (``"band"``,
-        ``"redshift"``, ``"ring"``) of length n_groups.
+        ``"redshift"``, ``"ring"``) of length n_groups. For a network fitted with
+        ``use_exposure=True`` (alone or ending a pipeline) the group ``"exposure"``
+        follows the redshift.
 
     Examples
     --------
@@ -161,8 +167,9 @@ def group_permutation_importance(
     n_bands = X[IMAGES_KEY].shape[1]
     rings = radial_rings(X[IMAGES_KEY].shape[2:], n_rings)
     groups: list[tuple[str, Any]] = [("band", band) for band in range(n_bands)]
-    groups += [("redshift", None)] + [("ring", mask) for mask in rings]
-    names = [f"band {band}" for band in range(n_bands)] + ["redshift"]
+    scalars = ["redshift", "exposure"] if _reads_exposure(model) else ["redshift"]
+    groups += [(kind, None) for kind in scalars] + [("ring", mask) for mask in rings]
+    names = [f"band {band}" for band in range(n_bands)] + scalars
     names += [f"ring {ring}" for ring in range(n_rings)]
     indices = np.repeat(np.arange(len(y))[:, None], len(groups), axis=1)
     result = permutation_importance(
@@ -172,6 +179,13 @@ def group_permutation_importance(
     result.names = names
     result.kinds = [kind for kind, _ in groups]
     return result
+
+
+def _reads_exposure(model: Any) -> bool:
+    """Whether ``model`` is (or ends with) a network fitted with ``use_exposure=True``."""
+    regressor = model[-1] if isinstance(model, Pipeline) else model
+    return (isinstance(regressor, ClusterMassRegressor) and hasattr(regressor, "net_")
+            and regressor._uses_exposure())
 
 
 def saliency_maps(
@@ -191,7 +205,8 @@ def saliency_maps(
         receives*, i.e. after the pipeline's transformers (which are applied here).
     X : skorch.helper.SliceDict or dict
         A few clusters: ``X["images"]`` of shape (n_samples, n_bands, height, width)
-        and ``X["redshift"]`` of shape (n_samples,).
+        and ``X["redshift"]`` of shape (n_samples,), and ``X["exposure"]`` for a
+        network fitted with ``use_exposure=True``.
     method : {'integrated_gradients', 'gradient'}, default='integrated_gradients'
         ``'gradient'``: d(mean) / d(pixel). ``'integrated_gradients'``: the gradient
         averaged along the straight path from ``baseline`` to the image, times
@@ -233,22 +248,27 @@ def saliency_maps(
     X = as_inputs(X, counts=False)
     network = MassNetwork(regressor)
     images = torch.from_numpy(X[IMAGES_KEY]).double()
-    redshift = torch.from_numpy(X[REDSHIFT_KEY]).double()
+    keys = [REDSHIFT_KEY, EXPOSURE_KEY] if network.use_exposure else [REDSHIFT_KEY]
+    if EXPOSURE_KEY in keys and EXPOSURE_KEY not in X:
+        message = ("the model was fitted with use_exposure=True: X needs X['exposure'] "
+                   "(s); pass exposure= to as_inputs")
+        raise ValueError(message)
+    scalars = [torch.from_numpy(X[key]).double() for key in keys]
     network = network.double()
     if method == "gradient":
-        return _gradient(network, images, redshift).numpy()
+        return _gradient(network, images, *scalars).numpy()
     alphas = (torch.arange(n_steps, dtype=torch.float64) + 0.5) / n_steps
     start = torch.full_like(images, baseline)
     total = torch.zeros_like(images)
     for alpha in alphas:
-        total += _gradient(network, start + alpha * (images - start), redshift)
+        total += _gradient(network, start + alpha * (images - start), *scalars)
     return (total / n_steps * (images - start)).numpy()
 
 
 
-def _gradient(network: MassNetwork, images: torch.Tensor, redshift: torch.Tensor):
+def _gradient(network: MassNetwork, images: torch.Tensor, *scalars: torch.Tensor):
     """d(predicted mean) / d(images), one cluster's mean at a time (they are independent)."""
     images = images.clone().requires_grad_(True)
-    mean, _ = network(images, redshift)
+    mean, _ = network(images, *scalars)
     (gradient,) = torch.autograd.grad(mean.sum(), images)
     return gradient.detach()

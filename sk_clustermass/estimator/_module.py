@@ -3,9 +3,10 @@
 The default reproduces the seed lab's architecture (``shared/seed``): three 'valid'
 convolutions of 20 filters with a 2x2 kernel, a 4x4 max-pool, two more convolutions,
 another 4x4 max-pool, then dense layers 512-256-128-64, LeakyReLU everywhere and a
-linear output. The redshift joins the flattened feature map before the dense part.
-The output has two columns: the mean and the log of the width (standard deviation)
-of a Gaussian on the standardised target.
+linear output. The redshift joins the flattened feature map before the dense part,
+and so, optionally (``use_exposure``), does ``log10(exposure / 1 ks)``. The output has
+two columns: the mean and the log of the width (standard deviation) of a Gaussian on
+the standardised target.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ClusterMassCNN", "feature_map_sizes"]
+__all__ = ["EXPOSURE_UNIT_S", "ClusterMassCNN", "feature_map_sizes"]
 
 PADDING_MODES = ("valid", "same")
+#: The exposure enters the network as log10(exposure / EXPOSURE_UNIT_S), exposure in s.
+EXPOSURE_UNIT_S = 1000.0
 
 
 def _conv_output_size(size: int, kernel_size: int, padding: str) -> int:
@@ -96,7 +99,7 @@ def feature_map_sizes(
 
 
 class ClusterMassCNN(nn.Module):
-    """CNN mapping an image cube and a redshift to a Gaussian on log10 mass.
+    """CNN mapping an image cube and a redshift (and an exposure) to a Gaussian on log10 mass.
 
     Parameters
     ----------
@@ -127,6 +130,11 @@ class ClusterMassCNN(nn.Module):
         estimator in ``fit``); identity if omitted.
     redshift_mean, redshift_scale : float, default=0.0, 1.0
         Standardisation of the redshift.
+    use_exposure : bool, default=False
+        Whether ``log10(exposure / 1 ks)`` joins the dense part (after the redshift);
+        ``forward`` then needs the exposure.
+    exposure_mean, exposure_scale : float, default=0.0, 1.0
+        Standardisation of ``log10(exposure / 1 ks)``.
 
     Examples
     --------
@@ -154,6 +162,9 @@ class ClusterMassCNN(nn.Module):
         band_scale: Sequence[float] | None = None,
         redshift_mean: float = 0.0,
         redshift_scale: float = 1.0,
+        use_exposure: bool = False,
+        exposure_mean: float = 0.0,
+        exposure_scale: float = 1.0,
     ) -> None:
         super().__init__()
         sizes = feature_map_sizes(
@@ -170,11 +181,14 @@ class ClusterMassCNN(nn.Module):
         self.register_buffer("band_scale", scale.float().reshape(1, n_bands, 1, 1))
         self.redshift_mean = float(redshift_mean)
         self.redshift_scale = float(redshift_scale)
+        self.use_exposure = use_exposure
+        self.exposure_mean = float(exposure_mean)
+        self.exposure_scale = float(exposure_scale)
 
         self.features = self._build_features(
             n_bands, n_filters, kernel_size, conv_layers, pool_size, padding, negative_slope
         )
-        n_flat = n_filters * sizes[-1][0] * sizes[-1][1] + int(use_redshift)
+        n_flat = n_filters * sizes[-1][0] * sizes[-1][1] + int(use_redshift) + int(use_exposure)
         self.dense = nn.ModuleList()
         self.dense_dropout = nn.ModuleList()
         width_in = n_flat
@@ -209,13 +223,17 @@ class ClusterMassCNN(nn.Module):
             layers.append(nn.MaxPool2d(pool_size))
         return nn.Sequential(*layers)
 
-    def forward(self, images: torch.Tensor, redshift: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, redshift: torch.Tensor, exposure: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Predict ``(mean, log_std)`` of the standardised target.
 
         Parameters
         ----------
         images : torch.Tensor of shape (batch, n_bands, height, width)
         redshift : torch.Tensor of shape (batch,)
+        exposure : torch.Tensor of shape (batch,), optional
+            Exposure times in s; needed with ``use_exposure``, ignored otherwise.
 
         Returns
         -------
@@ -231,6 +249,8 @@ class ClusterMassCNN(nn.Module):
             z = redshift.reshape(-1, 1).to(self.band_mean.dtype)
             z = (z - self.redshift_mean) / self.redshift_scale
             x = torch.cat([x, z.to(x.dtype)], dim=1)
+        if self.use_exposure:
+            x = torch.cat([x, self._log_exposure(exposure).to(x.dtype)], dim=1)
         activations = []
         for linear, dropout in zip(self.dense, self.dense_dropout):
             x = self.activation(linear(x))
@@ -239,6 +259,17 @@ class ClusterMassCNN(nn.Module):
         if self.record_activations:
             self.dense_activations = activations
         return self._head(x)
+
+    def _log_exposure(self, exposure: torch.Tensor | None) -> torch.Tensor:
+        """Standardised ``log10(exposure / 1 ks)``, shape (batch, 1), float32."""
+        if exposure is None:
+            message = (
+                "this network was built with use_exposure=True and needs the exposure "
+                "(s) of every cluster: pass it as the third input, X['exposure']"
+            )
+            raise ValueError(message)
+        log_t = torch.log10(exposure.reshape(-1, 1).to(self.band_mean.dtype) / EXPOSURE_UNIT_S)
+        return (log_t - self.exposure_mean) / self.exposure_scale
 
     def _head(self, x: torch.Tensor) -> torch.Tensor:
         """The output layer; in float32 even under autocast (mean and log-width exact)."""

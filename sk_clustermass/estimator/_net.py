@@ -18,7 +18,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 from ._data import WEIGHT_KEY
 from ._loss import penalty
 from ._precision import autocast
@@ -257,13 +257,15 @@ class ClusterNet(NeuralNet):
         with torch.inference_mode(), precision:
             for inputs, target in dataset.inference_batches(self.batch_size, self.device):
                 images = inputs[IMAGES_KEY].to(self.device, non_blocking=True)
-                redshift = inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)
+                scalars = [inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)]
+                if EXPOSURE_KEY in inputs:  # only when the network uses the exposure
+                    scalars.append(inputs[EXPOSURE_KEY].to(self.device, non_blocking=True))
                 if symmetries:
                     raw = combine_outputs(
-                        [self.module_(view, redshift) for view in square_symmetries(images)]
+                        [self.module_(view, *scalars) for view in square_symmetries(images)]
                     )
                 else:
-                    raw = self.module_(images, redshift)
+                    raw = self.module_(images, *scalars)
                 outputs.append(raw.float())
                 if return_target:
                     targets.append(target.float())

@@ -206,6 +206,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               low=0, low_inclusive=False),
     _fraction("dropout", "dropout rate after every hidden dense layer", _REG),
     Parameter("use_redshift", "bool", "feed the redshift to the dense part", _ARCH),
+    # Fits with False keep the checkpoint fingerprints of before the parameter existed.
+    Parameter("use_exposure", "bool", "also feed log10(exposure / 1 ks) to the dense part; "
+              "needs X['exposure'] (s) in fit and predict", _ARCH),
     Parameter("loss", "choice", "Gaussian likelihood (mean and width) or squared error",
               _LOSS, choices=LOSSES),
     Parameter("regularizer", "choice", "penalty on the hidden dense layers", _REG,

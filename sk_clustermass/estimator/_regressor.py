@@ -30,7 +30,7 @@ from ._hyperparameters import (
     validate_hyperparameters,
 )
 from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
-from ._module import ClusterMassCNN
+from ._module import EXPOSURE_UNIT_S, ClusterMassCNN
 from ._net import ClusterNet, NonFiniteLossError
 from ._parameters import fingerprint_ignored
 from ._precision import resolve_precision
@@ -57,8 +57,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     (``loss='mse'``). Training is run by :mod:`skorch`; the fitted net is ``net_``.
 
     Targets and inputs are standardised inside (per-band mean and standard deviation
-    of the images, mean and standard deviation of the redshift and of ``y``, all
-    learned in ``fit``) and predictions are returned in ``log10(M500c / Msun)``.
+    of the images, mean and standard deviation of the redshift, of the log exposure
+    with ``use_exposure`` and of ``y``, all learned in ``fit``) and predictions are
+    returned in ``log10(M500c / Msun)``.
 
     Parameters
     ----------
@@ -79,6 +80,13 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         Dropout rate after every hidden dense layer.
     use_redshift : bool, default=True
         Feed the redshift to the dense part.
+    use_exposure : bool, default=False
+        Also feed the exposure time of every cluster, ``X["exposure"]`` in s, to the
+        dense part, as ``log10(exposure / 1 ks)`` standardised with the training
+        mean and standard deviation (like the redshift). ``fit`` and ``predict``
+        then need ``X["exposure"]`` (``as_inputs(images, redshift, exposure=...)``,
+        or an ``exposure`` dataset in the HDF5 file). With False an exposure in
+        ``X`` is ignored.
     loss : {'gaussian_nll', 'mse'}, default='gaussian_nll'
         Gaussian negative log-likelihood (mean and width), or mean squared error.
         With 'mse', ``return_std`` gives the residual scatter of the internal
@@ -223,6 +231,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         dense_layers: tuple[int, ...] = (512, 256, 128, 64),
         dropout: float = 0.0,
         use_redshift: bool = True,
+        use_exposure: bool = False,
         loss: str = "gaussian_nll",
         regularizer: str | None = None,
         regularization: float = 1e-4,
@@ -259,6 +268,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.dense_layers = dense_layers
         self.dropout = dropout
         self.use_redshift = use_redshift
+        self.use_exposure = use_exposure
         self.loss = loss
         self.regularizer = regularizer
         self.regularization = regularization
@@ -306,7 +316,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ building
     def _module_params(self, source: ClusterSource, summary: BandSummary) -> dict:
         redshift_std = float(source.redshift.std())
-        return {
+        params = {
             "n_bands": source.image_shape[0],
             "image_size": tuple(source.image_shape[1:]),
             "n_filters": self.n_filters,
@@ -322,6 +332,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             "redshift_mean": float(source.redshift.mean()),
             "redshift_scale": redshift_std if redshift_std > 0 else 1.0,
         }
+        if source.exposure is not None:  # only then: other networks keep their params
+            log_exposure = np.log10(source.exposure.astype(np.float64) / EXPOSURE_UNIT_S)
+            log_std = float(log_exposure.std())
+            params.update(use_exposure=True, exposure_mean=float(log_exposure.mean()),
+                          exposure_scale=log_std if log_std > 0 else 1.0)
+        return params
 
     def _build_net(
         self,
@@ -377,6 +393,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         params.pop("precision", None)
         if self.precision_ != "fp32":
             params["precision"] = self.precision_
+        # Likewise, fits without the exposure keep the fingerprints of before it existed.
+        if not params.get("use_exposure"):
+            params.pop("use_exposure", None)
         directory = Path(self.checkpoint_dir) / fit_fingerprint(params, arrays)
         state = load_checkpoint(directory)
         callback = TrainingCheckpoint(
@@ -421,10 +440,14 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             self.net_.module_.load_state_dict(state)
         except RuntimeError as exc:
             message = ("warm_start=True, but the architecture parameters (n_filters, "
-                       "kernel_size, conv_layers, dense_layers, ...) differ from those of the "
-                       "fitted network; keep them, or set warm_start=False. "
+                       "kernel_size, conv_layers, dense_layers, use_exposure, ...) differ from "
+                       "those of the fitted network; keep them, or set warm_start=False. "
                        f"({str(exc).splitlines()[0]})")
             raise ValueError(message) from exc
+
+    def _uses_exposure(self) -> bool:
+        """Whether the fitted network reads the exposure (not ``use_exposure`` as set now)."""
+        return bool(getattr(self.net_.module_, "use_exposure", False))
 
     def _forget_fit(self) -> None:
         """Remove every fitted attribute: the estimator is unfitted again."""
@@ -439,7 +462,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         ----------
         X : skorch.helper.SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
             In memory: ``X["images"]`` of shape (n_samples, n_bands, height, width)
-            and ``X["redshift"]`` of shape (n_samples,); see
+            and ``X["redshift"]`` of shape (n_samples,), with ``use_exposure`` also
+            ``X["exposure"]`` (s) of shape (n_samples,); see
             :func:`sk_clustermass.as_inputs`. A file in our HDF5 format (or its
             :class:`~sk_clustermass.datasets.HDF5ClusterDataset`) is read in blocks
             during training, so it may be larger than memory.
@@ -461,6 +485,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
 
         Raises
         ------
+        ValueError
+            On invalid parameters or data; with ``use_exposure=True``, if ``X`` has
+            no ``"exposure"``.
         NonFiniteLossError
             If training diverges (a loss becomes NaN, infinite, or explodes). The
             model keeps the last good epoch's weights and every fitted attribute, or,
@@ -478,7 +505,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.device_ = resolve_device(self)
         self.precision_ = resolve_precision(self.precision, self.device_)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
-        source = as_source(X, y, sample_weight)
+        validate_hyperparameters(self)  # before use_exposure decides what to read
+        source = as_source(X, y, sample_weight, use_exposure=bool(self.use_exposure))
         validate_hyperparameters(self, source.image_shape[1:])
         warm = self._warm_start_state(source)
         summary = source.summary()
@@ -499,7 +527,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         module_params = self._module_params(source, summary)
         if warm is not None:  # the fitted network's input standardisation
             module_params.update({key: warm[0][key] for key in (
-                "band_mean", "band_scale", "redshift_mean", "redshift_scale")})
+                "band_mean", "band_scale", "redshift_mean", "redshift_scale",
+                "exposure_mean", "exposure_scale") if key in warm[0]})
         diverged = None
         with (torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning),
               sigterm_as_keyboard_interrupt()):
@@ -623,7 +652,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : skorch.helper.SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
-            Same bands and image size as in ``fit``.
+            Same bands and image size as in ``fit``; ``X["exposure"]`` too if the
+            model was fitted with ``use_exposure=True``.
         return_std : bool, default=False
             Also return the predicted 1-sigma width of each mass. This parameter
             is requested for metadata routing by default, so that
@@ -645,7 +675,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             ``fit``: their predictions are extrapolations.
         """
         check_is_fitted(self, "net_")
-        source = as_source(X, training=False)
+        source = as_source(X, training=False, use_exposure=self._uses_exposure())
         self._check_image_shape(*source.image_shape)
         self._check_domain(source)
         with malloc_tuned(self.malloc_tuning):

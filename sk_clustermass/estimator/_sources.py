@@ -15,7 +15,10 @@ from what the user passed, and neither ``fit`` nor ``predict`` branches on it ag
   :func:`reading_thread` of the device.
 
 Targets and weights travel with their rows in both: they are per-row arrays (small
-next to the images) handed to the views, which cut them exactly like the images.
+next to the images) handed to the views, which cut them exactly like the images. So
+do the exposures, when the network uses them (``use_exposure``); otherwise a source
+holds none, even if ``X`` has them, and its batches are exactly those of a source
+built before exposures existed.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from .._utils import BandMoments, BandSummary, band_summary, check_vector
 from ._data import BatchIterator, ClusterTensors, shuffled_split
 from ._streaming import (
@@ -61,6 +64,8 @@ class ClusterSource(Protocol):
         ``log10(M500c / Msun)``; None for prediction.
     weight : ndarray of shape (n_rows,) or None
         Per-cluster loss weights (as given, >= 0); None for an unweighted fit.
+    exposure : ndarray of shape (n_rows,) or None
+        Exposure times in s, float32; None unless the network uses them.
     iterator : type
         The batch iterator skorch builds over this source's views.
     """
@@ -70,6 +75,7 @@ class ClusterSource(Protocol):
     redshift: np.ndarray
     target: np.ndarray | None
     weight: np.ndarray | None
+    exposure: np.ndarray | None
     iterator: type
 
     def summary(self) -> BandSummary:
@@ -100,6 +106,8 @@ class ArraySource:
     redshift : ndarray of shape (n_rows,), float32
     target : ndarray of shape (n_rows,), optional
     weight : ndarray of shape (n_rows,), optional
+    exposure : ndarray of shape (n_rows,), float32, optional
+        Only for a network that uses the exposure.
     """
 
     iterator = BatchIterator
@@ -110,11 +118,13 @@ class ArraySource:
         redshift: np.ndarray,
         target: np.ndarray | None = None,
         weight: np.ndarray | None = None,
+        exposure: np.ndarray | None = None,
     ) -> None:
         self.images = images
         self.redshift = redshift
         self.target = target
         self.weight = weight
+        self.exposure = exposure
         self.n_rows = len(images)
         self.image_shape = tuple(images.shape[1:])
 
@@ -122,7 +132,8 @@ class ArraySource:
         return band_summary(self.images)
 
     def split(self, fraction, seed, target, weight, device):
-        data = ClusterTensors.from_arrays(self.images, self.redshift, target, weight)
+        data = ClusterTensors.from_arrays(self.images, self.redshift, target, weight,
+                                          self.exposure)
         if device != "cpu":
             data = data.to(device)
         if fraction == 0:
@@ -131,14 +142,15 @@ class ArraySource:
         return data.subset(train_rows), data.subset(valid_rows)
 
     def view(self) -> ClusterTensors:
-        return ClusterTensors.from_arrays(self.images, self.redshift)
+        return ClusterTensors.from_arrays(self.images, self.redshift, exposure=self.exposure)
 
     def iterator_params(self, device: str) -> dict:
         return {}
 
     def fingerprint_arrays(self) -> list[np.ndarray]:
         arrays = [self.images, self.redshift, self.target]
-        return arrays if self.weight is None else [*arrays, self.weight]
+        arrays = arrays if self.weight is None else [*arrays, self.weight]
+        return arrays if self.exposure is None else [*arrays, self.exposure]
 
 
 class HDF5Source:
@@ -149,15 +161,19 @@ class HDF5Source:
     dataset : HDF5ClusterDataset
     target : ndarray of shape (n_rows,), optional
     weight : ndarray of shape (n_rows,), optional
+    exposure : ndarray of shape (n_rows,), float32, optional
+        The file's exposure column, only for a network that uses it.
     """
 
     iterator = StreamingBatchIterator
 
     def __init__(self, dataset, target: np.ndarray | None = None,
-                 weight: np.ndarray | None = None) -> None:
+                 weight: np.ndarray | None = None,
+                 exposure: np.ndarray | None = None) -> None:
         self.dataset = dataset
         self.target = target
         self.weight = weight
+        self.exposure = exposure
         self.n_rows = len(dataset)
         self.image_shape = tuple(dataset.image_shape)
 
@@ -184,13 +200,15 @@ class HDF5Source:
 
     def split(self, fraction, seed, target, weight, device):
         train_blocks, valid_blocks = block_split(self.n_rows, fraction, seed)
-        train = StreamingClusters(self.dataset, train_blocks, target, weight)
+        train = StreamingClusters(self.dataset, train_blocks, target, weight, self.exposure)
         if not valid_blocks:
             return train, None
-        return train, StreamingClusters(self.dataset, valid_blocks, target, weight)
+        return train, StreamingClusters(self.dataset, valid_blocks, target, weight,
+                                        self.exposure)
 
     def view(self) -> StreamingClusters:
-        return StreamingClusters(self.dataset, block_split(self.n_rows, 0.0, 0)[0], None)
+        blocks = block_split(self.n_rows, 0.0, 0)[0]
+        return StreamingClusters(self.dataset, blocks, None, exposure=self.exposure)
 
     def iterator_params(self, device: str) -> dict:
         prefetch = reading_thread(device)
@@ -200,7 +218,22 @@ class HDF5Source:
         # The file's images are hashed as they are read (fit_fingerprint reads the
         # dataset block by block), so other images never share a checkpoint.
         arrays = [self.dataset, self.redshift, self.target]
-        return arrays if self.weight is None else [*arrays, self.weight]
+        arrays = arrays if self.weight is None else [*arrays, self.weight]
+        return arrays if self.exposure is None else [*arrays, self.exposure]
+
+
+def _missing_exposure(where: str, training: bool) -> ValueError:
+    """The error for a network that uses the exposure and data that have none."""
+    doing = "fit with use_exposure=True needs" if training else (
+        "this model was fitted with use_exposure=True: predict needs")
+    otherwise = "fit with use_exposure=False" if training else (
+        "use a model fitted with use_exposure=False")
+    message = (
+        f"{doing} X['exposure'], the exposure time of every cluster in s, shape "
+        f"(n_samples,); {where}. Pass exposure= to as_inputs (as_inputs(images, "
+        f"redshift, exposure=...)) or write it into the HDF5 file, or {otherwise}."
+    )
+    return ValueError(message)
 
 
 def _hdf5_dataset(X: Any):
@@ -233,8 +266,25 @@ def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray:
     return weight
 
 
+def _array_exposure(X: Any, use_exposure: bool, training: bool) -> np.ndarray | None:
+    if not use_exposure:
+        return None
+    if EXPOSURE_KEY not in X:
+        keys = sorted(map(str, X.keys()))
+        raise _missing_exposure(f"X has the keys {keys}", training)
+    return X[EXPOSURE_KEY]
+
+
+def _file_exposure(dataset: Any, use_exposure: bool, training: bool) -> np.ndarray | None:
+    if not use_exposure:
+        return None
+    if not dataset.has_exposure:
+        raise _missing_exposure(f"{str(dataset.path)!r} holds no /exposure dataset", training)
+    return dataset.read_exposure()
+
+
 def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
-              training: bool = True) -> ArraySource | HDF5Source:
+              training: bool = True, use_exposure: bool = False) -> ArraySource | HDF5Source:
     """The :class:`ClusterSource` for ``X`` (arrays, or an HDF5 file or path).
 
     Parameters
@@ -245,18 +295,28 @@ def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
     sample_weight : array-like of shape (n_rows,), optional
     training : bool, default=True
         Whether a target is required.
+    use_exposure : bool, default=False
+        Whether the network reads the exposure: then ``X`` (or the file) must hold
+        it; otherwise an exposure in ``X`` is ignored.
+
+    Raises
+    ------
+    ValueError
+        If ``use_exposure`` and ``X`` has no exposure, naming how to add it.
     """
     dataset = _hdf5_dataset(X)
     if dataset is None:
         X = as_inputs(X, counts=False)
         images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
+        exposure = _array_exposure(X, use_exposure, training)
         target = check_target(y, len(images)) if training else None
         weight = None
         if sample_weight is not None:
             weight = check_sample_weight(sample_weight, len(images))
-        return ArraySource(images, redshift, target, weight)
+        return ArraySource(images, redshift, target, weight, exposure)
+    exposure = _file_exposure(dataset, use_exposure, training)
     if not training:
-        return HDF5Source(dataset)
+        return HDF5Source(dataset, exposure=exposure)
     if y is None and not dataset.has_target:
         message = (
             f"{dataset.path} holds no log10_m500c target: pass y to fit, or write the file "
@@ -265,7 +325,7 @@ def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
         raise ValueError(message)
     target = dataset.read_target() if y is None else check_target(y, len(dataset))
     weight = None if sample_weight is None else check_sample_weight(sample_weight, len(dataset))
-    return HDF5Source(dataset, target, weight)
+    return HDF5Source(dataset, target, weight, exposure)
 
 
 class FixedSplit:

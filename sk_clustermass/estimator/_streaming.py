@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 from ._data import WEIGHT_KEY, random_symmetry
 
 __all__ = [
@@ -102,6 +102,9 @@ class StreamingClusters(torch.utils.data.Dataset):
         Standardised targets for every row of the file; None for inference.
     weight : ndarray of shape (n_rows,), optional
         Loss weights for every row of the file; batches carry them under ``WEIGHT_KEY``.
+    exposure : ndarray of shape (n_rows,), optional
+        Exposure times (s) of every row of the file, for a network that uses them;
+        batches carry them under ``EXPOSURE_KEY``.
     """
 
     def __init__(
@@ -110,11 +113,13 @@ class StreamingClusters(torch.utils.data.Dataset):
         blocks: list[tuple[int, int]],
         target: np.ndarray | None,
         weight: np.ndarray | None = None,
+        exposure: np.ndarray | None = None,
     ) -> None:
         self.source = source
         self.blocks = blocks
         self.target = target
         self.weight = weight
+        self.exposure = exposure
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -147,9 +152,10 @@ class StreamingClusters(torch.utils.data.Dataset):
     def read_blocks(self, block_ids, slot: int = 0) -> tuple[torch.Tensor, ...]:
         """Read the given blocks into buffer ``slot`` and return tensors viewing it.
 
-        Returns ``(images, redshift, target, weight)``, the last two None when the view
-        has none. The images and redshifts view the buffer, and the next read into the
-        same slot overwrites them: the batch iterator copies every batch out before that.
+        Returns ``(images, redshift, target, weight, exposure)``, the last three None
+        when the view has none. The images and redshifts view the buffer, and the next
+        read into the same slot overwrites them: the batch iterator copies every batch
+        out before that.
         """
         ranges = [self.blocks[block] for block in block_ids]
         images, redshift = self._buffer(slot, sum(stop - start for start, stop in ranges))
@@ -166,7 +172,7 @@ class StreamingClusters(torch.utils.data.Dataset):
 
         return (
             torch.from_numpy(images), torch.from_numpy(redshift), rows_of(self.target),
-            rows_of(self.weight),
+            rows_of(self.weight), rows_of(self.exposure),
         )
 
 
@@ -239,7 +245,7 @@ class StreamingBatchIterator:
                     pending = pool.submit(self.dataset.read_blocks, buffers[position + 1], slot)
                 yield from self._batches(*rows)
 
-    def _batches(self, images, redshift, target, weight):
+    def _batches(self, images, redshift, target, weight, exposure):
         n = len(images)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, n, self.batch_size):
@@ -252,6 +258,8 @@ class StreamingBatchIterator:
             if self.augment:
                 batch_images = random_symmetry(batch_images, self.generator)
             inputs = {IMAGES_KEY: batch_images, REDSHIFT_KEY: batch_redshift}
+            if exposure is not None:  # a copy already: concatenated from the file's column
+                inputs[EXPOSURE_KEY] = exposure[index]
             if weight is not None:
                 inputs[WEIGHT_KEY] = weight[index]
             yield inputs, None if target is None else target[index]

@@ -1,8 +1,9 @@
 """What every image transformer shares: input checks, the fit/transform skeleton, helpers.
 
 A transformer takes the library's ``X`` (see :func:`sk_clustermass.as_inputs`) and
-returns a new ``X`` whose ``"images"`` are transformed and whose ``"redshift"`` is
-the input array itself, untouched. Subclasses fill in three hooks:
+returns a new ``X`` whose ``"images"`` are transformed and whose ``"redshift"`` (and
+``"exposure"``, if there is one) is the input array itself, untouched. Subclasses fill
+in three hooks:
 
 ``_check_params()``
     Validate the constructor arguments (called by ``fit`` and ``transform``).
@@ -24,7 +25,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDict
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs
 
 __all__ = ["ImageTransformerMixin"]
 
@@ -61,9 +62,9 @@ class ImageTransformerMixin(TransformerMixin):
 
     @staticmethod
     def _output(images: np.ndarray, X: SliceDict) -> SliceDict:
-        # as_inputs neither copies float32 arrays nor touches the redshift array; it
-        # guarantees that no transformer hands on a NaN or an inf.
-        return as_inputs(images, X[REDSHIFT_KEY], counts=False)
+        # as_inputs neither copies float32 arrays nor touches the redshift (or exposure)
+        # array; it guarantees that no transformer hands on a NaN or an inf.
+        return as_inputs(images, X[REDSHIFT_KEY], exposure=X.get(EXPOSURE_KEY), counts=False)
 
     def fit(self, X: Any, y: Any = None) -> Self:
         """Check the parameters and the input, and learn what the transformer needs.
@@ -87,7 +88,7 @@ class ImageTransformerMixin(TransformerMixin):
         return self
 
     def transform(self, X: Any) -> SliceDict:
-        """Transform the images; the redshift is passed through untouched.
+        """Transform the images; the redshift (and exposure) is passed through untouched.
 
         Parameters
         ----------
