@@ -14,6 +14,7 @@ candidate's difference to the reference with a confidence interval and a verdict
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import time
@@ -78,18 +79,29 @@ def candidate_label(params: Mapping[str, Any]) -> str:
 
 
 def configuration_key(pipe: Pipeline, params: Mapping[str, Any]) -> str:
-    """A digest of every parameter of ``pipe`` with ``params`` set (``verbose`` aside).
+    """A digest of the settings of ``pipe`` with ``params`` set.
 
-    Two studies that train the same configuration get the same key, so they can share a
-    run; any change of a parameter, a preprocessing step or its settings changes it.
+    Every step counts by its class and by the parameters that differ from the class's
+    defaults (``verbose`` aside), so two studies that train the same configuration get
+    the same key and share a run, any change of a setting or a step changes it, and a
+    parameter added to the library later (at a default that keeps today's behaviour)
+    leaves the keys of saved runs valid.
     """
     model = clone(pipe).set_params(**params)
     rows = []
-    for name, value in sorted(model.get_params(deep=True).items()):
-        if name.endswith("verbose") or name in ("steps", "memory"):
+    for step_name, step in model.steps:
+        if not isinstance(step, BaseEstimator):
+            rows.append(f"{step_name}={step!r}")
             continue
-        text = type(value).__name__ if isinstance(value, BaseEstimator) else repr(value)
-        rows.append(f"{name}={text}")
+        rows.append(f"{step_name}={type(step).__name__}")
+        signature = inspect.signature(type(step).__init__).parameters
+        for name, value in sorted(step.get_params(deep=False).items()):
+            default = signature[name].default if name in signature else inspect.Parameter.empty
+            if name == "verbose" or repr(value) == repr(default):
+                continue
+            text = configuration_key(Pipeline([("step", value)]), {}) if isinstance(
+                value, BaseEstimator) else repr(value)
+            rows.append(f"{step_name}__{name}={text}")
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
 
 
