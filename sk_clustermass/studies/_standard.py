@@ -138,9 +138,8 @@ def _loss_gap(pipe: Pipeline) -> float:
 def _history(pipe: Pipeline) -> dict[str, list[float]]:
     """Per-epoch training and validation loss and duration (s) of a fitted pipeline."""
     rows = pipe[-1].history_
-    columns = {"train_loss": "train_loss", "valid_loss": "valid_loss", "dur": "dur"}
-    return {name: [round(float(row.get(key, np.nan)), 4) for row in rows]
-            for name, key in columns.items()}
+    return {name: [round(float(row.get(name, np.nan)), 4) for row in rows]
+            for name in ("train_loss", "valid_loss", "dur")}
 
 
 def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int,

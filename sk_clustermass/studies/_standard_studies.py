@@ -51,6 +51,8 @@ STANDARD_DATA: dict[str, Any] = {
     "seeds": (0, 1), "fold_seed": 0,
 }
 
+_SMOOTH, _MERGE = GaussianSmoothing(sigma_pixels=1.0), BandMerge("soft-medium-hard")
+
 #: Fresh clusters that no choice of the studies has seen, for the final check.
 FRESH_TEST_DATA: dict[str, Any] = {"survey": "efeds_survey", "n_samples": 2000,
                                    "random_state": 2027}
@@ -59,8 +61,7 @@ FRESH_TEST_DATA: dict[str, Any] = {"survey": "efeds_survey", "n_samples": 2000,
 #: only the settings whose interval excluded zero in their favour are changed: a 4x4
 #: kernel (kernel_size), soft/medium/hard bands and a 1-pixel smoothing (preprocessing).
 IMPROVED_STANDARD: dict[str, Any] = {
-    "regressor__kernel_size": 4, "merge": BandMerge("soft-medium-hard"),
-    "smooth": GaussianSmoothing(sigma_pixels=1.0),
+    "regressor__kernel_size": 4, "merge": _MERGE, "smooth": _SMOOTH,
 }
 
 #: Wall-time budget (s) of one fit in the equal-time comparisons; about 15 epochs of the
@@ -126,7 +127,6 @@ class StandardStudy:
 
 
 _BUDGET = [TimeBudget(WALL_TIME_BUDGET)]
-_SMOOTH, _MERGE = GaussianSmoothing(sigma_pixels=1.0), BandMerge("soft-medium-hard")
 
 _REGISTRY = [
     StandardStudy(
