@@ -39,6 +39,7 @@ from sk_clustermass.studies import (
     STANDARD_DATA,
     STANDARD_STUDIES,
     STUDIES,
+    make_standard_data,
     run_fresh_check,
     run_standard_study,
     run_study,
@@ -49,8 +50,7 @@ def run_standard(out, studies, overrides, n_samples=None, n_jobs=None, fresh=Tru
     """Run the standard-mode ``studies`` (and the fresh check) into ``out``."""
     n_samples = n_samples or STANDARD_DATA["n_samples"]
     start = time.perf_counter()
-    X, y = make_clusters(n_samples, survey=STANDARD_DATA["survey"],
-                         random_state=STANDARD_DATA["random_state"], n_jobs=n_jobs)
+    X, y = make_standard_data(STANDARD_DATA, n_samples=n_samples, n_jobs=n_jobs)
     print(f"simulated {n_samples} clusters ({STANDARD_DATA['survey']}) in "
           f"{time.perf_counter() - start:.0f} s", flush=True)
     tables = []
@@ -64,9 +64,7 @@ def run_standard(out, studies, overrides, n_samples=None, n_jobs=None, fresh=Tru
               .to_string(index=False, float_format="{:.4f}".format), flush=True)
         tables.append(table)
     if fresh:
-        fresh_data = FRESH_TEST_DATA
-        X_test, y_test = make_clusters(fresh_data["n_samples"], survey=fresh_data["survey"],
-                                       random_state=fresh_data["random_state"], n_jobs=n_jobs)
+        X_test, y_test = make_standard_data(FRESH_TEST_DATA, n_jobs=n_jobs)
         result = run_fresh_check(X, y, X_test, y_test, out_dir=out / "fresh_check",
                                  runs_dir=out / "runs", overrides=overrides)
         print(f"\nimproved vs library default on {len(y_test)} fresh clusters")

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sk_clustermass.datasets import make_clusters
 from sk_clustermass.studies import (
     FRESH_TEST_DATA,
     STANDARD_DATA,
     STANDARD_STUDIES,
     _standard,
+    make_standard_data,
     run_fresh_check,
     run_standard_study,
 )
@@ -37,8 +37,7 @@ def test_committed_standard_results_reproduce_without_training(tmp_path, monkeyp
         raise AssertionError("a committed run did not match the data: it would be retrained")
 
     monkeypatch.setattr(_standard, "_train_one", no_training)
-    X, y = make_clusters(STANDARD_DATA["n_samples"], survey=STANDARD_DATA["survey"],
-                         random_state=STANDARD_DATA["random_state"])
+    X, y = make_standard_data(STANDARD_DATA)
     for name in finished:
         result = run_standard_study(name, X, y, out_dir=tmp_path / name,
                                     runs_dir=RESULTS / "runs", verbose=0)
@@ -48,9 +47,7 @@ def test_committed_standard_results_reproduce_without_training(tmp_path, monkeyp
         pd.testing.assert_series_equal(result.comparison["difference"],
                                        committed["difference"], rtol=1e-4, atol=1e-6)
     if (RESULTS / "fresh_check" / "comparison.csv").exists():
-        X_test, y_test = make_clusters(FRESH_TEST_DATA["n_samples"],
-                                       survey=FRESH_TEST_DATA["survey"],
-                                       random_state=FRESH_TEST_DATA["random_state"])
+        X_test, y_test = make_standard_data(FRESH_TEST_DATA)
         result = run_fresh_check(X, y, X_test, y_test, out_dir=tmp_path / "fresh",
                                  runs_dir=RESULTS / "runs", verbose=0)
         committed = pd.read_csv(RESULTS / "fresh_check" / "comparison.csv")

@@ -40,6 +40,7 @@ from ._hdf5_format import DEFAULT_COMPRESSION
 from ._lab_style import IMAGE_FORMATS, to_lab_style
 from .simulate._agn import AGNPopulation
 from .simulate._cosmology import DEFAULT_COSMOLOGY
+from .simulate._cutout import CENTRES
 from .simulate._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
 from .simulate._massfunction import LinearPowerSpectrum
 from .simulate._morphology import Morphology
@@ -117,7 +118,7 @@ def _preset_defaults(survey: Any, given: dict[str, Any]) -> tuple[Any, dict[str,
     preset = get_preset(survey)
     defaults = {"sampling": "log-uniform", "mass_range": (13.0, 15.0),
                 "redshift_range": (0.01, 1.5), "relations": None, "morphology": None,
-                "selection": None}
+                "selection": None, "centre_on": "truth", "exposure_gradient": False}
     if preset is not None:
         defaults = {name: getattr(preset, name) for name in defaults}
         survey = preset.survey
@@ -154,12 +155,23 @@ def _build_config(
     morphology: Any = None,
     selection: Any = None,
     contaminants: Any = False,
+    centre_on: Any = None,
+    exposure_gradient: Any = None,
 ) -> SimulationConfig:
     """Validate every physical setting and bundle it into a SimulationConfig."""
     survey_obj, filled = _preset_defaults(survey, {
         "sampling": sampling, "mass_range": mass_range, "redshift_range": redshift_range,
         "relations": relations, "morphology": morphology, "selection": selection,
+        "centre_on": centre_on, "exposure_gradient": exposure_gradient,
     })
+    check_choice("centre_on", filled["centre_on"], CENTRES)
+    if filled["centre_on"] == "detection" and filled["selection"] is None:
+        message = (
+            "centre_on='detection' needs the eSASS-like selection, which measures the "
+            "detected position: use a survey preset such as survey='efeds_survey', pass "
+            "selection=ESASSSelection(), or centre_on='truth'"
+        )
+        raise ValueError(message)
     sampling, relations = filled["sampling"], filled["relations"]
     mass_range, redshift_range = filled["mass_range"], filled["redshift_range"]
     check_choice("sampling", sampling, SAMPLINGS)
@@ -200,6 +212,8 @@ def _build_config(
         morphology=_check_optional(filled["morphology"], Morphology, "morphology"),
         selection=_check_optional(filled["selection"], ESASSSelection, "selection"),
         contaminants=bool(contaminants),
+        centre_on=filled["centre_on"],
+        exposure_gradient=bool(filled["exposure_gradient"]),
     )
 
 
@@ -432,6 +446,8 @@ def make_clusters(
     selection: ESASSSelection | None = None,
     contaminants: bool = False,
     image_format: str = "counts",
+    centre_on: str | None = None,
+    exposure_gradient: bool | None = None,
 ):
     """Simulate eROSITA-like X-ray image cubes of galaxy clusters with known masses.
 
@@ -522,6 +538,18 @@ def make_clusters(
         'counts': Poisson photon counts. 'lab': the lab's format, floats rescaled from
         fine pixels and Gaussian-smoothed (:func:`~sk_clustermass.datasets.to_lab_style`
         with its defaults), so that models can be trained for the lab's data.
+    centre_on : {'truth', 'detection'}, optional
+        Where each cut-out is centred: on the halo centre ('truth', the default for
+        'efeds' and 'erass1'), or, like real cut-outs, on the position the eSASS-like
+        detection measured ('detection', the presets' default; needs the selection):
+        the centroid of the detected emission with its statistical error. The
+        catalogue's ``x_pix``, ``y_pix`` are the gas centre in the cut-out's pixels,
+        ``centre_offset_arcsec`` the image centre's distance from the halo centre.
+    exposure_gradient : bool, optional
+        Tilt each cut-out's exposure by the gradient of the survey's exposure map
+        (``Survey.exposure_scatter_ln`` over ``Survey.exposure_correlation_deg``); the
+        presets' default is True, 'efeds' and 'erass1' default to False.
+        ``X["exposure"]`` is the exposure at the image centre.
 
     Returns
     -------
@@ -566,6 +594,7 @@ def make_clusters(
         band_edges_kev=band_edges_kev, image_size=image_size, relations=relations, gas=gas,
         agn=agn, cosmology=cosmology, power_spectrum=power_spectrum, oversample=oversample,
         morphology=morphology, selection=selection, contaminants=contaminants,
+        centre_on=centre_on, exposure_gradient=exposure_gradient,
     )
     size, root = _chunk_size(chunk_size), root_seed_sequence(random_state)
     show = n_samples >= _AUTO_PROGRESS_SAMPLES if progress is None else bool(progress)
@@ -609,6 +638,8 @@ def make_catalog(
     morphology: Morphology | None = None,
     selection: ESASSSelection | None = None,
     contaminants: bool = False,
+    centre_on: str | None = None,
+    exposure_gradient: bool | None = None,
 ) -> pd.DataFrame:
     """Simulate the cluster catalogue only: properties and expected counts, no images.
 
@@ -620,7 +651,8 @@ def make_catalog(
     ----------
     n_samples : int, default=1000
     survey, random_state, mass_range, redshift_range, sampling, scatter, band_edges_kev, \
-relations, gas, agn, cosmology, power_spectrum, morphology, selection, contaminants
+relations, gas, agn, cosmology, power_spectrum, morphology, selection, contaminants, \
+centre_on, exposure_gradient
         As in :func:`make_clusters`. With a selection (the presets), ``detected``,
         ``DET_LIKE`` and ``EXT_LIKE`` are in the catalogue: the detected rows are the
         clusters :func:`make_clusters` returns with the same settings.
@@ -646,7 +678,8 @@ relations, gas, agn, cosmology, power_spectrum, morphology, selection, contamina
         sampling=sampling, scatter=scatter, min_net_counts=None, band_edges_kev=band_edges_kev,
         image_size=50, relations=relations, gas=gas, agn=agn, cosmology=cosmology,
         power_spectrum=power_spectrum, oversample=2, morphology=morphology,
-        selection=selection, contaminants=contaminants,
+        selection=selection, contaminants=contaminants, centre_on=centre_on,
+        exposure_gradient=exposure_gradient,
     )
     chunks = _iter_chunks(config, root_seed_sequence(random_state), n_samples,
                           _chunk_size(chunk_size), 1, render=False)

@@ -13,6 +13,9 @@ columns of kind *selection* with the eSASS-like selection
 (:class:`~sk_clustermass.datasets.simulate.ESASSSelection`), which also puts
 ``detected`` in catalogue-only output. For contaminants (``is_contaminant``) the
 cluster-truth columns (mass, radius, temperature, luminosity, profile) are NaN.
+Columns of kind *cutout* exist when cut-outs are centred on the detected position or
+carry an exposure gradient (:mod:`._cutout`); ``x_pix`` and ``y_pix`` are then the gas
+centre in the cut-out's own pixels.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import pandas as pd
 __all__ = ["CATALOG_COLUMNS", "catalog_column_names", "describe_catalog_columns"]
 
 #: name -> (unit, description, kind): kind False for every simulation, True for the
-#: image-only columns, "morphology" or "selection" for the columns of those models.
+#: image-only columns, "morphology" or "selection" for the columns of those models,
+#: "cutout" when cut-outs are centred on the detection or tilted by the exposure.
 CATALOG_COLUMNS: dict[str, tuple[str, str, bool | str]] = {
     "sim_id": ("", "index of the cluster in the simulated parent sample (before the "
                "detection cut); fixes its random numbers", False),
@@ -97,11 +101,20 @@ CATALOG_COLUMNS: dict[str, tuple[str, str, bool | str]] = {
                  "background)", "selection"),
     "EXT_LIKE_expected": ("", "expected extent likelihood", "selection"),
     "EXT_LIKE": ("", "extent likelihood, with its noise", "selection"),
+    "position_error_arcsec": ("arcsec", "statistical error per axis of the detected "
+                              "position (centroid of the detected emission)", "cutout"),
+    "centre_offset_arcsec": ("arcsec", "distance of the image centre from the halo "
+                             "centre: 0 for cut-outs centred on the truth, the detected "
+                             "position's offset for cut-outs centred on the detection",
+                             "cutout"),
+    "exposure_gradient_per_deg": ("1/deg", "gradient of ln(exposure) across the "
+                                  "cut-out (0 without the exposure gradient)", "cutout"),
 }
 
 
 def catalog_column_names(
-    n_bands: int, images: bool = True, morphology: bool = False, selection: bool = False
+    n_bands: int, images: bool = True, morphology: bool = False, selection: bool = False,
+    cutout: bool = False,
 ) -> list[str]:
     """Column names of a simulated catalogue, in order.
 
@@ -114,6 +127,9 @@ def catalog_column_names(
     morphology, selection : bool, default=False
         Include the columns of the morphology model and of the eSASS-like selection
         (which brings ``detected`` without images).
+    cutout : bool, default=False
+        Include the columns of cut-outs centred on the detection or with an exposure
+        gradient.
 
     Returns
     -------
@@ -127,7 +143,8 @@ def catalog_column_names(
     (['sim_id', 'z', 'M500c'], True, False)
     """
     names: list[str] = []
-    wanted = {False: True, True: images, "morphology": morphology, "selection": selection}
+    wanted = {False: True, True: images, "morphology": morphology, "selection": selection,
+              "cutout": cutout}
     for pattern, (_unit, _text, kind) in CATALOG_COLUMNS.items():
         if not wanted[kind] and not (pattern == "detected" and selection):
             continue

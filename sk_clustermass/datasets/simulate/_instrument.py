@@ -14,8 +14,10 @@ Numbers and sources (PHYSICS.md):
   (both assumed in PHYSICS.md), with a log-normal spread of 0.2 in ln (assumed).
   Photons from the sky (clusters, AGN, sky background) see the vignetted exposure,
   the particle background the unvignetted one: their ratio (0.55) is the
-  survey-averaged vignetting. A 20' cut-out in survey (scanning) mode is exposed
-  nearly uniformly, so no vignetting gradient is applied inside an image.
+  survey-averaged vignetting. In survey (scanning) mode every sky point crosses the
+  whole field of view, so the off-axis vignetting is averaged out inside a 20'
+  cut-out; what remains is the slow variation of the dwell time over the field, a
+  gradient across the cut-out (:mod:`._cutout`, ``exposure_correlation_deg``).
 * Background: sky (cosmic X-ray background plus Galactic foreground)
   2.5e-3 counts/s/arcmin^2 in 0.6–2 keV, derived from Ponti et al. (2023); particle
   1e-3 counts/s/arcmin^2 in 0.5–2 keV, flat in energy (filter-wheel-closed rates).
@@ -267,6 +269,11 @@ class Survey:
         ~2.2 ks (PHYSICS.md, assumed); eRASS1 scaled by the same ratio.
     exposure_scatter_ln : float, default=0.2
         Log-normal spread of the exposure from cluster to cluster, in ln (assumed).
+    exposure_correlation_deg : float, default=1.0
+        Correlation length of the exposure's variation over the field, deg (assumed,
+        0.5–2 tried: the scale of the scan pattern, of the order of the 1 deg field of
+        view); with ``exposure_scatter_ln`` it sets the exposure gradient across a
+        cut-out (``make_clusters(..., exposure_gradient=True)``).
     pixel_arcsec : float, default=24.0
         Pixel size (4" event binning rebinned by 6; PHYSICS.md, assumed).
     psf_core_arcsec : float, default=8.64
@@ -324,6 +331,7 @@ class Survey:
     exposure_vignetted_s: float
     exposure_unvignetted_s: float
     exposure_scatter_ln: float = 0.2
+    exposure_correlation_deg: float = 1.0
     pixel_arcsec: float = 24.0
     psf_core_arcsec: float = 8.64
     psf_alpha: float = 1.5
@@ -347,7 +355,7 @@ class Survey:
         positive = (
             "exposure_vignetted_s", "exposure_unvignetted_s", "pixel_arcsec",
             "psf_core_arcsec", "sky_foreground_kt_kev", "aperture_r500",
-            "aperture_min_arcmin", "aperture_max_arcmin",
+            "aperture_min_arcmin", "aperture_max_arcmin", "exposure_correlation_deg",
         )
         for name in positive:
             if not getattr(self, name) > 0:

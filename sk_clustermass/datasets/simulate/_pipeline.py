@@ -24,6 +24,7 @@ import numpy as np
 
 from ._agn import draw_field_agn
 from ._columns import catalog_column_names
+from ._cutout import exposure_tilt
 from ._population import (
     _GAMMA_0,
     SAMPLINGS,
@@ -168,7 +169,7 @@ def simulate_chunk(
     """
     population = draw_population(root, first, n, config)
     names = catalog_column_names(config.n_bands, False, config.morphology is not None,
-                                 config.selection is not None)
+                                 config.selection is not None, config.cutout_effects)
     rand = BlockRandom(root, first, n, OBSERVATION)
     if render and detected_only and config.selection is not None:
         keep = population["detected"]
@@ -213,6 +214,10 @@ def simulate_chunk(
     expected += population["_background"][:, :, None]
     np.maximum(expected, 0.0, out=expected)
     expected = expected.reshape(n, config.n_bands, size, size)
+    tilt = None
+    if config.exposure_gradient:
+        tilt = exposure_tilt(population["_exposure_gradient"], size, survey.pixel_arcsec)
+        expected *= tilt[:, None]
     images = rand.poisson(expected)
 
     radius_arcmin = np.clip(
@@ -221,9 +226,10 @@ def simulate_chunk(
     )
     masks = _aperture_masks(radius_arcmin / pixel_arcmin, size)
     agn_map = maps[:, 1] * rate0.sum() + maps[:, 2] * rate1.sum()
+    weights = masks if tilt is None else masks * tilt
     background_ap = (
-        population["mu_background_pixel"] * masks.sum(axis=(1, 2))
-        + (agn_map * masks).sum(axis=(1, 2))
+        population["mu_background_pixel"] * weights.sum(axis=(1, 2))
+        + (agn_map * weights).sum(axis=(1, 2))
     )
     counts_ap = (images.sum(axis=1) * masks).sum(axis=(1, 2))
     band_counts = images.sum(axis=(2, 3), dtype=np.float64)

@@ -33,11 +33,12 @@ from ._cosmology import (
     luminosity_distance_cm,
     r500_kpc,
 )
+from ._cutout import detection_centroid_offset
 from ._instrument import DEFAULT_BAND_EDGES_KEV, Survey, get_survey
 from ._massfunction import LinearPowerSpectrum, halo_density_deg2, sample_mass_function
 from ._morphology import Morphology, core_excised_share, draw_morphology
 from ._profiles import GasProfile
-from ._random import POPULATION, SELECTION, BlockRandom
+from ._random import CUTOUT, POPULATION, SELECTION, BlockRandom
 from ._scaling import (
     ScalingRelations,
     correlated_log10_scatter,
@@ -91,6 +92,13 @@ class SimulationConfig:
     morphology: Morphology | None = None
     selection: ESASSSelection | None = None
     contaminants: bool = False
+    centre_on: str = "truth"
+    exposure_gradient: bool = False
+
+    @property
+    def cutout_effects(self) -> bool:
+        """True when cut-outs are centred on the detection or carry an exposure gradient."""
+        return self.centre_on == "detection" or self.exposure_gradient
 
     @property
     def n_bands(self) -> int:
@@ -333,4 +341,40 @@ def draw_population(
                     * float(powerlaw_count_rates(_GAMMA_0, response).sum()))
         columns.update(select_sources(columns, point, selection_rand, config.selection,
                                       survey, agn_rate))
+    if config.cutout_effects:
+        columns.update(_place_cutout(BlockRandom(root, first, n, CUTOUT), columns, config))
     return columns
+
+
+def _place_cutout(rand: BlockRandom, columns: dict, config: SimulationConfig) -> dict:
+    """Centre the cut-out on the detected position and draw its exposure gradient.
+
+    Before this step the halo centre sits at the image centre. Centring on the
+    detection moves every position by the detected position's offset from it.
+    """
+    normal = rand.apply(lambda rng, size: rng.standard_normal((size, 4)))
+    survey, n = config.survey, len(normal)
+    placed: dict[str, np.ndarray] = {
+        "position_error_arcsec": np.zeros(n), "centre_offset_arcsec": np.zeros(n),
+    }
+    if config.centre_on == "detection":
+        offset = detection_centroid_offset(
+            columns, normal[:, :2], psf_core_arcsec=survey.psf_core_arcsec,
+            psf_alpha=survey.psf_alpha, pixel_arcsec=survey.pixel_arcsec,
+            aperture_arcmin=config.selection.aperture_arcmin,
+        )
+        centre = (config.image_size - 1) / 2.0
+        shift_x = columns["x_pix"] + offset["dx"] - centre
+        shift_y = columns["y_pix"] + offset["dy"] - centre
+        for name, shift in (("x_pix", shift_x), ("y_pix", shift_y),
+                            ("_second_x", shift_x), ("_second_y", shift_y)):
+            if name in columns:
+                placed[name] = columns[name] - shift
+        placed["position_error_arcsec"] = offset["sigma_arcsec"]
+        placed["centre_offset_arcsec"] = np.hypot(shift_x, shift_y) * survey.pixel_arcsec
+    gradient = np.zeros((n, 2))
+    if config.exposure_gradient and config.scatter:
+        gradient = normal[:, 2:] * survey.exposure_scatter_ln / survey.exposure_correlation_deg
+    placed["exposure_gradient_per_deg"] = np.hypot(gradient[:, 0], gradient[:, 1])
+    placed["_exposure_gradient"] = gradient
+    return placed

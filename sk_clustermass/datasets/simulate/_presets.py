@@ -11,7 +11,8 @@ how sources are selected, so that the detected sample resembles the published on
 * cool cores, relaxed and disturbed clusters (:class:`Morphology`);
 * the eSASS-like detection and extent selection (:class:`ESASSSelection`) with point
   sources that pass it as contaminants;
-* the exposure spread over the field.
+* the exposure spread over the field, with its gradient across each cut-out;
+* cut-outs centred on the detected position, not on the true halo centre.
 
 ``'efeds_survey'`` is calibrated against eFEDS (Liu et al. 2022, A&A 661, A2: 542
 extended-source candidates over ~140 deg^2); ``'erass1_survey'`` applies the same sky
@@ -51,6 +52,10 @@ class SurveyPreset:
     relations : ScalingRelations, default=Pratt et al. (2009) Malmquist-corrected
     morphology : Morphology, default=Morphology()
     selection : ESASSSelection, default=ESASSSelection()
+    centre_on : {'detection', 'truth'}, default='detection'
+        Cut-outs centred on the detected position, as a survey's are.
+    exposure_gradient : bool, default=True
+        The exposure varies across each cut-out as over the survey field.
 
     Examples
     --------
@@ -69,6 +74,8 @@ class SurveyPreset:
     relations: ScalingRelations = field(default=MALMQUIST_CORRECTED_RELATIONS)
     morphology: Morphology = field(default_factory=Morphology)
     selection: ESASSSelection = field(default_factory=ESASSSelection)
+    centre_on: str = "detection"
+    exposure_gradient: bool = True
 
 
 #: The presets by name. eRASS1 exposures vary strongly with ecliptic latitude:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CUTOUT",
     "OBSERVATION",
     "POPULATION",
     "SEED_BLOCK",
@@ -36,6 +37,8 @@ POPULATION = 0
 OBSERVATION = 1
 #: Stream index of the selection draws (contaminants, detection and extent noise).
 SELECTION = 2
+#: Stream index of the cut-out draws (detected-position error, exposure gradient).
+CUTOUT = 3
 
 
 def root_seed_sequence(random_state: Any) -> np.random.SeedSequence:

@@ -1,0 +1,138 @@
+"""Where a cut-out sits on the sky: its centre and the exposure across it.
+
+Two observing effects that a survey's cut-outs have and a clean simulation lacks:
+
+* **Centred on the detection.** Real cut-outs are centred on the position the source
+  detection measured, not on the true centre of the halo. The measured position is
+  the centroid of the detected emission (ambient gas, the cusp or substructure clump,
+  a central AGN), shifted by its statistical error. For ``S`` source and ``B``
+  background counts in a detection aperture of radius ``R``, the centroid error per
+  axis is ``sqrt(s^2 S + (R / 2)^2 B) / S`` (standard centroid propagation: a uniform
+  disc has an rms of ``R / 2`` per axis), where ``s`` is the source's own rms per axis,
+  taken as the core radius and the PSF's Gaussian-equivalent width added in
+  quadrature (the King PSF's half-energy width over 2.355).
+* **An exposure gradient.** The survey's exposure varies over the field: the
+  catalogue's log-normal spread ``exposure_scatter_ln`` between clusters. Treated as
+  a smooth Gaussian random field in ln(exposure) with a squared-exponential
+  correlation of length ``L`` (``Survey.exposure_correlation_deg``, assumed), its
+  gradient has a standard deviation of ``exposure_scatter_ln / L`` per axis, so a
+  20' cut-out sees a plane tilt of a few per cent. Every sky photon and the particle
+  background scale with the same dwell time, so the whole expected cube is multiplied
+  by the tilt, normalised to 1 at the cut-out centre (where ``X["exposure"]`` is
+  quoted). The survey-averaged vignetting itself is in the vignetted exposure
+  (:mod:`._instrument`).
+
+The random numbers come from a stream of their own (:data:`._random.CUTOUT`), so
+switching either effect on or off leaves every other draw unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CENTRES", "detection_centroid_offset", "exposure_tilt"]
+
+#: Where a cut-out is centred: the true halo centre or the detected position.
+CENTRES = ("truth", "detection")
+
+#: Half-energy width over the FWHM-to-sigma factor of a Gaussian: a PSF's width per axis.
+_HEW_TO_SIGMA = 1.0 / 2.355
+
+
+def _king_hew_arcsec(core_arcsec: float, alpha: float) -> float:
+    """Half-energy width (diameter) of a King PSF ``(1 + (r / rc)^2)^-alpha``."""
+    return 2.0 * core_arcsec * np.sqrt(0.5 ** (1.0 / (1.0 - alpha)) - 1.0)
+
+
+def detection_centroid_offset(
+    columns: dict[str, np.ndarray],
+    normal: np.ndarray,
+    *,
+    psf_core_arcsec: float,
+    psf_alpha: float,
+    pixel_arcsec: float,
+    aperture_arcmin: float,
+) -> dict[str, np.ndarray]:
+    """Offset of the detected position from the gas centre, in pixels.
+
+    Parameters
+    ----------
+    columns : dict of ndarray
+        Population columns: ``x_pix``, ``y_pix``, ``rc_arcmin``, ``mu_cluster_r500``,
+        ``mu_central_agn``, ``_second_ratio``, ``mu_detection_source``,
+        ``mu_detection_background`` and, with a second component, ``_second_x``,
+        ``_second_y``.
+    normal : ndarray of shape (n, 2)
+        Standard normal deviates for the statistical error along x and y.
+    psf_core_arcsec, psf_alpha : float
+        King PSF of the survey.
+    pixel_arcsec : float
+    aperture_arcmin : float
+        Radius of the detection aperture.
+
+    Returns
+    -------
+    dict
+        ``"dx"``, ``"dy"``: detected minus gas-centre position in pixels;
+        ``"sigma_arcsec"``: the statistical error per axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> columns = {"x_pix": np.array([24.5]), "y_pix": np.array([24.5]),
+    ...            "rc_arcmin": np.array([0.5]), "mu_cluster_r500": np.array([100.0]),
+    ...            "mu_central_agn": np.array([0.0]), "_second_ratio": np.array([0.0]),
+    ...            "mu_detection_source": np.array([100.0]),
+    ...            "mu_detection_background": np.array([0.0])}
+    >>> out = detection_centroid_offset(columns, np.zeros((1, 2)), psf_core_arcsec=8.64,
+    ...                                 psf_alpha=1.5, pixel_arcsec=24.0, aperture_arcmin=1.0)
+    >>> round(float(out["sigma_arcsec"][0]), 2), float(out["dx"][0])
+    (3.26, 0.0)
+    """
+    psf_sigma = _king_hew_arcsec(psf_core_arcsec, psf_alpha) * _HEW_TO_SIGMA
+    source_sigma = np.hypot(np.nan_to_num(columns["rc_arcmin"]) * 60.0, psf_sigma)
+    source = np.maximum(columns["mu_detection_source"], 1.0)
+    background = columns["mu_detection_background"]
+    disc_sigma = aperture_arcmin * 60.0 / 2.0
+    sigma = np.sqrt(source_sigma**2 * source + disc_sigma**2 * background) / source
+    ratio = columns["_second_ratio"]
+    cluster = np.nan_to_num(columns["mu_cluster_r500"])
+    weight_second = cluster * ratio / (1.0 + ratio)
+    total = cluster + columns["mu_central_agn"]
+    share = np.divide(weight_second, total, out=np.zeros_like(total), where=total > 0)
+    dx = normal[:, 0] * sigma / pixel_arcsec
+    dy = normal[:, 1] * sigma / pixel_arcsec
+    if "_second_x" in columns:
+        dx = dx + share * (columns["_second_x"] - columns["x_pix"])
+        dy = dy + share * (columns["_second_y"] - columns["y_pix"])
+    return {"dx": dx, "dy": dy, "sigma_arcsec": sigma}
+
+
+def exposure_tilt(
+    gradient_per_deg: np.ndarray, size: int, pixel_arcsec: float
+) -> np.ndarray:
+    """Relative exposure across each cut-out: ``exp(g . (r - r_centre))``, 1 at the centre.
+
+    Parameters
+    ----------
+    gradient_per_deg : ndarray of shape (n, 2)
+        Gradient of ln(exposure) along x (columns) and y (rows), per degree.
+    size : int
+        Image side in pixels.
+    pixel_arcsec : float
+
+    Returns
+    -------
+    ndarray of shape (n, size, size), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tilt = exposure_tilt(np.array([[0.3, 0.0]]), 5, 720.0)
+    >>> tilt.shape, float(tilt[0, 2, 2]), bool(tilt[0, 2, 4] > 1.0 > tilt[0, 2, 0])
+    ((1, 5, 5), 1.0, True)
+    """
+    offset_deg = (np.arange(size) - (size - 1) / 2.0) * pixel_arcsec / 3600.0
+    gx = gradient_per_deg[:, 0, None, None] * offset_deg[None, None, :]
+    gy = gradient_per_deg[:, 1, None, None] * offset_deg[None, :, None]
+    return np.exp(gx + gy)
