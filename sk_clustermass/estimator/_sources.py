@@ -7,8 +7,11 @@ into dataset views, and the batch iterator that reads those views. A
 :class:`ClusterSource` provides them; :func:`as_source` picks the implementation once,
 from what the user passed, and neither ``fit`` nor ``predict`` branches on it again.
 
-- :class:`ArraySource`: ``X`` in memory. Views are :class:`ClusterTensors` sharing
-  the user's float32 arrays; the split is a shuffled, seeded split of the rows.
+- :class:`ArraySource`: ``X`` in memory. Training views are :class:`ClusterTensors`
+  sharing the user's float32 arrays; the split is a shuffled, seeded split of the rows.
+  The prediction view is :class:`~._inference.ArrayBatches`, which converts the user's
+  arrays batch by batch (so :func:`prediction_source` leaves them as they are and
+  leaves the pixel check to the prediction pass).
 - :class:`HDF5Source`: a file in our HDF5 format, possibly larger than memory. Views
   are :class:`StreamingClusters` reading blocks into buffers allocated once per view;
   the split is made of whole blocks; whether a thread reads ahead follows
@@ -27,9 +30,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._inputs import (
+    IMAGES_KEY,
+    REDSHIFT_KEY,
+    as_inputs,
+    check_pixels,
+    check_target,
+    unchecked_inputs,
+)
 from .._utils import BandMoments, BandSummary, band_summary, check_vector
 from ._data import BatchIterator, ClusterTensors, shuffled_split
+from ._inference import ArrayBatches
 from ._streaming import (
     DEFAULT_BLOCK_SIZE,
     StreamingBatchIterator,
@@ -45,6 +56,7 @@ __all__ = [
     "HDF5Source",
     "as_source",
     "check_sample_weight",
+    "prediction_source",
 ]
 
 
@@ -84,6 +96,9 @@ class ClusterSource(Protocol):
     def view(self) -> Any:
         """Every row, without target, in order (for prediction)."""
 
+    def check_pixels(self) -> None:
+        """Raise the input error for NaN or infinite pixels (the prediction pass found one)."""
+
     def iterator_params(self, device: str) -> dict:
         """Extra skorch ``iterator_train__*``/``iterator_valid__*`` settings."""
 
@@ -96,7 +111,8 @@ class ArraySource:
 
     Parameters
     ----------
-    images : ndarray of shape (n_rows, n_bands, height, width), float32
+    images : ndarray of shape (n_rows, n_bands, height, width)
+        float32 for training; any real dtype and layout for prediction.
     redshift : ndarray of shape (n_rows,), float32
     target : ndarray of shape (n_rows,), optional
     weight : ndarray of shape (n_rows,), optional
@@ -130,8 +146,11 @@ class ArraySource:
         train_rows, valid_rows = shuffled_split(self.n_rows, fraction, seed)
         return data.subset(train_rows), data.subset(valid_rows)
 
-    def view(self) -> ClusterTensors:
-        return ClusterTensors.from_arrays(self.images, self.redshift)
+    def view(self) -> ArrayBatches:
+        return ArrayBatches(self.images, self.redshift)
+
+    def check_pixels(self) -> None:
+        check_pixels(self.images)
 
     def iterator_params(self, device: str) -> dict:
         return {}
@@ -191,6 +210,9 @@ class HDF5Source:
 
     def view(self) -> StreamingClusters:
         return StreamingClusters(self.dataset, block_split(self.n_rows, 0.0, 0)[0], None)
+
+    def check_pixels(self) -> None:
+        """Nothing left to check: the reader refuses non-finite blocks as it reads them."""
 
     def iterator_params(self, device: str) -> dict:
         prefetch = reading_thread(device)
@@ -266,6 +288,25 @@ def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
     target = dataset.read_target() if y is None else check_target(y, len(dataset))
     weight = None if sample_weight is None else check_sample_weight(sample_weight, len(dataset))
     return HDF5Source(dataset, target, weight)
+
+
+def prediction_source(X: Any) -> ArraySource | HDF5Source:
+    """The :class:`ClusterSource` ``predict`` reads: ``X`` checked but for its pixels.
+
+    In memory, the images keep their dtype and layout (see
+    :func:`~sk_clustermass._inputs.unchecked_inputs`): the prediction pass converts them
+    batch by batch and finds NaN or infinite pixels on the way, calling the source's
+    ``check_pixels`` for the error. An HDF5 file is read as in :func:`as_source`.
+
+    Parameters
+    ----------
+    X : SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
+    """
+    dataset = _hdf5_dataset(X)
+    if dataset is not None:
+        return HDF5Source(dataset)
+    images, redshift = unchecked_inputs(X)
+    return ArraySource(images, redshift)
 
 
 class FixedSplit:
