@@ -718,3 +718,22 @@ def test_compile_fallback_with_exposure_is_eager(exposure_data, exposure_fitted,
     with pytest.warns(CompilationFallbackWarning):
         model.fit(X, y)
     np.testing.assert_array_equal(model.predict(X), exposure_fitted.predict(X))
+
+
+@pytest.mark.gpu
+def test_cuda_prediction_with_exposure_matches_cpu(exposure_data, tmp_path):
+    X, y = exposure_data
+    model = ClusterMassRegressor(**dict(SETTINGS, use_exposure=True, device="cuda")).fit(X, y)
+    mean = model.predict(X)
+    doubles = {"images": X["images"].astype(np.float64), "redshift": X["redshift"],
+               "exposure": X["exposure"]}
+    np.testing.assert_array_equal(model.predict(doubles), mean)  # pinned staging
+    path = tmp_path / "clusters.h5"
+    write_hdf5(path, X, y)
+    np.testing.assert_allclose(model.predict(path), mean, atol=1e-6)  # pinned file batches
+    cpu = copy.deepcopy(model)
+    cpu.net_.device = "cpu"
+    cpu.net_.module_.to("cpu")
+    np.testing.assert_allclose(cpu.predict(X), mean, atol=1e-4)
+    with pytest.raises(ValueError, match=r"predict needs X\['exposure'\]"):
+        model.predict({"images": X["images"], "redshift": X["redshift"]})
