@@ -12,15 +12,22 @@ bfloat16 autocast with float32 weights and loss):
 (c) ``ClusterMassRegressor.fit`` (shuffled batches, internal standardisation) with
     ``precision='fp32'`` or ``'bf16'``;
 
-and the same for inference. It prints samples/s, the ratios (bf16 against fp32, each
-against the hand-written loop of its precision), the achieved GFLOP/s (FLOPs of one
-training step counted by ``torch.utils.flop_counter``) against a matmul of the same
-precision timed in the same run (float32; bfloat16, which uses AMX where the CPU has
-it), and the peak RSS of ``fit`` at two sizes.
+and the same for inference: a hand-written loop over slices of the same numpy arrays
+that ``predict`` receives (each batch moved to the device and run under
+``torch.inference_mode``, in the same precision), against ``predict``.
+
+It prints one table with the precisions side by side: samples/s of every loop, each
+library call against the hand-written loop of its precision, the bf16/fp32 ratio of
+every row, and the achieved GFLOP/s of ``fit`` and ``predict`` (FLOPs of one training
+step and of one forward pass counted by ``torch.utils.flop_counter``) as a fraction of
+a matrix product timed in the same run, both in the row's own precision and in
+bfloat16 (which uses AMX where the CPU has it: the machine's fastest arithmetic). On the
+CPU it then prints the peak RSS of ``fit`` at two sizes.
 
 Run: ``python benchmarks/bench_training.py`` (about 3 minutes on 2 idle cores;
 ``--precision fp32`` or ``bf16`` for one side only, ``--quick`` for a smoke run,
-``--device cuda`` on a GPU machine).
+``--device cuda`` on a GPU machine, ``--compile`` to fit and predict with
+``compile=True``).
 """
 
 from __future__ import annotations
@@ -134,8 +141,8 @@ def _time_epochs(epoch, n, epochs, device) -> float:
     return statistics.median(rates)
 
 
-def library_fit(images, redshift, y, batch_size, epochs, device,
-                precision: str = "fp32") -> tuple[float, ClusterMassRegressor]:
+def library_fit(images, redshift, y, batch_size, epochs, device, precision: str = "fp32",
+                compile: bool = False) -> tuple[float, ClusterMassRegressor]:
     """(c): ClusterMassRegressor.fit: samples/s over the epochs after the first, model."""
     X = as_inputs(images, redshift, counts=False)
     times = []
@@ -146,7 +153,8 @@ def library_fit(images, redshift, y, batch_size, epochs, device,
 
     model = ClusterMassRegressor(
         max_epochs=epochs + 1, patience=None, validation_fraction=0.0, batch_size=batch_size,
-        device=device, precision=precision, random_state=0, callbacks=[EpochClock()],
+        device=device, precision=precision, compile=compile, random_state=0,
+        callbacks=[EpochClock()],
     )
     model.fit(X, y)
     durations = np.diff(times)
@@ -155,16 +163,21 @@ def library_fit(images, redshift, y, batch_size, epochs, device,
 
 def hand_written_inference(images, redshift, batch_size, device,
                            precision: str = "fp32") -> float:
-    """Inference from the same numpy arrays that predict receives (copy to device timed)."""
+    """Inference from the same numpy arrays that predict receives (copies to device timed).
+
+    Batches are slices of the arrays, moved to the device one at a time; the module
+    (channels_last weights, as in the library) makes each batch channels_last itself.
+    """
     torch.manual_seed(0)
     model = ClusterMassCNN(10, (50, 50)).to(device).to(memory_format=torch.channels_last).eval()
 
     def run():
-        x = torch.from_numpy(images).to(device).contiguous(memory_format=torch.channels_last)
-        z = torch.from_numpy(redshift).to(device)
         with torch.inference_mode(), autocast(precision, device):
-            out = [model(x[s : s + batch_size], z[s : s + batch_size]) for s in
-                   range(0, len(x), batch_size)]
+            out = []
+            for start in range(0, len(images), batch_size):
+                x = torch.from_numpy(images[start : start + batch_size]).to(device)
+                z = torch.from_numpy(redshift[start : start + batch_size]).to(device)
+                out.append(model(x, z))
             torch.cat(out).float().cpu().numpy()
 
     return _time_epochs(run, len(images), 3, device)
@@ -178,12 +191,21 @@ def library_predict(model, X, device) -> float:
 
 
 def training_step_flops(batch_size: int) -> float:
+    """FLOPs per sample of one training step (forward and backward)."""
     model = ClusterMassCNN(10, (50, 50))
     x = torch.rand(batch_size, 10, 50, 50)
     z = torch.rand(batch_size)
     with FlopCounterMode(display=False) as counter:
         loss = GaussianNLLLoss()(model(x, z), torch.rand(batch_size))
         loss.backward()
+    return counter.get_total_flops() / batch_size
+
+
+def inference_flops(batch_size: int = 16) -> float:
+    """FLOPs per sample of one forward pass."""
+    model = ClusterMassCNN(10, (50, 50)).eval()
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(torch.rand(batch_size, 10, 50, 50), torch.rand(batch_size))
     return counter.get_total_flops() / batch_size
 
 
@@ -245,23 +267,78 @@ def measure_training(args, images, redshift, y, precisions) -> tuple[dict, dict,
                                          args.device, precision)
             fast[precision] = max(fast[precision], rate)
             rate, models[precision] = library_fit(images, redshift, y, args.batch_size,
-                                                  args.epochs, args.device, precision)
+                                                  args.epochs, args.device, precision,
+                                                  args.compile)
             fit[precision] = max(fit[precision], rate)
     return fast, fit, models
 
 
 def measure_inference(args, images, redshift, models) -> tuple[dict, dict]:
-    """Hand-written inference and predict at batch 256 in each precision."""
+    """Hand-written inference and predict at batch 256 in each precision, interleaved
+    twice (best of each)."""
     X = as_inputs(images, redshift, counts=False)
-    hand, lib = {}, {}
-    for precision, model in models.items():
+    hand = dict.fromkeys(models, 0.0)
+    lib = dict.fromkeys(models, 0.0)
+    for model in models.values():
         model.set_params(batch_size=256)
         model.net_.set_params(batch_size=256)
-        with malloc_tuned():
-            hand[precision] = hand_written_inference(images, redshift, 256, args.device,
-                                                     precision)
-        lib[precision] = library_predict(model, X, args.device)
+    for _ in range(2):
+        for precision, model in models.items():
+            with malloc_tuned():
+                rate = hand_written_inference(images, redshift, 256, args.device, precision)
+            hand[precision] = max(hand[precision], rate)
+            lib[precision] = max(lib[precision], library_predict(model, X, args.device))
     return hand, lib
+
+
+def _row(label: str, values: dict, precisions, unit: str, ratio: bool = True) -> str:
+    """One line of the table: a value per precision, then bf16 / fp32 when both are there."""
+    cells = "".join((f"{values[p]:.0f}/s" if unit == "/s" else f"{values[p]:.2f}x").rjust(15)
+                    for p in precisions)
+    if ratio and len(precisions) == 2 and values["fp32"] > 0:
+        cells += f"{values['bf16'] / values['fp32']:.2f}x".rjust(13)
+    return f"{label:<44}{cells}"
+
+
+def _share_row(label: str, rates: dict, flops: float, peak: dict, precisions) -> str:
+    cells = "".join(f"{rates[p] * flops / 1e9:.1f} = {rates[p] * flops / 1e9 / peak[p]:.0%}"
+                    .rjust(15) for p in precisions)
+    return f"{label:<44}{cells}"
+
+
+def report(args, precisions, fast, fit, hand, lib, plain) -> None:
+    """The side-by-side table of one run."""
+    step_flops, forward_flops = training_step_flops(args.batch_size), inference_flops()
+    matmul = {name: matmul_gflops(args.device, size=1024 if args.quick else 2048, dtype=dtype)
+              for name, dtype in MATMUL_DTYPES.items()}
+    bf16_peak = dict.fromkeys(precisions, matmul["bf16"])
+    own_peak = {p: matmul[p] for p in precisions}
+    header = "".join(f"{p:>15}" for p in precisions)
+    if len(precisions) == 2:
+        header += f"{'bf16 / fp32':>13}"
+    print(f"{'samples/s (GFLOP/s = share of a matmul)':<44}{header}")
+    print(_row("(a) hand-written training loop, fastest", fast, precisions, "/s"))
+    print(_row("(c) ClusterMassRegressor.fit", fit, precisions, "/s"))
+    print(_row("    fit / (a)", {p: fit[p] / fast[p] for p in precisions}, precisions, "x",
+               ratio=False))
+    print(_row("hand-written inference loop (batch 256)", hand, precisions, "/s"))
+    print(_row("ClusterMassRegressor.predict (batch 256)", lib, precisions, "/s"))
+    print(_row("    predict / hand-written", {p: lib[p] / hand[p] for p in precisions},
+               precisions, "x", ratio=False))
+    print(_share_row("fit: GFLOP/s = share of own-precision", fit, step_flops,
+                     own_peak, precisions))
+    print(_share_row("fit: GFLOP/s = share of the bf16 matmul", fit, step_flops, bf16_peak,
+                     precisions))
+    print(_share_row("predict: GFLOP/s = share of own-precision", lib, forward_flops,
+                     own_peak, precisions))
+    print(_share_row("predict: GFLOP/s = share of the bf16 matmul", lib, forward_flops,
+                     bf16_peak, precisions))
+    print(f"matmul in this run: fp32 {matmul['fp32']:.0f} GFLOP/s, bf16 {matmul['bf16']:.0f} "
+          f"GFLOP/s; training step {step_flops / 1e6:.1f} MFLOP/sample, forward pass "
+          f"{forward_flops / 1e6:.1f} MFLOP/sample")
+    if plain is not None:
+        print(f"(b) hand-written, plain NCHW loop, fp32: {plain:.0f} samples/s; "
+              f"fit / (b) = {fit['fp32'] / plain:.2f}x")
 
 
 def main() -> None:
@@ -272,6 +349,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", choices=list(PRECISIONS), default="both",
                         help="fp32, bf16 or both side by side (default)")
+    parser.add_argument("--compile", action="store_true",
+                        help="fit and predict with ClusterMassRegressor(compile=True)")
     parser.add_argument("--quick", action="store_true", help="small sizes, smoke run")
     parser.add_argument("--memory-only", action="store_true", help="only the peak-RSS part")
     args = parser.parse_args()
@@ -279,41 +358,21 @@ def main() -> None:
         print_peak_memory(args.quick)
         return
     if args.quick:
-        args.n_samples, args.epochs = 512, 2
+        args.n_samples, args.epochs = min(args.n_samples, 512), 2
     precisions = PRECISIONS[args.precision]
 
     images, redshift, y = make_data(args.n_samples)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device "
           f"{args.device}, {args.n_samples} samples, batch {args.batch_size}, "
-          f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+          f"CPU capability {torch.backends.cpu.get_cpu_capability()}"
+          + (", compile=True" if args.compile else ""))
     fast, fit, models = measure_training(args, images, redshift, y, precisions)
+    plain = None
     if "fp32" in precisions:
         plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs,
                                    args.device)
-        print(f"(b) hand-written, plain NCHW loop, fp32   {plain:9.0f} samples/s")
-    flops = training_step_flops(args.batch_size)
-    print(f"training step {flops / 1e6:.1f} MFLOP/sample")
-    for precision in precisions:
-        peak = matmul_gflops(args.device, dtype=MATMUL_DTYPES[precision])
-        achieved = fit[precision] * flops / 1e9
-        print(f"[{precision}] (a) hand-written, fastest loop   {fast[precision]:9.0f} samples/s")
-        print(f"[{precision}] (c) ClusterMassRegressor.fit     {fit[precision]:9.0f} samples/s"
-              f"   = {fit[precision] / fast[precision]:.2f}x (a)")
-        print(f"[{precision}]     {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of a "
-              f"{precision} matmul ({peak:.0f} GFLOP/s)")
-        if precision == "fp32" and "fp32" in precisions:
-            print(f"[fp32]     fit / plain NCHW hand-written  {fit['fp32'] / plain:9.2f}x")
-
     hand, lib = measure_inference(args, images, redshift, models)
-    for precision in precisions:
-        print(f"[{precision}] inference, hand-written (batch 256) {hand[precision]:9.0f} "
-              f"samples/s; predict {lib[precision]:9.0f} samples/s = "
-              f"{lib[precision] / hand[precision]:.2f}x")
-    if len(precisions) == 2:
-        print(f"bf16 / fp32: fit {fit['bf16'] / fit['fp32']:.2f}x, hand-written training "
-              f"{fast['bf16'] / fast['fp32']:.2f}x, predict {lib['bf16'] / lib['fp32']:.2f}x, "
-              f"hand-written inference {hand['bf16'] / hand['fp32']:.2f}x")
-
+    report(args, precisions, fast, fit, hand, lib, plain)
     if args.device == "cpu":
         print_peak_memory(args.quick)
 

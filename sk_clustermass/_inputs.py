@@ -37,8 +37,10 @@ __all__ = [
     "REDSHIFT_KEY",
     "as_inputs",
     "check_exposure",
+    "check_pixels",
     "check_target",
     "n_samples_of",
+    "unchecked_inputs",
 ]
 
 IMAGES_KEY = "images"
@@ -52,8 +54,8 @@ _SHAPE_HINT = (
 )
 
 
-def _as_float_array(values: Any, name: str, dtype: type = np.float32) -> np.ndarray:
-    """Convert ``values`` to a float ndarray of ``dtype``, without copying when possible."""
+def _as_real_array(values: Any, name: str) -> np.ndarray:
+    """``values`` as a real numeric (or boolean) ndarray, in its own dtype and layout."""
     try:
         array = np.asarray(values)
     except (TypeError, ValueError) as exc:
@@ -70,13 +72,22 @@ def _as_float_array(values: Any, name: str, dtype: type = np.float32) -> np.ndar
     if np.issubdtype(array.dtype, np.complexfloating):
         message = f"{name} must be real-valued; got complex dtype {array.dtype}."
         raise TypeError(message)
-    return array.astype(dtype, copy=False)
+    return array
+
+
+def _as_float_array(values: Any, name: str, dtype: type = np.float32) -> np.ndarray:
+    """Convert ``values`` to a float ndarray of ``dtype``, without copying when possible."""
+    return _as_real_array(values, name).astype(dtype, copy=False)
 
 
 def _check_finite(array: np.ndarray, name: str) -> None:
-    # fast path: a NaN or infinity makes the sum non-finite (no temporary array); a
-    # non-finite sum of finite values (overflow) falls through to the exact check
-    if np.isfinite(np.sum(array, dtype=np.float64)):
+    # fast path: a NaN or infinity makes the sum non-finite (no temporary array; summed
+    # in the array's own float type, which numpy vectorises); a non-finite sum of
+    # finite values (overflow) falls through to the exact check
+    floating = np.issubdtype(array.dtype, np.floating)
+    with np.errstate(over="ignore", invalid="ignore"):  # judged just below
+        total = np.sum(array, dtype=None if floating else np.float64)
+    if np.isfinite(total):
         return
     finite = np.isfinite(array)
     if not finite.all():
@@ -104,7 +115,7 @@ def _split_mapping(data: Mapping) -> tuple[Any, Any, Any]:
     return data[IMAGES_KEY], data[REDSHIFT_KEY], data.get(EXPOSURE_KEY)
 
 
-def _validate_images(images: np.ndarray, counts: bool) -> None:
+def _validate_image_shape(images: np.ndarray) -> None:
     if images.ndim != 4:
         message = f"{_SHAPE_HINT}; got an array of shape {images.shape} (ndim={images.ndim})"
         raise ValueError(message)
@@ -114,6 +125,10 @@ def _validate_images(images: np.ndarray, counts: bool) -> None:
     if n_bands == 0 or height == 0 or width == 0:
         message = f"images has an empty axis: shape {images.shape}; {_SHAPE_HINT}"
         raise ValueError(message)
+
+
+def _validate_images(images: np.ndarray, counts: bool) -> None:
+    _validate_image_shape(images)
     _check_finite(images, "images")
     if counts and images.min() < 0:
         n_negative = int(np.count_nonzero(images < 0))
@@ -254,21 +269,7 @@ def as_inputs(
     >>> X["exposure"], len(X[1:])
     (array([1200.,  950.], dtype=float32), 1)
     """
-    if isinstance(images, Mapping):
-        if redshift is not None or exposure is not None:
-            message = (
-                "pass either a mapping with 'images' and 'redshift' (and optionally "
-                "'exposure'), or the arrays one by one"
-            )
-            raise TypeError(message)
-        images, redshift, exposure = _split_mapping(images)
-    elif redshift is None:
-        message = (
-            "redshift is missing: every cluster needs a redshift. Call "
-            "as_inputs(images, redshift) or pass a dict with the keys "
-            f"'{IMAGES_KEY}' and '{REDSHIFT_KEY}'."
-        )
-        raise ValueError(message)
+    images, redshift, exposure = _input_parts(images, redshift, exposure)
     image_array = _as_float_array(images, "images")
     redshift_array = _as_float_array(redshift, "redshift")
     _validate_images(image_array, counts)
@@ -277,6 +278,105 @@ def as_inputs(
     if exposure is not None:
         arrays[EXPOSURE_KEY] = check_exposure(exposure, image_array.shape[0])
     return SliceDict(**arrays)
+
+
+def _input_parts(images: Any, redshift: Any, exposure: Any) -> tuple[Any, Any, Any]:
+    """The parts of the input: from a mapping, or as given (redshift required).
+
+    Returns ``(images, redshift, exposure)``, the exposure None when there is none.
+    """
+    if isinstance(images, Mapping):
+        if redshift is not None or exposure is not None:
+            message = (
+                "pass either a mapping with 'images' and 'redshift' (and optionally "
+                "'exposure'), or the arrays one by one"
+            )
+            raise TypeError(message)
+        return _split_mapping(images)
+    if redshift is None:
+        message = (
+            "redshift is missing: every cluster needs a redshift. Call "
+            "as_inputs(images, redshift) or pass a dict with the keys "
+            f"'{IMAGES_KEY}' and '{REDSHIFT_KEY}'."
+        )
+        raise ValueError(message)
+    return images, redshift, exposure
+
+
+def unchecked_inputs(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``X``'s images as given and the rest checked, for a pass that checks pixels.
+
+    Everything :func:`as_inputs` checks (with ``counts=False``) is checked here except
+    the pixels themselves: the images are numeric, real, of shape ``(n_samples,
+    n_bands, height, width)`` and not empty, and the redshifts (and the exposures, if
+    ``X`` has them) pass every check. The images keep their dtype and memory layout
+    (no float32 copy of the whole array): the caller reads them once, converts them
+    block by block and calls :func:`check_pixels` if a block holds a NaN or an infinity.
+
+    Parameters
+    ----------
+    X : mapping
+        With the keys ``"images"`` and ``"redshift"``, and optionally ``"exposure"``
+        (a :class:`~skorch.helper.SliceDict` from :func:`as_inputs`, or a ``dict``).
+
+    Returns
+    -------
+    images : ndarray of shape (n_samples, n_bands, height, width)
+        In the caller's dtype and layout.
+    redshift : ndarray of shape (n_samples,), float32
+    exposure : ndarray of shape (n_samples,), float32, or None
+        None if ``X`` has no ``"exposure"``.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        As :func:`as_inputs`, for anything but the pixel values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images, redshift, exposure = unchecked_inputs({"images": np.zeros((2, 3, 4, 4)),
+    ...                                                "redshift": [0.1, 0.2]})
+    >>> images.dtype, redshift.dtype, exposure
+    (dtype('float64'), dtype('float32'), None)
+    """
+    images, redshift, exposure = _input_parts(X, None, None)
+    image_array = _as_real_array(images, "images")
+    redshift_array = _as_float_array(redshift, "redshift")
+    _validate_image_shape(image_array)
+    _validate_redshift(redshift_array, image_array.shape[0])
+    if exposure is not None:
+        exposure = check_exposure(exposure, image_array.shape[0])
+    return image_array, redshift_array, exposure
+
+
+def check_pixels(images: np.ndarray) -> None:
+    """Raise :func:`as_inputs`'s error if an image pixel is NaN or infinite in float32.
+
+    The message (how many values, the first sample holding one, how to fix it) is the
+    one :func:`as_inputs` gives; values finite in float64 but beyond float32's range
+    count as infinite, as they become infinite in the float32 network input.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, n_bands, height, width)
+        Numeric, any dtype.
+
+    Raises
+    ------
+    ValueError
+        If a pixel is NaN or infinite after conversion to float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_pixels(np.zeros((1, 1, 2, 2)))
+    >>> check_pixels(np.full((1, 1, 2, 2), np.nan))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: images contains 4 NaN or infinite value(s) (first in sample 0). ...
+    """
+    _check_finite(_as_float_array(images, "images"), "images")
 
 
 def n_samples_of(X: Any) -> int:

@@ -66,3 +66,26 @@ def test_check_target():
         check_target([14.0, np.nan])
     with pytest.warns(UserWarning, match="log10"):
         check_target([1e14, 3e14])
+
+
+def test_huge_finite_counts_pass_the_finite_check_silently():
+    # the float32 fast path overflows; the exact check that follows finds nothing wrong
+    X = as_inputs(np.full((2, 1, 4, 4), 3e37, dtype=np.float32), [0.1, 0.2])
+    assert np.isfinite(X["images"]).all()
+
+
+def test_unchecked_inputs_keep_the_images_and_check_the_rest():
+    from sk_clustermass._inputs import check_pixels, unchecked_inputs
+
+    images = np.full((2, 3, 4, 4), np.nan)
+    kept, redshift, exposure = unchecked_inputs({"images": images, "redshift": [0.1, 0.2]})
+    assert kept is images and redshift.dtype == np.float32 and exposure is None
+    with pytest.raises(ValueError, match="redshift must be > 0"):
+        unchecked_inputs({"images": images, "redshift": [0.1, 0.0]})
+    _, _, exposure = unchecked_inputs({"images": images, "redshift": [0.1, 0.2],
+                                       "exposure": [1200, 900]})
+    assert exposure.dtype == np.float32 and exposure.tolist() == [1200, 900]
+    with pytest.raises(ValueError, match="exposure must be > 0 s"):
+        unchecked_inputs({"images": images, "redshift": [0.1, 0.2], "exposure": [1200, 0]})
+    with pytest.raises(ValueError, match=r"96 NaN or infinite value\(s\) \(first in sample 0\)"):
+        check_pixels(images)

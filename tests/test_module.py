@@ -48,3 +48,24 @@ def test_dropout_after_every_dense_layer():
     net = ClusterMassCNN(3, (20, 20), conv_layers=(1,), pool_size=2, dense_layers=(8, 4, 2),
                          dropout=0.3)
     assert [d.p for d in net.dense_dropout] == [0.3, 0.3, 0.3]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_inference_standardisation_is_bit_identical(precision):
+    """The inference shortcut (fewer passes, out= buffers) writes the same values."""
+    torch.manual_seed(0)
+    net = ClusterMassCNN(10, (50, 50), band_mean=torch.rand(10), band_scale=torch.rand(10) + 0.5)
+    net = net.eval().to(memory_format=torch.channels_last)
+    images, redshift = torch.rand(5, 10, 50, 50) * 4, torch.rand(5)
+    dtype = torch.bfloat16
+    context = (lambda: torch.autocast("cpu", dtype=dtype)) if precision == "bf16" else (
+        lambda: torch.autocast("cpu", enabled=False))
+    with torch.no_grad(), context():
+        plain_input, plain = net._standardise(images), net(images, redshift)
+    with torch.inference_mode(), context():
+        lean_input, lean = net._standardise(images), net(images, redshift)
+    assert lean_input.is_contiguous(memory_format=torch.channels_last)
+    expected_dtype = dtype if precision == "bf16" else torch.float32
+    assert lean_input.dtype == expected_dtype
+    assert torch.equal(plain_input.to(expected_dtype), lean_input)
+    assert torch.equal(plain, lean)

@@ -150,3 +150,42 @@ def test_predict_raw_returns_outputs_and_targets_in_order():
     halves = np.concatenate([net.predict_raw(data.subset(torch.arange(5))),
                              net.predict_raw(data.subset(torch.arange(5, 10)))])
     np.testing.assert_allclose(raw, halves, atol=1e-6)  # float32 sums differ per batch
+
+
+class EpochOnly(Callback):
+    """Acts at the end of an epoch only: skorch's per-batch hooks are its no-ops."""
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs = getattr(self, "epochs", 0) + 1
+
+
+class CountGradients(Callback):
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        self.calls = getattr(self, "calls", 0) + 1
+
+
+def test_per_batch_hooks_reach_only_the_callbacks_that_use_them():
+    quiet, counter = EpochOnly(), CountGradients()
+    # an instance attribute is not an override: were the hook called, it would record
+    quiet.on_grad_computed = quiet.on_batch_begin = quiet.on_batch_end = (
+        lambda *args, **kwargs: pytest.fail("a per-batch hook reached an epoch-only callback"))
+    net = _toy_net(callbacks=[quiet, counter])
+    net.max_epochs = 2
+    net.fit(_tensors(n=12), None)
+    assert quiet.epochs == 2
+    assert counter.calls == 2 * 3  # 12 clusters in batches of 4, two epochs
+
+
+def test_gradient_clipping_still_acts_per_batch():
+    from skorch.callbacks import GradientNormClipping
+
+    def largest_step(callbacks):
+        torch.manual_seed(0)
+        net = _toy_net(callbacks=callbacks, lr=1.0)  # plain SGD: the step is lr * gradient
+        start = {k: v.clone() for k, v in net.module_.state_dict().items()}
+        net.partial_fit(_tensors(n=12), None)
+        return max((net.module_.state_dict()[k] - v).abs().max().item()
+                   for k, v in start.items())
+
+    assert largest_step([GradientNormClipping(1e-8)]) < 1e-6  # clipped at every step
+    assert largest_step([]) > 1e-3

@@ -40,7 +40,7 @@ def test_defaults_are_valid():
 def test_fingerprint_ignores_only_how_a_fit_runs():
     # precision is replaced in the fingerprint by the resolved precision_ (bf16 only).
     expected = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
-                "malloc_tuning", "precision", "warm_start"}
+                "malloc_tuning", "precision", "compile", "warm_start"}
     assert fingerprint_ignored() == expected
 
 

@@ -2,7 +2,8 @@
 
 :class:`ClusterMassRegressor` is the public estimator (also importable from the package
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
-``fit`` raises or warns, :class:`OutOfDomainWarning` what its ``predict`` warns;
+``fit`` raises or warns, :class:`OutOfDomainWarning` what its ``predict`` warns,
+:class:`CompilationFallbackWarning` what ``compile=True`` warns where compilation fails;
 :func:`save_model` and :func:`load_model` write and read its
 safe model files; :func:`mass_table` and :func:`write_mass_table` turn predictions into
 tables with units and provenance (ECSV or FITS); :func:`load_pretrained` loads a model
@@ -18,6 +19,7 @@ them, and the command line and the docs table (:func:`parameter_table_markdown`)
 made from them.
 """
 
+from ._compile import CompilationFallbackWarning
 from ._conformal import ConformalWidthRegressor, conformal_quantile
 from ._domain import OutOfDomainWarning
 from ._ensemble import EnsembleRegressor, mixture_moments
@@ -42,6 +44,7 @@ __all__ = [
     "PRETRAINED_MODELS",
     "TABLE_FORMATS",
     "ClusterMassRegressor",
+    "CompilationFallbackWarning",
     "ConformalWidthRegressor",
     "EnsembleRegressor",
     "MassNetwork",

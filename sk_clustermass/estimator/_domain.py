@@ -69,10 +69,11 @@ def far_outside(
     band_total_range : ndarray of shape (n_bands, 2)
     redshift_range : ndarray of shape (2,)
         The ranges recorded in ``fit``.
-    summary : BandSummary
-        Statistics of the new images (only ``total_min`` and ``total_max`` are read).
+    summary : BandSummary or InputRanges
+        Statistics of the new images: only ``total_min`` and ``total_max`` (per band,
+        the smallest and largest per-cluster total) are read.
     redshift : ndarray of shape (n_samples,)
-        The new redshifts.
+        The new redshifts (only their extremes matter).
 
     Returns
     -------

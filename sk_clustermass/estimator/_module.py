@@ -98,6 +98,16 @@ def feature_map_sizes(
     return sizes
 
 
+def _fewer_passes(images: torch.Tensor) -> bool:
+    """Whether the input standardisation may take its inference-only shortcuts (``out=``)."""
+    return (
+        torch.is_inference_mode_enabled()
+        and images.dtype == torch.float32
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+    )
+
+
 class ClusterMassCNN(nn.Module):
     """CNN mapping an image cube and a redshift (and an exposure) to a Gaussian on log10 mass.
 
@@ -240,9 +250,7 @@ class ClusterMassCNN(nn.Module):
         out : torch.Tensor of shape (batch, 2)
             Column 0 the mean, column 1 the log standard deviation.
         """
-        x = (images - self.band_mean) / self.band_scale
-        x = x.contiguous(memory_format=torch.channels_last)
-        x = self.features(x).flatten(1)
+        x = self.features(self._standardise(images)).flatten(1)
         if self.use_redshift:
             # Standardised in the buffers' precision (float32), then cast to the
             # features' dtype (bfloat16 under autocast), not the other way round.
@@ -270,6 +278,29 @@ class ClusterMassCNN(nn.Module):
             raise ValueError(message)
         log_t = torch.log10(exposure.reshape(-1, 1).to(self.band_mean.dtype) / EXPOSURE_UNIT_S)
         return (log_t - self.exposure_mean) / self.exposure_scale
+
+    def _standardise(self, images: torch.Tensor) -> torch.Tensor:
+        """``(images - band_mean) / band_scale`` in float32, in channels_last layout.
+
+        In inference (``torch.inference_mode``, not traced or compiled) fewer passes
+        over the batch write the same values, bit for bit (each element is the same
+        float32 subtraction and division): in float32 the difference goes straight
+        into channels_last memory and is divided in place; under autocast the quotient
+        is stored in the autocast dtype (what the first convolution would cast it to)
+        before the layout change, which then moves half the bytes.
+        """
+        if not _fewer_passes(images):
+            x = (images - self.band_mean) / self.band_scale
+            return x.contiguous(memory_format=torch.channels_last)
+        device_type = images.device.type
+        if torch.is_autocast_enabled(device_type):
+            centred = torch.sub(images, self.band_mean)
+            out = torch.empty_like(centred, dtype=torch.get_autocast_dtype(device_type))
+            torch.div(centred, self.band_scale, out=out)
+            return out.contiguous(memory_format=torch.channels_last)
+        centred = torch.empty_like(images, memory_format=torch.channels_last)
+        torch.sub(images, self.band_mean, out=centred)
+        return centred.div_(self.band_scale)
 
     def _head(self, x: torch.Tensor) -> torch.Tensor:
         """The output layer; in float32 even under autocast (mean and log-width exact)."""

@@ -3,8 +3,10 @@
 A thin subclass of :class:`skorch.NeuralNet` that adds the Keras-style regulariser to
 the training loss, weights the loss per cluster when the fit is weighted, stops at
 once when the loss diverges and runs the network in the chosen precision (float32, or
-bfloat16 autocast with float32 weights and loss; see :mod:`._precision`). Everything
-else (training loop, callbacks, devices, history) is skorch's own.
+bfloat16 autocast with float32 weights and loss; see :mod:`._precision`), optionally
+through :func:`torch.compile` (:mod:`._compile`). Everything else (training loop,
+callbacks, devices, history) is skorch's own, with per-batch callback hooks called only
+on the callbacks that use them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
+from ._compile import CompiledModule
 from ._data import WEIGHT_KEY
+from ._inference import InputScan
 from ._loss import penalty
 from ._precision import autocast
 from ._symmetry import combine_outputs, square_symmetries
@@ -30,6 +34,10 @@ __all__ = ["EXPLODED_LOSS", "ClusterNet", "NonFiniteLossError", "StopOnNonFinite
 # y scores about 1 (MSE) or 0.5 (likelihood). An epoch above this has not learned
 # something odd: the optimizer has diverged (predictions ~1000 standard deviations off).
 EXPLODED_LOSS = 1e6
+
+# Callback hooks skorch calls around every batch; the net calls them only on the
+# callbacks that override them (see ClusterNet.notify).
+PER_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -135,6 +143,11 @@ class ClusterNet(NeuralNet):
         A resolved precision: 'bf16' runs the module's forward pass under bfloat16
         autocast (weights, loss and penalty stay float32) and keeps its weights in
         channels_last layout.
+    compile_network : bool, default=False
+        Run the module's forward pass through :func:`torch.compile`, falling back to
+        eager execution (with one :class:`~._compile.CompilationFallbackWarning`) if
+        compilation fails. ``module_`` stays the plain module. (Not skorch's own
+        ``compile``, which would replace ``module_`` by the compiled wrapper.)
     """
 
     def __init__(
@@ -144,6 +157,7 @@ class ClusterNet(NeuralNet):
         regularization: float = 1e-4,
         regularize: str = "kernel",
         precision: str = "fp32",
+        compile_network: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -151,17 +165,50 @@ class ClusterNet(NeuralNet):
         self.regularization = regularization
         self.regularize = regularize
         self.precision = precision
+        self.compile_network = compile_network
 
     @property
     def precision_in_use(self) -> str:
         """The precision the network runs in ('fp32' for nets pickled before it existed)."""
         return getattr(self, "precision", "fp32")
 
+    def _network(self):
+        """What runs the module: ``module_``, or its :class:`CompiledModule` wrapper."""
+        if not getattr(self, "compile_network", False):  # nets pickled before it existed
+            return self.module_
+        wrapper = getattr(self, "compiled_", None)
+        if wrapper is None or wrapper.module is not self.module_:
+            wrapper = self.compiled_ = CompiledModule(self.module_)
+        return wrapper
+
+    def __getstate__(self) -> dict:
+        """skorch's state without the compiled wrapper (rebuilt when next needed)."""
+        state = super().__getstate__()
+        state.pop("compiled_", None)
+        return state
+
     def _listeners(self, method_name: str) -> list:
         """The callbacks whose ``method_name`` does something (overrides skorch's no-op)."""
         base = getattr(Callback, method_name)
         return [cb for _, cb in self.callbacks_
                 if getattr(type(cb), method_name, base) is not base]
+
+    def notify(self, method_name: str, **cb_kwargs) -> None:
+        """skorch's notification, calling per-batch hooks only on callbacks that use them.
+
+        skorch calls every callback's ``on_grad_computed`` after every backward pass
+        (most are no-ops); only the callbacks that override a per-batch hook (gradient
+        clipping, a progress bar, your own) are called here. Per-epoch and per-fit hooks
+        go to every callback, as in skorch.
+        """
+        if method_name not in PER_BATCH_HOOKS:
+            super().notify(method_name, **cb_kwargs)
+            return
+        getattr(self, method_name)(self, **cb_kwargs)
+        cached = getattr(self, "batch_listeners_", None) or {}
+        listeners = cached[method_name] if method_name in cached else self._listeners(method_name)
+        for callback in listeners:
+            getattr(callback, method_name)(self, **cb_kwargs)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params) -> None:
         """One pass over the batches, synchronising with the device once, not per batch.
@@ -174,8 +221,11 @@ class ClusterNet(NeuralNet):
             return
         losses, sizes = [], []
         # Only the callbacks that act per batch are called per batch (skorch's own
-        # notify calls every callback's no-op, which costs Python time on every step).
-        begin, end = self._listeners("on_batch_begin"), self._listeners("on_batch_end")
+        # notify calls every callback's no-op, which costs Python time on every step);
+        # they are looked up once per epoch.
+        self.batch_listeners_ = {hook: self._listeners(hook) for hook in PER_BATCH_HOOKS}
+        begin = self.batch_listeners_["on_batch_begin"]
+        end = self.batch_listeners_["on_batch_end"]
         for batch in iterator:
             self.on_batch_begin(self, batch=batch, training=training)
             for callback in begin:
@@ -212,8 +262,12 @@ class ClusterNet(NeuralNet):
         batch's loss weights (if any) are not an input of the module."""
         if isinstance(x, Mapping) and WEIGHT_KEY in x:
             x = {key: value for key, value in x.items() if key != WEIGHT_KEY}
+        x = to_tensor(x, device=self.device)
         with autocast(self.precision_in_use, self.device):
-            y_pred = super().infer(x, **fit_params)
+            if isinstance(x, Mapping):  # as skorch's infer, through _network
+                y_pred = self._network()(**self._merge_x_and_fit_params(x, fit_params))
+            else:
+                y_pred = self._network()(x, **fit_params)
         return y_pred.float()
 
     def get_loss(self, y_pred, y_true, X=None, training: bool = False) -> torch.Tensor:
@@ -235,23 +289,29 @@ class ClusterNet(NeuralNet):
         return loss
 
     def predict_raw(
-        self, dataset, *, symmetries: bool = False, return_target: bool = False
+        self, dataset, *, symmetries: bool = False, return_target: bool = False,
+        scan: InputScan | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array.
 
         A lean inference loop (``torch.inference_mode``, in-order batches from the
         dataset view, moved to the device one at a time, in the net's precision)
-        instead of skorch's generic ``forward``.
+        instead of skorch's generic ``forward``. The outputs stay on the device until
+        the last batch: one synchronisation per call.
 
         Parameters
         ----------
-        dataset : ClusterTensors or StreamingClusters
+        dataset : ClusterTensors, ArrayBatches or StreamingClusters
         symmetries : bool, default=False
             Average over the 8 symmetries of the square (test-time augmentation).
         return_target : bool, default=False
             Also return the dataset's (standardised) targets, in the same order.
+        scan : InputScan, optional
+            Shown every batch on the device, before the network (pixel check and
+            out-of-domain summary in the same pass over the data).
         """
         self.module_.eval()
+        network = self._network()
         outputs, targets = [], []
         precision = autocast(self.precision_in_use, self.device)
         with torch.inference_mode(), precision:
@@ -260,12 +320,14 @@ class ClusterNet(NeuralNet):
                 scalars = [inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)]
                 if EXPOSURE_KEY in inputs:  # only when the network uses the exposure
                     scalars.append(inputs[EXPOSURE_KEY].to(self.device, non_blocking=True))
+                if scan is not None:
+                    scan.update(images, scalars[0])
                 if symmetries:
                     raw = combine_outputs(
-                        [self.module_(view, *scalars) for view in square_symmetries(images)]
+                        [network(view, *scalars) for view in square_symmetries(images)]
                     )
                 else:
-                    raw = self.module_(images, *scalars)
+                    raw = network(images, *scalars)
                 outputs.append(raw.float())
                 if return_target:
                     targets.append(target.float())

@@ -246,6 +246,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("precision", "choice", "fp32, or bf16 autocast with fp32 weights and loss; "
               "'auto' takes bf16 where the CPU or GPU runs it natively", _EXEC,
               choices=PRECISIONS, fingerprint=False),
+    Parameter("compile", "bool", "run the network through torch.compile; eager (with a "
+              "warning) where compilation fails", _EXEC, fingerprint=False),
     Parameter("random_state", "random_state", "seeds weights, the validation split, batch "
               "order, dropout and augmentation", _EXEC),
     # Not a command-line option: there -v/--verbose sets the logging level of the command.

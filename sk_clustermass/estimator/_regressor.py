@@ -29,12 +29,13 @@ from ._hyperparameters import (
     training_callbacks,
     validate_hyperparameters,
 )
+from ._inference import InputRanges, InputScan
 from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import EXPOSURE_UNIT_S, ClusterMassCNN
 from ._net import ClusterNet, NonFiniteLossError
 from ._parameters import fingerprint_ignored
 from ._precision import resolve_precision
-from ._sources import ClusterSource, FixedSplit, as_source
+from ._sources import ClusterSource, FixedSplit, as_source, prediction_source
 
 __all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
 
@@ -147,6 +148,14 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         'bf16' where the hardware runs it natively, 'fp32' elsewhere (the choice is
         ``precision_``). See the performance page for the measured speed and
         quality.
+    compile : bool, default=False
+        Run the network's forward pass (in training and prediction) through
+        :func:`torch.compile`. Mostly useful on a GPU, where a network this small is
+        bound by Python and kernel launches; the first batches (and every new batch
+        shape) pay the compilation. Where compilation fails (no C++ compiler, an
+        unsupported Python, ...) the network runs uncompiled, with one
+        :class:`~sk_clustermass.estimator.CompilationFallbackWarning`. The weights,
+        checkpoints and saved models are those of an uncompiled network.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split, batch order, dropout and
         augmentation. With an int, repeated fits on the CPU are bit-identical.
@@ -253,6 +262,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         malloc_tuning: bool = True,
         device: str = "cpu",
         precision: str = "fp32",
+        compile: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
@@ -290,6 +300,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.malloc_tuning = malloc_tuning
         self.device = device
         self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -374,6 +385,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             regularization=self.regularization,
             regularize=self.regularize,
             precision=getattr(self, "precision_", "fp32"),
+            compile_network=bool(getattr(self, "compile", False)),
             **{f"module__{key}": value for key, value in module_params.items()},
             **optimizer_params(self),
             **iterator_params,
@@ -630,12 +642,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.history
 
-    def _check_domain(self, source: ClusterSource) -> None:
+    def _check_domain(self, seen: InputRanges) -> None:
         """Warn if the clusters lie far outside the ranges recorded in ``fit``."""
         if getattr(self, "redshift_range_", None) is None:  # a model saved before 0.x
             return
         problems = far_outside(
-            self.band_total_range_, self.redshift_range_, source.summary(), source.redshift
+            self.band_total_range_, self.redshift_range_, seen, seen.redshift
         )
         if problems:
             message = (
@@ -668,18 +680,35 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             Predicted standard deviation in dex (at least ``MIN_STD_DEX`` = 1e-3);
             only with ``return_std=True``.
 
+        Raises
+        ------
+        ValueError
+            If ``X`` is malformed (as :func:`~sk_clustermass.as_inputs` says), its
+            bands or image size differ from those of ``fit``, or the model was fitted
+            with ``use_exposure=True`` and ``X`` has no ``"exposure"``.
+
         Warns
         -----
         OutOfDomainWarning
             If clusters lie far outside the redshifts or per-band totals seen in
             ``fit``: their predictions are extrapolations.
+
+        Notes
+        -----
+        The images are read once: each batch is converted to float32 (if it is not
+        already), checked for NaN and infinite pixels and summed per band for the
+        out-of-domain check on the device, then run through the network. A float64 or
+        non-contiguous input is never copied whole.
         """
         check_is_fitted(self, "net_")
-        source = as_source(X, training=False, use_exposure=self._uses_exposure())
+        source = prediction_source(X, use_exposure=self._uses_exposure())
         self._check_image_shape(*source.image_shape)
-        self._check_domain(source)
+        scan = InputScan(on_non_finite=source.check_pixels)
         with malloc_tuned(self.malloc_tuning):
-            raw = self.net_.predict_raw(source.view(), symmetries=self.test_time_augmentation)
+            raw = self.net_.predict_raw(
+                source.view(), symmetries=self.test_time_augmentation, scan=scan
+            )
+        self._check_domain(scan.ranges())
         mean, log_std = raw[:, 0], raw[:, 1]
         mean = mean * self.y_scale_ + self.y_mean_
         if not np.isfinite(mean).all():

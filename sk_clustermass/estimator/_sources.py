@@ -7,8 +7,11 @@ into dataset views, and the batch iterator that reads those views. A
 :class:`ClusterSource` provides them; :func:`as_source` picks the implementation once,
 from what the user passed, and neither ``fit`` nor ``predict`` branches on it again.
 
-- :class:`ArraySource`: ``X`` in memory. Views are :class:`ClusterTensors` sharing
-  the user's float32 arrays; the split is a shuffled, seeded split of the rows.
+- :class:`ArraySource`: ``X`` in memory. Training views are :class:`ClusterTensors`
+  sharing the user's float32 arrays; the split is a shuffled, seeded split of the rows.
+  The prediction view is :class:`~._inference.ArrayBatches`, which converts the user's
+  arrays batch by batch (so :func:`prediction_source` leaves them as they are and
+  leaves the pixel check to the prediction pass).
 - :class:`HDF5Source`: a file in our HDF5 format, possibly larger than memory. Views
   are :class:`StreamingClusters` reading blocks into buffers allocated once per view;
   the split is made of whole blocks; whether a thread reads ahead follows
@@ -30,9 +33,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
+from .._inputs import (
+    EXPOSURE_KEY,
+    IMAGES_KEY,
+    REDSHIFT_KEY,
+    as_inputs,
+    check_pixels,
+    check_target,
+    unchecked_inputs,
+)
 from .._utils import BandMoments, BandSummary, band_summary, check_vector
 from ._data import BatchIterator, ClusterTensors, shuffled_split
+from ._inference import ArrayBatches
 from ._streaming import (
     DEFAULT_BLOCK_SIZE,
     StreamingBatchIterator,
@@ -48,6 +60,7 @@ __all__ = [
     "HDF5Source",
     "as_source",
     "check_sample_weight",
+    "prediction_source",
 ]
 
 
@@ -90,6 +103,9 @@ class ClusterSource(Protocol):
     def view(self) -> Any:
         """Every row, without target, in order (for prediction)."""
 
+    def check_pixels(self) -> None:
+        """Raise the input error for NaN or infinite pixels (the prediction pass found one)."""
+
     def iterator_params(self, device: str) -> dict:
         """Extra skorch ``iterator_train__*``/``iterator_valid__*`` settings."""
 
@@ -102,7 +118,8 @@ class ArraySource:
 
     Parameters
     ----------
-    images : ndarray of shape (n_rows, n_bands, height, width), float32
+    images : ndarray of shape (n_rows, n_bands, height, width)
+        float32 for training; any real dtype and layout for prediction.
     redshift : ndarray of shape (n_rows,), float32
     target : ndarray of shape (n_rows,), optional
     weight : ndarray of shape (n_rows,), optional
@@ -141,8 +158,11 @@ class ArraySource:
         train_rows, valid_rows = shuffled_split(self.n_rows, fraction, seed)
         return data.subset(train_rows), data.subset(valid_rows)
 
-    def view(self) -> ClusterTensors:
-        return ClusterTensors.from_arrays(self.images, self.redshift, exposure=self.exposure)
+    def view(self) -> ArrayBatches:
+        return ArrayBatches(self.images, self.redshift, self.exposure)
+
+    def check_pixels(self) -> None:
+        check_pixels(self.images)
 
     def iterator_params(self, device: str) -> dict:
         return {}
@@ -210,6 +230,9 @@ class HDF5Source:
         blocks = block_split(self.n_rows, 0.0, 0)[0]
         return StreamingClusters(self.dataset, blocks, None, exposure=self.exposure)
 
+    def check_pixels(self) -> None:
+        """Nothing left to check: the reader refuses non-finite blocks as it reads them."""
+
     def iterator_params(self, device: str) -> dict:
         prefetch = reading_thread(device)
         return {"iterator_train__prefetch": prefetch, "iterator_valid__prefetch": prefetch}
@@ -266,13 +289,15 @@ def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray:
     return weight
 
 
-def _array_exposure(X: Any, use_exposure: bool, training: bool) -> np.ndarray | None:
+def _array_exposure(X: Any, exposure: np.ndarray | None, use_exposure: bool,
+                    training: bool) -> np.ndarray | None:
+    """``exposure`` (``X``'s, already checked) if the network uses it; refused if None."""
     if not use_exposure:
         return None
-    if EXPOSURE_KEY not in X:
+    if exposure is None:
         keys = sorted(map(str, X.keys()))
         raise _missing_exposure(f"X has the keys {keys}", training)
-    return X[EXPOSURE_KEY]
+    return exposure
 
 
 def _file_exposure(dataset: Any, use_exposure: bool, training: bool) -> np.ndarray | None:
@@ -308,7 +333,7 @@ def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
     if dataset is None:
         X = as_inputs(X, counts=False)
         images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
-        exposure = _array_exposure(X, use_exposure, training)
+        exposure = _array_exposure(X, X.get(EXPOSURE_KEY), use_exposure, training)
         target = check_target(y, len(images)) if training else None
         weight = None
         if sample_weight is not None:
@@ -326,6 +351,36 @@ def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
     target = dataset.read_target() if y is None else check_target(y, len(dataset))
     weight = None if sample_weight is None else check_sample_weight(sample_weight, len(dataset))
     return HDF5Source(dataset, target, weight, exposure)
+
+
+def prediction_source(X: Any, *, use_exposure: bool = False) -> ArraySource | HDF5Source:
+    """The :class:`ClusterSource` ``predict`` reads: ``X`` checked but for its pixels.
+
+    In memory, the images keep their dtype and layout (see
+    :func:`~sk_clustermass._inputs.unchecked_inputs`): the prediction pass converts them
+    batch by batch and finds NaN or infinite pixels on the way, calling the source's
+    ``check_pixels`` for the error. The redshifts and any exposures are checked here,
+    as :func:`~sk_clustermass.as_inputs` checks them. An HDF5 file is read as in
+    :func:`as_source`.
+
+    Parameters
+    ----------
+    X : SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
+    use_exposure : bool, default=False
+        Whether the network reads the exposure: then ``X`` (or the file) must hold
+        it; otherwise an exposure in ``X`` is checked but not used.
+
+    Raises
+    ------
+    ValueError
+        If ``use_exposure`` and ``X`` has no exposure, naming how to add it.
+    """
+    dataset = _hdf5_dataset(X)
+    if dataset is not None:
+        return HDF5Source(dataset, exposure=_file_exposure(dataset, use_exposure, False))
+    images, redshift, exposure = unchecked_inputs(X)
+    exposure = _array_exposure(X, exposure, use_exposure, training=False)
+    return ArraySource(images, redshift, exposure=exposure)
 
 
 class FixedSplit:

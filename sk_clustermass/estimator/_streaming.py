@@ -32,6 +32,7 @@ import torch
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 from ._data import WEIGHT_KEY, random_symmetry
+from ._inference import pinned_transfer
 
 __all__ = [
     "StreamingBatchIterator",
@@ -146,8 +147,10 @@ class StreamingClusters(torch.utils.data.Dataset):
         self._buffers.clear()
 
     def inference_batches(self, batch_size: int, device: Any) -> StreamingBatchIterator:
-        """In-order batches for prediction, read ahead in a thread where that pays."""
-        return StreamingBatchIterator(self, batch_size, prefetch=reading_thread(device))
+        """In-order batches for prediction, read ahead in a thread where that pays, in
+        page-locked memory for a CUDA device (so that their copies are asynchronous)."""
+        return StreamingBatchIterator(self, batch_size, prefetch=reading_thread(device),
+                                      pin_memory=pinned_transfer(device))
 
     def read_blocks(self, block_ids, slot: int = 0) -> tuple[torch.Tensor, ...]:
         """Read the given blocks into buffer ``slot`` and return tensors viewing it.
@@ -194,6 +197,9 @@ class StreamingBatchIterator:
         Read the next buffer in a background thread while the current one is used.
         None: only if torch's threads leave a CPU core free (:func:`spare_cpu_core`);
         the estimator passes :func:`reading_thread` of its device.
+    pin_memory : bool, default=False
+        Copy in-order batches out of the buffer into page-locked memory (instead of
+        ordinary memory), for asynchronous copies to a CUDA device.
     """
 
     def __init__(
@@ -205,6 +211,7 @@ class StreamingBatchIterator:
         augment: bool = False,
         buffer_blocks: int = 4,
         prefetch: bool | None = None,
+        pin_memory: bool = False,
     ) -> None:
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -213,6 +220,7 @@ class StreamingBatchIterator:
         self.augment = augment
         self.buffer_blocks = buffer_blocks
         self.prefetch = prefetch
+        self.pin_memory = pin_memory
 
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
@@ -253,13 +261,17 @@ class StreamingBatchIterator:
             if order is not None:
                 index = order[index]  # gathering copies the rows out of the buffer
                 batch_images, batch_redshift = images[index], redshift[index]
-            else:  # slices view the buffer, which the next read overwrites
-                batch_images, batch_redshift = images[index].clone(), redshift[index].clone()
+            else:  # slices view the buffer, which the next read overwrites: copy them out
+                copy = torch.Tensor.pin_memory if self.pin_memory else torch.Tensor.clone
+                batch_images, batch_redshift = copy(images[index]), copy(redshift[index])
             if self.augment:
                 batch_images = random_symmetry(batch_images, self.generator)
             inputs = {IMAGES_KEY: batch_images, REDSHIFT_KEY: batch_redshift}
             if exposure is not None:  # a copy already: concatenated from the file's column
-                inputs[EXPOSURE_KEY] = exposure[index]
+                batch_exposure = exposure[index]
+                if order is None and self.pin_memory:  # an asynchronous copy, as above
+                    batch_exposure = batch_exposure.pin_memory()
+                inputs[EXPOSURE_KEY] = batch_exposure
             if weight is not None:
                 inputs[WEIGHT_KEY] = weight[index]
             yield inputs, None if target is None else target[index]

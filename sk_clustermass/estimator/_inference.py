@@ -1,0 +1,307 @@
+"""The prediction pass: the user's arrays to device batches, checked on the way.
+
+``predict`` reads its input once. :class:`ArrayBatches` cuts the arrays into float32
+batches in order without copying the whole array: a batch of a float32, C-contiguous
+array is a view of it, and any other dtype or layout is converted one batch at a time
+(so a float64 cube never gets a full-size float32 twin); the redshifts and, for a
+network that uses them, the exposures come along in the same batches. On a CUDA device
+the batches go through two page-locked (pinned) host buffers and are copied with
+``non_blocking=True`` (:class:`PinnedStaging`): the host fills the next buffer while the
+device computes on the current batch.
+
+:class:`InputScan` looks at every batch where it already is (on the device, before the
+network): the per-band total of each cluster, reduced to its extremes, and the redshift
+range, for the out-of-domain warning. A NaN or infinite pixel makes its band total
+non-finite, so the same sums are the pixel check. On the CPU a bad batch raises at
+once; on a GPU the extremes stay on the device and are read back once, after the last
+batch, so the check never stalls the device's queue. The error is then the one
+:func:`~sk_clustermass._inputs.as_inputs` gives, counted over the whole input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
+
+__all__ = [
+    "ArrayBatches",
+    "InputRanges",
+    "InputScan",
+    "PinnedStaging",
+    "band_totals",
+    "pinned_transfer",
+]
+
+#: Host buffers a pinned transfer cycles through: one filled while the other is copied.
+PINNED_SLOTS = 2
+
+
+def pinned_transfer(device: Any) -> bool:
+    """Whether batches go to ``device`` through pinned host buffers: on CUDA devices only.
+
+    Parameters
+    ----------
+    device : str or torch.device
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> pinned_transfer("cpu"), pinned_transfer("cuda:0")
+    (False, True)
+    """
+    return torch.device(device).type == "cuda"
+
+
+def _pinned_empty(shape: tuple[int, ...]) -> torch.Tensor:
+    """A page-locked float32 host buffer (needs a CUDA runtime)."""
+    return torch.empty(shape, dtype=torch.float32, pin_memory=True)
+
+
+def _copy_done_event() -> Any:
+    """An event to record on the current CUDA stream after a copy."""
+    return torch.cuda.Event()
+
+
+class PinnedStaging:
+    """Page-locked host buffers through which batches are copied to a CUDA device.
+
+    A batch is converted to float32 while it is copied into a free buffer (one pass over
+    its memory, whatever its dtype and layout) and sent with ``non_blocking=True``; so
+    are its per-cluster columns (the redshift, and the exposure where the network uses
+    it). A buffer is refilled only once the event recorded after its last copy has
+    completed, so the host never overwrites data still being read by the device.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        A CUDA device.
+    batch_shape : tuple of int
+        ``(batch_size, n_bands, height, width)``: the largest batch.
+    n_slots : int, default=2
+        Buffers to cycle through.
+    """
+
+    def __init__(self, device: Any, batch_shape: tuple[int, ...],
+                 n_slots: int = PINNED_SLOTS) -> None:
+        self.device = torch.device(device)
+        self._batch_shape = tuple(batch_shape)
+        self._images = [_pinned_empty(self._batch_shape) for _ in range(n_slots)]
+        # per slot, one buffer per column (redshift, exposure), made at first use
+        self._columns: list[list[torch.Tensor]] = [[] for _ in range(n_slots)]
+        self._events: list[Any] = [None] * n_slots
+        self._next = 0
+
+    def send(self, images: np.ndarray, *columns: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """Start copying one batch to the device; returns the device tensors.
+
+        Parameters
+        ----------
+        images : ndarray of shape (n, n_bands, height, width), any real dtype
+        *columns : ndarray of shape (n,)
+            The batch's per-cluster values: the redshift, then the exposure if the
+            network uses it.
+
+        Returns
+        -------
+        images, *columns : torch.Tensor
+            float32, on the device, in the order given (their copies may still be in
+            flight: use them on the current stream).
+        """
+        slot = self._next
+        self._next = (slot + 1) % len(self._images)
+        if self._events[slot] is not None:
+            self._events[slot].synchronize()  # the copy that last read this buffer is done
+        buffers = self._columns[slot]
+        while len(buffers) < len(columns):
+            buffers.append(_pinned_empty(self._batch_shape[:1]))
+        n_rows = len(images)
+        host = [self._images[slot][:n_rows], *(buffer[:n_rows] for buffer in buffers)]
+        for target, values in zip(host, (images, *columns)):
+            np.copyto(target.numpy(), values, casting="same_kind")
+        on_device = tuple(tensor.to(self.device, non_blocking=True)
+                          for tensor in host[: 1 + len(columns)])
+        event = _copy_done_event()
+        event.record()
+        self._events[slot] = event
+        return on_device
+
+
+def _float32_tensor(array: np.ndarray) -> torch.Tensor:
+    """A float32 C-contiguous tensor of ``array``: a view when it already is one."""
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+class ArrayBatches:
+    """In-order float32 batches of in-memory arrays, for prediction.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, n_bands, height, width)
+        Any real dtype and memory layout; converted batch by batch.
+    redshift : ndarray of shape (n_samples,)
+    exposure : ndarray of shape (n_samples,), optional
+        Exposure times in s, only for a network that uses them; batches then carry
+        them under ``EXPOSURE_KEY``.
+    """
+
+    def __init__(self, images: np.ndarray, redshift: np.ndarray,
+                 exposure: np.ndarray | None = None) -> None:
+        self.images = images
+        self.redshift = redshift
+        self.exposure = exposure
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def inference_batches(self, batch_size: int, device: Any) -> Iterator[tuple[dict, None]]:
+        """Batches ``({'images', 'redshift'[, 'exposure']}, None)`` in order.
+
+        On the CPU the tensors view the arrays where they are float32 and C-contiguous
+        (else they are converted copies of one batch); on a CUDA device they are on the
+        device, copied asynchronously through :class:`PinnedStaging`.
+        """
+        n_rows, batch_size = len(self.images), int(batch_size)
+        keys = [REDSHIFT_KEY]
+        columns = [self.redshift]
+        if self.exposure is not None:
+            keys.append(EXPOSURE_KEY)
+            columns.append(self.exposure)
+        send = None
+        if pinned_transfer(device):
+            shape = (min(batch_size, n_rows), *self.images.shape[1:])
+            send = PinnedStaging(device, shape).send
+        for start in range(0, n_rows, batch_size):
+            images = self.images[start : start + batch_size]
+            values = [column[start : start + batch_size] for column in columns]
+            if send is None:
+                images = _float32_tensor(images)
+                values = [_float32_tensor(column) for column in values]
+            else:
+                images, *values = send(images, *values)
+            yield {IMAGES_KEY: images, **dict(zip(keys, values))}, None
+
+
+@dataclass(frozen=True)
+class InputRanges:
+    """What the prediction pass saw of its input.
+
+    Attributes
+    ----------
+    total_min, total_max : ndarray of shape (n_bands,)
+        Smallest and largest per-cluster total of each band, float64, in the images'
+        units (what :func:`~._domain.far_outside` reads of a summary).
+    redshift : ndarray of shape (2,)
+        Smallest and largest redshift, float64.
+    """
+
+    total_min: np.ndarray
+    total_max: np.ndarray
+    redshift: np.ndarray
+
+
+def band_totals(images: torch.Tensor) -> torch.Tensor:
+    """Per-cluster, per-band sums of a batch, as float64, on the batch's device.
+
+    On the CPU the sums are float32 pairwise sums (numpy's, vectorised; relative error
+    about 1e-6, plenty for the out-of-domain rule), redone in float64 for a batch where
+    they are not finite, so that a float32 overflow of finite pixels is not taken for an
+    infinite pixel. On a GPU they are float64 sums.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (n, n_bands, height, width)
+
+    Returns
+    -------
+    torch.Tensor of shape (n, n_bands), float64
+
+    Examples
+    --------
+    >>> import torch
+    >>> band_totals(torch.ones(2, 3, 4, 4))[0].tolist()
+    [16.0, 16.0, 16.0]
+    """
+    flat = images.reshape(images.shape[0], images.shape[1], -1)
+    if flat.device.type != "cpu":
+        return flat.sum(dim=-1, dtype=torch.float64)
+    pixels = flat.numpy()
+    with np.errstate(over="ignore", invalid="ignore"):  # judged just below
+        totals = pixels.sum(axis=-1)  # several times faster than torch's or a float64 sum
+    if not np.isfinite(totals).all():  # a NaN or infinite pixel, or float32 overflow
+        totals = pixels.sum(axis=-1, dtype=np.float64)
+    return torch.from_numpy(totals.astype(np.float64, copy=False))
+
+
+class InputScan:
+    """Band-total extremes and redshift range of the batches of a prediction pass.
+
+    Parameters
+    ----------
+    on_non_finite : callable
+        Called when a NaN or infinite pixel is found; it should raise the input error
+        (the source's ``check_pixels``). If it returns, a generic ``ValueError`` is raised.
+    check_each_batch : bool, optional
+        Check every batch as it comes (raising before the network sees a bad batch),
+        rather than once in :meth:`ranges`. Default: on the CPU, where the check costs
+        no synchronisation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> scan = InputScan(on_non_finite=lambda: None)
+    >>> scan.update(torch.ones(2, 1, 2, 2), torch.tensor([0.2, 0.4]))
+    >>> ranges = scan.ranges()
+    >>> ranges.total_max.tolist(), ranges.redshift.round(3).tolist()
+    ([4.0], [0.2, 0.4])
+    """
+
+    def __init__(self, on_non_finite: Callable[[], None],
+                 check_each_batch: bool | None = None) -> None:
+        self.on_non_finite = on_non_finite
+        self.check_each_batch = check_each_batch
+        self._extremes: torch.Tensor | None = None  # (2, n_bands): band-total min, max
+        self._z: torch.Tensor | None = None  # (2,): redshift min, max
+
+    def update(self, images: torch.Tensor, redshift: torch.Tensor) -> None:
+        """Add one batch (on any device; no host synchronisation off the CPU)."""
+        totals = band_totals(images)
+        z_range = torch.stack([redshift.min(), redshift.max()]).to(torch.float64)
+        extremes = torch.stack([totals.amin(0), totals.amax(0)])
+        if self._extremes is None:
+            self._extremes, self._z = extremes, z_range
+        else:  # minimum and maximum propagate NaN
+            self._extremes = torch.stack([torch.minimum(self._extremes[0], extremes[0]),
+                                          torch.maximum(self._extremes[1], extremes[1])])
+            self._z = torch.stack([torch.minimum(self._z[0], z_range[0]),
+                                   torch.maximum(self._z[1], z_range[1])])
+        check = self.check_each_batch
+        if check is None:
+            check = images.device.type == "cpu"
+        if check and not bool(torch.isfinite(extremes).all()):
+            self._fail()
+
+    def ranges(self) -> InputRanges:
+        """The extremes over every batch; raises the input error on a non-finite pixel."""
+        if self._extremes is None:
+            raise ValueError("no clusters were predicted: pass at least one cluster")
+        values = torch.cat([self._extremes.flatten(), self._z]).cpu().numpy()
+        n_bands = self._extremes.shape[1]
+        low, high = values[:n_bands], values[n_bands : 2 * n_bands]
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            self._fail()
+        return InputRanges(low, high, values[2 * n_bands :])
+
+    def _fail(self) -> None:
+        self.on_non_finite()
+        message = ("images contains NaN or infinite value(s). Remove or repair those "
+                   "clusters (e.g. replace masked pixels by 0 counts) before predicting.")
+        raise ValueError(message)
