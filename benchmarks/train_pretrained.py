@@ -86,7 +86,7 @@ def main() -> None:
             "mass_range": [13.0, 15.5], "redshift_range": [0.01, 1.5],
             "sampling": "mass-function", "selection": "eSASS-like detection and extent",
             "morphology": "cool cores, relaxed, disturbed", "contaminants": False,
-            "detected_only": True,
+            "detected_only": True, "centre_on": "detection", "exposure_gradient": True,
         },
         "preprocessing": "LogStretch",
         "regressor_params": {k: list(v) if isinstance(v, tuple) else v

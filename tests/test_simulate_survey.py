@@ -51,10 +51,22 @@ def test_density_of_extended_sources_matches_efeds(efeds):
     assert density == pytest.approx(542 / 140, abs=0.6)
 
 
-@pytest.mark.xfail(reason="measured 0.296: the simulated selection favours low redshifts; "
-                          "see docs/simulator.md, 'Where the simulator disagrees'")
+def test_median_redshift_of_all_candidates_matches_efeds(efeds):
+    # Liu et al. 2022 (A&A 661, A2), abstract: the 542 candidates "are distributed in the
+    # redshift range [0.01, 1.3], with the median redshift at 0.35": every candidate,
+    # contaminants included, with the redshift of its optical counterpart (Klein et al.
+    # 2022). The simulated contaminants carry the redshift of a chance halo (assumed).
+    catalog, _ = efeds
+    candidates = catalog[catalog["detected"]]
+    assert candidates["z"].median() == pytest.approx(0.35, abs=0.05)
+
+
+@pytest.mark.xfail(strict=True,
+                   reason="measured 0.30: the true clusters alone sit lower than eFEDS's "
+                          "all-candidate median; see docs/simulator.md, 'Where the "
+                          "simulator still disagrees' and benchmarks/bench_median_redshift.py")
 def test_median_redshift_of_detected_clusters_matches_efeds(detected_clusters):
-    # Liu et al. 2022: median redshift of the eFEDS extended sources ~0.35.
+    # Liu et al. 2022: median redshift 0.35 (of all candidates; see the test above).
     assert detected_clusters["z"].median() == pytest.approx(0.35, abs=0.05)
 
 
