@@ -114,6 +114,38 @@ def binned_table(y_true: np.ndarray, prediction: np.ndarray, by: np.ndarray,
     return table["residual"].agg(scatter_dex="std", bias_dex="mean", n="size")
 
 
+def compare_in_bins(y_true: np.ndarray, predictions: dict, by: np.ndarray,
+                    edges: list[float], name: str) -> pd.DataFrame:
+    """Scatter (dex) of every method in bins of ``by``, one column per method."""
+    columns = {method: binned_table(y_true, np.asarray(mean), by, edges, name)["scatter_dex"]
+               for method, (mean, _) in predictions.items()}
+    table = pd.DataFrame(columns)
+    table["n"] = binned_table(y_true, y_true, by, edges, name)["n"]
+    return table
+
+
+def plot_scatter_by_bin(table: pd.DataFrame, name: str, path: str) -> None:
+    """Scatter of the CNNs, the relations and the oracles per bin, as a small figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    centres = [interval.mid for interval in table.index]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    for method in table.columns.drop("n"):
+        style = "--" if method.startswith("oracle") else (":" if "relation" in method else "-")
+        ax.plot(centres, table[method], style, marker="o", label=method)
+    ax.set_xlabel("true log10(M500c / Msun)" if name == "log10_M500c" else name)
+    ax.set_ylabel("scatter of log10 M (dex)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("held-out clusters, by true mass", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, help="8000 (3000 with --precision both)")
@@ -182,6 +214,12 @@ def main() -> None:
         print(f"{binned_model}, in bins of true {name}:")
         print(binned.round(3).to_string())
         binned.to_csv(f"{stem}_cnn_by_{name}.csv")
+        compared = compare_in_bins(y[test], predictions, by, edges, name)
+        print(f"scatter in dex of every method, in bins of true {name}:")
+        print(compared.round(3).to_string())
+        compared.to_csv(f"{stem}_scatter_by_{name}.csv")
+        if name == "log10_M500c":
+            plot_scatter_by_bin(compared, name, f"{stem}_scatter_by_{name}.png")
     print(f"tables saved as {stem}_*.csv")
     print(f"run time {time.perf_counter() - start:.0f} s on {platform.machine()} "
           f"({os.cpu_count()} CPU cores visible, {torch.get_num_threads()} torch threads, "

@@ -276,7 +276,8 @@ def preset_calibration(n_parents: int = 65536) -> None:
     density = parent_density_deg2("efeds_survey", contaminants=True) * len(detected) / n_parents
     print(f"   {n_parents} parents, {len(detected)} detected: {density:.2f} per deg^2 "
           f"(eFEDS 3.9), contaminants {detected['is_contaminant'].mean():.0%} (~20%), "
-          f"median z of clusters {clusters['z'].median():.2f} (0.35), median M500 "
+          f"median z of all candidates {detected['z'].median():.2f} (0.35, Liu et al. "
+          f"2022: all 542 candidates), of clusters {clusters['z'].median():.2f}, median M500 "
           f"{10 ** clusters['log10_M500c'].median():.2e} Msun (1.4e14)")
 
 
