@@ -144,7 +144,7 @@ def _command_line(args: argparse.Namespace) -> str:
     for option, value, default in (("--n-samples", args.n_samples, None),
                                    ("--max-epochs", args.max_epochs, None),
                                    ("--random-state", args.random_state, 0),
-                                   ("--survey", args.survey, "efeds"),
+                                   ("--survey", args.survey, "efeds_survey"),
                                    ("--device", args.device, "cpu"),
                                    ("--test-fraction", args.test_fraction, 0.2),
                                    ("--output", args.output, "demo_report")):
@@ -179,14 +179,25 @@ def _details(outcome: _Outcome, timer: _Timer) -> dict[str, str]:
         "width calibration": f"std_scale_ = {regressor.std_scale_:.2f}",
         "cosmology": "flat LCDM, H0 = 70 km/s/Mpc, Om0 = 0.3 (distances, R500c, "
                      "luminosities of the simulator and the baselines)",
-        "selection": f"clusters drawn log-uniform in mass and redshift and kept if they "
-                     f"pass the {SURVEY_NAMES[args.survey]} detection cut (net counts in "
-                     "the detection aperture above the survey's extent limit)",
+        "selection": _selection_text(args.survey),
     }
     details.update({f"time: {step}": f"{seconds:.0f} s" for step, seconds in timer.steps.items()})
     details["time: total"] = f"{timer.total:.0f} s ({os.cpu_count()} CPU cores visible)"
     details["sk_clustermass"] = __version__
     return details
+
+
+def _selection_text(survey: str) -> str:
+    """How the demo's clusters were drawn and selected, in words."""
+    if survey.endswith("_survey"):
+        return ("haloes drawn from the mass function over 10^13-10^15.5 Msun and z "
+                f"0.01-1.5, kept if they pass the {SURVEY_NAMES[survey]}'s eSASS-like "
+                "detection and extent selection (DET_LIKE >= 6, EXT_LIKE >= 6); cool "
+                "cores and disturbed clusters; cut-outs centred on the detected position; "
+                "contaminants left out")
+    return ("clusters drawn log-uniform in mass and redshift and kept if they pass the "
+            f"{SURVEY_NAMES[survey]} detection cut (net counts in the detection aperture "
+            "above the survey's extent limit)")
 
 
 @dataclass

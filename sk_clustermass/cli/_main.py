@@ -279,8 +279,12 @@ def _demo_parser(commands, common) -> None:
                         help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
                         help="tiny data and network, for tests (seconds; poor masses)")
-    add_simulation_options(parser)
+    add_simulation_options(parser, survey_default=DEMO_SURVEY)
     parser.set_defaults(func="run_demo")
+
+
+#: The demo's sky: the eFEDS-like survey preset, the closest to what users observe.
+DEMO_SURVEY = "efeds_survey"
 
 
 def build_parser() -> argparse.ArgumentParser:

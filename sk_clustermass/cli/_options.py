@@ -181,13 +181,15 @@ def nullable_parameters() -> set[str]:
             if p.allow_none or p.kind == "random_state" or None in p.choices}
 
 
-def add_simulation_options(parser: argparse.ArgumentParser, *, n_jobs_default: int = 1) -> None:
+def add_simulation_options(parser: argparse.ArgumentParser, *, n_jobs_default: int = 1,
+                           survey_default: str = "efeds") -> None:
     """``--survey``, ``--random-state`` (and ``--seed``) and ``--n-jobs``."""
-    parser.add_argument("--survey", default="efeds",
+    parser.add_argument("--survey", default=survey_default,
                         choices=("efeds", "erass1", "efeds_survey", "erass1_survey"),
                         help="survey depth, instrument and background; the *_survey "
                         "presets also draw the sky from the mass function with cool "
-                        "cores and an eSASS-like selection (default: efeds)")
+                        "cores, an eSASS-like selection and cut-outs centred on the "
+                        f"detection (default: {survey_default})")
     add_random_state_option(parser)
     parser.add_argument("--n-jobs", type=int, default=n_jobs_default,
                         help="parallel processes (simulation, and fits in a study), -1 for all "
