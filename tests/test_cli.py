@@ -558,3 +558,10 @@ def test_verbose_logs_to_stderr_and_quiet_wins(tmp_path, capsys):
     assert main(["simulate", "-n", "8", "-o", str(tmp_path / "c.h5")]) == 0
     assert "INFO" not in capsys.readouterr().err
     assert logging.getLogger("sk_clustermass").level == logging.WARNING
+
+
+def test_demo_runs_on_the_survey_preset_and_simulate_keeps_the_plain_depth():
+    parser = build_parser()
+    assert parser.parse_args(["demo"]).survey == "efeds_survey"
+    assert parser.parse_args(["demo", "--survey", "efeds"]).survey == "efeds"
+    assert parser.parse_args(["simulate", "-n", "5", "-o", "x.h5"]).survey == "efeds"
