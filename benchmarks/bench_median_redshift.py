@@ -60,7 +60,7 @@ def measure(n_parents: int, settings: dict, seed: int) -> dict[str, float]:
     per_parent = parent_density_deg2("efeds_survey", **density_kwargs)
     selection = settings.get("selection", ESASSSelection())
     candidates = catalog[catalog["DET_LIKE"] >= selection.det_like_min]
-    wanted = int(round(EFEDS_DENSITY / per_parent * n_parents))
+    wanted = round(EFEDS_DENSITY / per_parent * n_parents)
     if wanted > len(candidates):
         return {"threshold": np.nan, "median_z": np.nan, "median_log_m": np.nan,
                 "low_z_share": np.nan, "n": len(candidates)}

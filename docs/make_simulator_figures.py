@@ -128,9 +128,12 @@ def survey_figure(path: Path, seed: int) -> None:
         label = "no cluster" if np.isnan(mass) else f"log M = {mass:.2f}"
         ax.set_title(f"{name}\n{label}, z = {catalog['z'].iloc[row]:.2f}", fontsize=8)
     axes["z"].hist(detected["z"], bins=np.linspace(0, 1.3, 27), color="0.5")
-    axes["z"].axvline(0.35, color="C3", label="eFEDS median 0.35 (Liu+22)")
+    candidates = parents[parents["detected"]]
+    axes["z"].axvline(0.35, color="C3", label="eFEDS median, all candidates 0.35 (Liu+22)")
+    axes["z"].axvline(candidates["z"].median(), color="C0", ls=":",
+                      label=f"simulated, all candidates {candidates['z'].median():.2f}")
     axes["z"].axvline(detected["z"].median(), color="k", ls="--",
-                      label=f"simulated median {detected['z'].median():.2f}")
+                      label=f"simulated, clusters {detected['z'].median():.2f}")
     axes["z"].set_xlabel("redshift of detected clusters")
     axes["m"].hist(detected["log10_M500c"], bins=np.linspace(13, 15.5, 26), color="0.5")
     axes["m"].axvline(np.log10(1.4e14), color="C3", label="eFEDS median (Chiu+22)")
