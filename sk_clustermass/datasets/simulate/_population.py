@@ -46,7 +46,13 @@ from ._scaling import (
     temperature_kev,
 )
 from ._selection import ESASSSelection, select_sources
-from ._spectrum import band_response, k_correction, powerlaw_count_rates, thermal_count_rates
+from ._spectrum import (
+    band_response,
+    bremsstrahlung_band_energy,
+    k_correction,
+    powerlaw_count_rates,
+    thermal_count_rates,
+)
 
 __all__ = [
     "SAMPLINGS",
@@ -262,9 +268,11 @@ def draw_population(
 
     response = band_response(config.band_edges_kev, survey.nh_cm2, survey.effective_area)
     soft = band_response((0.5, 2.0), survey.nh_cm2, survey.effective_area)
-    mu_band = thermal_count_rates(lx_soft, kt, z, dl_cm, response) * t_vig[:, None]
-    mu_soft = thermal_count_rates(lx_soft, kt, z, dl_cm, soft)[:, 0] * t_vig
-    k_soft = k_correction(kt, z)
+    rest = bremsstrahlung_band_energy(0.5, 2.0, kt)  # shared by the three calls below
+    mu_band = (thermal_count_rates(lx_soft, kt, z, dl_cm, response, rest_energy=rest)
+               * t_vig[:, None])
+    mu_soft = thermal_count_rates(lx_soft, kt, z, dl_cm, soft, rest_energy=rest)[:, 0] * t_vig
+    k_soft = k_correction(kt, z, rest_energy=rest)
     central = draws["central"]
     central_flux = central_agn_flux_erg_s_cm2(central["lx_erg_s"], central["photon_index"], z,
                                               dl_cm)
@@ -272,7 +280,8 @@ def draw_population(
     central_flux = np.where(point["is_point"], point["flux"], central_flux)
     gamma = np.where(point["is_point"], point["photon_index"], central["photon_index"])
     central_band = (
-        central_flux[:, None] * powerlaw_count_rates(gamma, response) * t_vig[:, None]
+        central_flux[:, None] * _rates_where(central_flux != 0, gamma, response)
+        * t_vig[:, None]
     )
     background = background_counts_per_pixel(
         config.band_edges_kev, survey, t_vig, t_unvig, config.agn
@@ -344,6 +353,13 @@ def draw_population(
     if config.cutout_effects:
         columns.update(_place_cutout(BlockRandom(root, first, n, CUTOUT), columns, config))
     return columns
+
+
+def _rates_where(needed: np.ndarray, gamma: np.ndarray, response) -> np.ndarray:
+    """Power-law count rates of the rows that need them; zeros elsewhere (times a zero flux)."""
+    rates = np.zeros((len(gamma), response.weights.shape[0]))
+    rates[needed] = powerlaw_count_rates(gamma[needed], response)
+    return rates
 
 
 def _place_cutout(rand: BlockRandom, columns: dict, config: SimulationConfig) -> dict:

@@ -134,11 +134,14 @@ def k_correction(
     z: ArrayLike,
     band_kev: tuple[float, float] = (0.5, 2.0),
     gaunt_index: float = GAUNT_INDEX,
+    *,
+    rest_energy: ArrayLike | None = None,
 ) -> np.ndarray:
     """K-correction of a bremsstrahlung spectrum: rest-band over observed-band energy.
 
     ``L_band = 4 pi dL^2 F_band K`` with ``F_band`` the flux observed in ``band_kev``;
-    ``K = E[band] / E[(1 + z) band]``.
+    ``K = E[band] / E[(1 + z) band]``. ``rest_energy`` takes ``E[band]`` if already
+    computed (:func:`bremsstrahlung_band_energy`).
 
     Examples
     --------
@@ -148,7 +151,8 @@ def k_correction(
     """
     zp1 = 1.0 + np.asarray(z, dtype=np.float64)
     low, high = band_kev
-    rest = bremsstrahlung_band_energy(low, high, kt_kev, gaunt_index)
+    rest = (bremsstrahlung_band_energy(low, high, kt_kev, gaunt_index)
+            if rest_energy is None else np.asarray(rest_energy, dtype=np.float64))
     shifted = bremsstrahlung_band_energy(low * zp1, high * zp1, kt_kev, gaunt_index)
     return rest / shifted
 
@@ -251,6 +255,8 @@ def thermal_count_rates(
     response: BandResponse,
     rest_band_kev: tuple[float, float] = (0.5, 2.0),
     gaunt_index: float = GAUNT_INDEX,
+    *,
+    rest_energy: ArrayLike | None = None,
 ) -> np.ndarray:
     """Expected count rate per band of a redshifted bremsstrahlung source, counts/s.
 
@@ -264,6 +270,9 @@ def thermal_count_rates(
     rest_band_kev : tuple of float, default=(0.5, 2.0)
         The rest-frame band in which ``l_band_erg_s`` is given.
     gaunt_index : float, default=-0.4
+    rest_energy : array-like of shape (n,), optional
+        ``bremsstrahlung_band_energy(*rest_band_kev, kt_kev, gaunt_index)`` if already
+        computed (it is the costly part for many sources); computed otherwise.
 
     Returns
     -------
@@ -281,7 +290,8 @@ def thermal_count_rates(
     """
     kt = np.asarray(kt_kev, dtype=np.float64)[:, None, None]
     zp1 = 1.0 + np.asarray(z, dtype=np.float64)[:, None, None]
-    rest_energy = bremsstrahlung_band_energy(*rest_band_kev, kt[:, 0, 0], gaunt_index)
+    if rest_energy is None:
+        rest_energy = bremsstrahlung_band_energy(*rest_band_kev, kt[:, 0, 0], gaunt_index)
     luminosity = np.asarray(l_band_erg_s, dtype=np.float64)
     dl = np.asarray(dl_cm, dtype=np.float64)
     norm = luminosity / (KEV_TO_ERG * rest_energy * 4.0 * np.pi * dl**2)
