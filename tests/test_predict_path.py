@@ -86,6 +86,14 @@ def test_fp32_predictions_are_those_of_the_base_commit_bit_for_bit(data, fitted,
     assert (_digest(mean), _digest(std)) == (mean_digest, std_digest)
 
 
+def _mass_and_width(model, raw):
+    """The network's raw (mean, log-width) output as log10 mass and width, as predict does."""
+    raw = raw.numpy().astype(np.float64)
+    mean = raw[:, 0] * model.y_scale_ + model.y_mean_
+    width = np.exp(np.clip(raw[:, 1], LOG_STD_MIN, LOG_STD_MAX))
+    return mean, np.maximum(width * model.y_scale_ * model.std_scale_, MIN_STD_DEX)
+
+
 def _plain_loop(model, images, redshift):
     """The predict of the base commit, written out: whole-array float32 conversion,
     in-order batches, the module under no_grad (the plain standardisation)."""
@@ -96,10 +104,7 @@ def _plain_loop(model, images, redshift):
     with torch.no_grad():
         raw = torch.cat([net.module_(inputs["images"], inputs["redshift"])
                          for inputs, _ in BatchIterator(data, net.batch_size)])
-    raw = raw.numpy().astype(np.float64)
-    mean = raw[:, 0] * model.y_scale_ + model.y_mean_
-    width = np.exp(np.clip(raw[:, 1], LOG_STD_MIN, LOG_STD_MAX))
-    return mean, np.maximum(width * model.y_scale_ * model.std_scale_, MIN_STD_DEX)
+    return _mass_and_width(model, raw)
 
 
 @pytest.mark.parametrize(
@@ -491,10 +496,7 @@ def _module_reference(model, images, redshift, exposure):
                         exposure[start : start + net.batch_size])
             for start in range(0, len(images), net.batch_size)
         ])
-    raw = raw.numpy().astype(np.float64)
-    mean = raw[:, 0] * model.y_scale_ + model.y_mean_
-    width = np.exp(np.clip(raw[:, 1], LOG_STD_MIN, LOG_STD_MAX))
-    return mean, np.maximum(width * model.y_scale_ * model.std_scale_, MIN_STD_DEX)
+    return _mass_and_width(model, raw)
 
 
 @pytest.mark.parametrize(
