@@ -79,11 +79,14 @@ class SurveyPreset:
 
 
 #: The presets by name. eRASS1 exposures vary strongly with ecliptic latitude:
-#: a log-normal spread of 0.5 in ln around 200 s is assumed (0.3–0.7 tried).
+#: a log-normal spread of 0.5 in ln around 200 s is assumed (0.3–0.7 tried), varying
+#: on the scale of that latitude dependence: a correlation length of 10 deg is assumed
+#: (5–20 deg give exposure gradients of 0.1–0.025 in ln per deg, 1 sigma per axis).
 PRESETS: dict[str, SurveyPreset] = {
     "efeds_survey": SurveyPreset("efeds_survey", SURVEYS["efeds"], area_deg2=140.0),
     "erass1_survey": SurveyPreset(
-        "erass1_survey", replace(SURVEYS["erass1"], exposure_scatter_ln=0.5),
+        "erass1_survey", replace(SURVEYS["erass1"], exposure_scatter_ln=0.5,
+                                 exposure_correlation_deg=10.0),
         area_deg2=13116.0,
     ),
 }
