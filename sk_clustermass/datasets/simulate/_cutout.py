@@ -89,17 +89,20 @@ def detection_centroid_offset(
     >>> round(float(out["sigma_arcsec"][0]), 2), float(out["dx"][0])
     (3.26, 0.0)
     """
+    ratio = columns["_second_ratio"]
+    cluster = np.nan_to_num(columns["mu_cluster_r500"])
+    total = cluster + columns["mu_central_agn"]
+    gas_share = np.divide(cluster, total, out=np.zeros_like(total), where=total > 0)
+    share = gas_share * ratio / (1.0 + ratio)  # of the second gas component
+    # The source's own rms per axis: the gas core for the gas's share of the counts, a
+    # point (the PSF alone) for a central AGN or a contaminating point source.
     psf_sigma = _king_hew_arcsec(psf_core_arcsec, psf_alpha) * _HEW_TO_SIGMA
-    source_sigma = np.hypot(np.nan_to_num(columns["rc_arcmin"]) * 60.0, psf_sigma)
+    core_arcsec = np.nan_to_num(columns["rc_arcmin"]) * 60.0
+    source_sigma = np.sqrt(gas_share * core_arcsec**2 + psf_sigma**2)
     source = np.maximum(columns["mu_detection_source"], 1.0)
     background = columns["mu_detection_background"]
     disc_sigma = aperture_arcmin * 60.0 / 2.0
     sigma = np.sqrt(source_sigma**2 * source + disc_sigma**2 * background) / source
-    ratio = columns["_second_ratio"]
-    cluster = np.nan_to_num(columns["mu_cluster_r500"])
-    weight_second = cluster * ratio / (1.0 + ratio)
-    total = cluster + columns["mu_central_agn"]
-    share = np.divide(weight_second, total, out=np.zeros_like(total), where=total > 0)
     dx = normal[:, 0] * sigma / pixel_arcsec
     dy = normal[:, 1] * sigma / pixel_arcsec
     if "_second_x" in columns:
