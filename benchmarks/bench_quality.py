@@ -120,7 +120,7 @@ def compare_in_bins(y_true: np.ndarray, predictions: dict, by: np.ndarray,
     columns = {method: binned_table(y_true, np.asarray(mean), by, edges, name)["scatter_dex"]
                for method, (mean, _) in predictions.items()}
     table = pd.DataFrame(columns)
-    table["n"] = binned_table(y_true, y_true, by, edges, name)["n"]
+    table["n"] = pd.cut(by, edges).value_counts(sort=False)
     return table
 
 

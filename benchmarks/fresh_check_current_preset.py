@@ -22,19 +22,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sk_clustermass.datasets import make_clusters
-from sk_clustermass.studies import FRESH_TEST_DATA, STANDARD_DATA, run_fresh_check
+from sk_clustermass.studies import (
+    FRESH_TEST_DATA,
+    STANDARD_DATA,
+    make_standard_data,
+    run_fresh_check,
+)
 
 OUT = Path(__file__).parent / "results" / "studies_current_preset"
 
 
 def main() -> None:
     start = time.perf_counter()
-    X, y = make_clusters(STANDARD_DATA["n_samples"], survey=STANDARD_DATA["survey"],
-                         random_state=STANDARD_DATA["random_state"])
-    X_test, y_test = make_clusters(FRESH_TEST_DATA["n_samples"],
-                                   survey=FRESH_TEST_DATA["survey"],
-                                   random_state=FRESH_TEST_DATA["random_state"])
+    # the standard data sets without the studies' pinned simulator options
+    X, y = make_standard_data({**STANDARD_DATA, "simulation": {}})
+    X_test, y_test = make_standard_data({**FRESH_TEST_DATA, "simulation": {}})
     print(f"today's {STANDARD_DATA['survey']} preset (cut-outs centred on the detection, "
           f"exposure gradient): {len(y)} training and {len(y_test)} fresh clusters",
           flush=True)

@@ -80,6 +80,17 @@ def _as_float_array(values: Any, name: str, dtype: type = np.float32) -> np.ndar
     return _as_real_array(values, name).astype(dtype, copy=False)
 
 
+def _check_positive(array: np.ndarray, name: str, advice: str, unit: str = "") -> None:
+    """Raise a ValueError that counts the values <= 0 and says how to fix them."""
+    if array.min() <= 0:
+        n_bad = int(np.count_nonzero(array <= 0))
+        message = (
+            f"{name} must be > 0{unit} for every cluster; {n_bad} value(s) are <= 0 "
+            f"(min {array.min():.3g}). {advice}"
+        )
+        raise ValueError(message)
+
+
 def _check_finite(array: np.ndarray, name: str) -> None:
     # fast path: a NaN or infinity makes the sum non-finite (no temporary array; summed
     # in the array's own float type, which numpy vectorises); a non-finite sum of
@@ -154,14 +165,8 @@ def _validate_redshift(redshift: np.ndarray, n_samples: int) -> None:
         )
         raise ValueError(message)
     _check_finite(redshift, "redshift")
-    if redshift.min() <= 0:
-        n_bad = int(np.count_nonzero(redshift <= 0))
-        message = (
-            f"redshift must be > 0 for every cluster; {n_bad} value(s) are <= 0 "
-            f"(min {redshift.min():.3g}). Missing redshifts are often coded as 0 or -1: "
-            "drop those clusters or supply photometric redshifts."
-        )
-        raise ValueError(message)
+    _check_positive(redshift, "redshift", "Missing redshifts are often coded as 0 or -1: "
+                    "drop those clusters or supply photometric redshifts.")
 
 
 def check_exposure(exposure: Any, n_samples: int) -> np.ndarray:
@@ -198,14 +203,9 @@ def check_exposure(exposure: Any, n_samples: int) -> np.ndarray:
         )
         raise ValueError(message)
     _check_finite(array, "exposure")
-    if array.min() <= 0:
-        n_bad = int(np.count_nonzero(array <= 0))
-        message = (
-            f"exposure must be > 0 s for every cluster; {n_bad} value(s) are <= 0 "
-            f"(min {array.min():.3g}). A cluster without exposure has no data: drop it, "
-            "or fill in the exposure of its cutout (e.g. the median of the exposure map)."
-        )
-        raise ValueError(message)
+    _check_positive(array, "exposure", "A cluster without exposure has no data: drop it, or "
+                    "fill in the exposure of its cutout (e.g. the median of the exposure map).",
+                    unit=" s")
     return array
 
 

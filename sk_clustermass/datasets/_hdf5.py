@@ -321,14 +321,7 @@ class HDF5ClusterDataset:
         """
         if not self.has_target:
             raise ValueError(f"{str(self.path)!r} holds no {TARGET_KEY} target")
-        try:
-            target = self._handle()[TARGET_KEY][()]
-        except (OSError, RuntimeError) as exc:
-            raise _fail(self.path, f"reading its targets failed ({exc}); it is damaged") from exc
-        try:
-            return check_target(target, len(self))
-        except ValueError as exc:
-            raise _fail(self.path, str(exc)) from exc
+        return self._read_checked(TARGET_KEY, "targets", check_target)
 
     def read_exposure(self) -> np.ndarray:
         """All exposure times of the file, s, as float32 of shape (n_rows,).
@@ -345,12 +338,16 @@ class HDF5ClusterDataset:
                 "(as_inputs(images, redshift, exposure=...))"
             )
             raise ValueError(message)
+        return self._read_checked(EXPOSURE_KEY, "exposures", check_exposure)
+
+    def _read_checked(self, key: str, what: str, check: Any) -> np.ndarray:
+        """A whole per-cluster dataset, validated by ``check(values, n_rows)``."""
         try:
-            exposure = self._handle()[EXPOSURE_KEY][()]
+            values = self._handle()[key][()]
         except (OSError, RuntimeError) as exc:
-            raise _fail(self.path, f"reading its exposures failed ({exc}); it is damaged") from exc
+            raise _fail(self.path, f"reading its {what} failed ({exc}); it is damaged") from exc
         try:
-            return check_exposure(exposure, len(self))
+            return check(values, len(self))
         except ValueError as exc:
             raise _fail(self.path, str(exc)) from exc
 

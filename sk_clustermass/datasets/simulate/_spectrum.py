@@ -376,12 +376,9 @@ def powerlaw_count_rates(
             np.log(high / low),
             (high**slope - low**slope) / np.where(np.abs(slope) < 1e-9, 1.0, slope),
         )
-    if gamma.ndim == 1:
-        folded = np.empty(gamma.shape + response.weights.shape[:1])
-        for rows in _row_blocks(len(gamma)):
-            spectrum = response.energies_kev ** -gamma[rows, None, None]
-            folded[rows] = np.einsum("...bk,bk->...b", spectrum, response.weights)
-    else:
-        spectrum = response.energies_kev ** -gamma[..., None, None]
-        folded = np.einsum("...bk,bk->...b", spectrum, response.weights)
-    return folded / (KEV_TO_ERG * integral)
+    flat = gamma.reshape(-1)
+    folded = np.empty((flat.size, response.weights.shape[0]))
+    for rows in _row_blocks(flat.size):
+        spectrum = response.energies_kev ** -flat[rows, None, None]
+        folded[rows] = np.einsum("nbk,bk->nb", spectrum, response.weights)
+    return folded.reshape(gamma.shape + folded.shape[1:]) / (KEV_TO_ERG * integral)
