@@ -12,6 +12,7 @@ from ._atomic import (
     new_temporary,
     resolve_destination,
 )
+from ._deprecation import moved_names
 from ._memory import malloc_tuned
 from ._signals import sigterm_as_keyboard_interrupt
 from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
@@ -37,6 +38,7 @@ __all__ = [
     "describe_bounds",
     "discard_temporary",
     "malloc_tuned",
+    "moved_names",
     "new_temporary",
     "resolve_destination",
     "sigterm_as_keyboard_interrupt",
