@@ -20,7 +20,7 @@ from .conftest import TINY, make_toy_clusters
 
 # Recorded on main (commit 723bd5d, before the precision parameter existed) with
 # torch 2.13.0+cpu on an x86-64 AVX-512 CPU: the first six predicted means and widths
-# of the fixed-seed fit in ``_reference_fit``. fp32 must reproduce them bit for bit.
+# of the fixed-seed fit in ``_reference_fit``. fp32 must reproduce them to 1e-5 dex.
 MAIN_MEAN = [13.948998318614487, 13.968290837037264, 13.956565612369275,
              13.959949774782242, 13.943420146069766, 13.94511018258128]
 MAIN_STD = [0.632355157818203, 0.589894724390217, 0.5968065065914833,
@@ -109,18 +109,19 @@ def test_network_head_and_redshift_stay_float32_under_autocast():
 
 
 # ------------------------------------------------------------------ the estimator
-def test_fp32_is_bit_identical_to_main(small_data):
+def test_fp32_fit_still_gives_the_numbers_of_before_bf16_existed(small_data):
+    """fp32 fits are what they were before the precision option: values recorded with
+    torch 2.13 on an AVX-512 CPU, compared with a tolerance, never bit for bit.
+
+    Other CPUs (AMX, AVX2) and other torch builds sum in another order, which moves
+    these values by ~1e-8 dex; switching the network to bfloat16 by mistake moves them
+    by ~1e-2 dex. The tolerance (1e-5 dex, 1e-4 relative on the width) sits between.
+    """
     model = _reference_fit(small_data)
     mean, std = model.predict(small_data[0], return_std=True)
     assert model.precision_ == "fp32"
-    same_platform = (torch.__version__.startswith("2.13.")
-                     and torch.backends.cpu.get_cpu_capability() == "AVX512")
-    if same_platform:
-        np.testing.assert_array_equal(mean[:6], MAIN_MEAN)
-        np.testing.assert_array_equal(std[:6], MAIN_STD)
-    else:  # other kernels round differently; any precision change is far larger
-        np.testing.assert_allclose(mean[:6], MAIN_MEAN, rtol=1e-6)
-        np.testing.assert_allclose(std[:6], MAIN_STD, rtol=1e-5)
+    np.testing.assert_allclose(mean[:6], MAIN_MEAN, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(std[:6], MAIN_STD, rtol=1e-4)
 
 
 def test_bf16_fit_keeps_float32_weights_and_is_close_and_deterministic(small_data):
