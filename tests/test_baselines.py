@@ -14,12 +14,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import (
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from sk_clustermass import as_inputs
 from sk_clustermass.baselines import (
@@ -299,23 +293,12 @@ def test_baselines_on_simulated_efeds_clusters():
     assert -0.4 < np.median(log_l - log_l_true) < 0.0
 
 
-# ---------------------------------------------------------------------- sklearn contract
+# ----------------------------- sklearn contract (instance checks: test_contract.py)
 ESTIMATORS = [
     pytest.param(lambda: CountRateRelation(**TOY), id="CountRateRelation"),
     pytest.param(lambda: LuminosityRelation(**TOY, band_edges_kev=(0.5, 1.0, 1.5, 2.0)),
                  id="LuminosityRelation"),
 ]
-
-
-@pytest.mark.parametrize("factory", ESTIMATORS)
-def test_sklearn_parameter_contract(factory):
-    model = factory()
-    name = type(model).__name__
-    check_no_attributes_set_in_init(name, model)
-    check_parameters_default_constructible(name, model)
-    check_get_params_invariance(name, model)
-    check_set_params(name, model)
-    assert clone(model).get_params() == model.get_params()
 
 
 @pytest.mark.parametrize("factory", ESTIMATORS)

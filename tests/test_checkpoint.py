@@ -99,6 +99,7 @@ def test_damaged_checkpoint_is_a_clear_error(toy_data, params, tmp_path):
         ClusterMassRegressor(**dict(params, checkpoint_dir=tmp_path)).fit(X, y)
 
 
+@pytest.mark.slow  # ~20 s: a sweep in a subprocess, killed and rerun
 def test_killed_sweep_resumes_without_refitting(toy_data, params, tmp_path):
     X, y = toy_data
     model = ClusterMassRegressor(**dict(params, max_epochs=2, checkpoint_dir=tmp_path))

@@ -25,12 +25,6 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import (
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 
 from sk_clustermass import ClusterMassRegressor, as_inputs, load_model, save_model
@@ -50,19 +44,7 @@ def log_images(X):
 LogImages = FunctionTransformer(log_images)
 
 
-# ---------------------------------------------------------------- sklearn contract
-@pytest.mark.parametrize(
-    "check",
-    [check_no_attributes_set_in_init, check_get_params_invariance, check_set_params],
-)
-def test_sklearn_instance_checks(check):
-    check("ClusterMassRegressor", ClusterMassRegressor())
-
-
-def test_sklearn_default_constructible():
-    check_parameters_default_constructible("ClusterMassRegressor", ClusterMassRegressor())
-
-
+# ---------------------------- sklearn contract (instance checks: test_contract.py)
 def test_clone_and_params_round_trip(tiny_params):
     model = ClusterMassRegressor(**tiny_params)
     cloned = clone(model)
