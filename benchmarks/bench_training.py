@@ -44,6 +44,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
 from sk_clustermass._utils._memory import malloc_tuned
+from sk_clustermass.estimator import network_parameters
 from sk_clustermass.estimator._loss import GaussianNLLLoss
 from sk_clustermass.estimator._module import ClusterMassCNN
 from sk_clustermass.estimator._precision import autocast
@@ -71,7 +72,8 @@ def hand_written_fast(images, redshift, y, batch_size, epochs, device,
                       precision: str = "fp32") -> float:
     """(a): contiguous slices of pre-made channels_last tensors. Returns samples/s."""
     torch.manual_seed(0)
-    model = ClusterMassCNN(10, (50, 50)).to(device).to(memory_format=torch.channels_last)
+    model = ClusterMassCNN(10, (50, 50), **network_parameters())
+    model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = GaussianNLLLoss()
     x = torch.from_numpy(images).to(device).contiguous(memory_format=torch.channels_last)
@@ -169,7 +171,8 @@ def hand_written_inference(images, redshift, batch_size, device,
     (channels_last weights, as in the library) makes each batch channels_last itself.
     """
     torch.manual_seed(0)
-    model = ClusterMassCNN(10, (50, 50)).to(device).to(memory_format=torch.channels_last).eval()
+    model = ClusterMassCNN(10, (50, 50), **network_parameters())
+    model = model.to(device).to(memory_format=torch.channels_last).eval()
 
     def run():
         with torch.inference_mode(), autocast(precision, device):
@@ -192,7 +195,7 @@ def library_predict(model, X, device) -> float:
 
 def training_step_flops(batch_size: int) -> float:
     """FLOPs per sample of one training step (forward and backward)."""
-    model = ClusterMassCNN(10, (50, 50))
+    model = ClusterMassCNN(10, (50, 50), **network_parameters())
     x = torch.rand(batch_size, 10, 50, 50)
     z = torch.rand(batch_size)
     with FlopCounterMode(display=False) as counter:
@@ -203,7 +206,7 @@ def training_step_flops(batch_size: int) -> float:
 
 def inference_flops(batch_size: int = 16) -> float:
     """FLOPs per sample of one forward pass."""
-    model = ClusterMassCNN(10, (50, 50)).eval()
+    model = ClusterMassCNN(10, (50, 50), **network_parameters()).eval()
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         model(torch.rand(batch_size, 10, 50, 50), torch.rand(batch_size))
     return counter.get_total_flops() / batch_size

@@ -3,11 +3,12 @@
 import pytest
 import torch
 
+from sk_clustermass.estimator import network_parameters
 from sk_clustermass.estimator._module import ClusterMassCNN, feature_map_sizes
 
 
 def test_seed_architecture_shapes():
-    net = ClusterMassCNN(n_bands=10, image_size=(50, 50))
+    net = ClusterMassCNN(n_bands=10, image_size=(50, 50), **network_parameters())
     convs = [m for m in net.features if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 5
     assert all(c.out_channels == 20 and c.kernel_size == (2, 2) for c in convs)
@@ -22,8 +23,8 @@ def test_redshift_changes_output_only_when_used():
     torch.manual_seed(0)
     images = torch.rand(2, 3, 20, 20)
     for use_redshift in (True, False):
-        net = ClusterMassCNN(3, (20, 20), conv_layers=(1,), pool_size=2,
-                             use_redshift=use_redshift).eval()
+        net = ClusterMassCNN(3, (20, 20), **network_parameters(
+            conv_layers=(1,), pool_size=2, use_redshift=use_redshift)).eval()
         low = net(images, torch.full((2,), 0.1))
         high = net(images, torch.full((2,), 1.0))
         assert (not torch.equal(low, high)) == use_redshift
@@ -45,8 +46,8 @@ def test_pool_collapse_raises():
 
 
 def test_dropout_after_every_dense_layer():
-    net = ClusterMassCNN(3, (20, 20), conv_layers=(1,), pool_size=2, dense_layers=(8, 4, 2),
-                         dropout=0.3)
+    net = ClusterMassCNN(3, (20, 20), **network_parameters(
+        conv_layers=(1,), pool_size=2, dense_layers=(8, 4, 2), dropout=0.3))
     assert [d.p for d in net.dense_dropout] == [0.3, 0.3, 0.3]
 
 
@@ -54,7 +55,8 @@ def test_dropout_after_every_dense_layer():
 def test_inference_standardisation_is_bit_identical(precision):
     """The inference shortcut (fewer passes, out= buffers) writes the same values."""
     torch.manual_seed(0)
-    net = ClusterMassCNN(10, (50, 50), band_mean=torch.rand(10), band_scale=torch.rand(10) + 0.5)
+    net = ClusterMassCNN(10, (50, 50), band_mean=torch.rand(10), band_scale=torch.rand(10) + 0.5,
+                         **network_parameters())
     net = net.eval().to(memory_format=torch.channels_last)
     images, redshift = torch.rand(5, 10, 50, 50) * 4, torch.rand(5)
     dtype = torch.bfloat16

@@ -93,19 +93,21 @@ def test_divergence_of_a_fresh_fit_says_no_weights_were_kept():
 
 
 def _toy_net(**kwargs):
+    from sk_clustermass.estimator import network_parameters
     from sk_clustermass.estimator._data import BatchIterator
     from sk_clustermass.estimator._loss import MeanSquaredErrorLoss
     from sk_clustermass.estimator._module import ClusterMassCNN
     from sk_clustermass.estimator._net import ClusterNet
     from sk_clustermass.estimator._sources import FixedSplit
 
-    module = {"n_bands": 1, "image_size": (8, 8), "n_filters": 2, "kernel_size": 3,
-              "conv_layers": (1,), "pool_size": 2, "dense_layers": (4,)}
+    module = {"n_bands": 1, "image_size": (8, 8), **network_parameters(
+        n_filters=2, kernel_size=3, conv_layers=(1,), pool_size=2, dense_layers=(4,))}
     return ClusterNet(
         module=ClusterMassCNN, criterion=MeanSquaredErrorLoss, max_epochs=1, batch_size=4,
         iterator_train=BatchIterator, iterator_valid=BatchIterator,
         train_split=FixedSplit(None), **{f"module__{k}": v for k, v in module.items()},
-        **kwargs,
+        **{"regularizer": None, "regularization": 1e-4, "regularize": "kernel",
+           "precision": "fp32", "compile_network": False, **kwargs},
     ).initialize()
 
 

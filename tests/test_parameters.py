@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,10 +17,13 @@ from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.estimator import (
     Parameter,
     fingerprint_ignored,
+    parameter_defaults,
     parameter_table,
     parameter_table_markdown,
+    routed_parameters,
     validate_parameters,
 )
+from sk_clustermass.estimator._parameters import fingerprint_parameters
 
 
 def test_one_entry_per_constructor_parameter_in_signature_order():
@@ -110,16 +114,8 @@ def test_collapsing_feature_map_names_the_parameters():
 
 
 # ---------------------------------------------------------------- one source of truth
-class _Extended(ClusterMassRegressor):
-    """A regressor with one more parameter, as a new entry of the table would need."""
-
-    def __init__(self, warmup_epochs: int = 3, **params):
-        super().__init__(**params)
-        self.warmup_epochs = warmup_epochs
-
-
-WARMUP = Parameter("warmup_epochs", "int", "epochs of linear learning-rate warm-up",
-                   "optimisation", low=0)
+WARMUP = Parameter("warmup_epochs", "int", 3, "epochs of linear learning-rate warm-up",
+                   "optimisation", "callbacks", low=0)
 
 
 @pytest.fixture
@@ -131,14 +127,15 @@ def extended_table(monkeypatch):
     return _parameters.PARAMETERS
 
 
-def test_a_new_entry_is_validated(extended_table):
-    validate_parameters(_Extended(warmup_epochs=5))
-    with pytest.raises(ValueError, match="warmup_epochs must be an integer >= 0; got -2"):
-        validate_parameters(_Extended(warmup_epochs=-2))
+def test_defaults_docstring_and_signature_are_the_tables():
+    defaults = parameter_defaults()
+    assert ClusterMassRegressor().get_params() == defaults
+    for item in ClassDoc(ClusterMassRegressor)["Parameters"]:
+        assert item.type.endswith(f"default={defaults[item.name]!r}"), item.name
 
 
 def test_a_new_entry_is_in_the_docs_table(extended_table):
-    table = parameter_table_markdown(_Extended().get_params())
+    table = parameter_table_markdown()
     row = next(line for line in table.splitlines() if "`warmup_epochs`" in line)
     assert row == ("| `warmup_epochs` | `3` | int >= 0 | epochs of linear learning-rate "
                    "warm-up |")
@@ -152,6 +149,106 @@ def test_a_new_entry_leaves_the_fingerprint_unless_marked(extended_table, monkey
     quiet = replace(WARMUP, fingerprint=False)
     monkeypatch.setattr(_parameters, "PARAMETERS", (*_parameters.PARAMETERS[:-1], quiet))
     assert "warmup_epochs" in fingerprint_ignored()
+
+
+def test_late_entries_leave_the_fingerprint_at_their_default():
+    params = ClusterMassRegressor().get_params()
+    kept = fingerprint_parameters(params)
+    assert "negative_slope" not in kept and "use_exposure" not in kept and "n_filters" in kept
+    changed = fingerprint_parameters({**params, "negative_slope": 0.2, "use_exposure": True})
+    assert changed["negative_slope"] == 0.2 and changed["use_exposure"] is True
+
+
+# Non-default values for every entry routed to the network: each must arrive there.
+NETWORK_VALUES = {"n_filters": 3, "kernel_size": 3, "conv_layers": (1,), "pool_size": 2,
+                  "padding": "same", "dense_layers": (5,), "dropout": 0.1,
+                  "negative_slope": 0.2, "use_redshift": False}
+
+
+def test_every_network_entry_reaches_the_module(toy_data, tiny_params):
+    routed = {p.name for p in parameter_table() if p.route == "network"}
+    assert routed == set(NETWORK_VALUES)  # a new network entry needs a value here
+    X, y = toy_data
+    model = ClusterMassRegressor(**{**tiny_params, **NETWORK_VALUES, "max_epochs": 1}).fit(X, y)
+    received = model.net_.get_params_for("module")
+    assert {name: received[name] for name in NETWORK_VALUES} == NETWORK_VALUES
+    activation = model.net_.module_.activation
+    assert activation.negative_slope == 0.2
+    assert model.net_.module_.features[0].out_channels == 3
+
+
+def test_net_and_optimizer_entries_reach_the_loop(toy_data, tiny_params):
+    X, y = toy_data
+    settings = {**tiny_params, "optimizer": "sgd", "momentum": 0.5, "weight_decay": 1e-3,
+                "lr": 2e-3, "regularizer": "l2", "regularization": 1e-3, "max_epochs": 1}
+    net = ClusterMassRegressor(**settings).fit(X, y).net_
+    group = net.optimizer_.param_groups[0]
+    assert (group["momentum"], group["weight_decay"], group["lr"]) == (0.5, 1e-3, 2e-3)
+    assert (net.regularizer, net.regularization, net.max_epochs) == ("l2", 1e-3, 1)
+    assert routed_parameters(ClusterMassRegressor(), "optimizer") == {"weight_decay": 0.0}
+
+
+_NEW_ENTRY = """    Parameter("foreach", "bool", False, "use the optimizer's multi-tensor kernels",
+              "execution", "optimizer", fingerprint=False),
+"""
+_CHECK_NEW_ENTRY = """
+import contextlib, io
+import numpy as np
+from numpydoc.docscrape import ClassDoc
+from sk_clustermass import ClusterMassRegressor, as_inputs
+from sk_clustermass.cli import build_parser
+from sk_clustermass.estimator import parameter_table_markdown, validate_parameters
+
+model = ClusterMassRegressor(foreach=True)
+assert model.get_params()["foreach"] is True and ClusterMassRegressor().foreach is False
+try:
+    validate_parameters(ClusterMassRegressor(foreach="yes"))
+    raise SystemExit("not validated")
+except ValueError as error:
+    assert "foreach must be True or False" in str(error), error
+rng = np.random.default_rng(0)
+X = as_inputs(rng.poisson(2.0, (24, 2, 12, 12)), rng.uniform(0.1, 1.0, 24))
+y = rng.uniform(13.0, 15.0, 24)
+tiny = dict(n_filters=2, kernel_size=3, conv_layers=(1,), pool_size=2, dense_layers=(4,),
+            max_epochs=1, patience=None, validation_fraction=0.0, random_state=0)
+fitted = ClusterMassRegressor(foreach=True, **tiny).fit(X, y)
+assert fitted.net_.optimizer_.defaults["foreach"] is True
+args = build_parser().parse_args(["train", "data.h5", "--foreach"])
+assert args.hp_foreach is True
+text = io.StringIO()
+with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+    build_parser().parse_args(["train", "--help"])
+assert "--foreach" in text.getvalue()
+assert "| `foreach` | `False` | bool |" in parameter_table_markdown()
+documented = {item.name: item.type for item in ClassDoc(ClusterMassRegressor)["Parameters"]}
+assert documented["foreach"] == "bool, default=False"
+print("routed")
+"""
+
+
+def test_a_new_table_entry_reaches_everything_with_no_other_edit(tmp_path):
+    """One entry added to the table's source, nothing else: the constructor, its
+    docstring, validation, the optimizer it routes to, the command line and the docs
+    table all have it (in a copy of the package, run in a fresh interpreter)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import sk_clustermass
+
+    package = Path(sk_clustermass.__file__).parent
+    copy = tmp_path / "sk_clustermass"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.safetensors"))
+    table = copy / "estimator" / "_parameters.py"
+    source = table.read_text(encoding="utf-8")
+    end = "\n)\n\n\ndef parameter_table()"
+    assert source.count(end) == 1
+    table.write_text(source.replace(end, "\n" + _NEW_ENTRY.rstrip("\n") + end), "utf-8")
+    result = subprocess.run([sys.executable, "-c", _CHECK_NEW_ENTRY], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "routed"
 
 
 def test_constraint_texts():
@@ -214,12 +311,3 @@ def test_every_parameter_is_in_the_docs_table():
     assert "<!-- parameter-table -->" not in page
     for parameter in parameter_table():
         assert f"| `{parameter.name}` |" in page, parameter.name
-
-
-def test_a_new_entry_reaches_the_command_line_and_the_docs(extended_table, capsys):
-    from sk_clustermass.cli import build_parser
-
-    assert "--warmup-epochs" in _train_help(capsys)
-    args = build_parser().parse_args(["train", "data.h5", "--warmup-epochs", "4"])
-    assert args.hp_warmup_epochs == 4
-    assert "| `warmup_epochs` |" in _estimator_page()

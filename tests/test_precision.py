@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sk_clustermass import ClusterMassRegressor
-from sk_clustermass.estimator import _precision, load_model, save_model
+from sk_clustermass.estimator import _precision, load_model, network_parameters, save_model
 from sk_clustermass.estimator._module import ClusterMassCNN
 from sk_clustermass.estimator._precision import (
     autocast,
@@ -96,9 +96,9 @@ def test_autocast_fp32_is_no_autocast_and_bf16_is():
 
 def test_network_head_and_redshift_stay_float32_under_autocast():
     torch.manual_seed(0)
-    net = ClusterMassCNN(2, (16, 16), n_filters=4, kernel_size=3, conv_layers=(1,),
-                         pool_size=2, dense_layers=(8,), redshift_mean=0.5,
-                         redshift_scale=0.3)
+    net = ClusterMassCNN(2, (16, 16), redshift_mean=0.5, redshift_scale=0.3,
+                         **network_parameters(n_filters=4, kernel_size=3, conv_layers=(1,),
+                                              pool_size=2, dense_layers=(8,)))
     images, redshift = torch.rand(5, 2, 16, 16), torch.rand(5)
     exact = net(images, redshift)
     with autocast("bf16", "cpu"):

@@ -14,9 +14,11 @@ Two meta-estimators improve the widths of any regressor with
 ``predict(X, return_std=True)``: :class:`EnsembleRegressor` (several seeds, mixed)
 and :class:`ConformalWidthRegressor` (widths recalibrated on a held-out split, per
 bin of predicted mass). :class:`Parameter` and :func:`parameter_table` describe the
-regressor's constructor parameters, one entry each: :func:`validate_parameters` checks
-them, and the command line and the docs table (:func:`parameter_table_markdown`) are
-made from them.
+regressor's constructor parameters, one entry each, with its default and its route
+(where the value goes: :data:`ROUTES`): the constructor, its docstring, the checks
+(:func:`validate_parameters`), the network's and the loop's arguments
+(:func:`routed_parameters`, :func:`network_parameters`), the command line and the docs
+table (:func:`parameter_table_markdown`) are all made from them.
 """
 
 from ._compile import CompilationFallbackWarning
@@ -27,10 +29,14 @@ from ._export import MassNetwork, export_onnx, export_torch
 from ._inspection import group_permutation_importance, radial_rings, saliency_maps
 from ._net import NonFiniteLossError
 from ._parameters import (
+    ROUTES,
     Parameter,
     fingerprint_ignored,
+    network_parameters,
+    parameter_defaults,
     parameter_table,
     parameter_table_markdown,
+    routed_parameters,
     validate_parameters,
 )
 from ._persistence import load_model, save_model
@@ -42,6 +48,7 @@ from ._tables import TABLE_FORMATS, mass_table, table_format, write_mass_table
 __all__ = [
     "PRECISIONS",
     "PRETRAINED_MODELS",
+    "ROUTES",
     "TABLE_FORMATS",
     "ClusterMassRegressor",
     "CompilationFallbackWarning",
@@ -61,11 +68,14 @@ __all__ = [
     "load_pretrained",
     "mass_table",
     "mixture_moments",
+    "network_parameters",
+    "parameter_defaults",
     "parameter_table",
     "parameter_table_markdown",
     "pretrained_info",
     "pretrained_path",
     "radial_rings",
+    "routed_parameters",
     "saliency_maps",
     "save_model",
     "table_format",

@@ -117,24 +117,20 @@ class ClusterMassCNN(nn.Module):
         Number of energy bands (input channels).
     image_size : tuple of int
         ``(height, width)`` of the images in pixels.
-    n_filters : int, default=20
-        Filters in every convolution.
-    kernel_size : int, default=2
-        Side of the square convolution kernel in pixels.
-    conv_layers : sequence of int, default=(3, 2)
-        Convolutions per block; each block ends with a max-pool.
-    pool_size : int, default=4
-        Side of the max-pool window.
-    padding : {'valid', 'same'}, default='valid'
-        Convolution padding.
-    dense_layers : sequence of int, default=(512, 256, 128, 64)
-        Widths of the hidden dense layers.
-    dropout : float, default=0.0
-        Dropout rate after every hidden dense layer.
-    use_redshift : bool, default=True
+    n_filters, kernel_size, pool_size : int
+        Filters in every convolution, side of their square kernel and of the
+        max-pool window, in pixels.
+    conv_layers, dense_layers : sequence of int
+        Convolutions per block (each block ends with a max-pool); widths of the
+        hidden dense layers.
+    padding : {'valid', 'same'}
+    dropout, negative_slope : float
+        Dropout rate after every hidden dense layer; LeakyReLU slope below zero.
+    use_redshift : bool
         Whether the redshift joins the dense part.
-    negative_slope : float, default=0.01
-        Slope of the LeakyReLU for negative inputs.
+
+        The architecture arguments have no defaults here: the regressor's parameter
+        table holds them (:func:`~sk_clustermass.estimator.network_parameters`).
     band_mean, band_scale : sequence of float, optional
         Per-band standardisation applied to the images first (learned by the
         estimator in ``fit``); identity if omitted.
@@ -149,7 +145,8 @@ class ClusterMassCNN(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> net = ClusterMassCNN(n_bands=10, image_size=(50, 50))
+    >>> from sk_clustermass.estimator import network_parameters
+    >>> net = ClusterMassCNN(n_bands=10, image_size=(50, 50), **network_parameters())
     >>> out = net(torch.zeros(4, 10, 50, 50), torch.full((4,), 0.3))
     >>> tuple(out.shape)
     (4, 2)
@@ -159,15 +156,16 @@ class ClusterMassCNN(nn.Module):
         self,
         n_bands: int,
         image_size: tuple[int, int],
-        n_filters: int = 20,
-        kernel_size: int = 2,
-        conv_layers: Sequence[int] = (3, 2),
-        pool_size: int = 4,
-        padding: str = "valid",
-        dense_layers: Sequence[int] = (512, 256, 128, 64),
-        dropout: float = 0.0,
-        use_redshift: bool = True,
-        negative_slope: float = 0.01,
+        *,
+        n_filters: int,
+        kernel_size: int,
+        conv_layers: Sequence[int],
+        pool_size: int,
+        padding: str,
+        dense_layers: Sequence[int],
+        dropout: float,
+        use_redshift: bool,
+        negative_slope: float,
         band_mean: Sequence[float] | None = None,
         band_scale: Sequence[float] | None = None,
         redshift_mean: float = 0.0,

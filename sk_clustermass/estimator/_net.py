@@ -136,14 +136,16 @@ class ClusterNet(NeuralNet):
     ----------
     *args, **kwargs
         Passed to :class:`skorch.NeuralNet`.
-    regularizer : {None, 'l1', 'l2', 'l1l2'}, default=None
-    regularization : float, default=1e-4
-    regularize : {'kernel', 'bias', 'activity'}, default='kernel'
-    precision : {'fp32', 'bf16'}, default='fp32'
+    regularizer : {None, 'l1', 'l2', 'l1l2'}
+    regularization : float
+    regularize : {'kernel', 'bias', 'activity'}
+        The penalty: the regressor's parameters of the same names (their defaults
+        live in its parameter table; this class has none of its own).
+    precision : {'fp32', 'bf16'}
         A resolved precision: 'bf16' runs the module's forward pass under bfloat16
         autocast (weights, loss and penalty stay float32) and keeps its weights in
         channels_last layout.
-    compile_network : bool, default=False
+    compile_network : bool
         Run the module's forward pass through :func:`torch.compile`, falling back to
         eager execution (with one :class:`~._compile.CompilationFallbackWarning`) if
         compilation fails. ``module_`` stays the plain module. (Not skorch's own
@@ -153,11 +155,11 @@ class ClusterNet(NeuralNet):
     def __init__(
         self,
         *args,
-        regularizer: str | None = None,
-        regularization: float = 1e-4,
-        regularize: str = "kernel",
-        precision: str = "fp32",
-        compile_network: bool = False,
+        regularizer: str | None,
+        regularization: float,
+        regularize: str,
+        precision: str,
+        compile_network: bool,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)

@@ -39,10 +39,15 @@ __all__ = [
     "LR_SCHEDULES",
     "OPTIMIZERS",
     "PARAMETERS",
+    "ROUTES",
     "Parameter",
     "fingerprint_ignored",
+    "fingerprint_parameters",
+    "network_parameters",
+    "parameter_defaults",
     "parameter_table",
     "parameter_table_markdown",
+    "routed_parameters",
     "validate_parameters",
 ]
 
@@ -57,6 +62,17 @@ OPTIMIZERS = {
 LR_SCHEDULES = (None, "exponential", "cosine", "plateau")
 #: Where the network trains and predicts.
 DEVICES = ("cpu", "cuda", "auto")
+#: Where a parameter's value goes (:attr:`Parameter.route`).
+ROUTES = {
+    "network": "keyword argument of the CNN module (ClusterMassCNN)",
+    "net": "keyword argument of the skorch net (loss, penalty, loop)",
+    "optimizer": "keyword argument of the torch optimizer",
+    "callbacks": "the skorch callbacks the regressor builds",
+    "data": "the data source: validation split, inputs, augmentation",
+    "output": "what predict returns",
+    "execution": "where and how the work runs",
+    "checkpoint": "the training state on disk",
+}
 #: What a parameter holds; each kind has one check and one command-line form.
 KINDS = ("int", "float", "bool", "choice", "ints", "path", "random_state", "callbacks")
 #: Headings of the docs table, in order.
@@ -74,10 +90,18 @@ class Parameter:
         The constructor argument (and ``get_params`` key).
     kind : {'int', 'float', 'bool', 'choice', 'ints', 'path', 'random_state', 'callbacks'}
         What it holds; 'ints' is a tuple of integers, 'path' a folder.
+    default : object
+        The constructor's default: the one place it is written.
     description : str
         What it does, in one line (units included).
     group : str
         One of :data:`GROUPS`.
+    route : str
+        Where the value goes, one of :data:`ROUTES`: 'network' entries become keyword
+        arguments of the CNN module, 'net' entries of the skorch net, 'optimizer'
+        entries of the torch optimizer (``optimizer__<name>``); the other routes are
+        read by the regressor itself (data split, callbacks, output, execution,
+        checkpoints).
     choices : tuple, default=()
         The allowed values of a 'choice' (None may be one of them).
     low, high : float, optional
@@ -91,15 +115,28 @@ class Parameter:
     fingerprint : bool, default=True
         Whether the value is part of a checkpoint's fingerprint (False for settings
         that do not change the trained weights, such as ``verbose``).
+    late : bool, default=False
+        Added after checkpoints existed: left out of the fingerprint while at its
+        default, so the checkpoints of fits made before it still resume.
     cli : bool, default=True
         Whether the command line has an option for it (False only for Python
         objects, such as ``callbacks``).
+    doc : str, default=''
+        The text of the estimator's docstring (``description`` when empty).
+    target : str, optional
+        The keyword at the destination when it differs from ``name`` (the skorch net's
+        ``compile_network`` for ``compile``).
+    only_with : tuple, optional
+        ``(other_parameter, values)``: routed only while that parameter has one of
+        those values (``momentum`` reaches only 'sgd' and 'rmsprop').
     """
 
     name: str
     kind: str
+    default: Any
     description: str
     group: str
+    route: str
     choices: tuple = ()
     low: float | None = None
     high: float | None = None
@@ -108,7 +145,28 @@ class Parameter:
     allow_none: bool = False
     min_items: int = 0
     fingerprint: bool = True
+    late: bool = False
     cli: bool = True
+    doc: str = ""
+    target: str | None = None
+    only_with: tuple | None = None
+
+    @property
+    def keyword(self) -> str:
+        """The keyword at the destination (``target``, or the name itself)."""
+        return self.target or self.name
+
+    def applies(self, estimator: Any) -> bool:
+        """Whether the value is routed for ``estimator``'s settings (see ``only_with``)."""
+        if self.only_with is None:
+            return True
+        other, values = self.only_with
+        return getattr(estimator, other) in values
+
+    def routed_value(self, estimator: Any) -> Any:
+        """``estimator``'s value as its destination takes it (an 'ints' as a tuple)."""
+        value = getattr(estimator, self.name)
+        return tuple(value) if self.kind == "ints" else value
 
     @property
     def option(self) -> str:
@@ -182,12 +240,16 @@ class Parameter:
             raise ValueError(message)
 
 
-def _positive_int(name: str, description: str, group: str, **kwargs: Any) -> Parameter:
-    return Parameter(name, "int", description, group, low=0, low_inclusive=False, **kwargs)
+def _positive_int(name: str, default: Any, description: str, group: str, route: str,
+                  **kwargs: Any) -> Parameter:
+    return Parameter(name, "int", default, description, group, route, low=0,
+                     low_inclusive=False, **kwargs)
 
 
-def _fraction(name: str, description: str, group: str) -> Parameter:
-    return Parameter(name, "float", description, group, low=0, high=1, high_inclusive=False)
+def _fraction(name: str, default: Any, description: str, group: str, route: str,
+              **kwargs: Any) -> Parameter:
+    return Parameter(name, "float", default, description, group, route, low=0, high=1,
+                     high_inclusive=False, **kwargs)
 
 
 _ARCH, _LOSS, _REG, _OPT = GROUPS[:4]
@@ -195,74 +257,152 @@ _VALID, _AUG, _EXEC, _CKPT = GROUPS[4:]
 
 #: The table, in the order of the constructor's arguments.
 PARAMETERS: tuple[Parameter, ...] = (
-    _positive_int("n_filters", "filters in every convolution", _ARCH),
-    _positive_int("kernel_size", "side of the square convolution kernel, pixels", _ARCH),
-    Parameter("conv_layers", "ints", "convolutions per block; each block ends with a "
-              "max-pool", _ARCH, low=0, low_inclusive=False, min_items=1),
-    _positive_int("pool_size", "side of the max-pool window, pixels", _ARCH),
-    Parameter("padding", "choice", "convolution padding; large kernels need 'same'", _ARCH,
-              choices=PADDING_MODES),
-    Parameter("dense_layers", "ints", "widths of the hidden dense layers", _ARCH,
-              low=0, low_inclusive=False),
-    _fraction("dropout", "dropout rate after every hidden dense layer", _REG),
-    Parameter("use_redshift", "bool", "feed the redshift to the dense part", _ARCH),
-    # Fits with False keep the checkpoint fingerprints of before the parameter existed.
-    Parameter("use_exposure", "bool", "also feed log10(exposure / 1 ks) to the dense part; "
-              "needs X['exposure'] (s) in fit and predict", _ARCH),
-    Parameter("loss", "choice", "Gaussian likelihood (mean and width) or squared error",
-              _LOSS, choices=LOSSES),
-    Parameter("regularizer", "choice", "penalty on the hidden dense layers", _REG,
-              choices=REGULARIZERS),
-    Parameter("regularization", "float", "strength of the penalty", _REG, low=0),
-    Parameter("regularize", "choice", "what the penalty applies to", _REG,
-              choices=REGULARIZE_TARGETS),
-    Parameter("optimizer", "choice", "the training algorithm", _OPT, choices=tuple(OPTIMIZERS)),
-    Parameter("lr", "float", "(initial) learning rate", _OPT, low=0, low_inclusive=False),
-    Parameter("momentum", "float", "momentum of 'sgd' and 'rmsprop'", _OPT, low=0, high=1,
-              high_inclusive=False),
-    Parameter("weight_decay", "float", "weight decay of the optimizer", _REG, low=0),
-    Parameter("lr_schedule", "choice", "per-epoch learning-rate schedule", _OPT,
-              choices=LR_SCHEDULES),
-    Parameter("lr_final", "float", "final rate of 'exponential' (default lr / 10) and "
-              "'cosine' (default 0); below lr", _OPT, low=0, allow_none=True),
-    _positive_int("batch_size", "clusters per training step", _OPT),
-    _positive_int("max_epochs", "most epochs to train", _OPT),
-    _positive_int("patience", "early stopping: epochs without improvement of the validation "
-                  "loss; None trains max_epochs", _VALID, allow_none=True),
-    _fraction("validation_fraction", "shuffled, seeded fraction held out for early stopping "
-              "and calibration", _VALID),
-    Parameter("augment", "bool", "random flips and 90-degree rotations while training", _AUG),
-    Parameter("test_time_augmentation", "bool", "average predictions over the 8 symmetries "
-              "of the square", _AUG),
-    Parameter("grad_clip", "float", "bound on the gradient norm; None does not clip", _REG,
-              low=0, low_inclusive=False, allow_none=True),
-    Parameter("calibrate_std", "bool", "rescale the widths to unit pull variance on the "
-              "validation split", _LOSS),
-    Parameter("malloc_tuning", "bool", "keep glibc from returning activation buffers to "
-              "the OS while fitting (CPU speed)", _EXEC, fingerprint=False),
-    Parameter("device", "choice", "where to train and predict; 'auto' takes a GPU if any",
-              _EXEC, choices=DEVICES, fingerprint=False),
+    _positive_int("n_filters", 20, "filters in every convolution", _ARCH, "network"),
+    _positive_int("kernel_size", 2, "side of the square convolution kernel, pixels", _ARCH,
+                  "network"),
+    Parameter("conv_layers", "ints", (3, 2), "convolutions per block; each block ends with "
+              "a max-pool", _ARCH, "network", low=0, low_inclusive=False, min_items=1),
+    _positive_int("pool_size", 4, "side of the max-pool window, pixels", _ARCH, "network"),
+    Parameter("padding", "choice", "valid", "convolution padding; large kernels need "
+              "'same'", _ARCH, "network", choices=PADDING_MODES,
+              doc="Convolution padding. Kernels larger than a few pixels need 'same' on "
+              "50x50 images; a configuration whose feature map collapses raises "
+              "``ValueError``."),
+    Parameter("dense_layers", "ints", (512, 256, 128, 64), "widths of the hidden dense "
+              "layers", _ARCH, "network", low=0, low_inclusive=False),
+    _fraction("dropout", 0.0, "dropout rate after every hidden dense layer", _REG, "network"),
+    Parameter("negative_slope", "float", 0.01, "slope of the LeakyReLU activations below "
+              "zero", _ARCH, "network", low=0, high=1, high_inclusive=False, late=True),
+    Parameter("use_redshift", "bool", True, "feed the redshift to the dense part", _ARCH,
+              "network"),
+    # Routed by the data source: the network reads the exposure only when the source has it.
+    Parameter("use_exposure", "bool", False, "also feed log10(exposure / 1 ks) to the dense "
+              "part; needs X['exposure'] (s) in fit and predict", _ARCH, "data", late=True,
+              doc="Also feed the exposure time of every cluster, ``X[\"exposure\"]`` in s, "
+              "to the dense part, as ``log10(exposure / 1 ks)`` standardised with the "
+              "training mean and standard deviation (like the redshift). ``fit`` and "
+              "``predict`` then need ``X[\"exposure\"]`` (``as_inputs(images, redshift, "
+              "exposure=...)``, or an ``exposure`` dataset in the HDF5 file). With False "
+              "an exposure in ``X`` is ignored."),
+    Parameter("loss", "choice", "gaussian_nll", "Gaussian likelihood (mean and width) or "
+              "squared error", _LOSS, "net", choices=LOSSES, target="criterion",
+              doc="Gaussian negative log-likelihood (mean and width), or mean squared "
+              "error. With 'mse', ``return_std`` gives the residual scatter of the "
+              "internal validation split (the same width for every cluster)."),
+    Parameter("regularizer", "choice", None, "penalty on the hidden dense layers", _REG,
+              "net", choices=REGULARIZERS),
+    Parameter("regularization", "float", 1e-4, "strength of the penalty", _REG, "net",
+              low=0),
+    Parameter("regularize", "choice", "kernel", "what the penalty applies to", _REG, "net",
+              choices=REGULARIZE_TARGETS,
+              doc="What the penalty applies to: weights, biases or layer outputs."),
+    Parameter("optimizer", "choice", "adam", "the training algorithm", _OPT, "net",
+              choices=tuple(OPTIMIZERS)),
+    Parameter("lr", "float", 1e-3, "(initial) learning rate", _OPT, "net", low=0,
+              low_inclusive=False),
+    Parameter("momentum", "float", 0.9, "momentum of 'sgd' and 'rmsprop'", _OPT, "optimizer",
+              low=0, high=1, high_inclusive=False, only_with=("optimizer", ("sgd", "rmsprop"))),
+    Parameter("weight_decay", "float", 0.0, "weight decay of the optimizer", _REG,
+              "optimizer", low=0,
+              doc="Decoupled weight decay ('adamw') or L2 term of the optimizer."),
+    Parameter("lr_schedule", "choice", None, "per-epoch learning-rate schedule", _OPT,
+              "callbacks", choices=LR_SCHEDULES,
+              doc="Per-epoch learning-rate schedule. 'exponential' and 'cosine' go from "
+              "``lr`` to ``lr_final`` over ``max_epochs``; 'plateau' halves the rate when "
+              "the validation loss stalls for ``max(2, patience // 3)`` epochs."),
+    Parameter("lr_final", "float", None, "final rate of 'exponential' (default lr / 10) and "
+              "'cosine' (default 0); below lr", _OPT, "callbacks", low=0, allow_none=True),
+    _positive_int("batch_size", 64, "clusters per training step", _OPT, "net"),
+    _positive_int("max_epochs", 100, "most epochs to train", _OPT, "net"),
+    _positive_int("patience", 15, "early stopping: epochs without improvement of the "
+                  "validation loss; None trains max_epochs", _VALID, "callbacks",
+                  allow_none=True,
+                  doc="Early stopping: stop after this many epochs without improvement of "
+                  "the validation loss and restore the best weights. None trains "
+                  "``max_epochs``."),
+    _fraction("validation_fraction", 0.1, "shuffled, seeded fraction held out for early "
+              "stopping and calibration", _VALID, "data",
+              doc="Shuffled, seeded fraction of the training clusters held out for early "
+              "stopping and the validation loss curve. 0 disables the split (then "
+              "``patience`` must be None and ``lr_schedule`` not 'plateau')."),
+    Parameter("augment", "bool", False, "random flips and 90-degree rotations while "
+              "training", _AUG, "data"),
+    Parameter("test_time_augmentation", "bool", False, "average predictions over the 8 "
+              "symmetries of the square", _AUG, "output"),
+    Parameter("grad_clip", "float", None, "bound on the gradient norm; None does not clip",
+              _REG, "callbacks", low=0, low_inclusive=False, allow_none=True),
+    Parameter("calibrate_std", "bool", True, "rescale the widths to unit pull variance on "
+              "the validation split", _LOSS, "output",
+              doc="After training, rescale the predicted widths by one factor so that the "
+              "pulls ``(y - mean) / std`` on the internal validation split have unit "
+              "variance (``std_scale_``). Networks trained by likelihood tend to be "
+              "over-confident on new data; this keeps the 68% intervals honest. Needs "
+              "``validation_fraction > 0``; ignored otherwise."),
+    Parameter("malloc_tuning", "bool", True, "keep glibc from returning activation buffers "
+              "to the OS while fitting (CPU speed)", _EXEC, "execution", fingerprint=False,
+              doc="While fitting and predicting, keep glibc from returning activation "
+              "buffers to the OS after every step (about 2x faster training on CPU); the "
+              "allocator's defaults are restored afterwards."),
+    Parameter("device", "choice", "cpu", "where to train and predict; 'auto' takes a GPU if "
+              "any", _EXEC, "execution", choices=DEVICES, fingerprint=False),
     # The checkpoint fingerprint holds the resolved precision_ instead (bf16 only).
-    Parameter("precision", "choice", "fp32, or bf16 autocast with fp32 weights and loss; "
-              "'auto' takes bf16 where the CPU or GPU runs it natively", _EXEC,
-              choices=PRECISIONS, fingerprint=False),
-    Parameter("compile", "bool", "run the network through torch.compile; eager (with a "
-              "warning) where compilation fails", _EXEC, fingerprint=False),
-    Parameter("random_state", "random_state", "seeds weights, the validation split, batch "
-              "order, dropout and augmentation", _EXEC),
+    Parameter("precision", "choice", "fp32", "fp32, or bf16 autocast with fp32 weights and "
+              "loss; 'auto' takes bf16 where the CPU or GPU runs it natively", _EXEC,
+              "execution", choices=PRECISIONS, fingerprint=False,
+              doc="Arithmetic of the network in training and prediction. 'fp32' is float32 "
+              "throughout (bit-identical repeated fits on the CPU). 'bf16' runs the "
+              "convolutions and dense layers in bfloat16 autocast, on AMX or AVX-512-BF16 "
+              "CPUs and recent GPUs several times faster in prediction and up to about "
+              "twice as fast in training; the weights, the input standardisation, the "
+              "output layer (mean and log-width) and the loss stay float32. 'auto' takes "
+              "'bf16' where the hardware runs it natively, 'fp32' elsewhere (the choice is "
+              "``precision_``). See the performance page for the measured speed and "
+              "quality."),
+    Parameter("compile", "bool", False, "run the network through torch.compile; eager (with "
+              "a warning) where compilation fails", _EXEC, "net", fingerprint=False,
+              target="compile_network",
+              doc="Run the network's forward pass (in training and prediction) through "
+              ":func:`torch.compile`. Mostly useful on a GPU, where a network this small "
+              "is bound by Python and kernel launches; the first batches (and every new "
+              "batch shape) pay the compilation. Where compilation fails (no C++ "
+              "compiler, an unsupported Python, ...) the network runs uncompiled, with "
+              "one :class:`~sk_clustermass.estimator.CompilationFallbackWarning`. The "
+              "weights, checkpoints and saved models are those of an uncompiled network."),
+    Parameter("random_state", "random_state", None, "seeds weights, the validation split, "
+              "batch order, dropout and augmentation", _EXEC, "execution",
+              doc="Seeds weight initialisation, the validation split, batch order, "
+              "dropout and augmentation. With an int, repeated fits on the CPU are "
+              "bit-identical."),
     # Not a command-line option: there -v/--verbose sets the logging level of the command.
-    Parameter("verbose", "int", "0 silent, 1 a table of losses per epoch, 2 also a "
-              "progress bar", _EXEC, low=0, fingerprint=False, cli=False),
-    Parameter("callbacks", "callbacks", "extra skorch callbacks (loggers, ...)", _EXEC,
-              allow_none=True, fingerprint=False, cli=False),
-    Parameter("checkpoint_dir", "path", "folder for the training state; a later fit "
-              "resumes from it", _CKPT, allow_none=True, fingerprint=False),
-    _positive_int("checkpoint_every", "epochs between checkpoints", _CKPT, fingerprint=False),
+    Parameter("verbose", "int", 0, "0 silent, 1 a table of losses per epoch, 2 also a "
+              "progress bar", _EXEC, "execution", low=0, fingerprint=False, cli=False),
+    Parameter("callbacks", "callbacks", None, "extra skorch callbacks (loggers, ...)", _EXEC,
+              "callbacks", allow_none=True, fingerprint=False, cli=False,
+              doc="Extra callbacks (loggers, ...). A callback that ends training on "
+              "purpose sets its attribute ``stopped_ = True`` and raises "
+              "``KeyboardInterrupt`` (as :class:`~sk_clustermass.studies.TimeBudget` "
+              "does); the fit then counts as finished rather than interrupted."),
+    Parameter("checkpoint_dir", "path", None, "folder for the training state; a later fit "
+              "resumes from it", _CKPT, "checkpoint", allow_none=True, fingerprint=False,
+              doc="Save the full training state here (in a sub-directory named by a "
+              "fingerprint of the hyper-parameters and data) every ``checkpoint_every`` "
+              "epochs and at the end. A later ``fit`` with the same settings and data "
+              "resumes from it to the same result as an uninterrupted run (CPU, fixed "
+              "``random_state``), or, if that fit had finished, loads its final weights "
+              "without training. This is also how a killed grid search resumes."),
+    _positive_int("checkpoint_every", 1, "epochs between checkpoints", _CKPT, "checkpoint",
+                  fingerprint=False),
     # Not a command-line option: `train` starts from no model (fine-tuning is a Python
     # recipe, docs/own_data.md); a warm fit cannot use checkpoint_dir.
-    Parameter("warm_start", "bool", "continue from the fitted or loaded weights, keeping "
-              "their standardisation; not with checkpoint_dir", _CKPT, fingerprint=False,
-              cli=False),
+    Parameter("warm_start", "bool", False, "continue from the fitted or loaded weights, "
+              "keeping their standardisation; not with checkpoint_dir", _CKPT, "checkpoint",
+              fingerprint=False, cli=False,
+              doc="When the estimator is already fitted (or loaded with "
+              ":func:`~sk_clustermass.load_model` / ``load_pretrained``), ``fit`` continues "
+              "from its weights instead of initialising new ones: fine-tuning. The input "
+              "and target standardisation of the first fit are kept, so the weights keep "
+              "their meaning. The bands, image size and architecture must be those of the "
+              "fitted network; cannot be combined with ``checkpoint_dir``."),
 )
 
 
@@ -278,8 +418,80 @@ def parameter_table() -> tuple[Parameter, ...]:
     return PARAMETERS
 
 
+def parameter_defaults() -> dict[str, Any]:
+    """Every parameter's default, read from the table.
+
+    Returns
+    -------
+    dict
+        ``{name: default}`` in signature order: what ``ClusterMassRegressor().get_params()``
+        returns, without building an estimator (the command line, the studies and the
+        docs read their defaults here).
+
+    Examples
+    --------
+    >>> parameter_defaults()["n_filters"]
+    20
+    """
+    return {parameter.name: parameter.default for parameter in parameter_table()}
+
+
+def network_parameters(**overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of the CNN module at the table's defaults.
+
+    Parameters
+    ----------
+    **overrides
+        Values that replace defaults (architecture parameters only).
+
+    Returns
+    -------
+    dict
+        What ``ClusterMassRegressor()`` passes to
+        :class:`~sk_clustermass.estimator._module.ClusterMassCNN` besides the
+        data-dependent arguments (bands, image size, standardisation).
+
+    Examples
+    --------
+    >>> network_parameters(n_filters=8)["n_filters"], network_parameters()["conv_layers"]
+    (8, (3, 2))
+    """
+    defaults = {parameter.keyword: parameter.default for parameter in parameter_table()
+                if parameter.route == "network"}
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        message = (f"{unknown} are not architecture parameters of the network; "
+                   f"choose from {sorted(defaults)}")
+        raise ValueError(message)
+    return {**defaults, **overrides}
+
+
+def routed_parameters(estimator: Any, route: str) -> dict[str, Any]:
+    """The keyword arguments that ``estimator``'s settings send to one destination.
+
+    Parameters
+    ----------
+    estimator : ClusterMassRegressor
+        Any object with the table's parameters as attributes.
+    route : str
+        One of :data:`ROUTES` ('network', 'net', 'optimizer', ...).
+
+    Returns
+    -------
+    dict
+        ``{keyword: value}`` for the entries routed there (their ``target`` keyword,
+        tuples for 'ints'), leaving out those whose ``only_with`` does not hold.
+    """
+    if route not in ROUTES:
+        message = f"route must be one of {sorted(ROUTES)}; got {route!r}"
+        raise ValueError(message)
+    return {parameter.keyword: parameter.routed_value(estimator)
+            for parameter in parameter_table()
+            if parameter.route == route and parameter.applies(estimator)}
+
+
 def fingerprint_ignored() -> frozenset[str]:
-    """Names of the parameters that do not change a checkpoint's fingerprint.
+    """Names of the parameters that never change a checkpoint's fingerprint.
 
     Returns
     -------
@@ -288,6 +500,35 @@ def fingerprint_ignored() -> frozenset[str]:
         what it learns.
     """
     return frozenset(p.name for p in parameter_table() if not p.fingerprint)
+
+
+def fingerprint_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``get_params()`` that names a fit's checkpoint.
+
+    Leaves out the settings that do not change the weights (``fingerprint=False``)
+    and the ``late`` parameters while at their default, so that fits made before
+    those parameters existed keep their checkpoints.
+
+    Parameters
+    ----------
+    params : mapping
+        ``estimator.get_params()``.
+
+    Returns
+    -------
+    dict
+        The parameters to hash.
+    """
+    entries = {parameter.name: parameter for parameter in parameter_table()}
+    kept = {}
+    for name, value in params.items():
+        entry = entries.get(name)
+        if entry is not None and not entry.fingerprint:
+            continue
+        if entry is not None and entry.late and value == entry.default:
+            continue
+        kept[name] = value
+    return kept
 
 
 def validate_parameters(estimator: Any, image_shape: tuple[int, int] | None = None) -> None:
@@ -346,7 +587,7 @@ def parameter_table_markdown(defaults: Mapping[str, Any] | None = None) -> str:
     Parameters
     ----------
     defaults : mapping, optional
-        Default value per name; ``ClusterMassRegressor().get_params()`` by default.
+        Default value per name; the table's own (:func:`parameter_defaults`) by default.
 
     Returns
     -------
@@ -354,9 +595,7 @@ def parameter_table_markdown(defaults: Mapping[str, Any] | None = None) -> str:
         One table per group: parameter, default, allowed values, description.
     """
     if defaults is None:
-        from ._regressor import ClusterMassRegressor
-
-        defaults = ClusterMassRegressor().get_params()
+        defaults = parameter_defaults()
     lines: list[str] = []
     for group in _groups(parameter_table()):
         lines += [f"**{group.capitalize()}**", "",

@@ -341,11 +341,13 @@ def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str,
     from skorch.history import History
 
     from ._module import ClusterMassCNN
+    from ._parameters import network_parameters
 
     prefix = f"{record.get('key', record['name'])}.module."
     state = {key[len(prefix):]: value for key, value in tensors.items()
              if key.startswith(prefix)}
-    module_params = _decode(record["module_params"])
+    # Files written before an architecture parameter existed ran it at its default.
+    module_params = {**network_parameters(), **_decode(record["module_params"])}
     check_network_shapes(path, ClusterMassCNN, module_params, state)
     step.device_ = device
     net = step._build_net(module_params, torch.Generator(), None, None)

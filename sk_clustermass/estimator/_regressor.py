@@ -20,28 +20,31 @@ from ._checkpoint import (
     restore_state,
     training_finished,
 )
+from ._constructor import PARAMETERS_PLACEHOLDER, parameters_docstring, table_constructor
 from ._data import BatchIterator
 from ._domain import OutOfDomainWarning, domain_ranges, far_outside
-from ._hyperparameters import (
-    OPTIMIZERS,
-    optimizer_params,
-    resolve_device,
-    training_callbacks,
-    validate_hyperparameters,
-)
 from ._inference import InputRanges, InputScan
 from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import EXPOSURE_UNIT_S, ClusterMassCNN
 from ._net import ClusterNet, NonFiniteLossError
-from ._parameters import fingerprint_ignored
+from ._parameters import (
+    OPTIMIZERS,
+    fingerprint_parameters,
+    parameter_table,
+    routed_parameters,
+    validate_parameters,
+)
 from ._precision import resolve_precision
 from ._sources import ClusterSource, FixedSplit, as_source, prediction_source
+from ._training_setup import resolve_device, training_callbacks
 
 __all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
 
 # Smallest width predict returns, in dex (0.2% in mass): far below the scatter of any
 # X-ray mass proxy, it only keeps a collapsed width from reading as certainty.
 MIN_STD_DEX = 1e-3
+#: The skorch criterion of each ``loss``.
+CRITERIA = {"gaussian_nll": GaussianNLLLoss, "mse": MeanSquaredErrorLoss}
 
 
 class TrainingInterruptedWarning(UserWarning):
@@ -64,125 +67,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_filters : int, default=20
-        Filters in every convolution.
-    kernel_size : int, default=2
-        Side of the square convolution kernel, in pixels.
-    conv_layers : tuple of int, default=(3, 2)
-        Convolutions per block; every block ends with a max-pool.
-    pool_size : int, default=4
-        Side of the max-pool window, in pixels.
-    padding : {'valid', 'same'}, default='valid'
-        Convolution padding. Kernels larger than a few pixels need 'same' on 50x50
-        images; a configuration whose feature map collapses raises ``ValueError``.
-    dense_layers : tuple of int, default=(512, 256, 128, 64)
-        Widths of the hidden dense layers.
-    dropout : float, default=0.0
-        Dropout rate after every hidden dense layer.
-    use_redshift : bool, default=True
-        Feed the redshift to the dense part.
-    use_exposure : bool, default=False
-        Also feed the exposure time of every cluster, ``X["exposure"]`` in s, to the
-        dense part, as ``log10(exposure / 1 ks)`` standardised with the training
-        mean and standard deviation (like the redshift). ``fit`` and ``predict``
-        then need ``X["exposure"]`` (``as_inputs(images, redshift, exposure=...)``,
-        or an ``exposure`` dataset in the HDF5 file). With False an exposure in
-        ``X`` is ignored.
-    loss : {'gaussian_nll', 'mse'}, default='gaussian_nll'
-        Gaussian negative log-likelihood (mean and width), or mean squared error.
-        With 'mse', ``return_std`` gives the residual scatter of the internal
-        validation split (the same width for every cluster).
-    regularizer : {None, 'l1', 'l2', 'l1l2'}, default=None
-        Penalty on the dense layers.
-    regularization : float, default=1e-4
-        Strength of the penalty.
-    regularize : {'kernel', 'bias', 'activity'}, default='kernel'
-        What the penalty applies to: weights, biases or layer outputs.
-    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'}, default='adam'
-    lr : float, default=1e-3
-        (Initial) learning rate.
-    momentum : float, default=0.9
-        Momentum of 'sgd' and 'rmsprop'.
-    weight_decay : float, default=0.0
-        Decoupled weight decay ('adamw') or L2 term of the optimizer.
-    lr_schedule : {None, 'exponential', 'cosine', 'plateau'}, default=None
-        Per-epoch learning-rate schedule. 'exponential' and 'cosine' go from ``lr``
-        to ``lr_final`` over ``max_epochs``; 'plateau' halves the rate when the
-        validation loss stalls for ``max(2, patience // 3)`` epochs.
-    lr_final : float, optional
-        Final rate of 'exponential' (default ``lr / 10``) and 'cosine' (default 0).
-    batch_size : int, default=64
-    max_epochs : int, default=100
-    patience : int or None, default=15
-        Early stopping: stop after this many epochs without improvement of the
-        validation loss and restore the best weights. None trains ``max_epochs``.
-    validation_fraction : float, default=0.1
-        Shuffled, seeded fraction of the training clusters held out for early
-        stopping and the validation loss curve. 0 disables the split (then
-        ``patience`` must be None and ``lr_schedule`` not 'plateau').
-    augment : bool, default=False
-        Apply a random flip/90-degree rotation to every training cluster.
-    test_time_augmentation : bool, default=False
-        Average predictions over the 8 symmetries of the square.
-    grad_clip : float, optional
-        Clip the gradient norm to this value.
-    calibrate_std : bool, default=True
-        After training, rescale the predicted widths by one factor so that the
-        pulls ``(y - mean) / std`` on the internal validation split have unit
-        variance (``std_scale_``). Networks trained by likelihood tend to be
-        over-confident on new data; this keeps the 68% intervals honest. Needs
-        ``validation_fraction > 0``; ignored otherwise.
-    malloc_tuning : bool, default=True
-        While fitting and predicting, keep glibc from returning activation buffers
-        to the OS after every step (about 2x faster training on CPU); the allocator's
-        defaults are restored afterwards. See :mod:`sk_clustermass._utils._memory`.
-    device : {'cpu', 'cuda', 'auto'}, default='cpu'
-        Where to train and predict; 'auto' takes a GPU when there is one.
-    precision : {'fp32', 'bf16', 'auto'}, default='fp32'
-        Arithmetic of the network in training and prediction. 'fp32' is float32
-        throughout (bit-identical repeated fits on the CPU). 'bf16' runs the
-        convolutions and dense layers in bfloat16 autocast, on AMX or AVX-512-BF16
-        CPUs and recent GPUs several times faster in prediction and up to about
-        twice as fast in training; the weights, the input standardisation, the
-        output layer (mean and log-width) and the loss stay float32. 'auto' takes
-        'bf16' where the hardware runs it natively, 'fp32' elsewhere (the choice is
-        ``precision_``). See the performance page for the measured speed and
-        quality.
-    compile : bool, default=False
-        Run the network's forward pass (in training and prediction) through
-        :func:`torch.compile`. Mostly useful on a GPU, where a network this small is
-        bound by Python and kernel launches; the first batches (and every new batch
-        shape) pay the compilation. Where compilation fails (no C++ compiler, an
-        unsupported Python, ...) the network runs uncompiled, with one
-        :class:`~sk_clustermass.estimator.CompilationFallbackWarning`. The weights,
-        checkpoints and saved models are those of an uncompiled network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, the validation split, batch order, dropout and
-        augmentation. With an int, repeated fits on the CPU are bit-identical.
-    verbose : int, default=0
-        0 silent, 1 a table of losses per epoch, 2 also a progress bar per epoch.
-    callbacks : list of skorch callbacks, optional
-        Extra callbacks (loggers, ...). A callback that ends training on purpose
-        sets its attribute ``stopped_ = True`` and raises ``KeyboardInterrupt``
-        (as :class:`~sk_clustermass.studies.TimeBudget` does); the fit then counts as
-        finished rather than interrupted.
-    checkpoint_dir : str or Path, optional
-        Save the full training state here (in a sub-directory named by a fingerprint
-        of the hyper-parameters and data) every ``checkpoint_every`` epochs and at
-        the end. A later ``fit`` with the same settings and data resumes from it to
-        the same result as an uninterrupted run (CPU, fixed ``random_state``), or,
-        if that fit had finished, loads its final weights without training. This is
-        also how a killed grid search resumes.
-    checkpoint_every : int, default=1
-        Epochs between checkpoints.
-    warm_start : bool, default=False
-        When the estimator is already fitted (or loaded with
-        :func:`~sk_clustermass.load_model` / ``load_pretrained``), ``fit`` continues
-        from its weights instead of initialising new ones: fine-tuning. The input and
-        target standardisation of the first fit are kept, so the weights keep their
-        meaning. The bands, image size and architecture must be those of the fitted
-        network; cannot be combined with ``checkpoint_dir``.
-
+    (one entry per row of the parameter table, written in below)
 
     Attributes
     ----------
@@ -230,83 +115,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     # library's scorers work with sklearn.set_config(enable_metadata_routing=True).
     __metadata_request__predict: ClassVar[dict] = {"return_std": True}
 
-    def __init__(
-        self,
-        n_filters: int = 20,
-        kernel_size: int = 2,
-        conv_layers: tuple[int, ...] = (3, 2),
-        pool_size: int = 4,
-        padding: str = "valid",
-        dense_layers: tuple[int, ...] = (512, 256, 128, 64),
-        dropout: float = 0.0,
-        use_redshift: bool = True,
-        use_exposure: bool = False,
-        loss: str = "gaussian_nll",
-        regularizer: str | None = None,
-        regularization: float = 1e-4,
-        regularize: str = "kernel",
-        optimizer: str = "adam",
-        lr: float = 1e-3,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0,
-        lr_schedule: str | None = None,
-        lr_final: float | None = None,
-        batch_size: int = 64,
-        max_epochs: int = 100,
-        patience: int | None = 15,
-        validation_fraction: float = 0.1,
-        augment: bool = False,
-        test_time_augmentation: bool = False,
-        grad_clip: float | None = None,
-        calibrate_std: bool = True,
-        malloc_tuning: bool = True,
-        device: str = "cpu",
-        precision: str = "fp32",
-        compile: bool = False,
-        random_state: int | np.random.RandomState | None = None,
-        verbose: int = 0,
-        callbacks: list | None = None,
-        checkpoint_dir: str | None = None,
-        checkpoint_every: int = 1,
-        warm_start: bool = False,
-    ) -> None:
-        self.n_filters = n_filters
-        self.kernel_size = kernel_size
-        self.conv_layers = conv_layers
-        self.pool_size = pool_size
-        self.padding = padding
-        self.dense_layers = dense_layers
-        self.dropout = dropout
-        self.use_redshift = use_redshift
-        self.use_exposure = use_exposure
-        self.loss = loss
-        self.regularizer = regularizer
-        self.regularization = regularization
-        self.regularize = regularize
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.lr_final = lr_final
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.augment = augment
-        self.test_time_augmentation = test_time_augmentation
-        self.grad_clip = grad_clip
-        self.calibrate_std = calibrate_std
-        self.malloc_tuning = malloc_tuning
-        self.device = device
-        self.precision = precision
-        self.compile = compile
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.warm_start = warm_start
+    # Written from the parameter table (as dataclasses write theirs): it stores every
+    # argument verbatim. One entry of the table is one argument, with its default.
+    __init__ = table_constructor(parameter_table(), "ClusterMassRegressor")
 
     def _check_image_shape(self, n_bands: int, height: int, width: int) -> None:
         if n_bands != self.n_bands_in_:
@@ -330,14 +141,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         params = {
             "n_bands": source.image_shape[0],
             "image_size": tuple(source.image_shape[1:]),
-            "n_filters": self.n_filters,
-            "kernel_size": self.kernel_size,
-            "conv_layers": tuple(self.conv_layers),
-            "pool_size": self.pool_size,
-            "padding": self.padding,
-            "dense_layers": tuple(self.dense_layers),
-            "dropout": self.dropout,
-            "use_redshift": self.use_redshift,
+            **routed_parameters(self, "network"),
             "band_mean": summary.mean.tolist(),
             "band_scale": summary.scale.tolist(),
             "redshift_mean": float(source.redshift.mean()),
@@ -361,17 +165,14 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """The skorch net; without a source (a loaded model), the in-memory iterator."""
         iterator = BatchIterator if source is None else source.iterator
         iterator_params = {} if source is None else source.iterator_params(self.device_)
-        criterion = GaussianNLLLoss if self.loss == "gaussian_nll" else MeanSquaredErrorLoss
         callbacks = training_callbacks(self)
         if checkpoint is not None:
             callbacks.append(("checkpoint", checkpoint))
+        net_params = routed_parameters(self, "net")
+        net_params["criterion"] = CRITERIA[net_params["criterion"]]
+        net_params["optimizer"] = OPTIMIZERS[net_params["optimizer"]]
         return ClusterNet(
             module=ClusterMassCNN,
-            criterion=criterion,
-            optimizer=OPTIMIZERS[self.optimizer],
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
             iterator_train=iterator,
             iterator_train__shuffle=True,
             iterator_train__generator=generator,
@@ -381,13 +182,11 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             callbacks=callbacks,
             device=self.device_,
             verbose=int(self.verbose > 0),
-            regularizer=self.regularizer,
-            regularization=self.regularization,
-            regularize=self.regularize,
             precision=getattr(self, "precision_", "fp32"),
-            compile_network=bool(getattr(self, "compile", False)),
+            **net_params,
             **{f"module__{key}": value for key, value in module_params.items()},
-            **optimizer_params(self),
+            **{f"optimizer__{key}": value
+               for key, value in routed_parameters(self, "optimizer").items()},
             **iterator_params,
         )
 
@@ -397,17 +196,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """This fit's checkpoint callback and the saved state to resume from, if any."""
         if self.checkpoint_dir is None:
             return None, None
-        ignored = fingerprint_ignored()
-        params = {k: v for k, v in self.get_params().items() if k not in ignored}
+        params = fingerprint_parameters(self.get_params())
         # The resolved precision, and only when it is bf16: fp32 fits keep the
         # fingerprints they had before the parameter existed, 'auto' shares with
         # what it resolved to, and bf16 and fp32 fits never share a checkpoint.
-        params.pop("precision", None)
         if self.precision_ != "fp32":
             params["precision"] = self.precision_
-        # Likewise, fits without the exposure keep the fingerprints of before it existed.
-        if not params.get("use_exposure"):
-            params.pop("use_exposure", None)
         directory = Path(self.checkpoint_dir) / fit_fingerprint(params, arrays)
         state = load_checkpoint(directory)
         callback = TrainingCheckpoint(
@@ -517,9 +311,9 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.device_ = resolve_device(self)
         self.precision_ = resolve_precision(self.precision, self.device_)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
-        validate_hyperparameters(self)  # before use_exposure decides what to read
+        validate_parameters(self)  # before use_exposure decides what to read
         source = as_source(X, y, sample_weight, use_exposure=bool(self.use_exposure))
-        validate_hyperparameters(self, source.image_shape[1:])
+        validate_parameters(self, source.image_shape[1:])
         warm = self._warm_start_state(source)
         summary = source.summary()
         target = self._standardise_target(source.target)
@@ -725,3 +519,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             width = np.exp(np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX))
             std = width * self.y_scale_ * self.std_scale_
         return mean, np.maximum(std, MIN_STD_DEX)
+
+
+ClusterMassRegressor.__doc__ = ClusterMassRegressor.__doc__.replace(
+    "    " + PARAMETERS_PLACEHOLDER, parameters_docstring(parameter_table())
+)

@@ -1,4 +1,4 @@
-"""Hyper-parameter checks and what they build (estimator._hyperparameters)."""
+"""Hyper-parameter checks and what they build (estimator._training_setup, the table's routes)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import torch
 from skorch.callbacks import EarlyStopping, GradientNormClipping
 
 from sk_clustermass import ClusterMassRegressor
-from sk_clustermass.estimator._hyperparameters import (
+from sk_clustermass.estimator._net import StopOnNonFiniteLoss
+from sk_clustermass.estimator._parameters import routed_parameters, validate_parameters
+from sk_clustermass.estimator._training_setup import (
     lr_scheduler,
-    optimizer_params,
     resolve_device,
     training_callbacks,
-    validate_hyperparameters,
 )
-from sk_clustermass.estimator._net import StopOnNonFiniteLoss
 
 
 def _est(**changes):
@@ -24,7 +23,7 @@ def _est(**changes):
 
 
 def test_defaults_are_valid_on_the_seed_image_size():
-    validate_hyperparameters(_est(), (50, 50))
+    validate_parameters(_est(), (50, 50))
 
 
 @pytest.mark.parametrize(
@@ -40,7 +39,7 @@ def test_defaults_are_valid_on_the_seed_image_size():
 )
 def test_invalid_settings_are_named(changes, match):
     with pytest.raises(ValueError, match=match):
-        validate_hyperparameters(_est(**changes), (50, 50))
+        validate_parameters(_est(**changes), (50, 50))
 
 
 def test_training_callbacks_follow_the_settings():
@@ -66,8 +65,8 @@ def test_exponential_schedule_reaches_lr_final_at_the_last_epoch():
 
 
 def test_momentum_only_for_the_optimizers_that_have_it():
-    assert "optimizer__momentum" in optimizer_params(_est(optimizer="sgd"))
-    assert "optimizer__momentum" not in optimizer_params(_est(optimizer="adam"))
+    assert "momentum" in routed_parameters(_est(optimizer="sgd"), "optimizer")
+    assert "momentum" not in routed_parameters(_est(optimizer="adam"), "optimizer")
 
 
 def test_resolve_device():

@@ -1,9 +1,10 @@
-"""What the hyper-parameters of ClusterMassRegressor build.
+"""What the regressor builds from its 'callbacks' and 'execution' parameters.
 
 Everything here reads the estimator's constructor parameters (duck-typed ``est``) and
 turns them into skorch callbacks (early stopping, learning-rate schedules, gradient
-clipping, progress bar), optimizer settings and the device. Their allowed values and
-checks are the parameter table's (:mod:`._parameters`).
+clipping, progress bar) and the device. The parameters routed straight to the network,
+the skorch net and the optimizer need no code: :func:`._parameters.routed_parameters`
+hands them over. Allowed values and checks are the parameter table's.
 """
 
 from __future__ import annotations
@@ -14,21 +15,8 @@ import torch
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
 from ._net import StopOnNonFiniteLoss
-from ._parameters import DEVICES, LR_SCHEDULES, OPTIMIZERS, validate_parameters
 
-__all__ = [
-    "DEVICES",
-    "LR_SCHEDULES",
-    "OPTIMIZERS",
-    "lr_scheduler",
-    "optimizer_params",
-    "resolve_device",
-    "training_callbacks",
-    "validate_hyperparameters",
-]
-
-#: Kept under its old name for ``fit``'s callers; the checks live in the parameter table.
-validate_hyperparameters = validate_parameters
+__all__ = ["lr_scheduler", "resolve_device", "training_callbacks"]
 
 
 def resolve_device(est: Any) -> str:
@@ -81,14 +69,6 @@ def lr_scheduler(est: Any) -> LRScheduler | None:
             policy="ReduceLROnPlateau", monitor="valid_loss", factor=0.5, patience=patience
         )
     return None
-
-def optimizer_params(est: Any) -> dict:
-    """skorch ``optimizer__*`` parameters for the chosen optimizer."""
-    params = {"optimizer__weight_decay": est.weight_decay}
-    if est.optimizer in ("sgd", "rmsprop"):
-        params["optimizer__momentum"] = est.momentum
-    return params
-
 
 def _quiet(*args, **kwargs) -> None:
     """Sink that swallows skorch's early-stopping message (verbose=0)."""
