@@ -111,14 +111,20 @@ def regressor_params(args: argparse.Namespace, config: dict[str, Any]) -> dict[s
     return params
 
 
-def check_device(device: str | None) -> None:
-    """Fail early, before any simulation or training, when CUDA is asked for but absent."""
+def check_device(device: str | None) -> str | None:
+    """Fail early, before any simulation or training, when CUDA is asked for but absent.
+
+    Returns the device to run on: 'auto' resolved to 'cuda' or 'cpu'.
+    """
     import torch
 
     if device == "cuda" and not torch.cuda.is_available():
         message = (f"--device cuda, but PyTorch {torch.__version__} sees no CUDA device; "
                    "install a CUDA build of torch (see the README), or use --device cpu/auto")
         raise CLIError(message)
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
 
 
 # ----------------------------------------------------------------------------- models

@@ -23,6 +23,7 @@ from .._version import __version__
 from ._common import PREPROCESSING, CLIError, Console
 from ._options import (
     DeprecatedAlias,
+    add_device_option,
     add_parameter_options,
     add_simulation_options,
     add_study_options,
@@ -89,8 +90,7 @@ def _add_model_input(parser: argparse.ArgumentParser) -> None:
     add_table_options(parser)
     parser.add_argument("--allow-pickle", action="store_true",
                         help="accept a .joblib model (pickles run code: only your own files)")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
-                        help="where the network runs (default: cpu)")
+    add_device_option(parser, "runs")
 
 
 def _simulate_parser(commands, common) -> None:
@@ -271,8 +271,7 @@ def _demo_parser(commands, common) -> None:
                         f"(default: {DEFAULT_EPOCHS})")
     parser.add_argument("--test-fraction", type=float, default=0.2,
                         help="fraction of clusters held out for evaluation (default: 0.2)")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
-                        help="where the network trains (default: cpu)")
+    add_device_option(parser, "trains")
     parser.add_argument("-o", "--output", default="demo_report",
                         help="report folder (default: demo_report)")
     parser.add_argument("--out", dest="output", action=DeprecatedAlias, replacement="--output",

@@ -15,10 +15,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..estimator import ClusterMassRegressor, Parameter, parameter_table
+from ..estimator import Parameter, parameter_defaults, parameter_table
 
 __all__ = [
     "DeprecatedAlias",
+    "add_device_option",
     "add_parameter_options",
     "add_random_state_option",
     "add_simulation_options",
@@ -105,6 +106,18 @@ def command_line_parameters() -> list[Parameter]:
     return [parameter for parameter in parameter_table() if parameter.cli]
 
 
+def add_device_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--device``, with the choices and default of the estimator's ``device`` parameter.
+
+    For the commands that run a network without training one (``predict``, ``demo``),
+    which do not take every training option.
+    """
+    entry = next(parameter for parameter in parameter_table() if parameter.name == "device")
+    parser.add_argument(entry.option, default=entry.default, choices=entry.choices,
+                        help=f"where the network {what}; 'auto' takes a GPU if any "
+                        f"(default: {entry.default})")
+
+
 def add_parameter_options(
     parser: argparse.ArgumentParser, title: str | None = None, *, exclude: Sequence[str] = ()
 ) -> None:
@@ -117,7 +130,7 @@ def add_parameter_options(
     ``hp_<parameter>``. ``exclude`` leaves out parameters that the command offers
     elsewhere (``--random-state`` also seeds the simulation).
     """
-    defaults = ClusterMassRegressor().get_params()
+    defaults = parameter_defaults()
     group = parser.add_argument_group(title or (
         "network hyper-parameters (defaults of ClusterMassRegressor; options override "
         "--config)"

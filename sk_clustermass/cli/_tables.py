@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._utils import atomic_path
-from ._common import CLIError, Console, load_any_model
+from ._common import CLIError, Console, check_device, load_any_model
 
 __all__ = ["add_table_options", "resolve_model", "table_path", "write_predictions"]
 
@@ -51,7 +51,8 @@ def resolve_model(args: argparse.Namespace, console: Console) -> tuple[Any, Path
         population = pretrained_info(name)["training_population"]
     else:
         path, population = Path(name), None
-    model = load_any_model(path, allow_pickle=args.allow_pickle, device=args.device)
+    device = check_device(args.device)
+    model = load_any_model(path, allow_pickle=args.allow_pickle, device=device)
     return model, path, population
 
 

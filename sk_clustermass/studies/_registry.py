@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from ..estimator import ClusterMassRegressor
+from ..estimator import ClusterMassRegressor, parameter_defaults
 from ..preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing, LogStretch
 
 Grid = list[dict[str, list[Any]]]
@@ -196,11 +196,10 @@ def _preprocessing_grid(full: bool) -> Grid:
 # and an asinh stretch (preprocessing); flips and rotations (augmentation, which needs
 # 30 epochs to pay off). No penalty: L1/L2 did not help in the regularizer study.
 _LR_RATES = [float(rate) for rate in np.logspace(-5, -2.66, 10)]
-_LIBRARY_DEFAULT = {
-    "n_filters": 20, "kernel_size": 2, "padding": "valid", "optimizer": "adam", "lr": 1e-3,
-    "lr_schedule": None, "lr_final": None, "batch_size": 64, "loss": "gaussian_nll",
-    "dropout": 0.0, "regularizer": None, "augment": False, "test_time_augmentation": False,
-}
+# The library's defaults of the settings the studies vary, read from the parameter table.
+_LIBRARY_DEFAULT = {name: parameter_defaults()[name] for name in (
+    "n_filters", "kernel_size", "padding", "optimizer", "lr", "lr_schedule", "lr_final",
+    "batch_size", "loss", "dropout", "regularizer", "augment", "test_time_augmentation")}
 _IMPROVED = {
     **_LIBRARY_DEFAULT, "n_filters": 40, "kernel_size": 3, "lr": _LR_RATES[8],
     "lr_schedule": "exponential", "lr_final": _LR_RATES[8] / 10, "batch_size": 16,
