@@ -98,3 +98,17 @@ def test_docs_examples_and_docstrings_use_public_paths():
     offenders = [f"{where}: {line.strip()}" for where, line in _user_facing_lines()
                  if PRIVATE_PATH.search(line)]
     assert offenders == []
+
+
+def test_the_import_graph_has_no_circle():
+    """No module reaches itself through imports, lazy (function-level) ones included:
+    grimp reads every import statement of the package, wherever it stands."""
+    import grimp
+
+    graph = grimp.build_graph("sk_clustermass")
+    circles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if graph.chain_exists(importer=imported, imported=module):
+                circles.append((module, imported))
+    assert circles == []
