@@ -311,3 +311,13 @@ def test_every_parameter_is_in_the_docs_table():
     assert "<!-- parameter-table -->" not in page
     for parameter in parameter_table():
         assert f"| `{parameter.name}` |" in page, parameter.name
+
+
+def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
+    import pickle
+
+    model = ClusterMassRegressor(n_filters=7)
+    del model.negative_slope  # as pickled before the parameter existed
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.get_params()["negative_slope"] == 0.01
+    assert restored.get_params()["n_filters"] == 7

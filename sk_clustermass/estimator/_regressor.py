@@ -119,6 +119,11 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     # argument verbatim. One entry of the table is one argument, with its default.
     __init__ = table_constructor(parameter_table(), "ClusterMassRegressor")
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle; a parameter added since the pickle was made takes its default."""
+        missing = {p.name: p.default for p in parameter_table() if p.name not in state}
+        super().__setstate__({**missing, **state})
+
     def _check_image_shape(self, n_bands: int, height: int, width: int) -> None:
         if n_bands != self.n_bands_in_:
             message = (
