@@ -96,7 +96,7 @@ def input_cases() -> list[Case]:
 def regressor_cases() -> list[Case]:
     X = _X()
     bad = [("loss", "huber"), ("optimizer", "lbfgs"), ("regularizer", "l3"),
-           ("regularize", "weights"), ("lr_schedule", "step"), ("padding", "full"),
+           ("regularizer_target", "weights"), ("lr_schedule", "step"), ("padding", "full"),
            ("device", "tpu"), ("n_filters", 0), ("kernel_size", -1), ("batch_size", 0),
            ("max_epochs", 0), ("lr", 0.0), ("dropout", 1.5), ("validation_fraction", 1.0),
            ("patience", 0), ("conv_layers", 3), ("dense_layers", (64, -1)),

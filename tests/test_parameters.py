@@ -43,8 +43,10 @@ def test_defaults_are_valid():
 
 def test_fingerprint_ignores_only_how_a_fit_runs():
     # precision is replaced in the fingerprint by the resolved precision_ (bf16 only).
+    # regularization and regularize, old names, count as their new names' values.
     expected = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
-                "malloc_tuning", "precision", "compile", "warm_start"}
+                "malloc_tuning", "precision", "compile", "warm_start", "regularization",
+                "regularize"}
     assert fingerprint_ignored() == expected
 
 
@@ -63,7 +65,7 @@ ABSURD = [
     ({"checkpoint_every": 0}, "checkpoint_every must be an integer > 0"),
     ({"lr": 0.0}, "lr must be a finite number > 0"),
     ({"lr": float("nan")}, "lr must be a finite number > 0"),
-    ({"regularization": -1e-4}, "regularization must be a finite number >= 0"),
+    ({"regularizer_strength": -1e-4}, "regularizer_strength must be a finite number >= 0"),
     ({"weight_decay": -1.0}, "weight_decay must be"),
     ({"batch_size": 2.5}, "batch_size must be an integer > 0"),
     ({"max_epochs": True}, "max_epochs must be an integer"),
@@ -180,7 +182,7 @@ def test_every_network_entry_reaches_the_module(toy_data, tiny_params):
 def test_net_and_optimizer_entries_reach_the_loop(toy_data, tiny_params):
     X, y = toy_data
     settings = {**tiny_params, "optimizer": "sgd", "momentum": 0.5, "weight_decay": 1e-3,
-                "lr": 2e-3, "regularizer": "l2", "regularization": 1e-3, "max_epochs": 1}
+                "lr": 2e-3, "regularizer": "l2", "regularizer_strength": 1e-3, "max_epochs": 1}
     net = ClusterMassRegressor(**settings).fit(X, y).net_
     group = net.optimizer_.param_groups[0]
     assert (group["momentum"], group["weight_decay"], group["lr"]) == (0.5, 1e-3, 2e-3)
@@ -283,7 +285,7 @@ def _estimator_page() -> str:
 
 def test_every_parameter_but_python_objects_has_an_option_of_its_name(capsys):
     text = _train_help(capsys)
-    offered = {p.name for p in parameter_table() if p.cli}
+    offered = {p.name for p in parameter_table() if p.cli or p.route == "deprecated"}
     # callbacks are Python objects; warm_start needs a fitted model, which train has not;
     # on the command line -v/--verbose is the logging level of the command itself.
     assert set(ClusterMassRegressor().get_params()) - offered == {"callbacks", "warm_start",
@@ -310,7 +312,8 @@ def test_every_parameter_is_in_the_docs_table():
     page = _estimator_page()
     assert "<!-- parameter-table -->" not in page
     for parameter in parameter_table():
-        assert f"| `{parameter.name}` |" in page, parameter.name
+        listed = f"| `{parameter.name}` |" in page
+        assert listed == (parameter.route != "deprecated"), parameter.name
 
 
 def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
@@ -321,3 +324,29 @@ def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
     restored = pickle.loads(pickle.dumps(model))
     assert restored.get_params()["negative_slope"] == 0.01
     assert restored.get_params()["n_filters"] == 7
+
+
+def test_old_names_of_renamed_parameters_still_work_with_a_warning(toy_data, tiny_params):
+    X, y = toy_data
+    old = ClusterMassRegressor(**{**tiny_params, "max_epochs": 1, "regularizer": "l2",
+                                  "regularization": 1e-3, "regularize": "bias"})
+    with pytest.warns(FutureWarning, match="was renamed") as caught:
+        old.fit(X, y)
+    messages = " ".join(str(warning.message) for warning in caught)
+    assert "regularization was renamed regularizer_strength" in messages
+    assert "regularize was renamed regularizer_target" in messages
+    assert (old.net_.regularization, old.net_.regularize) == (1e-3, "bias")
+    with pytest.raises(ValueError, match="regularizer_strength must be"), \
+            pytest.warns(FutureWarning):
+        validate_parameters(ClusterMassRegressor(regularization=-1.0))
+    # checkpoints made before the rename keep their fingerprint: the old names count
+    new = fingerprint_parameters(ClusterMassRegressor(regularizer_strength=1e-3).get_params())
+    assert new["regularization"] == 1e-3 and "regularizer_strength" not in new
+
+
+def test_old_command_line_options_of_renamed_parameters(capsys):
+    from sk_clustermass.cli import build_parser
+
+    args = build_parser().parse_args(["train", "data.h5", "--regularization", "0.01"])
+    assert args.hp_regularizer_strength == 0.01
+    assert "--regularization is deprecated" in capsys.readouterr().err

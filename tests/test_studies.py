@@ -110,10 +110,10 @@ def test_full_grids_are_the_seeds():
         assert params["regressor__lr_final"] == pytest.approx(1e-3)
     dropout = _values("dropout", "full", "dropout")
     assert min(dropout) == 0.0 and max(dropout) == 0.5 and 0.2 in dropout
-    penalties = {(p["regressor__regularizer"], p.get("regressor__regularize"))
+    penalties = {(p["regressor__regularizer"], p.get("regressor__regularizer_target"))
                  for p in _candidates("regularizer", "full")}
     assert (None, None) in penalties and len(penalties) == 10
-    assert STUDIES["regularizer"].settings("full")["regularization"] == 1e-4
+    assert STUDIES["regularizer"].settings("full")["regularizer_strength"] == 1e-4
     assert set(_values("loss", "full", "loss")) == {"mse", "gaussian_nll"}
     assert set(_values("redshift", "full", "use_redshift")) == {True, False}
     assert len(_candidates("augmentation", "full")) == 4

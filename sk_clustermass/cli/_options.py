@@ -150,6 +150,11 @@ def add_parameter_options(
         metavar = getattr(kind, "metavar", parameter.name.upper())
         group.add_argument(parameter.option, dest=f"hp_{parameter.name}", type=kind,
                            metavar=metavar, default=argparse.SUPPRESS, help=text)
+        if parameter.renamed_from is not None:  # the old option, for one release
+            group.add_argument("--" + parameter.renamed_from.replace("_", "-"),
+                               dest=f"hp_{parameter.name}", type=kind, action=DeprecatedAlias,
+                               replacement=parameter.option, default=argparse.SUPPRESS,
+                               help=argparse.SUPPRESS)
 
 
 class DeprecatedAlias(argparse.Action):

@@ -27,13 +27,13 @@ PARAMETERS_PLACEHOLDER = "(one entry per row of the parameter table, written in 
 _ANNOTATIONS: dict[str, Any] = {
     "int": int, "float": float, "bool": bool, "choice": str, "ints": tuple[int, ...],
     "path": "str | os.PathLike | None", "random_state": int | np.random.RandomState | None,
-    "callbacks": "list | None",
+    "callbacks": "list | None", "deprecated": Any,
 }
 # The type column of each kind in numpydoc.
 _DOC_TYPES = {
     "int": "int", "float": "float", "bool": "bool", "ints": "tuple of int",
     "path": "str or Path", "random_state": "int, RandomState instance or None",
-    "callbacks": "list of skorch callbacks",
+    "callbacks": "list of skorch callbacks", "deprecated": "deprecated",
 }
 
 

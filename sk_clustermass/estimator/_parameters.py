@@ -19,6 +19,7 @@ and the command line can read too.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral
@@ -62,6 +63,8 @@ OPTIMIZERS = {
 LR_SCHEDULES = (None, "exponential", "cosine", "plateau")
 #: Where the network trains and predicts.
 DEVICES = ("cpu", "cuda", "auto")
+#: The default of a renamed parameter's old name: "not given".
+DEPRECATED = "deprecated"
 #: Where a parameter's value goes (:attr:`Parameter.route`).
 ROUTES = {
     "network": "keyword argument of the CNN module (ClusterMassCNN)",
@@ -72,9 +75,11 @@ ROUTES = {
     "output": "what predict returns",
     "execution": "where and how the work runs",
     "checkpoint": "the training state on disk",
+    "deprecated": "an old name of another parameter (renamed_to), kept for one release",
 }
 #: What a parameter holds; each kind has one check and one command-line form.
-KINDS = ("int", "float", "bool", "choice", "ints", "path", "random_state", "callbacks")
+KINDS = ("int", "float", "bool", "choice", "ints", "path", "random_state", "callbacks",
+         "deprecated")
 #: Headings of the docs table, in order.
 GROUPS = ("architecture", "loss and uncertainty", "regularisation", "optimisation",
           "validation and early stopping", "augmentation", "execution", "checkpoints")
@@ -129,6 +134,10 @@ class Parameter:
     only_with : tuple, optional
         ``(other_parameter, values)``: routed only while that parameter has one of
         those values (``momentum`` reaches only 'sgd' and 'rmsprop').
+    renamed_from, renamed_to : str, optional
+        The old name of a renamed parameter, and (on the old name's 'deprecated'
+        entry) the new one. An old name set by the user stands in for the new
+        parameter for one release, with a ``FutureWarning``.
     """
 
     name: str
@@ -150,6 +159,8 @@ class Parameter:
     doc: str = ""
     target: str | None = None
     only_with: tuple | None = None
+    renamed_from: str | None = None
+    renamed_to: str | None = None
 
     @property
     def keyword(self) -> str:
@@ -163,9 +174,17 @@ class Parameter:
         other, values = self.only_with
         return getattr(estimator, other) in values
 
+    def value(self, estimator: Any) -> Any:
+        """``estimator``'s value of this parameter (its old name's, where that was set)."""
+        if self.renamed_from is not None:
+            old = getattr(estimator, self.renamed_from, DEPRECATED)
+            if not (isinstance(old, str) and old == DEPRECATED):
+                return old
+        return getattr(estimator, self.name)
+
     def routed_value(self, estimator: Any) -> Any:
         """``estimator``'s value as its destination takes it (an 'ints' as a tuple)."""
-        value = getattr(estimator, self.name)
+        value = self.value(estimator)
         return tuple(value) if self.kind == "ints" else value
 
     @property
@@ -186,12 +205,15 @@ class Parameter:
             "path": "path (str)",
             "random_state": "int, RandomState or None",
             "callbacks": "list of skorch callbacks",
+            "deprecated": f"deprecated: use {self.renamed_to}",
         }
         text = texts[self.kind]
         return f"{text} or None" if self.allow_none and self.kind != "random_state" else text
 
     def check(self, value: Any) -> None:
         """Raise ``ValueError`` naming the parameter if ``value`` is not allowed."""
+        if self.kind == "deprecated":
+            return  # checked, if set, as the parameter it was renamed to
         if value is None and (self.allow_none or self.kind == "random_state"):
             return
         bounds = {"low": self.low, "high": self.high, "low_inclusive": self.low_inclusive,
@@ -291,10 +313,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               "internal validation split (the same width for every cluster)."),
     Parameter("regularizer", "choice", None, "penalty on the hidden dense layers", _REG,
               "net", choices=REGULARIZERS),
-    Parameter("regularization", "float", 1e-4, "strength of the penalty", _REG, "net",
-              low=0),
-    Parameter("regularize", "choice", "kernel", "what the penalty applies to", _REG, "net",
-              choices=REGULARIZE_TARGETS,
+    Parameter("regularizer_strength", "float", 1e-4, "strength of the penalty", _REG, "net",
+              low=0, target="regularization", renamed_from="regularization"),
+    Parameter("regularizer_target", "choice", "kernel", "what the penalty applies to", _REG,
+              "net", choices=REGULARIZE_TARGETS, target="regularize", renamed_from="regularize",
               doc="What the penalty applies to: weights, biases or layer outputs."),
     Parameter("optimizer", "choice", "adam", "the training algorithm", _OPT, "net",
               choices=tuple(OPTIMIZERS)),
@@ -403,6 +425,14 @@ PARAMETERS: tuple[Parameter, ...] = (
               "and target standardisation of the first fit are kept, so the weights keep "
               "their meaning. The bands, image size and architecture must be those of the "
               "fitted network; cannot be combined with ``checkpoint_dir``."),
+    # Old names, kept for one release: set, they stand in for the new parameter (with a
+    # FutureWarning from validate_parameters).
+    Parameter("regularization", "deprecated", DEPRECATED, "deprecated: use "
+              "regularizer_strength", _REG, "deprecated", renamed_to="regularizer_strength",
+              fingerprint=False, cli=False),
+    Parameter("regularize", "deprecated", DEPRECATED, "deprecated: use regularizer_target",
+              _REG, "deprecated", renamed_to="regularizer_target", fingerprint=False,
+              cli=False),
 )
 
 
@@ -502,12 +532,17 @@ def fingerprint_ignored() -> frozenset[str]:
     return frozenset(p.name for p in parameter_table() if not p.fingerprint)
 
 
+def _same(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default
+
+
 def fingerprint_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     """The part of ``get_params()`` that names a fit's checkpoint.
 
     Leaves out the settings that do not change the weights (``fingerprint=False``)
-    and the ``late`` parameters while at their default, so that fits made before
-    those parameters existed keep their checkpoints.
+    and the ``late`` parameters while at their default, and keeps renamed parameters
+    under their old names, so that fits made before those parameters existed or were
+    renamed keep their checkpoints.
 
     Parameters
     ----------
@@ -525,7 +560,13 @@ def fingerprint_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
         entry = entries.get(name)
         if entry is not None and not entry.fingerprint:
             continue
-        if entry is not None and entry.late and value == entry.default:
+        if entry is not None and entry.late and _same(value, entry.default):
+            continue
+        if entry is not None and entry.renamed_from is not None:
+            # under the old name, so that checkpoints made before the rename resume
+            old = params.get(entry.renamed_from, DEPRECATED)
+            renamed = not (isinstance(old, str) and old == DEPRECATED)
+            kept[entry.renamed_from] = old if renamed else value
             continue
         kept[name] = value
     return kept
@@ -548,13 +589,24 @@ def validate_parameters(estimator: Any, image_shape: tuple[int, int] | None = No
         Naming the parameter, the allowed values and how to fix it.
     """
     for parameter in parameter_table():
-        parameter.check(getattr(estimator, parameter.name))
+        parameter.check(parameter.value(estimator))
+        if parameter.renamed_from is not None:
+            _warn_old_name(estimator, parameter)
     _check_validation_split(estimator)
     _check_final_rate(estimator)
     if image_shape is not None:
         feature_map_sizes(tuple(image_shape), kernel_size=estimator.kernel_size,
                           conv_layers=estimator.conv_layers, pool_size=estimator.pool_size,
                           padding=estimator.padding)
+
+
+def _warn_old_name(estimator: Any, parameter: Parameter) -> None:
+    old = getattr(estimator, parameter.renamed_from, DEPRECATED)
+    if not (isinstance(old, str) and old == DEPRECATED):
+        message = (f"{parameter.renamed_from} was renamed {parameter.name}; set "
+                   f"{parameter.name}={old!r} instead (the old name is removed in "
+                   "sk_clustermass 0.3)")
+        warnings.warn(message, FutureWarning, stacklevel=4)
 
 
 def _check_validation_split(est: Any) -> None:
@@ -600,7 +652,8 @@ def parameter_table_markdown(defaults: Mapping[str, Any] | None = None) -> str:
     for group in _groups(parameter_table()):
         lines += [f"**{group.capitalize()}**", "",
                   "| parameter | default | allowed values | description |", "|---|---|---|---|"]
-        for parameter in (p for p in parameter_table() if p.group == group):
+        for parameter in (p for p in parameter_table()
+                          if p.group == group and p.route != "deprecated"):
             default = repr(defaults[parameter.name]) if parameter.name in defaults else "—"
             lines.append(f"| `{parameter.name}` | `{default}` | {parameter.constraint} | "
                          f"{parameter.description} |")

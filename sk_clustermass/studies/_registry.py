@@ -169,7 +169,8 @@ def _optimizer_grid(rates: Sequence[float]) -> Grid:
 def _regularizer_grid(pairs: Sequence[tuple[str, str]]) -> Grid:
     """No penalty, then one candidate per (penalty, target) pair."""
     grid: Grid = [{_r("regularizer"): [None]}]
-    grid += [{_r("regularizer"): [kind], _r("regularize"): [target]} for kind, target in pairs]
+    grid += [{_r("regularizer"): [kind], _r("regularizer_target"): [target]}
+             for kind, target in pairs]
     return grid
 
 
@@ -262,8 +263,8 @@ _REGISTRY = [
         _regularizer_grid([("l1", "kernel"), ("l2", "kernel"), ("l2", "activity")]),
         _regularizer_grid([(kind, target) for kind in ("l1", "l2", "l1l2")
                            for target in ("kernel", "bias", "activity")]),
-        quick_settings={"regularization": 1e-4},
-        full_settings={"lr": 1e-3, "max_epochs": 400, "regularization": 1e-4},
+        quick_settings={"regularizer_strength": 1e-4},
+        full_settings={"lr": 1e-3, "max_epochs": 400, "regularizer_strength": 1e-4},
     ),
     Study(
         "batch_size", "training batch size at equal epochs",

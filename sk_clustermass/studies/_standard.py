@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from .._utils import atomic_path
+from ..estimator import parameter_table
 from ._outputs import _format_value, _jsonable, _log, _write_json
 from ._paired import paired_comparison
 
@@ -70,12 +71,26 @@ def _data_fingerprint(X: Any, y: np.ndarray) -> str:
 
 
 def candidate_label(params: Mapping[str, Any]) -> str:
-    """A short readable label of a candidate: ``'n_filters=10, dropout=0.2'``."""
+    """A short readable label of a candidate: ``'n_filters=10, dropout=0.2'``.
+
+    Renamed parameters keep the names of the committed runs' tables until those runs
+    are redone (``regularization`` for ``regularizer_strength``).
+    """
     if not params:
         return "default"
+    named = {key.rsplit("__", 1)[0] + "__" + _key_name(key.split("__")[-1]) if "__" in key
+             else _key_name(key): value for key, value in params.items()}
     parts = [f"{key.split('__')[-1]}={_format_value(value)}"
-             for key, value in sorted(params.items())]
+             for key, value in sorted(named.items())]
     return ", ".join(parts)
+
+
+# Parameters renamed since runs were saved count under their old names in the keys.
+_NAMES_IN_KEYS = {p.name: p.renamed_from for p in parameter_table() if p.renamed_from}
+
+
+def _key_name(name: str) -> str:
+    return _NAMES_IN_KEYS.get(name, name)
 
 
 def configuration_key(pipe: Pipeline, params: Mapping[str, Any]) -> str:
@@ -95,13 +110,14 @@ def configuration_key(pipe: Pipeline, params: Mapping[str, Any]) -> str:
             continue
         rows.append(f"{step_name}={type(step).__name__}")
         signature = inspect.signature(type(step).__init__).parameters
-        for name, value in sorted(step.get_params(deep=False).items()):
+        params = step.get_params(deep=False)
+        for name, value in sorted(params.items(), key=lambda item: _key_name(item[0])):
             default = signature[name].default if name in signature else inspect.Parameter.empty
             if name == "verbose" or repr(value) == repr(default):
                 continue
             text = configuration_key(Pipeline([("step", value)]), {}) if isinstance(
                 value, BaseEstimator) else repr(value)
-            rows.append(f"{step_name}__{name}={text}")
+            rows.append(f"{step_name}__{_key_name(name)}={text}")
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
 
 

@@ -180,7 +180,7 @@ _REGISTRY = [
         "regularizer", "L1/L2 penalties where the network overfits (40 filters, "
         "800 clusters, 60 epochs without early stopping)", "regularizer",
         [{_r("regularizer"): [None]},
-         {_r("regularizer"): ["l2", "l1"], _r("regularization"): [1e-4, 1e-3]},
+         {_r("regularizer"): ["l2", "l1"], _r("regularizer_strength"): [1e-4, 1e-3]},
          {_r("dropout"): [0.3]}],
         {_r("regularizer"): None},
         settings={"n_filters": 40, "patience": None}, n_samples=800),
