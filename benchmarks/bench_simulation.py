@@ -45,14 +45,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from sk_clustermass.datasets._make_clusters import (
-    _build_config,
-    _chunk_size,
-    make_catalog,
-    make_clusters,
-    simulate_to_hdf5,
-)
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.simulate import (
     ARF_BAND_MEANS_CM2,
     DEFAULT_BAND_EDGES_KEV,
     AGNPopulation,
@@ -64,8 +57,15 @@ from sk_clustermass.datasets.simulate import (
     king_half_energy_width_arcsec,
     theta500_arcmin,
 )
-from sk_clustermass.datasets.simulate._pipeline import simulate_chunk
-from sk_clustermass.datasets.simulate._random import root_seed_sequence
+from sk_clustermass.simulate._make_clusters import (
+    _build_config,
+    _chunk_size,
+    make_catalog,
+    make_clusters,
+    simulate_to_hdf5,
+)
+from sk_clustermass.simulate._pipeline import simulate_chunk
+from sk_clustermass.simulate._random import root_seed_sequence
 
 DEFAULTS = {
     "survey": "efeds", "mass_range": (13.0, 15.0), "redshift_range": (0.01, 1.5),

@@ -6,8 +6,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from sk_clustermass.datasets._make_clusters import make_catalog
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.simulate import (
     ARF_BAND_MEANS_CM2,
     DEFAULT_BAND_EDGES_KEV,
     AGNPopulation,
@@ -36,6 +35,7 @@ from sk_clustermass.datasets.simulate import (
     thermal_count_rates,
     theta500_arcmin,
 )
+from sk_clustermass.simulate._make_clusters import make_catalog
 
 # ----------------------------------------------------------------- cosmology
 

@@ -13,7 +13,7 @@ The lab's data set (see ``PHYSICS.md``) comes as two files, aligned row by row:
    Unpickling runs code chosen by whoever made the file. :func:`read_lab_dataset`
    refuses to unpickle unless called with ``trusted=True``; only pass it for files you
    made yourself or got from a source you trust. Convert the data once to the
-   library's HDF5 format (:func:`~sk_clustermass.datasets._hdf5.write_hdf5`), which
+   library's HDF5 format (:func:`~sk_clustermass.io._hdf5.write_hdf5`), which
    executes no code when read, and share that instead.
 """
 

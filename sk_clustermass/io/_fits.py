@@ -23,9 +23,9 @@ from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
+from ..simulate._instrument import DEFAULT_BAND_EDGES_KEV
 from ._fits_header import cube_header
-from ._lab_format import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, _masses
-from .simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ._lab_files import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, _masses
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
 

@@ -22,8 +22,8 @@ from astropy.wcs import WCS
 
 from .._inputs import as_inputs
 from .._utils import atomic_path
-from ._events import cutout_wcs
-from .simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ..simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ._event_cutouts import cutout_wcs
 
 __all__ = ["write_mock_event_files"]
 

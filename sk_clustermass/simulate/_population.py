@@ -71,7 +71,7 @@ _MPC_CM = 3.0856775814913673e24
 class SimulationConfig:
     """Everything that defines a simulation except the random state and the size.
 
-    Built and validated by :func:`~sk_clustermass.datasets._make_clusters.make_clusters`;
+    Built and validated by :func:`~sk_clustermass.simulate.make_clusters`;
     see its docstring for the meaning of each field.
 
     Examples

@@ -91,7 +91,7 @@ def band_edges_kev(n_bands: int = 10, low_kev: float = 0.25, high_kev: float = 2
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import band_edges_kev
+    >>> from sk_clustermass.simulate import band_edges_kev
     >>> band_edges_kev()[:3].round(3)
     array([0.25 , 0.455, 0.66 ])
     """
@@ -127,7 +127,7 @@ def effective_area_cm2(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import effective_area_cm2
+    >>> from sk_clustermass.simulate import effective_area_cm2
     >>> effective_area_cm2([0.5, 1.0, 1.25]).round(1)
     array([1089. , 2188. , 2427.3])
     """
@@ -145,7 +145,7 @@ def king_psf_arcsec2(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import king_psf_arcsec2
+    >>> from sk_clustermass.simulate import king_psf_arcsec2
     >>> f"{float(king_psf_arcsec2(0.0)):.3e}"
     '2.132e-03'
     """
@@ -166,7 +166,7 @@ def king_encircled_fraction(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import king_encircled_fraction
+    >>> from sk_clustermass.simulate import king_encircled_fraction
     >>> round(float(king_encircled_fraction(15.0)), 2)
     0.5
     """
@@ -179,7 +179,7 @@ def king_half_energy_width_arcsec(core_radius_arcsec: float = 8.64, alpha: float
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import king_half_energy_width_arcsec
+    >>> from sk_clustermass.simulate import king_half_energy_width_arcsec
     >>> round(king_half_energy_width_arcsec(), 1)
     29.9
     """
@@ -239,7 +239,7 @@ def psf_pixel_kernel(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import psf_pixel_kernel
+    >>> from sk_clustermass.simulate import psf_pixel_kernel
     >>> kernel = psf_pixel_kernel()
     >>> kernel.shape, round(float(kernel.sum()), 3), round(float(kernel[25, 25]), 2)
     ((51, 51), 0.987, 0.35)
@@ -319,7 +319,7 @@ class Survey:
     Examples
     --------
     >>> from dataclasses import replace
-    >>> from sk_clustermass.datasets.simulate import get_survey
+    >>> from sk_clustermass.simulate import get_survey
     >>> efeds = get_survey("efeds")
     >>> efeds.exposure_vignetted_s, round(efeds.vignetting_factor, 3)
     (1200.0, 0.545)
@@ -418,7 +418,7 @@ def get_survey(survey: str | Survey) -> Survey:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import get_survey
+    >>> from sk_clustermass.simulate import get_survey
     >>> get_survey("eRASS1").exposure_vignetted_s
     200.0
     """
@@ -428,7 +428,7 @@ def get_survey(survey: str | Survey) -> Survey:
         return SURVEYS[survey.lower()]
     message = (
         f"unknown survey {survey!r}; use one of {sorted(SURVEYS)} or a "
-        "sk_clustermass.datasets.simulate.Survey instance (e.g. "
+        "sk_clustermass.simulate.Survey instance (e.g. "
         "dataclasses.replace(get_survey('efeds'), exposure_vignetted_s=600.0))"
     )
     raise ValueError(message)

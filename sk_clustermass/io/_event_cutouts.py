@@ -27,8 +27,8 @@ from astropy.wcs import WCS
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs
-from ._event_files import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
-from .simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ..simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ._event_lists import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
 
 __all__ = ["cutout_wcs", "make_cutouts"]
 

@@ -5,11 +5,12 @@ temperature and luminosity from scaling relations with correlated scatter, a bet
 gas distribution with ellipticity and a centre offset, folds a redshifted
 bremsstrahlung spectrum through the eROSITA effective area into energy bands, adds the
 PSF, sky and particle background, field and central AGN, draws Poisson photons and
-applies a detection cut. The physics lives in :mod:`sk_clustermass.datasets.simulate`;
-every number and its source is listed in ``docs/simulator.md``.
+applies a detection cut. The physics lives in the sibling modules of
+:mod:`sk_clustermass.simulate`; every number and its source is listed in
+``docs/simulator.md``.
 
 The work is cut into chunks run in parallel with joblib; the random numbers come in
-seed blocks of 64 clusters (see :mod:`.simulate._random`), so the output depends only
+seed blocks of 64 clusters (see :mod:`._random`), so the output depends only
 on ``random_state`` and the physical settings, never on ``n_jobs`` or ``chunk_size``.
 :func:`make_catalog` gives the catalogue without images (fast), and
 :func:`simulate_to_hdf5` streams any number of clusters to an HDF5 file with memory
@@ -36,21 +37,21 @@ from tqdm.auto import tqdm
 
 from .._inputs import as_inputs
 from .._utils import check_choice, check_number, sigterm_as_keyboard_interrupt
-from ._hdf5_format import DEFAULT_COMPRESSION
-from ._lab_style import IMAGE_FORMATS, to_lab_style
-from .simulate._agn import AGNPopulation
-from .simulate._cosmology import DEFAULT_COSMOLOGY
-from .simulate._cutout import CENTRES
-from .simulate._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
-from .simulate._massfunction import LinearPowerSpectrum
-from .simulate._morphology import Morphology
-from .simulate._pipeline import SAMPLINGS, SimulationConfig, simulate_chunk
-from .simulate._pipeline import parent_density_deg2 as _parent_density
-from .simulate._presets import PRESETS, get_preset
-from .simulate._profiles import GasProfile
-from .simulate._random import SEED_BLOCK, root_seed_sequence
-from .simulate._scaling import ScalingRelations
-from .simulate._selection import ESASSSelection
+from ..io._hdf5_format import DEFAULT_COMPRESSION
+from ._agn import AGNPopulation
+from ._cosmology import DEFAULT_COSMOLOGY
+from ._cutout import CENTRES
+from ._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
+from ._lab_float_images import IMAGE_FORMATS, to_lab_style
+from ._massfunction import LinearPowerSpectrum
+from ._morphology import Morphology
+from ._pipeline import SAMPLINGS, SimulationConfig, simulate_chunk
+from ._pipeline import parent_density_deg2 as _parent_density
+from ._presets import PRESETS, get_preset
+from ._profiles import GasProfile
+from ._random import SEED_BLOCK, root_seed_sequence
+from ._scaling import ScalingRelations
+from ._selection import ESASSSelection
 
 __all__ = ["make_catalog", "make_clusters", "parent_density_deg2", "simulate_to_hdf5"]
 
@@ -127,7 +128,7 @@ def _preset_defaults(survey: Any, given: dict[str, Any]) -> tuple[Any, dict[str,
             f"unknown survey {survey!r}; use one of {sorted(SURVEYS_AND_PRESETS)} (the "
             f"presets {sorted(PRESETS)} add a mass-function population, the eSASS-like "
             "selection, cool cores and contaminants) or a "
-            "sk_clustermass.datasets.simulate.Survey"
+            "sk_clustermass.simulate.Survey"
         )
         raise ValueError(message)
     filled = {name: defaults[name] if given[name] is None else given[name] for name in defaults}
@@ -456,12 +457,12 @@ def make_clusters(
     n_samples : int, default=1000
         Number of clusters returned (after the detection cut when ``detected_only``).
     survey : {'efeds', 'erass1', 'efeds_survey', 'erass1_survey'} or Survey, default='efeds'
-        'efeds' and 'erass1' (or a :class:`~sk_clustermass.datasets.simulate.Survey`)
+        'efeds' and 'erass1' (or a :class:`~sk_clustermass.simulate.Survey`)
         set the depth, instrument and background only (change single numbers with
         ``dataclasses.replace(get_survey('efeds'), ...)``). The presets
         'efeds_survey' and 'erass1_survey' also set the sky and the selection so that
         the detected sample looks like the survey (see
-        :class:`~sk_clustermass.datasets.simulate.SurveyPreset`): haloes from the mass
+        :class:`~sk_clustermass.simulate.SurveyPreset`): haloes from the mass
         function, the Malmquist-corrected L–M relation, cool cores and disturbed
         clusters, the eSASS-like detection and extent selection; every argument left
         to None takes the preset's value.
@@ -477,7 +478,7 @@ def make_clusters(
         (about 0.5 MB per cluster and chunk in flight for the default cube).
     return_catalog : bool, default=False
         Also return the catalogue (one row per cluster; columns in
-        :data:`~sk_clustermass.datasets.simulate.CATALOG_COLUMNS`).
+        :data:`~sk_clustermass.simulate.CATALOG_COLUMNS`).
     mass_range : (float, float), optional
         Range of log10(M500c / Msun); default (13, 15) (PHYSICS.md), (13, 15.5) for
         the presets. Equal ends fix the mass.
@@ -522,11 +523,11 @@ def make_clusters(
         Show a progress bar; by default only for 10,000 clusters or more.
     morphology : Morphology, optional
         Cool cores, relaxed and disturbed clusters with a double-beta gas profile
-        (:class:`~sk_clustermass.datasets.simulate.Morphology`); None: the presets'
+        (:class:`~sk_clustermass.simulate.Morphology`); None: the presets'
         model, or the single beta model of ``gas`` for 'efeds'/'erass1'.
     selection : ESASSSelection, optional
         The eSASS-like detection and extent selection
-        (:class:`~sk_clustermass.datasets.simulate.ESASSSelection`), decided before
+        (:class:`~sk_clustermass.simulate.ESASSSelection`), decided before
         rendering; None: the presets' selection, or the net-count cut
         ``min_net_counts`` for 'efeds'/'erass1'.
     contaminants : bool, default=False
@@ -663,7 +664,7 @@ centre_on, exposure_gradient
     -------
     catalog : pandas.DataFrame
         One row per cluster; the columns of
-        :data:`~sk_clustermass.datasets.simulate.CATALOG_COLUMNS` not marked image-only.
+        :data:`~sk_clustermass.simulate.CATALOG_COLUMNS` not marked image-only.
 
     Examples
     --------
@@ -773,8 +774,8 @@ def simulate_to_hdf5(
 
     Memory stays bounded by ``chunk_size`` (times the chunks in flight, 2 per job)
     whatever ``n_samples`` is. The file is written under a temporary name and renamed
-    when complete (:class:`~sk_clustermass.datasets._hdf5.HDF5ClusterWriter`); read it
-    back with :func:`~sk_clustermass.datasets._hdf5.read_hdf5`. The clusters are
+    when complete (:class:`~sk_clustermass.io._hdf5.HDF5ClusterWriter`); read it
+    back with :func:`~sk_clustermass.io._hdf5.read_hdf5`. The clusters are
     identical to those of :func:`make_clusters` with the same settings.
 
     Parameters
@@ -813,7 +814,7 @@ def simulate_to_hdf5(
     >>> X["images"].shape, len(catalog)
     ((6, 10, 50, 50), 6)
     """
-    from ._hdf5 import HDF5ClusterWriter
+    from ..io._hdf5 import HDF5ClusterWriter
 
     allowed = {
         "mass_range", "redshift_range", "sampling", "detected_only", "min_net_counts",
