@@ -41,8 +41,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from .._utils import check_bool, check_choice, check_number
+from ..instrument import DEFAULT_BAND_EDGES_KEV
 from ..simulate import (
-    DEFAULT_BAND_EDGES_KEV,
     ScalingRelations,
     Survey,
     band_response,
@@ -85,9 +85,9 @@ def redshifted_ecf(
     effective area and Galactic absorption included) over the unabsorbed energy flux
     in ``flux_band_kev`` (observed frame). At z = 0 with one band equal to
     ``flux_band_kev`` it is the simulator's
-    :func:`~sk_clustermass.simulate._spectrum.ecf_counts_cm2_erg`. Built from
-    :func:`~sk_clustermass.simulate._spectrum.thermal_count_rates` and
-    :func:`~sk_clustermass.simulate._spectrum.k_correction`; the simulator
+    :func:`~sk_clustermass.simulate.ecf_counts_cm2_erg`. Built from
+    :func:`~sk_clustermass.simulate.thermal_count_rates` and
+    :func:`~sk_clustermass.simulate.k_correction`; the simulator
     has no redshifted, multi-band ECF of its own.
 
     Parameters

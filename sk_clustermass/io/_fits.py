@@ -23,7 +23,7 @@ from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
-from ..simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
 from ._fits_header import cube_header
 from ._lab_files import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, _masses
 
@@ -38,7 +38,6 @@ _DAMAGE_MARKERS = ("checksum", "datasum", "truncat", "corrupt")
 _MAX_COMPRESSION_RATIO = 1100
 _MIN_PIXELS_TO_JUDGE = 8
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
-DEFAULT_PIXEL_ARCSEC = 24.0
 
 
 def write_fits_cube(

@@ -12,8 +12,9 @@ reused:
   2009), correlated log-normal scatter;
 - spectra (:mod:`._spectrum`): bremsstrahlung and power laws folded through the
   effective area, K-corrections, ECF, Galactic absorption;
-- instrument and surveys (:mod:`._instrument`): bands, effective area, King PSF,
-  pixels, exposure, the ``'efeds'`` and ``'erass1'`` presets;
+- surveys (:mod:`._survey`): exposure, background, detection threshold, the
+  ``'efeds'`` and ``'erass1'`` presets; the instrument's bands, effective area, King
+  PSF and pixels come from :mod:`sk_clustermass.instrument` and are re-exported here;
 - gas profiles (:mod:`._profiles`): elliptical, offset beta models on pixels, PSF;
 - background (:mod:`._background`) and AGN (:mod:`._agn`);
 - the halo mass function (:mod:`._massfunction`) for ``sampling='mass-function'``;
@@ -26,6 +27,17 @@ Units are in the names (``_kpc``, ``_arcmin``, ``_kev``, ``_erg_s``, ``_cm2``) o
 the docstrings. Every number and its source is listed in ``docs/simulator.md``.
 """
 
+from ..instrument import (
+    ARF_BAND_MEANS_CM2,
+    DEFAULT_BAND_EDGES_KEV,
+    EFFECTIVE_AREA_TABLE,
+    band_edges_kev,
+    effective_area_cm2,
+    king_encircled_fraction,
+    king_half_energy_width_arcsec,
+    king_psf_arcsec2,
+    psf_pixel_kernel,
+)
 from ._agn import (
     AGNPopulation,
     agn_cumulative_density_deg2,
@@ -51,20 +63,6 @@ from ._cosmology import (
     luminosity_distance_cm,
     r500_kpc,
     theta500_arcmin,
-)
-from ._instrument import (
-    ARF_BAND_MEANS_CM2,
-    DEFAULT_BAND_EDGES_KEV,
-    EFFECTIVE_AREA_TABLE,
-    SURVEYS,
-    Survey,
-    band_edges_kev,
-    effective_area_cm2,
-    get_survey,
-    king_encircled_fraction,
-    king_half_energy_width_arcsec,
-    king_psf_arcsec2,
-    psf_pixel_kernel,
 )
 from ._lab_float_images import to_lab_style
 from ._make_clusters import make_catalog, make_clusters, parent_density_deg2
@@ -112,6 +110,7 @@ from ._spectrum import (
     powerlaw_count_rates,
     thermal_count_rates,
 )
+from ._survey import SURVEYS, Survey, get_survey
 
 __all__ = [
     "ARF_BAND_MEANS_CM2",

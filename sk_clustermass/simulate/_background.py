@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._agn import AGNPopulation, agn_mean_flux_deg2
-from ._instrument import Survey
 from ._spectrum import band_response, bremsstrahlung_photon_spectrum, powerlaw_count_rates
+from ._survey import Survey
 
 __all__ = [
     "background_counts_per_pixel",

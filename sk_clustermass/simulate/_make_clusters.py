@@ -37,11 +37,11 @@ from tqdm.auto import tqdm
 
 from .._inputs import as_inputs
 from .._utils import check_choice, check_number, sigterm_as_keyboard_interrupt
+from ..instrument import DEFAULT_BAND_EDGES_KEV
 from ..io._hdf5_format import DEFAULT_COMPRESSION
 from ._agn import AGNPopulation
 from ._cosmology import DEFAULT_COSMOLOGY
 from ._cutout import CENTRES
-from ._instrument import DEFAULT_BAND_EDGES_KEV, get_survey
 from ._lab_float_images import IMAGE_FORMATS, to_lab_style
 from ._massfunction import LinearPowerSpectrum
 from ._morphology import Morphology
@@ -52,6 +52,7 @@ from ._profiles import GasProfile
 from ._random import SEED_BLOCK, root_seed_sequence
 from ._scaling import ScalingRelations
 from ._selection import ESASSSelection
+from ._survey import get_survey
 
 __all__ = ["make_catalog", "make_clusters", "parent_density_deg2", "simulate_to_hdf5"]
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ._instrument import SURVEYS, Survey
 from ._morphology import Morphology
 from ._scaling import ScalingRelations
 from ._selection import ESASSSelection
+from ._survey import SURVEYS, Survey
 
 __all__ = ["PRESETS", "SurveyPreset", "get_preset"]
 

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from scipy.special import gamma as gamma_function
 from scipy.special import gammainc
 
-from ._instrument import EFFECTIVE_AREA_TABLE, effective_area_cm2
+from ..instrument import EFFECTIVE_AREA_TABLE, effective_area_cm2
 
 __all__ = [
     "KEV_TO_ERG",

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import make_clusters
+from ..simulate import make_clusters
 from ..preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing
 from ._registry import STUDIES, default_pipeline
 from ._standard import PairedStudyResult, run_paired_study
