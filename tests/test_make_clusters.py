@@ -9,13 +9,15 @@ import pytest
 from skorch.helper import SliceDict
 
 from sk_clustermass import as_inputs
+from sk_clustermass.datasets import simulate_to_hdf5
 from sk_clustermass.simulate import (
     DEFAULT_BAND_EDGES_KEV,
     ScalingRelations,
     catalog_column_names,
     get_survey,
+    make_catalog,
+    make_clusters,
 )
-from sk_clustermass.simulate._make_clusters import make_catalog, make_clusters, simulate_to_hdf5
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +229,7 @@ def test_simulate_to_hdf5_rejects_unknown_keywords(tmp_path):
     ],
 )
 def test_worker_images_travel_in_the_smallest_exact_type(values, dtype):
-    from sk_clustermass.simulate._make_clusters import _as_float32, _compact_counts
+    from sk_clustermass.simulate._chunks import _as_float32, _compact_counts
 
     images = np.array(values, dtype=np.float32).reshape(1, 1, 1, -1)
     compact = _compact_counts(images)

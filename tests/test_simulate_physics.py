@@ -23,6 +23,7 @@ from sk_clustermass.simulate import (
     k_correction,
     king_half_energy_width_arcsec,
     luminosity_distance_cm,
+    make_catalog,
     mass_function_dn_dlnm,
     particle_background_rates,
     photoabsorption_cross_section_cm2,
@@ -35,7 +36,6 @@ from sk_clustermass.simulate import (
     thermal_count_rates,
     theta500_arcmin,
 )
-from sk_clustermass.simulate._make_clusters import make_catalog
 
 # ----------------------------------------------------------------- cosmology
 

@@ -43,7 +43,7 @@ from ..io import (
     write_mock_event_files,
 )
 from ..simulate import make_catalog, make_clusters, parent_density_deg2, to_lab_style
-from ..simulate._make_clusters import simulate_to_hdf5
+from ._simulate_to_hdf5 import simulate_to_hdf5
 from ._weights import population_density, population_weights
 
 __all__ = [

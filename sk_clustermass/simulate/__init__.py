@@ -5,7 +5,8 @@
 detected fractions of the survey presets into surface densities and
 :func:`to_lab_style` gives the lab's float image format. They drive the physics
 below, one concept per module; it is public so that every number can be checked and
-reused:
+reused. :func:`stream_clusters` hands out the clusters chunk by chunk, for writers
+(:func:`sk_clustermass.datasets.simulate_to_hdf5`).
 
 - cosmology (:mod:`._cosmology`): E(z), distances, R500, theta500;
 - scaling relations (:mod:`._scaling`): M–T (Arnaud et al. 2005), L–M (Pratt et al.
@@ -110,6 +111,7 @@ from ._spectrum import (
     powerlaw_count_rates,
     thermal_count_rates,
 )
+from ._streaming import ClusterStream, stream_clusters
 from ._survey import SURVEYS, Survey, get_survey
 
 __all__ = [
@@ -123,6 +125,7 @@ __all__ = [
     "SURVEYS",
     "AGNPopulation",
     "BandResponse",
+    "ClusterStream",
     "ESASSSelection",
     "GasProfile",
     "LinearPowerSpectrum",
@@ -185,6 +188,7 @@ __all__ = [
     "select_sources",
     "sigma_of_mass",
     "sky_background_rates",
+    "stream_clusters",
     "temperature_kev",
     "thermal_count_rates",
     "theta500_arcmin",
