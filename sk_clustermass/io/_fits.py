@@ -24,8 +24,8 @@ from skorch.helper import SliceDict
 from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
 from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
+from ._catalog_masses import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, catalog_masses_msun
 from ._fits_header import cube_header
-from ._lab_files import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, _masses
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
 
@@ -324,7 +324,7 @@ def _target_from(catalog: pd.DataFrame | None) -> np.ndarray | None:
             raise ValueError(message)
         return target
     if MASS_COLUMN in catalog.columns:
-        return check_target(np.log10(_masses(catalog, "the catalog")), len(catalog))
+        return check_target(np.log10(catalog_masses_msun(catalog, "the catalog")), len(catalog))
     return None
 
 
