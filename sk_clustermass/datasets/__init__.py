@@ -1,5 +1,9 @@
 """Data: the embedded simulator of eROSITA-like cluster observations, and file formats.
 
+The one import for data. The names live in :mod:`sk_clustermass.simulate` (the
+simulator), :mod:`sk_clustermass.io` (file formats, real survey data) and here
+(:func:`simulate_to_hdf5`, which needs both; the population weights).
+
 - :func:`make_clusters` renders mock observations (the library's default data);
   :func:`make_catalog` draws only the catalogue; :func:`simulate_to_hdf5` streams any
   number of clusters to an HDF5 file; :func:`parent_density_deg2` turns detected
@@ -8,7 +12,6 @@
   and the lazy, out-of-core :class:`HDF5ClusterDataset`.
 - The original lab's files (pickle of images + Feather catalogue):
   :func:`read_lab_dataset`, :func:`write_lab_dataset`.
-- FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube`.
 - Populations: :func:`population_weights` reweights a training set from one
   population of masses and redshifts to another (e.g. log-uniform to the mass
   function), :func:`population_density` gives their densities.
