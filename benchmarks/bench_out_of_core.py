@@ -19,7 +19,7 @@ Measured in one run:
    ``subprocess`` inherits the parent's ``ru_maxrss`` across fork and exec, so a
    parent holding the in-memory data set would set the child's figure.
 
-Data: N clusters from :func:`~sk_clustermass.datasets.simulate_to_hdf5` (the real
+Data: N clusters from :func:`~sk_clustermass.simulate_to_hdf5` (the real
 simulator, so the file compresses, and costs to decompress, like real data). The
 larger file for the memory test is made by tiling those rows with
 :class:`~sk_clustermass.datasets.HDF5ClusterWriter`: the memory of ``fit`` depends
@@ -55,7 +55,7 @@ from skorch.callbacks import Callback
 
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.datasets import HDF5ClusterDataset, HDF5ClusterWriter, simulate_to_hdf5
-from sk_clustermass.datasets._hdf5 import read_hdf5, write_hdf5
+from sk_clustermass.io._hdf5 import read_hdf5, write_hdf5
 
 # A small network for the memory runs: their time goes to reading, not to the model.
 SMALL_NET = {"n_filters": 8, "kernel_size": 3, "conv_layers": (1, 1), "dense_layers": (32,)}

@@ -56,14 +56,14 @@ from sklearn.pipeline import make_pipeline
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.baselines import CountRateRelation
 from sk_clustermass.datasets import make_clusters
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.metrics import summary_table
+from sk_clustermass.preprocessing import GaussianSmoothing, LogStretch
+from sk_clustermass.simulate import (
     AGNPopulation,
     GasProfile,
     ScalingRelations,
     get_survey,
 )
-from sk_clustermass.metrics import summary_table
-from sk_clustermass.preprocessing import GaussianSmoothing, LogStretch
 
 NETWORK = {"n_filters": 16, "kernel_size": 3, "conv_layers": (1, 2), "pool_size": 4,
            "dense_layers": (256, 128, 64), "lr": 1e-3, "lr_schedule": "cosine",

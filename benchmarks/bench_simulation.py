@@ -45,14 +45,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from sk_clustermass.datasets._make_clusters import (
-    _build_config,
-    _chunk_size,
-    make_catalog,
-    make_clusters,
-    simulate_to_hdf5,
-)
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.datasets import simulate_to_hdf5
+from sk_clustermass.simulate import (
     ARF_BAND_MEANS_CM2,
     DEFAULT_BAND_EDGES_KEV,
     AGNPopulation,
@@ -62,10 +56,13 @@ from sk_clustermass.datasets.simulate import (
     effective_area_cm2,
     get_survey,
     king_half_energy_width_arcsec,
+    make_catalog,
+    make_clusters,
     theta500_arcmin,
 )
-from sk_clustermass.datasets.simulate._pipeline import simulate_chunk
-from sk_clustermass.datasets.simulate._random import root_seed_sequence
+from sk_clustermass.simulate._pipeline import simulate_chunk
+from sk_clustermass.simulate._random import root_seed_sequence
+from sk_clustermass.simulate._settings import build_config, round_chunk_size
 
 DEFAULTS = {
     "survey": "efeds", "mass_range": (13.0, 15.0), "redshift_range": (0.01, 1.5),
@@ -213,8 +210,8 @@ def bench_poisson_floor(n: int, chunk_size: int) -> dict[str, float]:
     on the expected counts that chunk produced), with the process CPU clock, so that
     other load on the machine affects both alike.
     """
-    config = _build_config(**DEFAULTS)
-    root, size = root_seed_sequence(0), _chunk_size(chunk_size)
+    config = build_config(**DEFAULTS)
+    root, size = root_seed_sequence(0), round_chunk_size(chunk_size)
     rng = np.random.default_rng(1)
     full = floor = 0.0
     for first in range(0, n, size):

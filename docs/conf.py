@@ -161,13 +161,10 @@ API_MODULES = [
     ("sk_clustermass.estimator", "The network, its meta-estimators, model files, export "
      "and inspection", ()),
     ("sk_clustermass.preprocessing", "Preprocessing transformers", ()),
-    ("sk_clustermass.datasets", "Data sets: simulator, readers and writers", (
-        "sk_clustermass.datasets._make_clusters",
-        "sk_clustermass.datasets._hdf5",
-        "sk_clustermass.datasets._lab_format",
-        "sk_clustermass.datasets._fits",
-    )),
-    ("sk_clustermass.datasets.simulate", "Simulator physics", ()),
+    ("sk_clustermass.datasets", "Data sets: simulator, readers and writers", ()),
+    ("sk_clustermass.instrument", "The instrument: bands, pixels, PSF, effective area", ()),
+    ("sk_clustermass.simulate", "Simulator physics", ()),
+    ("sk_clustermass.io", "File formats and real survey data", ()),
     ("sk_clustermass.baselines", "Classical baselines", ()),
     ("sk_clustermass.metrics", "Figures of merit and scorers", ()),
     ("sk_clustermass.plotting", "Plotting", ()),
@@ -284,7 +281,8 @@ def _api_modules() -> list[tuple[str, str, list[tuple[ModuleType, list[str]]]]]:
     """(module name, title, [(module to document, its public names)]) per section."""
     sections = []
     # what the package root exports (the estimator, save_model, ...) is documented
-    # there, not again under the sub-package that defines it
+    # there, not again under the sub-package that defines it; likewise a name that an
+    # earlier section already shows (datasets re-exports simulate and io)
     root = _import(API_MODULES[0][0])
     documented = {id(getattr(root, name)) for name in _public_names(root)}
     for module_name, title, fallbacks in API_MODULES:
@@ -301,6 +299,7 @@ def _api_modules() -> list[tuple[str, str, list[tuple[ModuleType, list[str]]]]]:
                               if id(getattr(part_module, n)) not in documented]
             if part_names:
                 kept.append((part_module, part_names))
+                documented |= {id(getattr(part_module, n)) for n in part_names}
         if kept:
             sections.append((module_name, title, kept))
     return sections

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sk_clustermass.datasets import make_catalog, make_clusters
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.simulate import (
     DEFAULT_BAND_EDGES_KEV,
     AGNPopulation,
     background_counts_per_pixel,

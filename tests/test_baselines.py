@@ -24,7 +24,8 @@ from sk_clustermass.baselines import (
 )
 from sk_clustermass.baselines._aperture import aperture_counts, aperture_masks
 from sk_clustermass.baselines._relations import intrinsic_scatter
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.metrics import SCORERS, binned_metrics, scatter_dex, scatter_scorer
+from sk_clustermass.simulate import (
     band_response,
     ecf_counts_cm2_erg,
     efunc,
@@ -33,7 +34,6 @@ from sk_clustermass.datasets.simulate import (
     temperature_kev,
     thermal_count_rates,
 )
-from sk_clustermass.metrics import SCORERS, binned_metrics, scatter_dex, scatter_scorer
 
 SIZE = 15  # toy images: 15 x 15 pixels of 1 arcmin, so arcmin and pixels coincide
 TOY = {"pixel_size_arcsec": 60.0, "aperture_radius_arcmin": 3.0,
@@ -272,8 +272,8 @@ def test_luminosity_relation_fixed_temperature_and_fixed_evolution():
 # ---------------------------------------------------------------------- simulator
 @pytest.mark.slow
 def test_baselines_on_simulated_efeds_clusters():
-    pytest.importorskip("sk_clustermass.datasets._make_clusters")
-    from sk_clustermass.datasets._make_clusters import make_clusters
+    pytest.importorskip("sk_clustermass.simulate")
+    from sk_clustermass.simulate import make_clusters
 
     X, y, catalog = make_clusters(800, survey="efeds", random_state=0, return_catalog=True)
     train, test = np.arange(400), np.arange(400, 800)

@@ -11,7 +11,7 @@ from astropy.io import fits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sk_clustermass.datasets._fits import read_fits_cubes, write_fits_cube
+from sk_clustermass.io._fits import read_fits_cubes, write_fits_cube
 
 
 def make_cubes(n=3, shape=(4, 6, 5), seed=0):

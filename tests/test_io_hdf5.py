@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import sk_clustermass
 from sk_clustermass import as_inputs
-from sk_clustermass.datasets._hdf5 import (
+from sk_clustermass.io._hdf5 import (
     FORMAT_VERSION,
     HDF5ClusterDataset,
     HDF5ClusterWriter,

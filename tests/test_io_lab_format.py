@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sk_clustermass.datasets._lab_format import (
+from sk_clustermass.io._lab_files import (
     LAB_CATALOG_COLUMNS,
     read_lab_dataset,
     write_lab_dataset,

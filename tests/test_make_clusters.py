@@ -9,12 +9,14 @@ import pytest
 from skorch.helper import SliceDict
 
 from sk_clustermass import as_inputs
-from sk_clustermass.datasets._make_clusters import make_catalog, make_clusters, simulate_to_hdf5
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.datasets import simulate_to_hdf5
+from sk_clustermass.simulate import (
     DEFAULT_BAND_EDGES_KEV,
     ScalingRelations,
     catalog_column_names,
     get_survey,
+    make_catalog,
+    make_clusters,
 )
 
 
@@ -191,7 +193,7 @@ def test_survey_instances_are_accepted():
 
 
 def test_simulate_to_hdf5_streams_the_same_clusters(tmp_path):
-    from sk_clustermass.datasets._hdf5 import read_hdf5
+    from sk_clustermass.io._hdf5 import read_hdf5
 
     path = simulate_to_hdf5(tmp_path / "mock.h5", 70, chunk_size=64, random_state=8,
                             progress=False, detected_only=False)
@@ -227,7 +229,7 @@ def test_simulate_to_hdf5_rejects_unknown_keywords(tmp_path):
     ],
 )
 def test_worker_images_travel_in_the_smallest_exact_type(values, dtype):
-    from sk_clustermass.datasets._make_clusters import _as_float32, _compact_counts
+    from sk_clustermass.simulate._chunks import _as_float32, _compact_counts
 
     images = np.array(values, dtype=np.float32).reshape(1, 1, 1, -1)
     compact = _compact_counts(images)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from sk_clustermass.datasets import make_catalog, make_clusters
-from sk_clustermass.datasets.simulate import get_survey
-from sk_clustermass.datasets.simulate._cutout import detection_centroid_offset, exposure_tilt
+from sk_clustermass.simulate import get_survey
+from sk_clustermass.simulate._cutout import detection_centroid_offset, exposure_tilt
 
 CENTRE = 24.5
 POSITIONAL = {"x_pix", "y_pix", "position_error_arcsec", "centre_offset_arcsec",
@@ -138,7 +138,7 @@ def test_exposure_gradient_shows_in_the_background_counts():
 
 def _gradient_x(catalog, settings):
     """The x component of the drawn gradient, recovered from the simulation's stream."""
-    from sk_clustermass.datasets.simulate._random import (
+    from sk_clustermass.simulate._random import (
         CUTOUT,
         BlockRandom,
         root_seed_sequence,

@@ -6,8 +6,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from sk_clustermass.datasets._make_clusters import make_catalog
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.simulate import (
     ARF_BAND_MEANS_CM2,
     DEFAULT_BAND_EDGES_KEV,
     AGNPopulation,
@@ -24,6 +23,7 @@ from sk_clustermass.datasets.simulate import (
     k_correction,
     king_half_energy_width_arcsec,
     luminosity_distance_cm,
+    make_catalog,
     mass_function_dn_dlnm,
     particle_background_rates,
     photoabsorption_cross_section_cm2,

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from sk_clustermass.datasets import make_catalog, make_clusters, parent_density_deg2
-from sk_clustermass.datasets.simulate import (
+from sk_clustermass.simulate import (
     ESASSSelection,
     Morphology,
     cool_core_fraction,

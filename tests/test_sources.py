@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from sk_clustermass._utils import band_summary
-from sk_clustermass.datasets._hdf5 import HDF5ClusterDataset, write_hdf5
 from sk_clustermass.estimator._data import WEIGHT_KEY, BatchIterator
 from sk_clustermass.estimator._sources import (
     ArraySource,
@@ -16,6 +15,7 @@ from sk_clustermass.estimator._sources import (
     check_sample_weight,
 )
 from sk_clustermass.estimator._streaming import StreamingBatchIterator
+from sk_clustermass.io._hdf5 import HDF5ClusterDataset, write_hdf5
 
 from .conftest import make_toy_clusters
 

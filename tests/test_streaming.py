@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from sk_clustermass import ClusterMassRegressor
-from sk_clustermass.datasets._hdf5 import HDF5ClusterDataset, write_hdf5
 from sk_clustermass.estimator._streaming import (
     StreamingBatchIterator,
     StreamingClusters,
     block_split,
 )
+from sk_clustermass.io._hdf5 import HDF5ClusterDataset, write_hdf5
 
 from .conftest import make_toy_clusters
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sk_clustermass.datasets import population_density, population_weights
-from sk_clustermass.datasets.simulate import sample_mass_function
+from sk_clustermass.simulate import sample_mass_function
 
 
 def test_weighted_log_uniform_sample_matches_a_mass_function_sample():

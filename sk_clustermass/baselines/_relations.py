@@ -21,7 +21,7 @@ the relation (fitted by maximum likelihood) and the Poisson error of the cluster
 counts, added in quadrature (``width='poisson'``); or the residual scatter of the fit
 for every cluster (``width='constant'``). The physics (distances, E(z), band response,
 spectrum, K-correction, M–T relation, survey presets) comes from
-:mod:`sk_clustermass.datasets.simulate`.
+:mod:`sk_clustermass.simulate`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from .._utils import check_bool, check_choice, check_number
-from ..datasets.simulate import (
-    DEFAULT_BAND_EDGES_KEV,
+from ..instrument import DEFAULT_BAND_EDGES_KEV
+from ..simulate import (
     ScalingRelations,
     Survey,
     band_response,
@@ -85,9 +85,9 @@ def redshifted_ecf(
     effective area and Galactic absorption included) over the unabsorbed energy flux
     in ``flux_band_kev`` (observed frame). At z = 0 with one band equal to
     ``flux_band_kev`` it is the simulator's
-    :func:`~sk_clustermass.datasets.simulate._spectrum.ecf_counts_cm2_erg`. Built from
-    :func:`~sk_clustermass.datasets.simulate._spectrum.thermal_count_rates` and
-    :func:`~sk_clustermass.datasets.simulate._spectrum.k_correction`; the simulator
+    :func:`~sk_clustermass.simulate.ecf_counts_cm2_erg`. Built from
+    :func:`~sk_clustermass.simulate.thermal_count_rates` and
+    :func:`~sk_clustermass.simulate.k_correction`; the simulator
     has no redshifted, multi-band ECF of its own.
 
     Parameters
@@ -646,7 +646,7 @@ class LuminosityRelation(_ApertureRelation):
             check_number("ez_power", self.ez_power)
         if self.relations is not None and not isinstance(self.relations, ScalingRelations):
             message = (
-                "relations must be None or a sk_clustermass.datasets.simulate."
+                "relations must be None or a sk_clustermass.simulate."
                 f"ScalingRelations; got {type(self.relations).__name__}"
             )
             raise ValueError(message)

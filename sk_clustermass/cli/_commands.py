@@ -75,7 +75,7 @@ def _write_csv(table: pd.DataFrame, path: Path, **options: Any) -> None:
 
 
 def _simulate(n_samples: int, args: argparse.Namespace, console: Console):
-    from ..datasets import make_clusters
+    from ..simulate import make_clusters
 
     console.info(f"simulating {n_samples} {args.survey} clusters "
                  f"(random state {args.random_state})")
@@ -126,7 +126,7 @@ def _data_source(args: argparse.Namespace):
 
 def _training_data(args: argparse.Namespace, dataset, console: Console):
     """In-memory ``X, y`` from the file, or freshly simulated."""
-    from ..datasets import read_hdf5
+    from ..io import read_hdf5
 
     if dataset is None:
         return _simulate(args.simulate, args, console)

@@ -179,7 +179,7 @@ def load_any_model(path: str | Path, *, allow_pickle: bool = False, device: str 
 
 def open_dataset(path: str | Path, *, need_target: bool = False):
     """An :class:`HDF5ClusterDataset` view of ``path`` (the file is checked, not read)."""
-    from ..datasets import HDF5ClusterDataset
+    from ..io import HDF5ClusterDataset
 
     dataset = HDF5ClusterDataset(path)
     if need_target and not dataset.has_target:

@@ -69,8 +69,8 @@ def _kept(catalog: pd.DataFrame) -> pd.DataFrame:
 
 def run_cutouts(args: argparse.Namespace, console: Console) -> int:
     """Cut cubes out of event lists at the catalogue's positions into an HDF5 file."""
-    from ..datasets import DEFAULT_FLAG_MASK, make_cutouts, read_cluster_catalog, write_hdf5
-    from ..datasets.simulate import DEFAULT_BAND_EDGES_KEV
+    from ..instrument import DEFAULT_BAND_EDGES_KEV
+    from ..io import DEFAULT_FLAG_MASK, make_cutouts, read_cluster_catalog, write_hdf5
 
     output = _hdf5_output(args.output)
     catalog = read_cluster_catalog(args.catalog, layout=args.layout)

@@ -220,7 +220,7 @@ class _Outcome:
 def _simulate_and_split(args, n_samples: int, console: Console, timer: _Timer):
     from sklearn.model_selection import train_test_split
 
-    from ..datasets import make_clusters
+    from ..simulate import make_clusters
 
     console.info(f"simulating {n_samples} {SURVEY_NAMES[args.survey]} clusters "
                  f"(seed {args.random_state})")

@@ -192,7 +192,7 @@ PIXEL_ARCSEC = 24.0
 
 def _r500_pixels(y: np.ndarray, redshift: np.ndarray) -> np.ndarray:
     """R500c of clusters of true mass 10**y at ``redshift``, in 24-arcsec pixels."""
-    from ..datasets.simulate import kpc_per_arcmin, r500_kpc
+    from ..simulate import kpc_per_arcmin, r500_kpc
 
     arcmin = r500_kpc(10.0**y, redshift) / kpc_per_arcmin(redshift)
     return arcmin * 60.0 / PIXEL_ARCSEC

@@ -1,5 +1,9 @@
 """Data: the embedded simulator of eROSITA-like cluster observations, and file formats.
 
+The one import for data. The names live in :mod:`sk_clustermass.simulate` (the
+simulator), :mod:`sk_clustermass.io` (file formats, real survey data) and here
+(:func:`simulate_to_hdf5`, which needs both; the population weights).
+
 - :func:`make_clusters` renders mock observations (the library's default data);
   :func:`make_catalog` draws only the catalogue; :func:`simulate_to_hdf5` streams any
   number of clusters to an HDF5 file; :func:`parent_density_deg2` turns detected
@@ -8,7 +12,6 @@
   and the lazy, out-of-core :class:`HDF5ClusterDataset`.
 - The original lab's files (pickle of images + Feather catalogue):
   :func:`read_lab_dataset`, :func:`write_lab_dataset`.
-- FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube`.
 - Populations: :func:`population_weights` reweights a training set from one
   population of masses and redshifts to another (e.g. log-uniform to the mass
   function), :func:`population_density` gives their densities.
@@ -22,16 +25,28 @@
   cubes; :func:`read_cluster_catalog` reads the eFEDS and eRASS1 cluster catalogues.
 """
 
-from ._catalogs import CATALOG_LAYOUTS, read_cluster_catalog
-from ._event_files import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
-from ._events import cutout_wcs, make_cutouts
-from ._fits import read_fits_cubes, write_fits_cube
-from ._fits_header import read_cube_header
-from ._hdf5 import HDF5ClusterDataset, HDF5ClusterWriter, read_hdf5, write_hdf5
-from ._lab_format import read_lab_dataset, write_lab_dataset
-from ._lab_style import to_lab_style
-from ._make_clusters import make_catalog, make_clusters, parent_density_deg2, simulate_to_hdf5
-from ._mock_events import write_mock_event_files
+from ..io import (
+    CATALOG_LAYOUTS,
+    DEFAULT_FLAG_MASK,
+    ExposureMap,
+    HDF5ClusterDataset,
+    HDF5ClusterWriter,
+    cutout_wcs,
+    make_cutouts,
+    read_cluster_catalog,
+    read_cube_header,
+    read_events,
+    read_exposure_map,
+    read_fits_cubes,
+    read_hdf5,
+    read_lab_dataset,
+    write_fits_cube,
+    write_hdf5,
+    write_lab_dataset,
+    write_mock_event_files,
+)
+from ..simulate import make_catalog, make_clusters, parent_density_deg2, to_lab_style
+from ._simulate_to_hdf5 import simulate_to_hdf5
 from ._weights import population_density, population_weights
 
 __all__ = [

@@ -22,7 +22,7 @@ from astropy.cosmology import FLRW
 from numpy.typing import ArrayLike
 
 from .._utils import check_vector
-from .simulate import DEFAULT_COSMOLOGY, mass_function_dn_dlnm
+from ..simulate import DEFAULT_COSMOLOGY, mass_function_dn_dlnm
 
 __all__ = ["POPULATIONS", "population_density", "population_weights"]
 

@@ -261,7 +261,7 @@ def _missing_exposure(where: str, training: bool) -> ValueError:
 
 def _hdf5_dataset(X: Any):
     """The :class:`HDF5ClusterDataset` behind ``X`` if it is one or a path, else None."""
-    from ..datasets import HDF5ClusterDataset
+    from ..io import HDF5ClusterDataset
 
     if isinstance(X, HDF5ClusterDataset):
         return X

@@ -40,7 +40,7 @@ from astropy.table import QTable
 
 from .._utils import atomic_path, check_vector
 from .._version import __version__
-from ..datasets.simulate import DEFAULT_COSMOLOGY, r500_kpc, theta500_arcmin
+from ..simulate import DEFAULT_COSMOLOGY, r500_kpc, theta500_arcmin
 
 __all__ = ["TABLE_FORMATS", "file_sha256", "mass_table", "table_format", "write_mass_table"]
 

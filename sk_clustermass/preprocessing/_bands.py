@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..instrument import DEFAULT_BAND_EDGES_KEV
 from ._base import ImageTransformerMixin
 
 __all__ = ["BAND_EDGES_KEV", "BAND_PRESETS", "BandMerge"]
 
-#: Edges in keV of the library's 10 equal-width bands (0.205 keV each) over 0.25-2.3 keV.
-BAND_EDGES_KEV = (0.250, 0.455, 0.660, 0.865, 1.070, 1.275, 1.480, 1.685, 1.890, 2.095, 2.300)
+#: Edges in keV of the library's 10 equal-width bands (0.205 keV each) over 0.25-2.3 keV:
+#: :data:`sk_clustermass.instrument.DEFAULT_BAND_EDGES_KEV` rounded to the eV
+#: (0.455, not 0.45499999999999996), as they are printed.
+BAND_EDGES_KEV = tuple(round(edge, 3) for edge in DEFAULT_BAND_EDGES_KEV)
 
 #: Named groupings of the 10 default bands (band indices, 0 = softest).
 BAND_PRESETS: dict[str, tuple[tuple[int, ...], ...]] = {

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import make_clusters
 from ..preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing
+from ..simulate import make_clusters
 from ._registry import STUDIES, default_pipeline
 from ._standard import PairedStudyResult, run_paired_study
 from ._time_budget import TimeBudget

@@ -1,184 +1,84 @@
-"""The physics of the cluster simulator, one concept per module.
+"""Deprecated: the simulator moved to :mod:`sk_clustermass.simulate`.
 
-:func:`sk_clustermass.datasets.make_clusters` drives these pieces; they are public
-so that every number can be checked and reused:
-
-- cosmology (:mod:`._cosmology`): E(z), distances, R500, theta500;
-- scaling relations (:mod:`._scaling`): M–T (Arnaud et al. 2005), L–M (Pratt et al.
-  2009), correlated log-normal scatter;
-- spectra (:mod:`._spectrum`): bremsstrahlung and power laws folded through the
-  effective area, K-corrections, ECF, Galactic absorption;
-- instrument and surveys (:mod:`._instrument`): bands, effective area, King PSF,
-  pixels, exposure, the ``'efeds'`` and ``'erass1'`` presets;
-- gas profiles (:mod:`._profiles`): elliptical, offset beta models on pixels, PSF;
-- background (:mod:`._background`) and AGN (:mod:`._agn`);
-- the halo mass function (:mod:`._massfunction`) for ``sampling='mass-function'``;
-- cool cores, relaxed and disturbed clusters (:mod:`._morphology`);
-- the eSASS-like detection and extent selection with contaminants (:mod:`._selection`);
-- survey presets that reproduce a survey's detected sample (:mod:`._presets`);
-- the catalogue columns (:mod:`._columns`).
-
-Units are in the names (``_kpc``, ``_arcmin``, ``_kev``, ``_erg_s``, ``_cm2``) or in
-the docstrings. Every number and its source is listed in ``docs/simulator.md``.
+``from sk_clustermass.datasets.simulate import get_survey`` keeps working until
+sk_clustermass 0.3, with a ``FutureWarning``; import from :mod:`sk_clustermass.simulate`
+(the instrument's bands, PSF and effective area from :mod:`sk_clustermass.instrument`).
 """
 
-from ._agn import (
-    AGNPopulation,
-    agn_cumulative_density_deg2,
-    agn_flux_from_quantile,
-    agn_mean_flux_deg2,
-    central_agn_flux_erg_s_cm2,
-    draw_central_agn,
-    draw_field_agn,
-)
-from ._background import (
-    background_counts_per_pixel,
-    particle_background_rates,
-    resolved_agn_rate,
-    sky_background_rates,
-)
-from ._columns import CATALOG_COLUMNS, catalog_column_names, describe_catalog_columns
-from ._cosmology import (
-    DEFAULT_COSMOLOGY,
-    angular_diameter_distance_kpc,
-    critical_density_msun_kpc3,
-    efunc,
-    kpc_per_arcmin,
-    luminosity_distance_cm,
-    r500_kpc,
-    theta500_arcmin,
-)
-from ._instrument import (
-    ARF_BAND_MEANS_CM2,
-    DEFAULT_BAND_EDGES_KEV,
-    EFFECTIVE_AREA_TABLE,
-    SURVEYS,
-    Survey,
-    band_edges_kev,
-    effective_area_cm2,
-    get_survey,
-    king_encircled_fraction,
-    king_half_energy_width_arcsec,
-    king_psf_arcsec2,
-    psf_pixel_kernel,
-)
-from ._massfunction import (
-    LinearPowerSpectrum,
-    growth_factor,
-    halo_density_deg2,
-    mass_function_dn_dlnm,
-    sample_mass_function,
-    sigma_of_mass,
-    tinker08_multiplicity,
-)
-from ._morphology import Morphology, cool_core_fraction, core_excised_share, draw_morphology
-from ._presets import PRESETS, SurveyPreset, get_preset
-from ._profiles import (
-    GasProfile,
-    beta_flux_within,
-    beta_surface_brightness,
-    convolve_psf,
-    render_beta_images,
-)
-from ._scaling import (
-    ScalingRelations,
-    correlated_log10_scatter,
-    luminosity_0p1_2p4_erg_s,
-    temperature_kev,
-)
-from ._selection import (
-    ESASSSelection,
-    detection_likelihood,
-    expected_extent_likelihood,
-    observed_extent_likelihood,
-    psf_convolved_fraction,
-    select_sources,
-)
-from ._spectrum import (
-    KEV_TO_ERG,
-    BandResponse,
-    band_response,
-    bremsstrahlung_band_energy,
-    bremsstrahlung_photon_spectrum,
-    ecf_counts_cm2_erg,
-    k_correction,
-    photoabsorption_cross_section_cm2,
-    powerlaw_count_rates,
-    thermal_count_rates,
-)
+from ..._utils import moved_names
 
-__all__ = [
-    "ARF_BAND_MEANS_CM2",
-    "CATALOG_COLUMNS",
-    "DEFAULT_BAND_EDGES_KEV",
-    "DEFAULT_COSMOLOGY",
-    "EFFECTIVE_AREA_TABLE",
-    "KEV_TO_ERG",
-    "PRESETS",
-    "SURVEYS",
-    "AGNPopulation",
-    "BandResponse",
-    "ESASSSelection",
-    "GasProfile",
-    "LinearPowerSpectrum",
-    "Morphology",
-    "ScalingRelations",
-    "Survey",
-    "SurveyPreset",
-    "agn_cumulative_density_deg2",
-    "agn_flux_from_quantile",
-    "agn_mean_flux_deg2",
-    "angular_diameter_distance_kpc",
-    "background_counts_per_pixel",
-    "band_edges_kev",
-    "band_response",
-    "beta_flux_within",
-    "beta_surface_brightness",
-    "bremsstrahlung_band_energy",
-    "bremsstrahlung_photon_spectrum",
-    "catalog_column_names",
-    "central_agn_flux_erg_s_cm2",
-    "convolve_psf",
-    "cool_core_fraction",
-    "core_excised_share",
-    "correlated_log10_scatter",
-    "critical_density_msun_kpc3",
-    "describe_catalog_columns",
-    "detection_likelihood",
-    "draw_central_agn",
-    "draw_field_agn",
-    "draw_morphology",
-    "ecf_counts_cm2_erg",
-    "effective_area_cm2",
-    "efunc",
-    "expected_extent_likelihood",
-    "get_preset",
-    "get_survey",
-    "growth_factor",
-    "halo_density_deg2",
-    "k_correction",
-    "king_encircled_fraction",
-    "king_half_energy_width_arcsec",
-    "king_psf_arcsec2",
-    "kpc_per_arcmin",
-    "luminosity_0p1_2p4_erg_s",
-    "luminosity_distance_cm",
-    "mass_function_dn_dlnm",
-    "observed_extent_likelihood",
-    "particle_background_rates",
-    "photoabsorption_cross_section_cm2",
-    "powerlaw_count_rates",
-    "psf_convolved_fraction",
-    "psf_pixel_kernel",
-    "r500_kpc",
-    "render_beta_images",
-    "resolved_agn_rate",
-    "sample_mass_function",
-    "select_sources",
-    "sigma_of_mass",
-    "sky_background_rates",
-    "temperature_kev",
-    "thermal_count_rates",
-    "theta500_arcmin",
-    "tinker08_multiplicity",
-]
+__getattr__ = moved_names(__name__, {
+    "ARF_BAND_MEANS_CM2": "sk_clustermass.instrument",
+    "CATALOG_COLUMNS": "sk_clustermass.simulate",
+    "DEFAULT_BAND_EDGES_KEV": "sk_clustermass.instrument",
+    "DEFAULT_COSMOLOGY": "sk_clustermass.simulate",
+    "EFFECTIVE_AREA_TABLE": "sk_clustermass.instrument",
+    "KEV_TO_ERG": "sk_clustermass.simulate",
+    "PRESETS": "sk_clustermass.simulate",
+    "SURVEYS": "sk_clustermass.simulate",
+    "AGNPopulation": "sk_clustermass.simulate",
+    "BandResponse": "sk_clustermass.simulate",
+    "ESASSSelection": "sk_clustermass.simulate",
+    "GasProfile": "sk_clustermass.simulate",
+    "LinearPowerSpectrum": "sk_clustermass.simulate",
+    "Morphology": "sk_clustermass.simulate",
+    "ScalingRelations": "sk_clustermass.simulate",
+    "Survey": "sk_clustermass.simulate",
+    "SurveyPreset": "sk_clustermass.simulate",
+    "agn_cumulative_density_deg2": "sk_clustermass.simulate",
+    "agn_flux_from_quantile": "sk_clustermass.simulate",
+    "agn_mean_flux_deg2": "sk_clustermass.simulate",
+    "angular_diameter_distance_kpc": "sk_clustermass.simulate",
+    "background_counts_per_pixel": "sk_clustermass.simulate",
+    "band_edges_kev": "sk_clustermass.instrument",
+    "band_response": "sk_clustermass.simulate",
+    "beta_flux_within": "sk_clustermass.simulate",
+    "beta_surface_brightness": "sk_clustermass.simulate",
+    "bremsstrahlung_band_energy": "sk_clustermass.simulate",
+    "bremsstrahlung_photon_spectrum": "sk_clustermass.simulate",
+    "catalog_column_names": "sk_clustermass.simulate",
+    "central_agn_flux_erg_s_cm2": "sk_clustermass.simulate",
+    "convolve_psf": "sk_clustermass.simulate",
+    "cool_core_fraction": "sk_clustermass.simulate",
+    "core_excised_share": "sk_clustermass.simulate",
+    "correlated_log10_scatter": "sk_clustermass.simulate",
+    "critical_density_msun_kpc3": "sk_clustermass.simulate",
+    "describe_catalog_columns": "sk_clustermass.simulate",
+    "detection_likelihood": "sk_clustermass.simulate",
+    "draw_central_agn": "sk_clustermass.simulate",
+    "draw_field_agn": "sk_clustermass.simulate",
+    "draw_morphology": "sk_clustermass.simulate",
+    "ecf_counts_cm2_erg": "sk_clustermass.simulate",
+    "effective_area_cm2": "sk_clustermass.instrument",
+    "efunc": "sk_clustermass.simulate",
+    "expected_extent_likelihood": "sk_clustermass.simulate",
+    "get_preset": "sk_clustermass.simulate",
+    "get_survey": "sk_clustermass.simulate",
+    "growth_factor": "sk_clustermass.simulate",
+    "halo_density_deg2": "sk_clustermass.simulate",
+    "k_correction": "sk_clustermass.simulate",
+    "king_encircled_fraction": "sk_clustermass.instrument",
+    "king_half_energy_width_arcsec": "sk_clustermass.instrument",
+    "king_psf_arcsec2": "sk_clustermass.instrument",
+    "kpc_per_arcmin": "sk_clustermass.simulate",
+    "luminosity_0p1_2p4_erg_s": "sk_clustermass.simulate",
+    "luminosity_distance_cm": "sk_clustermass.simulate",
+    "mass_function_dn_dlnm": "sk_clustermass.simulate",
+    "observed_extent_likelihood": "sk_clustermass.simulate",
+    "particle_background_rates": "sk_clustermass.simulate",
+    "photoabsorption_cross_section_cm2": "sk_clustermass.simulate",
+    "powerlaw_count_rates": "sk_clustermass.simulate",
+    "psf_convolved_fraction": "sk_clustermass.simulate",
+    "psf_pixel_kernel": "sk_clustermass.instrument",
+    "r500_kpc": "sk_clustermass.simulate",
+    "render_beta_images": "sk_clustermass.simulate",
+    "resolved_agn_rate": "sk_clustermass.simulate",
+    "sample_mass_function": "sk_clustermass.simulate",
+    "select_sources": "sk_clustermass.simulate",
+    "sigma_of_mass": "sk_clustermass.simulate",
+    "sky_background_rates": "sk_clustermass.simulate",
+    "temperature_kev": "sk_clustermass.simulate",
+    "thermal_count_rates": "sk_clustermass.simulate",
+    "theta500_arcmin": "sk_clustermass.simulate",
+    "tinker08_multiplicity": "sk_clustermass.simulate",
+})

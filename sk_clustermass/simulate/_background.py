@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._agn import AGNPopulation, agn_mean_flux_deg2
-from ._instrument import Survey
 from ._spectrum import band_response, bremsstrahlung_photon_spectrum, powerlaw_count_rates
+from ._survey import Survey
 
 __all__ = [
     "background_counts_per_pixel",
@@ -46,8 +46,8 @@ def resolved_agn_rate(survey: Survey, agn: AGNPopulation, photon_index: float = 
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import AGNPopulation, get_survey
-    >>> from sk_clustermass.datasets.simulate import resolved_agn_rate
+    >>> from sk_clustermass.simulate import AGNPopulation, get_survey
+    >>> from sk_clustermass.simulate import resolved_agn_rate
     >>> f"{resolved_agn_rate(get_survey('efeds'), AGNPopulation()):.2e}"
     '1.50e-03'
     """
@@ -75,7 +75,7 @@ def sky_background_rates(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import get_survey, sky_background_rates
+    >>> from sk_clustermass.simulate import get_survey, sky_background_rates
     >>> efeds = get_survey("efeds")
     >>> f"{float(sky_background_rates([0.6, 2.0], efeds)[0]):.2e}"
     '2.50e-03'
@@ -107,7 +107,7 @@ def particle_background_rates(edges_kev: ArrayLike, survey: Survey) -> np.ndarra
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import get_survey, particle_background_rates
+    >>> from sk_clustermass.simulate import get_survey, particle_background_rates
     >>> particle_background_rates([0.5, 1.25, 2.0], get_survey("efeds"))
     array([0.0005, 0.0005])
     """
@@ -142,13 +142,13 @@ def background_counts_per_pixel(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import (
+    >>> from sk_clustermass.simulate import (
     ...     DEFAULT_BAND_EDGES_KEV, background_counts_per_pixel, get_survey)
     >>> per_pixel = background_counts_per_pixel(DEFAULT_BAND_EDGES_KEV, get_survey("efeds"),
     ...                                         [1200.0], [2200.0])
     >>> per_pixel.shape, round(float(per_pixel.sum()), 2)
     ((1, 10), 1.33)
-    >>> from sk_clustermass.datasets.simulate import AGNPopulation
+    >>> from sk_clustermass.simulate import AGNPopulation
     >>> diffuse = background_counts_per_pixel(DEFAULT_BAND_EDGES_KEV, get_survey("efeds"),
     ...                                       [1200.0], [2200.0], AGNPopulation())
     >>> round(float(diffuse.sum()), 2)

@@ -23,9 +23,9 @@ from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
+from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
+from ._catalog_masses import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, catalog_masses_msun
 from ._fits_header import cube_header
-from ._lab_format import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, _masses
-from .simulate._instrument import DEFAULT_BAND_EDGES_KEV
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
 
@@ -38,7 +38,6 @@ _DAMAGE_MARKERS = ("checksum", "datasum", "truncat", "corrupt")
 _MAX_COMPRESSION_RATIO = 1100
 _MIN_PIXELS_TO_JUDGE = 8
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
-DEFAULT_PIXEL_ARCSEC = 24.0
 
 
 def write_fits_cube(
@@ -325,7 +324,7 @@ def _target_from(catalog: pd.DataFrame | None) -> np.ndarray | None:
             raise ValueError(message)
         return target
     if MASS_COLUMN in catalog.columns:
-        return check_target(np.log10(_masses(catalog, "the catalog")), len(catalog))
+        return check_target(np.log10(catalog_masses_msun(catalog, "the catalog")), len(catalog))
     return None
 
 

@@ -66,7 +66,7 @@ class ScalingRelations:
     Examples
     --------
     >>> from dataclasses import replace
-    >>> from sk_clustermass.datasets.simulate import ScalingRelations
+    >>> from sk_clustermass.simulate import ScalingRelations
     >>> relations = ScalingRelations()
     >>> relations.mt_slope, relations.lm_slope
     (1.71, 1.53)
@@ -131,7 +131,7 @@ def temperature_kev(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import temperature_kev
+    >>> from sk_clustermass.simulate import temperature_kev
     >>> round(float(temperature_kev(3.84e14, 1.0)), 6)
     5.0
     """
@@ -160,7 +160,7 @@ def luminosity_0p1_2p4_erg_s(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import luminosity_0p1_2p4_erg_s
+    >>> from sk_clustermass.simulate import luminosity_0p1_2p4_erg_s
     >>> f"{float(luminosity_0p1_2p4_erg_s(2e14, 1.0)):.3g}"
     '1.03e+44'
     """
@@ -191,7 +191,7 @@ def correlated_log10_scatter(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import correlated_log10_scatter
+    >>> from sk_clustermass.simulate import correlated_log10_scatter
     >>> deviates = np.random.default_rng(0).standard_normal((100_000, 2))
     >>> dt, dl = correlated_log10_scatter(deviates)
     >>> round(float(np.corrcoef(dt, dl)[0, 1]), 2), round(float(dl.std()), 2)

@@ -60,7 +60,7 @@ class LinearPowerSpectrum:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import LinearPowerSpectrum
+    >>> from sk_clustermass.simulate import LinearPowerSpectrum
     >>> LinearPowerSpectrum().sigma8
     0.8228
     """
@@ -75,7 +75,7 @@ def growth_factor(z: ArrayLike, cosmo: FLRW | None = None) -> np.ndarray:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import growth_factor
+    >>> from sk_clustermass.simulate import growth_factor
     >>> growth_factor([0.0, 1.0]).round(3)
     array([1.   , 0.612])
     """
@@ -141,7 +141,7 @@ def sigma_of_mass(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import sigma_of_mass
+    >>> from sk_clustermass.simulate import sigma_of_mass
     >>> 0.5 < float(sigma_of_mass(1e15)) < 0.7
     True
     """
@@ -159,7 +159,7 @@ def tinker08_multiplicity(sigma: ArrayLike, z: ArrayLike, delta_mean: ArrayLike)
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import tinker08_multiplicity
+    >>> from sk_clustermass.simulate import tinker08_multiplicity
     >>> round(float(tinker08_multiplicity(1.0, 0.0, 200.0)), 4)
     0.2832
     """
@@ -187,7 +187,7 @@ def mass_function_dn_dlnm(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import mass_function_dn_dlnm
+    >>> from sk_clustermass.simulate import mass_function_dn_dlnm
     >>> density = mass_function_dn_dlnm([1e14, 1e15], 0.0)
     >>> bool(density[0] > 10 * density[1])
     True
@@ -265,7 +265,7 @@ def sample_mass_function(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import sample_mass_function
+    >>> from sk_clustermass.simulate import sample_mass_function
     >>> rng = np.random.default_rng(0)
     >>> log_m, z = sample_mass_function(rng.random(5000), rng.random(5000))
     >>> bool((log_m < 13.5).mean() > 0.6), bool(13 <= log_m.min() and log_m.max() <= 15)
@@ -333,7 +333,7 @@ def halo_density_deg2(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import halo_density_deg2
+    >>> from sk_clustermass.simulate import halo_density_deg2
     >>> bool(halo_density_deg2((14.0, 15.0), (0.01, 1.5)) < halo_density_deg2())
     True
     """

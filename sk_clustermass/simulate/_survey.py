@@ -1,15 +1,9 @@
-"""eROSITA-like instrument and survey: bands, effective area, PSF, pixels, exposure.
+"""eROSITA-like surveys: exposure, background and detection around the instrument.
 
+The instrument itself (bands, effective area, PSF, pixels) is
+:mod:`sk_clustermass.instrument`; a :class:`Survey` adds the choices of an observation.
 Numbers and sources (PHYSICS.md):
 
-* Bands: 10 equal bins over 0.25–2.3 keV (0.205 keV wide), the layout of the lab's
-  image cubes.
-* Effective area: on-axis, the 7 telescope modules summed, from the official ARF
-  (January 2023), tabulated at 0.2–8 keV and interpolated linearly here.
-* PSF: the survey-averaged soft-band PSF as a King profile
-  ``(1 + (r / rc)^2)^-alpha`` with rc = 8.64" and alpha = 1.5, a half-energy width
-  of 30" (design: 15" on axis, 25–30" field average; Predehl et al. 2010, 2021).
-* Pixels: 24" (the lab's 300 x 300 px cut-outs at 4" rebinned by 6; assumed).
 * Exposure: eFEDS ~1.2 ks vignetted and ~2.2 ks unvignetted, eRASS1 ~0.15–0.25 ks
   (both assumed in PHYSICS.md), with a log-normal spread of 0.2 in ln (assumed).
   Photons from the sky (clusters, AGN, sky background) see the vignetted exposure,
@@ -26,228 +20,12 @@ Numbers and sources (PHYSICS.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
-from numpy.typing import ArrayLike
-from scipy.ndimage import convolve1d
 
-__all__ = [
-    "ARF_BAND_MEANS_CM2",
-    "DEFAULT_BAND_EDGES_KEV",
-    "EFFECTIVE_AREA_TABLE",
-    "SURVEYS",
-    "Survey",
-    "band_edges_kev",
-    "effective_area_cm2",
-    "get_survey",
-    "king_encircled_fraction",
-    "king_half_energy_width_arcsec",
-    "king_psf_arcsec2",
-    "psf_pixel_kernel",
-]
+from ..instrument import DEFAULT_PIXEL_ARCSEC, EFFECTIVE_AREA_TABLE, psf_pixel_kernel
 
-#: eROSITA on-axis effective area of the 7 telescopes, (energy keV, area cm^2), from
-#: the official ARF (January 2023) as quoted in PHYSICS.md, including the peak of
-#: ~2530 cm^2 at 1.54 keV.
-EFFECTIVE_AREA_TABLE: tuple[tuple[float, float], ...] = (
-    (0.2, 98.0),
-    (0.3, 147.0),
-    (0.5, 1089.0),
-    (0.7, 1617.0),
-    (1.0, 2188.0),
-    (1.2, 2412.0),
-    (1.5, 2504.0),
-    (1.54, 2530.0),
-    (2.0, 1987.0),
-    (2.3, 555.0),
-    (3.0, 684.0),
-    (4.0, 589.0),
-    (5.0, 432.0),
-    (6.0, 299.0),
-    (7.0, 203.0),
-    (8.0, 134.0),
-)
-
-#: Band means of the ARF for the 10 default bands, cm^2 (PHYSICS.md); the linear
-#: interpolation of :data:`EFFECTIVE_AREA_TABLE` reproduces them within 16%.
-ARF_BAND_MEANS_CM2: tuple[float, ...] = (
-    431.0, 1173.0, 1765.0, 2133.0, 2381.0, 2479.0, 2294.0, 2142.0, 1974.0, 1241.0,
-)
-
-
-def band_edges_kev(n_bands: int = 10, low_kev: float = 0.25, high_kev: float = 2.3) -> np.ndarray:
-    """Edges of ``n_bands`` equal-width energy bands, in keV.
-
-    Parameters
-    ----------
-    n_bands : int, default=10
-    low_kev, high_kev : float, default=0.25, 2.3
-        The lab's band range (PHYSICS.md).
-
-    Returns
-    -------
-    ndarray of shape (n_bands + 1,)
-
-    Examples
-    --------
-    >>> from sk_clustermass.datasets.simulate import band_edges_kev
-    >>> band_edges_kev()[:3].round(3)
-    array([0.25 , 0.455, 0.66 ])
-    """
-    if n_bands < 1 or not 0 < low_kev < high_kev:
-        message = (
-            f"need n_bands >= 1 and 0 < low_kev < high_kev; got n_bands={n_bands}, "
-            f"low_kev={low_kev}, high_kev={high_kev}"
-        )
-        raise ValueError(message)
-    return np.linspace(low_kev, high_kev, n_bands + 1)
-
-
-#: The default band edges: 0.250 0.455 ... 2.300 keV (10 bands of 0.205 keV).
-DEFAULT_BAND_EDGES_KEV: tuple[float, ...] = tuple(float(e) for e in band_edges_kev())
-
-
-def effective_area_cm2(
-    energy_kev: ArrayLike, table: tuple[tuple[float, float], ...] = EFFECTIVE_AREA_TABLE
-) -> np.ndarray:
-    """On-axis effective area in cm^2, linearly interpolated in a tabulated ARF.
-
-    Parameters
-    ----------
-    energy_kev : array-like
-        Observed photon energies in keV.
-    table : tuple of (energy_kev, area_cm2) pairs, default=EFFECTIVE_AREA_TABLE
-        Increasing energies. Outside the table the end values are held.
-
-    Returns
-    -------
-    ndarray
-        Effective area in cm^2, same shape as ``energy_kev``.
-
-    Examples
-    --------
-    >>> from sk_clustermass.datasets.simulate import effective_area_cm2
-    >>> effective_area_cm2([0.5, 1.0, 1.25]).round(1)
-    array([1089. , 2188. , 2427.3])
-    """
-    grid = np.asarray(table, dtype=np.float64)
-    return np.interp(np.asarray(energy_kev, dtype=np.float64), grid[:, 0], grid[:, 1])
-
-
-def king_psf_arcsec2(
-    r_arcsec: ArrayLike, core_radius_arcsec: float = 8.64, alpha: float = 1.5
-) -> np.ndarray:
-    """King-profile PSF, normalised to unit integral, in 1/arcsec^2.
-
-    ``P(r) = (alpha - 1) / (pi rc^2) (1 + (r / rc)^2)^-alpha``, the survey-averaged
-    eROSITA soft-band PSF with rc = 8.64" and alpha = 1.5 (PHYSICS.md).
-
-    Examples
-    --------
-    >>> from sk_clustermass.datasets.simulate import king_psf_arcsec2
-    >>> f"{float(king_psf_arcsec2(0.0)):.3e}"
-    '2.132e-03'
-    """
-    if not alpha > 1 or not core_radius_arcsec > 0:
-        message = (
-            "the King PSF needs alpha > 1 (finite flux) and core_radius_arcsec > 0; "
-            f"got alpha={alpha}, core_radius_arcsec={core_radius_arcsec}"
-        )
-        raise ValueError(message)
-    x2 = (np.asarray(r_arcsec, dtype=np.float64) / core_radius_arcsec) ** 2
-    return (alpha - 1.0) / (np.pi * core_radius_arcsec**2) * (1.0 + x2) ** -alpha
-
-
-def king_encircled_fraction(
-    r_arcsec: ArrayLike, core_radius_arcsec: float = 8.64, alpha: float = 1.5
-) -> np.ndarray:
-    """Fraction of a point source's photons inside radius ``r_arcsec`` (King PSF).
-
-    Examples
-    --------
-    >>> from sk_clustermass.datasets.simulate import king_encircled_fraction
-    >>> round(float(king_encircled_fraction(15.0)), 2)
-    0.5
-    """
-    x2 = (np.asarray(r_arcsec, dtype=np.float64) / core_radius_arcsec) ** 2
-    return 1.0 - (1.0 + x2) ** (1.0 - alpha)
-
-
-def king_half_energy_width_arcsec(core_radius_arcsec: float = 8.64, alpha: float = 1.5) -> float:
-    """Half-energy width (diameter enclosing half the photons) of a King PSF, arcsec.
-
-    Examples
-    --------
-    >>> from sk_clustermass.datasets.simulate import king_half_energy_width_arcsec
-    >>> round(king_half_energy_width_arcsec(), 1)
-    29.9
-    """
-    return float(2.0 * core_radius_arcsec * np.sqrt(0.5 ** (1.0 / (1.0 - alpha)) - 1.0))
-
-
-@lru_cache(maxsize=16)
-def _psf_pixel_kernel_cached(
-    pixel_arcsec: float, half_width: int, core_radius_arcsec: float, alpha: float, subsample: int
-) -> np.ndarray:
-    f = subsample
-    n_fine = (half_width + 1) * f
-    offsets = np.arange(-n_fine, n_fine + 1) * (pixel_arcsec / f)
-    radius = np.hypot(offsets[:, None], offsets[None, :])
-    fine = king_psf_arcsec2(radius, core_radius_arcsec, alpha) * (pixel_arcsec / f) ** 2
-    # Pixel response averaged over the source position inside its pixel: per axis,
-    # a fine offset d = i f + delta is reached by f - |delta| (cell, source) pairs.
-    delta = np.arange(-(f - 1), f)
-    triangle = (f - np.abs(delta)) / f**2
-    smoothed = convolve1d(convolve1d(fine, triangle, axis=0), triangle, axis=1)
-    centre = n_fine
-    picks = centre + f * np.arange(-half_width, half_width + 1)
-    kernel = smoothed[np.ix_(picks, picks)] * f**2
-    kernel.setflags(write=False)
-    return kernel
-
-
-def psf_pixel_kernel(
-    pixel_arcsec: float = 24.0,
-    half_width: int = 25,
-    core_radius_arcsec: float = 8.64,
-    alpha: float = 1.5,
-    subsample: int = 12,
-) -> np.ndarray:
-    """PSF integrated over detector pixels, averaged over the source position in a pixel.
-
-    Convolving a pixel-level image of fluxes with this kernel spreads each pixel's
-    photons as a point source placed uniformly at random inside that pixel would.
-    The kernel is not renormalised: photons scattered beyond ``half_width`` pixels
-    (about 1.3% for the default 10' reach) are lost, as they are in the real image.
-
-    Parameters
-    ----------
-    pixel_arcsec : float, default=24.0
-    half_width : int, default=25
-        The kernel covers (2 half_width + 1)^2 pixels.
-    core_radius_arcsec, alpha : float, default=8.64, 1.5
-        King profile parameters (PHYSICS.md).
-    subsample : int, default=12
-        Sub-pixels per pixel side used for the numerical integration.
-
-    Returns
-    -------
-    ndarray of shape (2 half_width + 1, 2 half_width + 1), read-only
-        Fraction of a source's photons landing in each pixel, centre at
-        ``[half_width, half_width]``.
-
-    Examples
-    --------
-    >>> from sk_clustermass.datasets.simulate import psf_pixel_kernel
-    >>> kernel = psf_pixel_kernel()
-    >>> kernel.shape, round(float(kernel.sum()), 3), round(float(kernel[25, 25]), 2)
-    ((51, 51), 0.987, 0.35)
-    """
-    return _psf_pixel_kernel_cached(
-        float(pixel_arcsec), int(half_width), float(core_radius_arcsec), float(alpha),
-        int(subsample),
-    )
+__all__ = ["SURVEYS", "Survey", "get_survey"]
 
 
 @dataclass(frozen=True)
@@ -319,7 +97,7 @@ class Survey:
     Examples
     --------
     >>> from dataclasses import replace
-    >>> from sk_clustermass.datasets.simulate import get_survey
+    >>> from sk_clustermass.simulate import get_survey
     >>> efeds = get_survey("efeds")
     >>> efeds.exposure_vignetted_s, round(efeds.vignetting_factor, 3)
     (1200.0, 0.545)
@@ -332,7 +110,7 @@ class Survey:
     exposure_unvignetted_s: float
     exposure_scatter_ln: float = 0.2
     exposure_correlation_deg: float = 1.0
-    pixel_arcsec: float = 24.0
+    pixel_arcsec: float = DEFAULT_PIXEL_ARCSEC
     psf_core_arcsec: float = 8.64
     psf_alpha: float = 1.5
     psf_half_width: int = 25
@@ -418,7 +196,7 @@ def get_survey(survey: str | Survey) -> Survey:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import get_survey
+    >>> from sk_clustermass.simulate import get_survey
     >>> get_survey("eRASS1").exposure_vignetted_s
     200.0
     """
@@ -428,7 +206,7 @@ def get_survey(survey: str | Survey) -> Survey:
         return SURVEYS[survey.lower()]
     message = (
         f"unknown survey {survey!r}; use one of {sorted(SURVEYS)} or a "
-        "sk_clustermass.datasets.simulate.Survey instance (e.g. "
+        "sk_clustermass.simulate.Survey instance (e.g. "
         "dataclasses.replace(get_survey('efeds'), exposure_vignetted_s=600.0))"
     )
     raise ValueError(message)

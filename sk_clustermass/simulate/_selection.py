@@ -81,7 +81,7 @@ class ESASSSelection:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import ESASSSelection
+    >>> from sk_clustermass.simulate import ESASSSelection
     >>> ESASSSelection().ext_like_min
     6.0
     """
@@ -135,7 +135,7 @@ def psf_convolved_fraction(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import psf_convolved_fraction
+    >>> from sk_clustermass.simulate import psf_convolved_fraction
     >>> round(float(psf_convolved_fraction(1.0, 0.01, 2 / 3, 2.0)), 2)
     0.86
     """
@@ -152,7 +152,7 @@ def detection_likelihood(counts: ArrayLike, background: ArrayLike) -> np.ndarray
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import detection_likelihood
+    >>> from sk_clustermass.simulate import detection_likelihood
     >>> detection_likelihood([2.0, 20.0], [4.0, 4.0]).round(2)
     array([ 0.  , 16.19])
     """
@@ -192,7 +192,7 @@ def expected_extent_likelihood(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import expected_extent_likelihood
+    >>> from sk_clustermass.simulate import expected_extent_likelihood
     >>> expected_extent_likelihood([100.0, 100.0], [8.64 / 60, 0.5], 6.0, 0.35).round(1)
     array([ 0. , 24.9])
     """
@@ -209,7 +209,7 @@ def observed_extent_likelihood(expected: ArrayLike, normal: ArrayLike) -> np.nda
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import observed_extent_likelihood
+    >>> from sk_clustermass.simulate import observed_extent_likelihood
     >>> observed_extent_likelihood([0.0, 8.0], [1.0, 0.0]).tolist()
     [0.5, 8.0]
     """

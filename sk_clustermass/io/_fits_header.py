@@ -26,7 +26,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ._events import cutout_wcs
+from ._event_cutouts import cutout_wcs
 
 __all__ = ["cube_header", "read_cube_header"]
 

@@ -1,7 +1,7 @@
 """Reading the library's HDF5 format: :func:`read_hdf5` and :class:`HDF5ClusterDataset`.
 
 The layout is described in :mod:`._hdf5_format`; this module also re-exports the
-writers of :mod:`._hdf5_writer`, so that ``sk_clustermass.datasets._hdf5`` offers the
+writers of :mod:`._hdf5_writer`, so that ``sk_clustermass.io._hdf5`` offers the
 whole format in one import.
 """
 

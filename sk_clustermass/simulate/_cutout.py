@@ -20,7 +20,7 @@ Two observing effects that a survey's cut-outs have and a clean simulation lacks
   background scale with the same dwell time, so the whole expected cube is multiplied
   by the tilt, normalised to 1 at the cut-out centre (where ``X["exposure"]`` is
   quoted). The survey-averaged vignetting itself is in the vignetted exposure
-  (:mod:`._instrument`).
+  (:mod:`._survey`).
 
 The random numbers come from a stream of their own (:data:`._random.CUTOUT`), so
 switching either effect on or off leaves every other draw unchanged.

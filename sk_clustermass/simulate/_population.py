@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from astropy.cosmology import FLRW
 
+from ..instrument import DEFAULT_BAND_EDGES_KEV
 from ._agn import (
     AGNPopulation,
     agn_cumulative_density_deg2,
@@ -34,7 +35,6 @@ from ._cosmology import (
     r500_kpc,
 )
 from ._cutout import detection_centroid_offset
-from ._instrument import DEFAULT_BAND_EDGES_KEV, Survey, get_survey
 from ._massfunction import LinearPowerSpectrum, halo_density_deg2, sample_mass_function
 from ._morphology import Morphology, core_excised_share, draw_morphology
 from ._profiles import GasProfile
@@ -53,6 +53,7 @@ from ._spectrum import (
     powerlaw_count_rates,
     thermal_count_rates,
 )
+from ._survey import Survey, get_survey
 
 __all__ = [
     "SAMPLINGS",
@@ -71,7 +72,7 @@ _MPC_CM = 3.0856775814913673e24
 class SimulationConfig:
     """Everything that defines a simulation except the random state and the size.
 
-    Built and validated by :func:`~sk_clustermass.datasets._make_clusters.make_clusters`;
+    Built and validated by :func:`~sk_clustermass.simulate.make_clusters`;
     see its docstring for the meaning of each field.
 
     Examples

@@ -22,8 +22,8 @@ from astropy.wcs import WCS
 
 from .._inputs import as_inputs
 from .._utils import atomic_path
-from ._events import cutout_wcs
-from .simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
+from ._event_cutouts import cutout_wcs
 
 __all__ = ["write_mock_event_files"]
 
@@ -79,7 +79,7 @@ def write_mock_event_files(
     *,
     exposure_s: float = 1200.0,
     band_edges_kev: Sequence[float] = DEFAULT_BAND_EDGES_KEV,
-    pixel_arcsec: float = 24.0,
+    pixel_arcsec: float = DEFAULT_PIXEL_ARCSEC,
     random_state: int | None = None,
 ) -> int:
     """Write simulated cubes' photons as an eSASS-like event list and exposure map.

@@ -89,7 +89,7 @@ class Morphology:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import Morphology
+    >>> from sk_clustermass.simulate import Morphology
     >>> Morphology().cool_core_fraction
     0.3
     """
@@ -132,7 +132,7 @@ def cool_core_fraction(z: ArrayLike, morphology: Morphology | None = None) -> np
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import cool_core_fraction
+    >>> from sk_clustermass.simulate import cool_core_fraction
     >>> cool_core_fraction([0.0, 0.75]).round(3)
     array([0.3 , 0.15])
     """
@@ -152,7 +152,7 @@ def core_excised_share(rc_over_r500: ArrayLike, beta: ArrayLike) -> np.ndarray:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import core_excised_share
+    >>> from sk_clustermass.simulate import core_excised_share
     >>> core_excised_share([0.05, 0.2], 2 / 3).round(2)
     array([0.28, 0.75])
     """
@@ -199,7 +199,7 @@ def draw_morphology(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import Morphology, draw_morphology
+    >>> from sk_clustermass.simulate import Morphology, draw_morphology
     >>> rng = np.random.default_rng(0)
     >>> parts = draw_morphology(np.full(20000, 0.1), rng.random((20000, 5)),
     ...                         rng.standard_normal((20000, 4)), Morphology())

@@ -65,7 +65,7 @@ class GasProfile:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import GasProfile
+    >>> from sk_clustermass.simulate import GasProfile
     >>> GasProfile().rc_median_r500
     0.15
     """
@@ -116,7 +116,7 @@ def beta_surface_brightness(r_over_rc: ArrayLike, beta: ArrayLike) -> np.ndarray
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import beta_surface_brightness
+    >>> from sk_clustermass.simulate import beta_surface_brightness
     >>> beta_surface_brightness([0.0, 1.0], 2 / 3).round(4)
     array([1.    , 0.3536])
     """
@@ -132,7 +132,7 @@ def beta_flux_within(r_over_rc: ArrayLike, beta: ArrayLike) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import beta_flux_within
+    >>> from sk_clustermass.simulate import beta_flux_within
     >>> inside = beta_flux_within(1 / 0.15, 2 / 3)
     >>> total = beta_flux_within(np.inf, 2 / 3)
     >>> round(float(inside / total), 3)
@@ -218,7 +218,7 @@ def render_beta_images(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import beta_flux_within, render_beta_images
+    >>> from sk_clustermass.simulate import beta_flux_within, render_beta_images
     >>> images = render_beta_images([24.5], [24.5], [2.0], [2 / 3], [0.8], [0.3], [10.0])
     >>> expected = beta_flux_within(30 / 2, 2 / 3) / beta_flux_within(10 / 2, 2 / 3)
     >>> images.shape, bool(abs(images.sum() / expected - 1) < 0.01)
@@ -280,7 +280,7 @@ def convolve_psf(images: ArrayLike, kernel: ArrayLike) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import convolve_psf
+    >>> from sk_clustermass.simulate import convolve_psf
     >>> point = np.zeros((1, 9, 9), dtype=np.float32); point[0, 4, 4] = 1.0
     >>> kernel = np.full((3, 3), 1 / 9)
     >>> out = convolve_psf(point, kernel)

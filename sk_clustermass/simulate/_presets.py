@@ -1,6 +1,6 @@
 """Survey presets: a sky that looks like the survey users observe, not just its depth.
 
-A :class:`~sk_clustermass.datasets.simulate.Survey` says how deep and with which
+A :class:`~sk_clustermass.simulate.Survey` says how deep and with which
 instrument a field is observed. A :class:`SurveyPreset` adds what the sky holds and
 how sources are selected, so that the detected sample resembles the published one:
 
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ._instrument import SURVEYS, Survey
 from ._morphology import Morphology
 from ._scaling import ScalingRelations
 from ._selection import ESASSSelection
+from ._survey import SURVEYS, Survey
 
 __all__ = ["PRESETS", "SurveyPreset", "get_preset"]
 
@@ -59,7 +59,7 @@ class SurveyPreset:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import get_preset
+    >>> from sk_clustermass.simulate import get_preset
     >>> preset = get_preset("efeds_survey")
     >>> preset.survey.name, preset.sampling, preset.relations.lm_slope
     ('efeds', 'mass-function', 1.62)
@@ -97,7 +97,7 @@ def get_preset(name: str) -> SurveyPreset | None:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import get_preset
+    >>> from sk_clustermass.simulate import get_preset
     >>> get_preset("eFEDS_survey").area_deg2, get_preset("efeds")
     (140.0, None)
     """

@@ -3,14 +3,14 @@
 One row per cluster, in the order of ``X``. ``{i}`` stands for the band index
 0 .. n_bands - 1 (bands in increasing energy, edges in the ``band_edges_kev`` of the
 simulation). Columns marked *image* exist only when images are rendered
-(:func:`~sk_clustermass.datasets._make_clusters.make_clusters`); the others also come
-from the catalogue-only :func:`~sk_clustermass.datasets._make_clusters.make_catalog`.
+(:func:`~sk_clustermass.simulate.make_clusters`); the others also come
+from the catalogue-only :func:`~sk_clustermass.simulate.make_catalog`.
 Names shared with the lab's eFEDS mock catalogue (``z``, ``M500c``, ``R500c_kpc``,
 ``R500c_arcmin``, ``kT``, ``Lx_soft``, ``Fx_soft``, ``DET_LIKE``, ``EXT_LIKE``) have the
 same meaning there. Columns of kind *morphology* exist when the simulation draws cool
-cores and disturbed clusters (:class:`~sk_clustermass.datasets.simulate.Morphology`),
+cores and disturbed clusters (:class:`~sk_clustermass.simulate.Morphology`),
 columns of kind *selection* with the eSASS-like selection
-(:class:`~sk_clustermass.datasets.simulate.ESASSSelection`), which also puts
+(:class:`~sk_clustermass.simulate.ESASSSelection`), which also puts
 ``detected`` in catalogue-only output. For contaminants (``is_contaminant``) the
 cluster-truth columns (mass, radius, temperature, luminosity, profile) are NaN.
 Columns of kind *cutout* exist when cut-outs are centred on the detected position or
@@ -137,7 +137,7 @@ def catalog_column_names(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import catalog_column_names
+    >>> from sk_clustermass.simulate import catalog_column_names
     >>> names = catalog_column_names(10)
     >>> names[:3], "counts_band_9" in names, "detected" in catalog_column_names(10, False)
     (['sim_id', 'z', 'M500c'], True, False)
@@ -160,7 +160,7 @@ def describe_catalog_columns() -> pd.DataFrame:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import describe_catalog_columns
+    >>> from sk_clustermass.simulate import describe_catalog_columns
     >>> table = describe_catalog_columns()
     >>> table.loc[table["name"] == "kT", "unit"].item()
     'keV'

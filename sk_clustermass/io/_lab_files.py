@@ -13,7 +13,7 @@ The lab's data set (see ``PHYSICS.md``) comes as two files, aligned row by row:
    Unpickling runs code chosen by whoever made the file. :func:`read_lab_dataset`
    refuses to unpickle unless called with ``trusted=True``; only pass it for files you
    made yourself or got from a source you trust. Convert the data once to the
-   library's HDF5 format (:func:`~sk_clustermass.datasets._hdf5.write_hdf5`), which
+   library's HDF5 format (:func:`~sk_clustermass.io._hdf5.write_hdf5`), which
    executes no code when read, and share that instead.
 """
 
@@ -32,13 +32,12 @@ from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
+from ._catalog_masses import MASS_COLUMN, REDSHIFT_COLUMN, catalog_masses_msun
 
 __all__ = ["LAB_CATALOG_COLUMNS", "read_lab_dataset", "write_lab_dataset"]
 
 IDS_KEY = "cluster"
 CUBES_KEY = "gsm_3dImgs"
-MASS_COLUMN = "M500c"
-REDSHIFT_COLUMN = "z"
 
 # fmt: off
 #: Columns of the lab's catalogue, in its order (only ``M500c`` and ``z`` are required).
@@ -53,12 +52,6 @@ LAB_CATALOG_COLUMNS = (
 
 _FEATHER_SUFFIXES = (".feather", ".ftr", ".arrow")
 _FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
-_MIN_PLAUSIBLE_MASS_MSUN = 1e8
-#: Physical range of M500c in Msun. Galaxy groups begin near 1e13 Msun and the most
-#: massive clusters known have M500c of about 1-2e15 Msun (Planck Collaboration 2016,
-#: A&A 594, A27, the PSZ2 catalogue); a decade of margin either side keeps every real
-#: halo and refuses masses in other units (grams: ~1e47, kg: ~1e44, 1e14 Msun: ~1).
-MASS_RANGE_MSUN = (1e10, 1e17)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -108,48 +101,6 @@ def _require_columns(catalog: pd.DataFrame, where: str) -> None:
             f"{where} lacks the column(s) {missing}; the lab catalogue needs "
             f"'{MASS_COLUMN}' (M500c in Msun) and '{REDSHIFT_COLUMN}' (redshift). "
             f"Columns found: {shown}{more}"
-        )
-        raise ValueError(message)
-
-
-def _masses(catalog: pd.DataFrame, where: str) -> np.ndarray:
-    """``M500c`` as float64, checked to be finite, positive and in Msun."""
-    try:
-        mass = catalog[MASS_COLUMN].to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        message = f"column '{MASS_COLUMN}' of {where} is not numeric ({exc})"
-        raise TypeError(message) from exc
-    bad = ~(np.isfinite(mass) & (mass > 0))
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        message = (
-            f"{int(bad.sum())} cluster(s) in {where} have a missing, non-finite or "
-            f"non-positive '{MASS_COLUMN}' (first at row {first}: {mass[first]!r}); "
-            "log10(M500c) needs masses > 0 in Msun. Drop those rows from both files."
-        )
-        raise ValueError(message)
-    if np.median(mass) < _MIN_PLAUSIBLE_MASS_MSUN:
-        message = (
-            f"'{MASS_COLUMN}' in {where} has median {np.median(mass):.3g}, which is not a "
-            "cluster mass in Msun (expected ~1e13-1e15): it looks like log10(M) or a mass "
-            "in other units. Convert the column to Msun first."
-        )
-        raise ValueError(message)
-    _check_mass_range(mass, where)
-    return mass
-
-
-def _check_mass_range(mass: np.ndarray, where: str) -> None:
-    """Refuse masses outside :data:`MASS_RANGE_MSUN`: another unit, or a broken row."""
-    low, high = MASS_RANGE_MSUN
-    outside = (mass < low) | (mass > high)
-    if outside.any():
-        first = int(np.flatnonzero(outside)[0])
-        message = (
-            f"{int(outside.sum())} cluster(s) in {where} have '{MASS_COLUMN}' outside the "
-            f"physical range {low:.0e}-{high:.0e} Msun (first at row {first}: "
-            f"{mass[first]:.3g}); the column must hold M500c in solar masses (1e47 would "
-            "be grams, 1e44 kilograms). Convert it to Msun or drop the broken rows."
         )
         raise ValueError(message)
 
@@ -377,7 +328,7 @@ def read_lab_dataset(
     catalog = _load_catalog(catalog_path).reset_index(drop=True)
     _require_columns(catalog, repr(str(catalog_path)))
     _check_alignment(ids, catalog, id_column, images_path, catalog_path)
-    mass = _masses(catalog, repr(str(catalog_path)))
+    mass = catalog_masses_msun(catalog, repr(str(catalog_path)))
     try:
         X = as_inputs(images, catalog[REDSHIFT_COLUMN].to_numpy(), counts=False)
     except (TypeError, ValueError) as exc:
@@ -449,7 +400,7 @@ def write_lab_dataset(
             "catalogue rows; give one id and one catalogue row per image"
         )
         raise ValueError(message)
-    _masses(catalog, "catalog")
+    catalog_masses_msun(catalog, "catalog")
     as_inputs(cubes, catalog[REDSHIFT_COLUMN].to_numpy(), counts=False)
     _catalog_format(catalog_path, sniff=False)  # fail before writing anything
     originals = images_channels_last

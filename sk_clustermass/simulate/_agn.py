@@ -62,7 +62,7 @@ class AGNPopulation:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import AGNPopulation
+    >>> from sk_clustermass.simulate import AGNPopulation
     >>> AGNPopulation().density_deg2
     200.0
     """
@@ -117,7 +117,7 @@ def agn_cumulative_density_deg2(flux: ArrayLike, agn: AGNPopulation | None = Non
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import agn_cumulative_density_deg2
+    >>> from sk_clustermass.simulate import agn_cumulative_density_deg2
     >>> agn_cumulative_density_deg2([6.5e-15, 1e-14]).round(1)
     array([200. , 154.4])
     """
@@ -135,7 +135,7 @@ def agn_mean_flux_deg2(agn: AGNPopulation | None = None) -> float:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import agn_mean_flux_deg2
+    >>> from sk_clustermass.simulate import agn_mean_flux_deg2
     >>> f"{agn_mean_flux_deg2():.2e}"
     '5.59e-12'
     """
@@ -175,7 +175,7 @@ def agn_flux_from_quantile(quantile: ArrayLike, agn: AGNPopulation | None = None
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import AGNPopulation, agn_flux_from_quantile
+    >>> from sk_clustermass.simulate import AGNPopulation, agn_flux_from_quantile
     >>> agn = AGNPopulation()
     >>> float(agn_flux_from_quantile(0.0, agn)) == agn.min_flux
     True
@@ -211,7 +211,7 @@ def draw_field_agn(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import AGNPopulation, draw_field_agn
+    >>> from sk_clustermass.simulate import AGNPopulation, draw_field_agn
     >>> agn = draw_field_agn(np.random.default_rng(0), 3, (20 / 60) ** 2, AGNPopulation())
     >>> agn["flux"].shape[0], bool((agn["valid"].sum(axis=1) == agn["n_agn"]).all())
     (3, True)
@@ -250,7 +250,7 @@ def draw_central_agn(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets.simulate import AGNPopulation, draw_central_agn
+    >>> from sk_clustermass.simulate import AGNPopulation, draw_central_agn
     >>> hosts = draw_central_agn(np.random.default_rng(0), 1000, AGNPopulation())
     >>> 0.05 < hosts["has_agn"].mean() < 0.15
     np.True_
@@ -272,7 +272,7 @@ def central_agn_flux_erg_s_cm2(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import central_agn_flux_erg_s_cm2
+    >>> from sk_clustermass.simulate import central_agn_flux_erg_s_cm2
     >>> f"{float(central_agn_flux_erg_s_cm2(1e43, 2.0, 0.5, 1e28)):.3e}"
     '7.958e-15'
     """

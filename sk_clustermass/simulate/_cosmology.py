@@ -55,7 +55,7 @@ def efunc(z: ArrayLike, cosmo: FLRW | None = None) -> np.ndarray:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import efunc
+    >>> from sk_clustermass.simulate import efunc
     >>> round(float(efunc(1.0)), 4)
     1.7607
     """
@@ -67,7 +67,7 @@ def critical_density_msun_kpc3(z: ArrayLike, cosmo: FLRW | None = None) -> np.nd
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import critical_density_msun_kpc3
+    >>> from sk_clustermass.simulate import critical_density_msun_kpc3
     >>> round(float(critical_density_msun_kpc3(0.0)), 1)
     136.0
     """
@@ -94,7 +94,7 @@ def r500_kpc(m500_msun: ArrayLike, z: ArrayLike, cosmo: FLRW | None = None) -> n
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import r500_kpc
+    >>> from sk_clustermass.simulate import r500_kpc
     >>> round(float(r500_kpc(1e14, 0.3)))
     637
     """
@@ -108,7 +108,7 @@ def angular_diameter_distance_kpc(z: ArrayLike, cosmo: FLRW | None = None) -> np
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import angular_diameter_distance_kpc
+    >>> from sk_clustermass.simulate import angular_diameter_distance_kpc
     >>> round(float(angular_diameter_distance_kpc(0.5)) / 1e3)
     1259
     """
@@ -121,7 +121,7 @@ def kpc_per_arcmin(z: ArrayLike, cosmo: FLRW | None = None) -> np.ndarray:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import kpc_per_arcmin
+    >>> from sk_clustermass.simulate import kpc_per_arcmin
     >>> round(float(kpc_per_arcmin(0.1)), 1)
     110.7
     """
@@ -133,7 +133,7 @@ def luminosity_distance_cm(z: ArrayLike, cosmo: FLRW | None = None) -> np.ndarra
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import luminosity_distance_cm
+    >>> from sk_clustermass.simulate import luminosity_distance_cm
     >>> f"{float(luminosity_distance_cm(0.1)):.3e}"
     '1.420e+27'
     """
@@ -160,7 +160,7 @@ def theta500_arcmin(m500_msun: ArrayLike, z: ArrayLike, cosmo: FLRW | None = Non
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import theta500_arcmin
+    >>> from sk_clustermass.simulate import theta500_arcmin
     >>> theta500_arcmin([1e14, 1e15], [0.1, 0.3]).round(1)
     array([6.2, 5.1])
     """

@@ -27,8 +27,8 @@ from astropy.wcs import WCS
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs
-from ._event_files import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
-from .simulate._instrument import DEFAULT_BAND_EDGES_KEV
+from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_IMAGE_SIZE, DEFAULT_PIXEL_ARCSEC
+from ._event_lists import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
 
 __all__ = ["cutout_wcs", "make_cutouts"]
 
@@ -36,8 +36,8 @@ __all__ = ["cutout_wcs", "make_cutouts"]
 _MISMATCH_FRACTION = 0.02
 
 
-def cutout_wcs(ra_deg: float, dec_deg: float, *, image_size: int = 50,
-               pixel_arcsec: float = 24.0) -> WCS:
+def cutout_wcs(ra_deg: float, dec_deg: float, *, image_size: int = DEFAULT_IMAGE_SIZE,
+               pixel_arcsec: float = DEFAULT_PIXEL_ARCSEC) -> WCS:
     """The TAN grid of one cutout: centred on the position, north up, east left.
 
     Parameters
@@ -138,8 +138,8 @@ def make_cutouts(
     catalog: pd.DataFrame,
     *,
     band_edges_kev: Sequence[float] = DEFAULT_BAND_EDGES_KEV,
-    image_size: int = 50,
-    pixel_arcsec: float = 24.0,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    pixel_arcsec: float = DEFAULT_PIXEL_ARCSEC,
     time_range: Sequence[float] | None = None,
     flag_mask: int = DEFAULT_FLAG_MASK,
     patterns: Iterable[int] | None = None,

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from scipy.special import gamma as gamma_function
 from scipy.special import gammainc
 
-from ._instrument import EFFECTIVE_AREA_TABLE, effective_area_cm2
+from ..instrument import EFFECTIVE_AREA_TABLE, effective_area_cm2
 
 __all__ = [
     "KEV_TO_ERG",
@@ -77,7 +77,7 @@ def photoabsorption_cross_section_cm2(energy_kev: ArrayLike) -> np.ndarray:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import photoabsorption_cross_section_cm2
+    >>> from sk_clustermass.simulate import photoabsorption_cross_section_cm2
     >>> [f"{value:.2e}" for value in photoabsorption_cross_section_cm2([0.3, 1.0])]
     ['3.12e-21', '2.42e-22']
     """
@@ -97,7 +97,7 @@ def bremsstrahlung_photon_spectrum(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import bremsstrahlung_photon_spectrum
+    >>> from sk_clustermass.simulate import bremsstrahlung_photon_spectrum
     >>> bremsstrahlung_photon_spectrum([1.0, 2.0], 2.0).round(4)
     array([0.8003, 0.1839])
     """
@@ -116,7 +116,7 @@ def bremsstrahlung_band_energy(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import bremsstrahlung_band_energy
+    >>> from sk_clustermass.simulate import bremsstrahlung_band_energy
     >>> soft = bremsstrahlung_band_energy(0.5, 2.0, 5.0)
     >>> wide = bremsstrahlung_band_energy(0.1, 2.4, 5.0)
     >>> round(float(soft / wide), 3)
@@ -145,7 +145,7 @@ def k_correction(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import k_correction
+    >>> from sk_clustermass.simulate import k_correction
     >>> k_correction([1.0, 5.0], 0.5).round(3)
     array([1.274, 0.878])
     """
@@ -175,7 +175,7 @@ class BandResponse:
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import DEFAULT_BAND_EDGES_KEV, band_response
+    >>> from sk_clustermass.simulate import DEFAULT_BAND_EDGES_KEV, band_response
     >>> response = band_response(DEFAULT_BAND_EDGES_KEV, nh_cm2=3e20)
     >>> response.n_bands, response.energies_kev.shape
     (10, (10, 32))
@@ -231,7 +231,7 @@ def band_response(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import band_response
+    >>> from sk_clustermass.simulate import band_response
     >>> response = band_response([0.5, 2.0])
     >>> response.n_bands, round(float(response.weights.sum()))
     (1, 3179)
@@ -281,7 +281,7 @@ def thermal_count_rates(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import (
+    >>> from sk_clustermass.simulate import (
     ...     band_response, luminosity_distance_cm, thermal_count_rates)
     >>> rate = thermal_count_rates([1e44], [5.0], [0.1], luminosity_distance_cm([0.1]),
     ...                            band_response([0.5, 2.0]))
@@ -328,7 +328,7 @@ def ecf_counts_cm2_erg(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import ecf_counts_cm2_erg
+    >>> from sk_clustermass.simulate import ecf_counts_cm2_erg
     >>> (ecf_counts_cm2_erg([1.0, 8.0]) / 1e12).round(2)
     array([1.27, 1.19])
     """
@@ -362,7 +362,7 @@ def powerlaw_count_rates(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets.simulate import band_response, powerlaw_count_rates
+    >>> from sk_clustermass.simulate import band_response, powerlaw_count_rates
     >>> rates = powerlaw_count_rates(1.9, band_response([0.5, 2.0]))
     >>> round(float(rates[0]) / 1e12, 2)
     1.22
