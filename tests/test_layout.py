@@ -72,7 +72,9 @@ def test_root_reads_as_a_map():
     entries = sorted(p.name for p in PACKAGE.iterdir()
                      if p.name != "__pycache__" and (p.suffix == ".py" or p.is_dir()))
     entries.remove("__init__.py")
-    assert len(entries) <= 12, entries
+    # 12 after the first regrouping; + uncertainty, models, inspection (the estimator's
+    # clients, issue 24).
+    assert len(entries) <= 15, entries
 
 
 def _docstring_examples() -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import pytest
 from astropy.table import QTable
 
 from sk_clustermass.datasets.simulate import r500_kpc
-from sk_clustermass.estimator import mass_table, table_format, write_mass_table
+from sk_clustermass.models import mass_table, table_format, write_mass_table
 
 
 @pytest.fixture

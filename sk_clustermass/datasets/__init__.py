@@ -9,9 +9,6 @@
 - The original lab's files (pickle of images + Feather catalogue):
   :func:`read_lab_dataset`, :func:`write_lab_dataset`.
 - FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube`.
-- Populations: :func:`population_weights` reweights a training set from one
-  population of masses and redshifts to another (e.g. log-uniform to the mass
-  function), :func:`population_density` gives their densities.
 - The lab's float image format for simulated counts: :func:`to_lab_style`
   (``make_clusters(..., image_format="lab")``).
 - FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube` (units, WCS, bands,
@@ -20,8 +17,13 @@
   lists and exposure maps (:func:`read_events`, :func:`read_exposure_map`,
   :func:`cutout_wcs`); :func:`write_mock_event_files` writes such files from simulated
   cubes; :func:`read_cluster_catalog` reads the eFEDS and eRASS1 cluster catalogues.
+
+The population weights (:func:`population_weights`, :func:`population_density`) moved
+to :mod:`sk_clustermass.uncertainty`; their old names here work until sk_clustermass
+0.3, with a ``FutureWarning``.
 """
 
+from .._utils import moved_names
 from ._catalogs import CATALOG_LAYOUTS, read_cluster_catalog
 from ._event_files import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
 from ._events import cutout_wcs, make_cutouts
@@ -32,7 +34,6 @@ from ._lab_format import read_lab_dataset, write_lab_dataset
 from ._lab_style import to_lab_style
 from ._make_clusters import make_catalog, make_clusters, parent_density_deg2, simulate_to_hdf5
 from ._mock_events import write_mock_event_files
-from ._weights import population_density, population_weights
 
 __all__ = [
     "CATALOG_LAYOUTS",
@@ -45,8 +46,6 @@ __all__ = [
     "make_clusters",
     "make_cutouts",
     "parent_density_deg2",
-    "population_density",
-    "population_weights",
     "read_cluster_catalog",
     "read_cube_header",
     "read_events",
@@ -61,3 +60,8 @@ __all__ = [
     "write_lab_dataset",
     "write_mock_event_files",
 ]
+
+__getattr__ = moved_names(__name__, {
+    "population_density": "sk_clustermass.uncertainty",
+    "population_weights": "sk_clustermass.uncertainty",
+})
