@@ -14,14 +14,11 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._loss import LOG_STD_MAX, LOG_STD_MIN
+from ._output import mass_from_output
 from ._regressor import ClusterMassRegressor
 from ._symmetry import combine_outputs, square_symmetries
 
 __all__ = ["MassNetwork", "regressor_of"]
-
-_LOG_STD_RANGE = (LOG_STD_MIN, LOG_STD_MAX)  # the clip ClusterMassRegressor.predict applies
-
 
 class MassNetwork(torch.nn.Module):
     """A fitted regressor's network as a self-contained module: images, z -> mean, std.
@@ -56,7 +53,7 @@ class MassNetwork(torch.nn.Module):
         self.network = type(module)(**_module_params(regressor)).eval()
         self.network.load_state_dict({k: v.cpu() for k, v in module.state_dict().items()})
         self.symmetries = bool(regressor.test_time_augmentation)
-        self.mse = regressor.loss == "mse"
+        self.loss = str(regressor.loss)
         self.y_mean = float(regressor.y_mean_)
         self.y_scale = float(regressor.y_scale_)
         self.std_scale = float(regressor.std_scale_)
@@ -78,13 +75,10 @@ class MassNetwork(torch.nn.Module):
             )
         else:
             raw = self.network(images, *scalars)
-        mean = raw[:, 0] * self.y_scale + self.y_mean
-        if self.mse:
-            std = torch.full_like(mean, self.residual_std * self.y_scale)
-        else:
-            log_std = torch.clamp(raw[:, 1], *_LOG_STD_RANGE)
-            std = torch.exp(log_std) * (self.y_scale * self.std_scale)
-        return mean, std
+        return mass_from_output(
+            raw, loss=self.loss, y_mean=self.y_mean, y_scale=self.y_scale,
+            std_scale=self.std_scale, residual_std=self.residual_std,
+        )
 
 
 def _module_params(regressor: ClusterMassRegressor) -> dict:
