@@ -220,7 +220,7 @@ def _crafted(folder: Path, name: str, edit: Callable[[dict, dict, dict], None]) 
     from safetensors import safe_open
     from safetensors.numpy import save_file
 
-    from sk_clustermass.estimator._integrity import payload_checksums  # to forge them
+    from sk_clustermass.models._integrity import payload_checksums  # to forge them
 
     with safe_open(str(_model_file(folder)), framework="numpy") as handle:
         metadata = dict(handle.metadata())

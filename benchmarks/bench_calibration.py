@@ -7,10 +7,10 @@ test clusters:
 
 - ``plain``: the first member alone (its widths come from its Gaussian likelihood
   and the global rescaling it learns on its validation split);
-- ``ensemble``: the members mixed (:class:`~sk_clustermass.estimator.EnsembleRegressor`);
+- ``ensemble``: the members mixed (:class:`~sk_clustermass.uncertainty.EnsembleRegressor`);
 - ``conformal``: the plain network with its widths and means recalibrated per bin
   of predicted mass and redshift on the calibration set
-  (:class:`~sk_clustermass.estimator.ConformalWidthRegressor`, ``prefit=True``);
+  (:class:`~sk_clustermass.uncertainty.ConformalWidthRegressor`, ``prefit=True``);
 - ``ensemble + conformal``: the same recalibration applied to the ensemble.
 
 For each it prints the global figures and the table per bin of predicted mass and of
@@ -37,9 +37,9 @@ from sklearn.pipeline import make_pipeline
 
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.datasets import make_clusters
-from sk_clustermass.estimator import ConformalWidthRegressor, EnsembleRegressor
 from sk_clustermass.metrics import binned_table, summary_table
 from sk_clustermass.preprocessing import LogStretch
+from sk_clustermass.uncertainty import ConformalWidthRegressor, EnsembleRegressor
 
 #: A small network that trains in about a minute on 2 CPU cores (the demo's design).
 NETWORK = {"n_filters": 16, "kernel_size": 3, "conv_layers": (1, 2), "pool_size": 4,

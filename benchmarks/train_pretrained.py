@@ -10,8 +10,8 @@ the mass function, cool cores and mergers, an eSASS-like selection; no contamina
 trains a small
 ``LogStretch + ClusterMassRegressor`` pipeline, and writes
 
-- ``sk_clustermass/estimator/pretrained/efeds.safetensors`` (the model), and
-- ``sk_clustermass/estimator/pretrained/efeds.json`` (training population, settings
+- ``sk_clustermass/models/pretrained/efeds.safetensors`` (the model), and
+- ``sk_clustermass/models/pretrained/efeds.json`` (training population, settings
   and the metrics on freshly simulated clusters that ``tests/test_pretrained.py``
   checks the shipped file reproduces).
 
@@ -38,7 +38,7 @@ from sk_clustermass.datasets import make_clusters
 from sk_clustermass.metrics import bias_dex, interval_coverage, scatter_dex
 from sk_clustermass.preprocessing import LogStretch
 
-FOLDER = Path(__file__).parents[1] / "sk_clustermass" / "estimator" / "pretrained"
+FOLDER = Path(__file__).parents[1] / "sk_clustermass" / "models" / "pretrained"
 NAME = "efeds"  # the name users load it by
 SURVEY = "efeds_survey"  # the simulation preset it is trained and tested on
 N_TRAIN, TRAIN_SEED = 2000, 2026

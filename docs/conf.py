@@ -158,8 +158,11 @@ def _toctree(found_docs: set[str]) -> str:
 #: section title, modules to document instead while the module has no ``__all__``).
 API_MODULES = [
     ("sk_clustermass", "The estimator and the input contract", ()),
-    ("sk_clustermass.estimator", "The network, its meta-estimators, model files, export "
-     "and inspection", ()),
+    ("sk_clustermass.estimator", "The network and its training", ()),
+    ("sk_clustermass.uncertainty", "Uncertainties: meta-estimators and population weights",
+     ()),
+    ("sk_clustermass.models", "Model files, pretrained models, export and mass tables", ()),
+    ("sk_clustermass.inspection", "What a model uses", ()),
     ("sk_clustermass.preprocessing", "Preprocessing transformers", ()),
     ("sk_clustermass.datasets", "Data sets: simulator, readers and writers", ()),
     ("sk_clustermass.instrument", "The instrument: bands, pixels, PSF, effective area", ()),

@@ -2,7 +2,7 @@
 ==============================
 
 A fitted pipeline's network goes to an ONNX file with
-:func:`~sk_clustermass.estimator.export_onnx` (target scaling and width calibration
+:func:`~sk_clustermass.models.export_onnx` (target scaling and width calibration
 included), to run where neither PyTorch nor this library is installed, e.g. with
 onnxruntime. The transformers before the network are numpy code and are applied
 first. Needs ``pip install onnx onnxscript onnxruntime`` (the ``export`` extra).
@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.datasets import make_clusters
-from sk_clustermass.estimator import export_onnx
+from sk_clustermass.models import export_onnx
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 
 X, y = make_clusters(n_samples=300, survey="efeds", random_state=3)

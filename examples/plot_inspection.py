@@ -4,9 +4,9 @@
 Train a small network on simulated eFEDS clusters, then ask it two questions, as Ho et
 al. (2023) did for their cluster-mass CNN: how much worse do the held-out masses get
 when one energy band, the redshift or one ring of pixels is shuffled between clusters
-(:func:`~sk_clustermass.estimator.group_permutation_importance`), and which pixels of
+(:func:`~sk_clustermass.inspection.group_permutation_importance`), and which pixels of
 one cluster move its predicted mass (integrated gradients,
-:func:`~sk_clustermass.estimator.saliency_maps`). Tiny settings: about a minute on 2
+:func:`~sk_clustermass.inspection.saliency_maps`). Tiny settings: about a minute on 2
 CPU cores; the pattern, not the numbers, is the point.
 """
 
@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.datasets import make_clusters
-from sk_clustermass.estimator import group_permutation_importance, saliency_maps
+from sk_clustermass.inspection import group_permutation_importance, saliency_maps
 from sk_clustermass.plotting import plot_group_importance, plot_saliency
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 

@@ -14,7 +14,7 @@ from astropy.table import QTable, Table
 
 from sk_clustermass.cli import main
 from sk_clustermass.datasets import make_clusters, read_hdf5, write_mock_event_files
-from sk_clustermass.estimator import load_pretrained
+from sk_clustermass.models import load_pretrained
 
 N_CLUSTERS = 5
 

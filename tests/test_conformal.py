@@ -1,4 +1,4 @@
-"""Tests of the split-conformal width recalibration (estimator/_conformal.py)."""
+"""Tests of the split-conformal width recalibration (uncertainty/_conformal.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sklearn.model_selection import GridSearchCV
 
 from sk_clustermass import as_inputs, load_model, save_model
 from sk_clustermass.baselines import CountRateRelation
-from sk_clustermass.estimator import ConformalWidthRegressor, conformal_quantile
 from sk_clustermass.metrics import binned_metrics
+from sk_clustermass.uncertainty import ConformalWidthRegressor, conformal_quantile
 
 
 class ConstantWidth(RegressorMixin, BaseEstimator):

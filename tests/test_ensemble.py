@@ -1,4 +1,4 @@
-"""Tests of the deep-ensemble meta-estimator (estimator/_ensemble.py)."""
+"""Tests of the deep-ensemble meta-estimator (uncertainty/_ensemble.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sk_clustermass import ClusterMassRegressor, load_model, save_model
-from sk_clustermass.estimator import EnsembleRegressor, mixture_moments
 from sk_clustermass.metrics import scatter_dex
 from sk_clustermass.preprocessing import LogStretch
+from sk_clustermass.uncertainty import EnsembleRegressor, mixture_moments
 
 
 class SeededOffset(RegressorMixin, BaseEstimator):

@@ -10,7 +10,8 @@ from sklearn.pipeline import make_pipeline
 
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.baselines import CountRateRelation
-from sk_clustermass.estimator import MassNetwork, export_onnx, export_torch
+from sk_clustermass.estimator import MassNetwork
+from sk_clustermass.models import export_onnx, export_torch
 from sk_clustermass.preprocessing import LogStretch
 
 from .conftest import TINY, make_toy_clusters

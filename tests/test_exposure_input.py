@@ -19,12 +19,9 @@ from sk_clustermass.datasets import (
     simulate_to_hdf5,
     write_hdf5,
 )
-from sk_clustermass.estimator import (
-    export_torch,
-    group_permutation_importance,
-    parameter_table,
-    saliency_maps,
-)
+from sk_clustermass.estimator import parameter_table
+from sk_clustermass.inspection import group_permutation_importance, saliency_maps
+from sk_clustermass.models import export_torch
 from sk_clustermass.preprocessing import LogStretch
 
 # torch's ONNX exporter still calls a pytree API that torch itself deprecated.
@@ -275,7 +272,7 @@ def test_torch_export_and_onnx_take_the_exposure_as_a_third_input(fitted, tmp_pa
         export_torch(model, as_inputs(X["images"][:2], X["redshift"][:2]))
     pytest.importorskip("onnxscript")
     onnxruntime = pytest.importorskip("onnxruntime")
-    from sk_clustermass.estimator import export_onnx
+    from sk_clustermass.models import export_onnx
 
     session = onnxruntime.InferenceSession(str(export_onnx(model, tmp_path / "m.onnx")),
                                            providers=["CPUExecutionProvider"])

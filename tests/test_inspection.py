@@ -7,7 +7,7 @@ import pytest
 from sklearn.pipeline import make_pipeline
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
-from sk_clustermass.estimator import (
+from sk_clustermass.inspection import (
     group_permutation_importance,
     radial_rings,
     saliency_maps,

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_clustermass import ClusterMassRegressor, load_model, save_model
-from sk_clustermass.estimator._integrity import payload_checksums
+from sk_clustermass.models._integrity import payload_checksums
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sk_clustermass import ClusterMassRegressor
-from sk_clustermass.estimator import _precision, load_model, network_parameters, save_model
+from sk_clustermass.estimator import _precision, network_parameters
 from sk_clustermass.estimator._module import ClusterMassCNN
 from sk_clustermass.estimator._precision import (
     autocast,
@@ -15,6 +15,7 @@ from sk_clustermass.estimator._precision import (
     cpu_flags,
     resolve_precision,
 )
+from sk_clustermass.models import load_model, save_model
 
 from .conftest import TINY, make_toy_clusters
 

@@ -29,7 +29,7 @@ from sk_clustermass.estimator._inference import (
     PinnedStaging,
     pinned_transfer,
 )
-from sk_clustermass.estimator._loss import LOG_STD_MAX, LOG_STD_MIN
+from sk_clustermass.estimator._output import mass_from_output
 from sk_clustermass.estimator._regressor import MIN_STD_DEX
 from sk_clustermass.estimator._streaming import StreamingClusters
 from sk_clustermass.estimator._symmetry import combine_outputs, square_symmetries
@@ -72,10 +72,11 @@ def test_fp32_predictions_are_those_of_the_base_commit(data, fitted, symmetries)
 
 def _mass_and_width(model, raw):
     """The network's raw (mean, log-width) output as log10 mass and width, as predict does."""
-    raw = raw.numpy().astype(np.float64)
-    mean = raw[:, 0] * model.y_scale_ + model.y_mean_
-    width = np.exp(np.clip(raw[:, 1], LOG_STD_MIN, LOG_STD_MAX))
-    return mean, np.maximum(width * model.y_scale_ * model.std_scale_, MIN_STD_DEX)
+    return mass_from_output(
+        raw.numpy().astype(np.float64), loss=model.loss, y_mean=model.y_mean_,
+        y_scale=model.y_scale_, std_scale=model.std_scale_, residual_std=model.residual_std_,
+        min_std=MIN_STD_DEX,
+    )
 
 
 def _plain_loop(model, images, redshift):

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from sk_clustermass.datasets import make_clusters
-from sk_clustermass.estimator import (
+from sk_clustermass.metrics import bias_dex, interval_coverage, scatter_dex
+from sk_clustermass.models import (
     PRETRAINED_MODELS,
     load_pretrained,
     pretrained_info,
     pretrained_path,
 )
-from sk_clustermass.metrics import bias_dex, interval_coverage, scatter_dex
 
 
 def test_shipped_file_is_the_recorded_one_and_small():

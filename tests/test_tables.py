@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from astropy.table import QTable
 
-from sk_clustermass.estimator import mass_table, table_format, write_mass_table
+from sk_clustermass.models import mass_table, table_format, write_mass_table
 from sk_clustermass.simulate import r500_kpc
 
 

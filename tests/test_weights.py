@@ -1,12 +1,12 @@
-"""Tests of the population reweighting (datasets/_weights.py)."""
+"""Tests of the population reweighting (uncertainty/_population_weights.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sk_clustermass.datasets import population_density, population_weights
 from sk_clustermass.simulate import sample_mass_function
+from sk_clustermass.uncertainty import population_density, population_weights
 
 
 def test_weighted_log_uniform_sample_matches_a_mass_function_sample():

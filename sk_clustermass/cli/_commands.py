@@ -137,7 +137,8 @@ def _training_data(args: argparse.Namespace, dataset, console: Console):
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
     """Train a preprocessing + ClusterMassRegressor pipeline and save it."""
-    from ..estimator import save_model, validate_parameters
+    from ..estimator import validate_parameters
+    from ..models import save_model
 
     config = read_config(args.config) if args.config else {}
     params = regressor_params(args, config)

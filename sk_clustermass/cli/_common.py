@@ -158,7 +158,7 @@ def build_pipeline(preprocessing: str, params: dict[str, Any]) -> Pipeline:
 
 def load_any_model(path: str | Path, *, allow_pickle: bool = False, device: str = "cpu"):
     """A fitted model from a ``.safetensors`` file, or a joblib pickle when allowed."""
-    from ..estimator import load_model
+    from ..models import load_model
 
     path = Path(path)
     if not path.is_file():

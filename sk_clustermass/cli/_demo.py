@@ -262,7 +262,7 @@ def _report(outcome: _Outcome, figures: list, timer: _Timer):
 
 def _write_outputs(folder: Path, outcome: _Outcome, console: Console, timer: _Timer) -> Path:
     """summary.csv, predictions.csv, model.safetensors, the figures and index.html."""
-    from ..estimator import save_model
+    from ..models import save_model
     from ._figures import evaluation_figures, gallery_rows
     from ._report import write_report
 

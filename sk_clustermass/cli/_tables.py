@@ -2,7 +2,7 @@
 
 ``--model efeds`` (or a ``.safetensors`` path) chooses the model, a shipped one by
 name; ``--format ecsv|fits`` or the output's suffix chooses the table format
-(:func:`sk_clustermass.estimator.write_mass_table`), and a suffix that disagrees
+(:func:`sk_clustermass.models.write_mass_table`), and a suffix that disagrees
 with ``--format`` is an error. A ``.csv`` output without ``--format`` keeps the
 old four columns ``id, redshift, mean, std`` (no units, no provenance).
 """
@@ -27,7 +27,7 @@ CARRIED_COLUMNS = ("ra_deg", "dec_deg", "coverage", "partial")
 
 def add_table_options(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--format`` for ``predict`` and ``evaluate``."""
-    from ..estimator import PRETRAINED_MODELS, TABLE_FORMATS
+    from ..models import PRETRAINED_MODELS, TABLE_FORMATS
 
     parser.add_argument("--model", dest="model_option", metavar="NAME_OR_FILE",
                         help=f"a model shipped with the package ({', '.join(PRETRAINED_MODELS)}"
@@ -39,7 +39,7 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
 
 def resolve_model(args: argparse.Namespace, console: Console) -> tuple[Any, Path, Any]:
     """The fitted model, its file and its training population (None when unknown)."""
-    from ..estimator import PRETRAINED_MODELS, pretrained_info, pretrained_path
+    from ..models import PRETRAINED_MODELS, pretrained_info, pretrained_path
 
     chosen = args.model_option
     if (args.model is None) == (chosen is None):
@@ -58,7 +58,7 @@ def resolve_model(args: argparse.Namespace, console: Console) -> tuple[Any, Path
 
 def table_path(output: str | None, fmt: str | None, default_stem: str) -> tuple[Path, str]:
     """The output file and its format ('csv', 'ecsv' or 'fits'), checked before any work."""
-    from ..estimator import table_format
+    from ..models import table_format
 
     if output is None:
         output = f"{default_stem}.{fmt or 'ecsv'}"
@@ -90,7 +90,7 @@ def _carried(dataset: Any) -> dict[str, np.ndarray]:
 def write_predictions(path: Path, kind: str, predictions: dict[str, Any], dataset: Any,
                       model_path: Path, population: Any) -> None:
     """Write ``predictions`` (id, redshift, mean, std and maybe true) as ``kind``."""
-    from ..estimator import mass_table, write_mass_table
+    from ..models import mass_table, write_mass_table
 
     if kind == "csv":
         columns = ("id", "redshift", "true", "mean", "std")

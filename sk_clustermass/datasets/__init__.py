@@ -2,7 +2,7 @@
 
 The one import for data. The names live in :mod:`sk_clustermass.simulate` (the
 simulator), :mod:`sk_clustermass.io` (file formats, real survey data) and here
-(:func:`simulate_to_hdf5`, which needs both; the population weights).
+(:func:`simulate_to_hdf5`, which needs both).
 
 - :func:`make_clusters` renders mock observations (the library's default data);
   :func:`make_catalog` draws only the catalogue; :func:`simulate_to_hdf5` streams any
@@ -12,9 +12,6 @@ simulator), :mod:`sk_clustermass.io` (file formats, real survey data) and here
   and the lazy, out-of-core :class:`HDF5ClusterDataset`.
 - The original lab's files (pickle of images + Feather catalogue):
   :func:`read_lab_dataset`, :func:`write_lab_dataset`.
-- Populations: :func:`population_weights` reweights a training set from one
-  population of masses and redshifts to another (e.g. log-uniform to the mass
-  function), :func:`population_density` gives their densities.
 - The lab's float image format for simulated counts: :func:`to_lab_style`
   (``make_clusters(..., image_format="lab")``).
 - FITS cubes: :func:`read_fits_cubes`, :func:`write_fits_cube` (units, WCS, bands,
@@ -23,8 +20,13 @@ simulator), :mod:`sk_clustermass.io` (file formats, real survey data) and here
   lists and exposure maps (:func:`read_events`, :func:`read_exposure_map`,
   :func:`cutout_wcs`); :func:`write_mock_event_files` writes such files from simulated
   cubes; :func:`read_cluster_catalog` reads the eFEDS and eRASS1 cluster catalogues.
+
+The population weights (:func:`population_weights`, :func:`population_density`) moved
+to :mod:`sk_clustermass.uncertainty`; their old names here work until sk_clustermass
+0.3, with a ``FutureWarning``.
 """
 
+from .._utils import moved_names
 from ..io import (
     CATALOG_LAYOUTS,
     DEFAULT_FLAG_MASK,
@@ -47,7 +49,6 @@ from ..io import (
 )
 from ..simulate import make_catalog, make_clusters, parent_density_deg2, to_lab_style
 from ._simulate_to_hdf5 import simulate_to_hdf5
-from ._weights import population_density, population_weights
 
 __all__ = [
     "CATALOG_LAYOUTS",
@@ -60,8 +61,6 @@ __all__ = [
     "make_clusters",
     "make_cutouts",
     "parent_density_deg2",
-    "population_density",
-    "population_weights",
     "read_cluster_catalog",
     "read_cube_header",
     "read_events",
@@ -76,3 +75,8 @@ __all__ = [
     "write_lab_dataset",
     "write_mock_event_files",
 ]
+
+__getattr__ = moved_names(__name__, {
+    "population_density": "sk_clustermass.uncertainty",
+    "population_weights": "sk_clustermass.uncertainty",
+})

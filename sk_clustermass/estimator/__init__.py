@@ -4,29 +4,29 @@
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns, :class:`OutOfDomainWarning` what its ``predict`` warns,
 :class:`CompilationFallbackWarning` what ``compile=True`` warns where compilation fails;
-:func:`save_model` and :func:`load_model` write and read its
-safe model files; :func:`mass_table` and :func:`write_mass_table` turn predictions into
-tables with units and provenance (ECSV or FITS); :func:`load_pretrained` loads a model
-shipped with the package; :data:`PRECISIONS` lists the values of its ``precision`` parameter;
-:func:`export_onnx` and :func:`export_torch` export its network;
-:func:`group_permutation_importance` and :func:`saliency_maps` show what it uses.
-Two meta-estimators improve the widths of any regressor with
-``predict(X, return_std=True)``: :class:`EnsembleRegressor` (several seeds, mixed)
-and :class:`ConformalWidthRegressor` (widths recalibrated on a held-out split, per
-bin of predicted mass). :class:`Parameter` and :func:`parameter_table` describe the
-regressor's constructor parameters, one entry each, with its default and its route
-(where the value goes: :data:`ROUTES`): the constructor, its docstring, the checks
-(:func:`validate_parameters`), the network's and the loop's arguments
-(:func:`routed_parameters`, :func:`network_parameters`), the command line and the docs
-table (:func:`parameter_table_markdown`) are all made from them.
+:data:`PRECISIONS` lists the values of its ``precision`` parameter.
+:class:`ClusterMassCNN` is its PyTorch network, and :class:`MassNetwork` that network
+with the target's standardisation folded in (images, z -> mean, std), for the clients
+that trace or differentiate it (:func:`regressor_of` finds the regressor of a model).
+:class:`Parameter` and :func:`parameter_table` describe the regressor's constructor
+parameters, one entry each, with its default and its route (where the value goes:
+:data:`ROUTES`): the constructor, its docstring, the checks (:func:`validate_parameters`),
+the network's and the loop's arguments (:func:`routed_parameters`,
+:func:`network_parameters`), the command line and the docs table
+(:func:`parameter_table_markdown`) are all made from them.
+
+The estimator's clients live above it: :mod:`sk_clustermass.uncertainty` (ensembles,
+conformal widths, population weights), :mod:`sk_clustermass.models` (model files,
+pretrained models, export, mass tables) and :mod:`sk_clustermass.inspection`. Their
+names, formerly importable from here, still are until sk_clustermass 0.3, with a
+``FutureWarning``.
 """
 
+from .._utils import moved_names
 from ._compile import CompilationFallbackWarning
-from ._conformal import ConformalWidthRegressor, conformal_quantile
 from ._domain import OutOfDomainWarning
-from ._ensemble import EnsembleRegressor, mixture_moments
-from ._export import MassNetwork, export_onnx, export_torch
-from ._inspection import group_permutation_importance, radial_rings, saliency_maps
+from ._mass_network import MassNetwork, regressor_of
+from ._module import ClusterMassCNN
 from ._net import NonFiniteLossError
 from ._parameters import (
     ROUTES,
@@ -39,46 +39,52 @@ from ._parameters import (
     routed_parameters,
     validate_parameters,
 )
-from ._persistence import load_model, save_model
 from ._precision import PRECISIONS
-from ._pretrained import PRETRAINED_MODELS, load_pretrained, pretrained_info, pretrained_path
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
-from ._tables import TABLE_FORMATS, mass_table, table_format, write_mass_table
 
 __all__ = [
     "PRECISIONS",
-    "PRETRAINED_MODELS",
     "ROUTES",
-    "TABLE_FORMATS",
+    "ClusterMassCNN",
     "ClusterMassRegressor",
     "CompilationFallbackWarning",
-    "ConformalWidthRegressor",
-    "EnsembleRegressor",
     "MassNetwork",
     "NonFiniteLossError",
     "OutOfDomainWarning",
     "Parameter",
     "TrainingInterruptedWarning",
-    "conformal_quantile",
-    "export_onnx",
-    "export_torch",
     "fingerprint_ignored",
-    "group_permutation_importance",
-    "load_model",
-    "load_pretrained",
-    "mass_table",
-    "mixture_moments",
     "network_parameters",
     "parameter_defaults",
     "parameter_table",
     "parameter_table_markdown",
-    "pretrained_info",
-    "pretrained_path",
-    "radial_rings",
+    "regressor_of",
     "routed_parameters",
-    "saliency_maps",
-    "save_model",
-    "table_format",
     "validate_parameters",
-    "write_mass_table",
 ]
+
+_UNCERTAINTY = "sk_clustermass.uncertainty"
+_MODELS = "sk_clustermass.models"
+_INSPECTION = "sk_clustermass.inspection"
+
+__getattr__ = moved_names(__name__, {
+    "ConformalWidthRegressor": _UNCERTAINTY,
+    "EnsembleRegressor": _UNCERTAINTY,
+    "conformal_quantile": _UNCERTAINTY,
+    "mixture_moments": _UNCERTAINTY,
+    "PRETRAINED_MODELS": _MODELS,
+    "TABLE_FORMATS": _MODELS,
+    "export_onnx": _MODELS,
+    "export_torch": _MODELS,
+    "load_model": _MODELS,
+    "load_pretrained": _MODELS,
+    "mass_table": _MODELS,
+    "pretrained_info": _MODELS,
+    "pretrained_path": _MODELS,
+    "save_model": _MODELS,
+    "table_format": _MODELS,
+    "write_mass_table": _MODELS,
+    "group_permutation_importance": _INSPECTION,
+    "radial_rings": _INSPECTION,
+    "saliency_maps": _INSPECTION,
+})

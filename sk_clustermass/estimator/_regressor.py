@@ -27,6 +27,7 @@ from ._inference import InputRanges, InputScan
 from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import EXPOSURE_UNIT_S, ClusterMassCNN
 from ._net import ClusterNet, NonFiniteLossError
+from ._output import mass_from_output
 from ._parameters import (
     OPTIMIZERS,
     fingerprint_parameters,
@@ -508,22 +509,17 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
                 source.view(), symmetries=self.test_time_augmentation, scan=scan
             )
         self._check_domain(scan.ranges())
-        mean, log_std = raw[:, 0], raw[:, 1]
-        mean = mean * self.y_scale_ + self.y_mean_
+        mean, std = mass_from_output(
+            raw, loss=self.loss, y_mean=self.y_mean_, y_scale=self.y_scale_,
+            std_scale=self.std_scale_, residual_std=self.residual_std_, min_std=MIN_STD_DEX,
+        )
         if not np.isfinite(mean).all():
             message = (
                 "the network produced non-finite predictions; the fitted weights are "
                 "probably corrupt (diverged training). Refit with a lower lr or grad_clip."
             )
             raise FloatingPointError(message)
-        if not return_std:
-            return mean
-        if self.loss == "mse":
-            std = np.full_like(mean, self.residual_std_ * self.y_scale_)
-        else:
-            width = np.exp(np.clip(log_std, LOG_STD_MIN, LOG_STD_MAX))
-            std = width * self.y_scale_ * self.std_scale_
-        return mean, np.maximum(std, MIN_STD_DEX)
+        return (mean, std) if return_std else mean
 
 
 ClusterMassRegressor.__doc__ = ClusterMassRegressor.__doc__.replace(

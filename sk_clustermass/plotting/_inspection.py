@@ -24,7 +24,7 @@ def plot_group_importance(result: Any, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     result : sklearn.utils.Bunch
-        What :func:`sk_clustermass.estimator.group_permutation_importance` returns
+        What :func:`sk_clustermass.inspection.group_permutation_importance` returns
         (``importances_mean``, ``importances_std``, ``names``, ``kinds``).
     ax : matplotlib Axes, optional
 
@@ -73,7 +73,7 @@ def plot_saliency(
     images : X, or array-like of shape (n_samples, n_bands, height, width)
         The clusters the maps were computed for (counts, for display).
     maps : ndarray of shape (n_samples, n_bands, height, width)
-        From :func:`sk_clustermass.estimator.saliency_maps`, in dex.
+        From :func:`sk_clustermass.inspection.saliency_maps`, in dex.
     index : int, default=0
         Which cluster to show.
     stretch : {'log', 'asinh', 'linear'}, default='log'

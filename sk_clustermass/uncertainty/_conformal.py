@@ -14,7 +14,7 @@ We implement it here in a few lines rather than through MAPIE or crepes: both
 return intervals for a chosen level, whereas the library's contract is a Gaussian
 ``(mean, std)`` per cluster, and both would be a new dependency for a quantile.
 
-Part of :mod:`sk_clustermass.estimator`, which re-exports
+Part of :mod:`sk_clustermass.uncertainty`, which re-exports
 :class:`ConformalWidthRegressor`.
 """
 
@@ -57,7 +57,7 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.estimator import conformal_quantile
+    >>> from sk_clustermass.uncertainty import conformal_quantile
     >>> conformal_quantile(np.arange(1.0, 10.0), 0.68)   # ceil(10 * 0.68) = 7th
     7.0
     """
@@ -134,7 +134,7 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import BayesianRidge
-    >>> from sk_clustermass.estimator import ConformalWidthRegressor
+    >>> from sk_clustermass.uncertainty import ConformalWidthRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(2000, 1))
     >>> y = 14.0 + 0.3 * X[:, 0] + rng.normal(0, 0.05, 2000) * (2 + X[:, 0])
@@ -216,7 +216,7 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
                                           shuffle=True, random_state=self.random_state)
             base = self.estimator
             if base is None:
-                from ._regressor import ClusterMassRegressor
+                from ..estimator import ClusterMassRegressor
 
                 base = ClusterMassRegressor()
             self.estimator_ = clone(base).fit(_take(X, train), y[train], **fit_params)

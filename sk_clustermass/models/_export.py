@@ -1,7 +1,8 @@
 """Export a fitted network to ONNX or to a :mod:`torch.export` program.
 
 The exported graph is the network of a fitted :class:`ClusterMassRegressor` with the
-target's standardisation and the width calibration folded in: it takes
+target's standardisation and the width calibration folded in
+(:class:`~sk_clustermass.estimator.MassNetwork`): it takes
 
 ``images``
     float32 tensor of shape (batch, n_bands, height, width), the images *as the
@@ -24,102 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs
-from ._loss import LOG_STD_MAX, LOG_STD_MIN
-from ._regressor import ClusterMassRegressor
-from ._symmetry import combine_outputs, square_symmetries
+from ..estimator import ClusterMassRegressor, MassNetwork, regressor_of
 
-__all__ = ["MassNetwork", "export_onnx", "export_torch"]
-
-_LOG_STD_RANGE = (LOG_STD_MIN, LOG_STD_MAX)  # the clip ClusterMassRegressor.predict applies
-
-
-class MassNetwork(torch.nn.Module):
-    """A fitted regressor's network as a self-contained module: images, z -> mean, std.
-
-    Parameters
-    ----------
-    regressor : ClusterMassRegressor
-        Fitted. Its module is copied to the CPU in evaluation mode. If it was
-        fitted with ``use_exposure=True``, the module takes the exposure (s) as a
-        third input.
-
-    Examples
-    --------
-    >>> import numpy as np, torch
-    >>> from sk_clustermass import ClusterMassRegressor, as_inputs
-    >>> from sk_clustermass.estimator import MassNetwork
-    >>> rng = np.random.default_rng(0)
-    >>> X = as_inputs(rng.poisson(1.0, (20, 2, 8, 8)), rng.uniform(0.1, 1.0, 20))
-    >>> model = ClusterMassRegressor(n_filters=2, kernel_size=3, conv_layers=(1,),
-    ...     pool_size=2, dense_layers=(4,), max_epochs=1, random_state=0)
-    >>> model = model.fit(X, rng.uniform(13, 15, 20))
-    >>> images, redshift = torch.from_numpy(X["images"]), torch.from_numpy(X["redshift"])
-    >>> mean, std = MassNetwork(model)(images, redshift)
-    >>> bool(np.allclose(mean.detach().numpy(), model.predict(X), atol=1e-5))
-    True
-    """
-
-    def __init__(self, regressor: ClusterMassRegressor) -> None:
-        super().__init__()
-        check_is_fitted(regressor, "net_")
-        module = regressor.net_.module_
-        self.network = type(module)(**_module_params(regressor)).eval()
-        self.network.load_state_dict({k: v.cpu() for k, v in module.state_dict().items()})
-        self.symmetries = bool(regressor.test_time_augmentation)
-        self.mse = regressor.loss == "mse"
-        self.y_mean = float(regressor.y_mean_)
-        self.y_scale = float(regressor.y_scale_)
-        self.std_scale = float(regressor.std_scale_)
-        self.residual_std = float(regressor.residual_std_)
-        self.use_exposure = bool(getattr(module, "use_exposure", False))
-
-    def forward(
-        self, images: torch.Tensor, redshift: torch.Tensor, exposure: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predicted mean (log10 Msun) and standard deviation (dex), each of shape (batch,).
-
-        ``exposure`` (s, shape (batch,)) is needed by a network fitted with
-        ``use_exposure=True`` and ignored otherwise.
-        """
-        scalars = (redshift, exposure) if self.use_exposure else (redshift,)
-        if self.symmetries:
-            raw = combine_outputs(
-                [self.network(view, *scalars) for view in square_symmetries(images)]
-            )
-        else:
-            raw = self.network(images, *scalars)
-        mean = raw[:, 0] * self.y_scale + self.y_mean
-        if self.mse:
-            std = torch.full_like(mean, self.residual_std * self.y_scale)
-        else:
-            log_std = torch.clamp(raw[:, 1], *_LOG_STD_RANGE)
-            std = torch.exp(log_std) * (self.y_scale * self.std_scale)
-        return mean, std
-
-
-def _module_params(regressor: ClusterMassRegressor) -> dict:
-    net = regressor.net_
-    return {
-        key[len("module__"):]: value
-        for key, value in net.get_params(deep=False).items()
-        if key.startswith("module__")
-    }
-
-
-def _regressor_of(model: Any) -> ClusterMassRegressor:
-    regressor = model[-1] if isinstance(model, Pipeline) else model
-    if not isinstance(regressor, ClusterMassRegressor):
-        message = (
-            f"only a ClusterMassRegressor (or a Pipeline ending with one) has a network "
-            f"to export; got {type(regressor).__name__}."
-        )
-        raise TypeError(message)
-    check_is_fitted(regressor, "net_")
-    return regressor
+__all__ = ["export_onnx", "export_torch"]
 
 
 def _input_names(regressor: ClusterMassRegressor) -> list[str]:
@@ -168,7 +78,7 @@ def export_torch(model: Any, X: Any = None) -> torch.export.ExportedProgram:
         :func:`torch.export.save`. For a model fitted with ``use_exposure=True`` it
         is ``program.module()(images, redshift, exposure)``.
     """
-    regressor = _regressor_of(model)
+    regressor = regressor_of(model)
     network = MassNetwork(regressor)
     names = _input_names(regressor)
     return torch.export.export(
@@ -205,7 +115,7 @@ def export_onnx(model: Any, path: str | Path, X: Any = None) -> Path:
     --------
     >>> import numpy as np, tempfile, os
     >>> from sk_clustermass import ClusterMassRegressor, as_inputs
-    >>> from sk_clustermass.estimator import export_onnx
+    >>> from sk_clustermass.models import export_onnx
     >>> rng = np.random.default_rng(0)
     >>> X = as_inputs(rng.poisson(1.0, (20, 2, 8, 8)), rng.uniform(0.1, 1.0, 20))
     >>> model = ClusterMassRegressor(n_filters=2, kernel_size=3, conv_layers=(1,),
@@ -221,7 +131,7 @@ def export_onnx(model: Any, path: str | Path, X: Any = None) -> Path:
         mean, std = session.run(["log10_m500c", "sigma_dex"],
                                 {"images": X["images"], "redshift": X["redshift"]})
     """
-    regressor = _regressor_of(model)
+    regressor = regressor_of(model)
     path = Path(path)
     program = export_torch(regressor, X)
     onnx_program = torch.onnx.export(

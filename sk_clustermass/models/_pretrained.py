@@ -1,7 +1,7 @@
 """Pretrained models shipped with the package.
 
 Each model is a safe ``.safetensors`` file (see :func:`~sk_clustermass.save_model`)
-in ``sk_clustermass/estimator/pretrained/`` with a JSON record beside it: the
+in ``sk_clustermass/models/pretrained/`` with a JSON record beside it: the
 training population, the settings, the file's SHA-256 and its metrics on freshly
 simulated clusters. ``benchmarks/train_pretrained.py`` makes both; a test checks
 that the shipped file still reproduces the recorded metrics.
@@ -44,7 +44,7 @@ def pretrained_path(name: str = "efeds") -> Path:
     pathlib.Path
         The ``.safetensors`` file inside the installed package.
     """
-    folder = resources.files("sk_clustermass.estimator") / "pretrained"
+    folder = resources.files("sk_clustermass.models") / "pretrained"
     return Path(str(folder / f"{_check_name(name)}.safetensors"))
 
 
@@ -65,7 +65,7 @@ def pretrained_info(name: str = "efeds") -> dict[str, Any]:
 
     Examples
     --------
-    >>> from sk_clustermass.estimator import pretrained_info
+    >>> from sk_clustermass.models import pretrained_info
     >>> info = pretrained_info("efeds")
     >>> info["training_population"]["survey"], sorted(info["metrics"])[:2]
     ('efeds_survey', ['bias_dex', 'coverage_68'])
@@ -97,7 +97,7 @@ def load_pretrained(name: str = "efeds", *, device: str = "cpu") -> BaseEstimato
     Examples
     --------
     >>> from sk_clustermass.datasets import make_clusters
-    >>> from sk_clustermass.estimator import load_pretrained
+    >>> from sk_clustermass.models import load_pretrained
     >>> X, y = make_clusters(4, random_state=1, chunk_size=64)
     >>> mean, std = load_pretrained("efeds").predict(X, return_std=True)
     >>> mean.shape, bool((std > 0).all())

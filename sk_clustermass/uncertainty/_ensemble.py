@@ -10,7 +10,7 @@ uncertainty estimation using deep ensembles", NeurIPS):
     mean = (1/M) sum_m mu_m
     var  = (1/M) sum_m sigma_m^2  +  (1/M) sum_m (mu_m - mean)^2
 
-Part of :mod:`sk_clustermass.estimator`, which re-exports :class:`EnsembleRegressor`.
+Part of :mod:`sk_clustermass.uncertainty`, which re-exports :class:`EnsembleRegressor`.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def mixture_moments(means: np.ndarray, stds: np.ndarray | None) -> tuple[np.ndar
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.estimator import mixture_moments
+    >>> from sk_clustermass.uncertainty import mixture_moments
     >>> mean, std = mixture_moments(np.array([[14.0], [14.2]]), np.array([[0.1], [0.1]]))
     >>> mean.round(3), std.round(4)   # sqrt(0.1^2 + 0.1^2)
     (array([14.1]), array([0.1414]))
@@ -110,7 +110,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import BayesianRidge
-    >>> from sk_clustermass.estimator import EnsembleRegressor
+    >>> from sk_clustermass.uncertainty import EnsembleRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 2))
     >>> y = 14.0 + 0.3 * X[:, 0] + rng.normal(0, 0.1, 200)
@@ -132,7 +132,7 @@ class EnsembleRegressor(RegressorMixin, BaseEstimator):
 
     def _base(self) -> BaseEstimator:
         if self.estimator is None:
-            from ._regressor import ClusterMassRegressor
+            from ..estimator import ClusterMassRegressor
 
             return ClusterMassRegressor()
         return self.estimator

@@ -1,6 +1,6 @@
 """Integrity checks of model files: checksums, and a network's shapes before it is built.
 
-A model file (see :mod:`sk_clustermass.estimator._persistence`) of format version 2
+A model file (see :mod:`sk_clustermass.models._persistence`) of format version 2
 stores in its metadata a SHA-256 of its JSON description and one per tensor (of the
 tensor's type, shape and bytes). :func:`verify_checksums` recomputes them on load, so a
 file damaged on disk or in transfer, or edited by hand, is refused instead of

@@ -47,9 +47,8 @@ _REGRESSOR_NET = "net_"
 def _allowed_classes() -> dict[str, type]:
     """The classes a model file may name: this library's estimators and transformers."""
     from .. import preprocessing
-    from ._conformal import ConformalWidthRegressor
-    from ._ensemble import EnsembleRegressor
-    from ._regressor import ClusterMassRegressor
+    from ..estimator import ClusterMassRegressor
+    from ..uncertainty import ConformalWidthRegressor, EnsembleRegressor
 
     classes = {"ClusterMassRegressor": ClusterMassRegressor,
                "EnsembleRegressor": EnsembleRegressor,
@@ -340,8 +339,7 @@ def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str,
               path: str | Path) -> None:
     from skorch.history import History
 
-    from ._module import ClusterMassCNN
-    from ._parameters import network_parameters
+    from ..estimator import ClusterMassCNN, network_parameters
 
     prefix = f"{record.get('key', record['name'])}.module."
     state = {key[len(prefix):]: value for key, value in tensors.items()

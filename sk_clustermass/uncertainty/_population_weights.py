@@ -9,7 +9,8 @@ sky, come out too heavy. Weighting every training cluster by
 ``p_target(M, z) / p_source(M, z)`` in the loss trains for the target population
 instead, without simulating a new training set.
 
-Part of :mod:`sk_clustermass.datasets`, which re-exports :func:`population_weights`.
+Part of :mod:`sk_clustermass.uncertainty`, which re-exports :func:`population_weights`
+and :func:`population_density`.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def population_density(
 
     Examples
     --------
-    >>> from sk_clustermass.datasets import population_density
+    >>> from sk_clustermass.uncertainty import population_density
     >>> density = population_density("mass_function", [13.5, 14.5], [0.3, 0.3])
     >>> bool(density[0] > 20 * density[1])   # the mass function falls steeply
     True
@@ -140,7 +141,7 @@ def population_weights(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_clustermass.datasets import population_weights
+    >>> from sk_clustermass.uncertainty import population_weights
     >>> rng = np.random.default_rng(0)
     >>> log_mass, z = rng.uniform(13.0, 15.0, 1000), rng.uniform(0.05, 1.0, 1000)
     >>> weights = population_weights(log_mass, z)

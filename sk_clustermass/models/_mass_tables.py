@@ -128,7 +128,7 @@ def mass_table(
 
     Examples
     --------
-    >>> from sk_clustermass.estimator import mass_table
+    >>> from sk_clustermass.models import mass_table
     >>> table = mass_table([14.0], [0.1], [0.3], ids=["A"])
     >>> table["M500c"].unit, f"{table['M500c_high'][0].value:.3g}"
     (Unit("solMass"), '1.26e+14')
@@ -197,7 +197,7 @@ def table_format(path: str | os.PathLike, format: str | None = None) -> str:
 
     Examples
     --------
-    >>> from sk_clustermass.estimator import table_format
+    >>> from sk_clustermass.models import table_format
     >>> table_format("masses.fits"), table_format("masses.ecsv", "ecsv")
     ('fits', 'ecsv')
     """

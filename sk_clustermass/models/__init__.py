@@ -1,0 +1,33 @@
+"""Model files: save, load, ship, export and tabulate fitted models.
+
+:func:`save_model` and :func:`load_model` write and read safe ``.safetensors`` model
+files (no code runs on loading; checksums and shapes are verified) of this library's
+estimators and pipelines, meta-estimators included; both are also importable from the
+package root. :func:`load_pretrained` loads a model shipped with the package
+(:data:`PRETRAINED_MODELS`; :func:`pretrained_info` is its record,
+:func:`pretrained_path` its file). :func:`export_onnx` and :func:`export_torch` export
+a fitted network (with its standardisation folded in) to ONNX or
+:mod:`torch.export`. :func:`mass_table` and :func:`write_mass_table` turn predictions
+into tables with units and provenance, in one of :data:`TABLE_FORMATS` (ECSV or FITS,
+as :func:`table_format` picks from a file name).
+"""
+
+from ._export import export_onnx, export_torch
+from ._mass_tables import TABLE_FORMATS, mass_table, table_format, write_mass_table
+from ._persistence import load_model, save_model
+from ._pretrained import PRETRAINED_MODELS, load_pretrained, pretrained_info, pretrained_path
+
+__all__ = [
+    "PRETRAINED_MODELS",
+    "TABLE_FORMATS",
+    "export_onnx",
+    "export_torch",
+    "load_model",
+    "load_pretrained",
+    "mass_table",
+    "pretrained_info",
+    "pretrained_path",
+    "save_model",
+    "table_format",
+    "write_mass_table",
+]
