@@ -21,6 +21,7 @@ from ._checkpoint import (
     training_finished,
 )
 from ._data import BatchIterator
+from ._data_protocol import ClusterSource
 from ._domain import OutOfDomainWarning, domain_ranges, far_outside
 from ._hyperparameters import (
     OPTIMIZERS,
@@ -35,7 +36,7 @@ from ._module import EXPOSURE_UNIT_S, ClusterMassCNN
 from ._net import ClusterNet, NonFiniteLossError
 from ._parameters import fingerprint_ignored
 from ._precision import resolve_precision
-from ._sources import ClusterSource, FixedSplit, as_source, prediction_source
+from ._sources import FixedSplit, as_source, prediction_source
 
 __all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
 
