@@ -19,6 +19,16 @@ and, optionally, a third key
 ``y`` is ``log10(M500c / Msun)``, a float array of shape ``(n_samples,)``.
 Nobody else hand-rolls these checks: they call :func:`as_inputs`,
 :func:`check_target` and :func:`check_exposure`.
+
+Each call checks the pixels once. The first step that receives ``X`` checks them
+(a transformer through :func:`checked_inputs`, the estimator in the pass it makes
+anyway); a transformer's output is built by :func:`derived_inputs`, which marks it as
+checked, and the next step trusts that mark once, then drops it. The mark records the
+images array it was made for (its identity, data address, shape, strides and dtype),
+so an ``X`` whose images were replaced is checked again; it is never written on an
+``X`` that :func:`as_inputs` returns to the user, nor kept through pickling or copying.
+Rule: change a transformer's output in place only before passing it to the estimator
+(whose own pass checks every pixel) or after rebuilding it with :func:`as_inputs`.
 """
 
 from __future__ import annotations
@@ -33,12 +43,15 @@ from skorch.helper import SliceDict
 
 __all__ = [
     "EXPOSURE_KEY",
+    "FINITE_BOUND",
     "IMAGES_KEY",
     "REDSHIFT_KEY",
     "as_inputs",
     "check_exposure",
     "check_pixels",
     "check_target",
+    "checked_inputs",
+    "derived_inputs",
     "n_samples_of",
     "unchecked_inputs",
 ]
@@ -443,3 +456,103 @@ def check_target(y: Any, n_samples: int | None = None) -> np.ndarray:
         )
         warnings.warn(message, UserWarning, stacklevel=2)
     return array
+
+
+# ---------------------------------------------------------------- checked once per call
+_MARK = "_sk_clustermass_checked_pixels"
+
+#: Largest |value| a transformer may promise for its output pixels: a margin below
+#: float32's maximum (3.4e38), so that rounding in float32 arithmetic cannot overflow.
+FINITE_BOUND = 1e37
+
+
+class _PixelsChecked:
+    """Which images array a step checked, and a bound on its |pixel| values."""
+
+    __slots__ = ("bound", "key")
+
+    def __init__(self, images: np.ndarray, bound: float) -> None:
+        self.key = _array_key(images)
+        self.bound = bound
+
+    def __reduce__(self):
+        return type(None), ()  # a pickled or copied mark comes back as None: not trusted
+
+
+def _array_key(images: Any) -> tuple | None:
+    if not isinstance(images, np.ndarray):
+        return None
+    address = images.__array_interface__["data"][0]
+    return id(images), address, images.shape, images.strides, images.dtype.str
+
+
+def derived_inputs(images: np.ndarray, X: Mapping, bound: float | None) -> SliceDict:
+    """A step's output ``X``: new images, ``X``'s redshift (and exposure), marked checked.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, n_bands', height', width')
+        The step's output images, float32 (other dtypes are converted).
+    X : mapping
+        The step's input, already checked; its ``"redshift"`` and ``"exposure"`` are
+        passed on as they are.
+    bound : float or None
+        A bound on the output's |pixel| values that the step proves from the bound on
+        its input's (``inf`` for finite values without a known bound): then the new
+        images are not scanned. None if the step may overflow float32 (keep a proved
+        bound below :data:`FINITE_BOUND`): they are checked as :func:`as_inputs` checks.
+
+    Returns
+    -------
+    X_new : skorch.helper.SliceDict
+        Trusted once by :func:`checked_inputs` (the next step of a pipeline).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = as_inputs(np.ones((2, 1, 3, 3)), [0.1, 0.2])
+    >>> Xt = derived_inputs(np.log1p(X["images"]), X, bound=89.0)
+    >>> checked_inputs(Xt) == (Xt, 89.0)
+    True
+    """
+    exposure = X.get(EXPOSURE_KEY)
+    if bound is not None:
+        image_array = _as_float_array(images, "images")
+        _validate_image_shape(image_array)
+        arrays = {IMAGES_KEY: image_array, REDSHIFT_KEY: X[REDSHIFT_KEY]}
+        if exposure is not None:
+            arrays[EXPOSURE_KEY] = exposure
+        output = SliceDict(**arrays)
+    else:
+        output, bound = as_inputs(images, X[REDSHIFT_KEY], exposure=exposure,
+                                  counts=False), np.inf
+    output.__dict__[_MARK] = _PixelsChecked(output[IMAGES_KEY], bound)
+    return output
+
+
+def checked_inputs(X: Any) -> tuple[SliceDict, float]:
+    """``as_inputs(X, counts=False)``, or ``X`` itself if the step before checked it.
+
+    The mark :func:`derived_inputs` leaves is trusted once and removed; it counts only
+    while ``X["images"]`` is the very array it was made for.
+
+    Parameters
+    ----------
+    X : mapping
+        See :func:`as_inputs`.
+
+    Returns
+    -------
+    X : skorch.helper.SliceDict
+    bound : float
+        A bound on the |pixel| values: the mark's, or ``inf`` (finite, as checked).
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        As :func:`as_inputs`.
+    """
+    mark = vars(X).pop(_MARK, None) if isinstance(X, SliceDict) else None
+    if mark is not None and mark.key == _array_key(X.get(IMAGES_KEY)):
+        return X, mark.bound
+    return as_inputs(X, counts=False), np.inf

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from sk_clustermass.estimator._data import (
-    WEIGHT_KEY,
     BatchIterator,
     ClusterTensors,
     random_symmetry,
@@ -31,9 +30,11 @@ def test_from_arrays_shares_memory_with_float32_input(tensors):
 def test_subset_of_subset_maps_to_the_right_rows(tensors):
     data, _ = tensors
     view = data.subset(torch.tensor([2, 4, 6, 8])).subset(torch.tensor([1, 3]))
-    inputs, target = view.take(slice(0, 2))
+    batch = view.take(slice(0, 2))
+    inputs, target = batch
     assert target.tolist() == [4.0, 8.0]
-    assert inputs[WEIGHT_KEY].tolist() == pytest.approx([0.4, 0.8])
+    assert batch.weight.tolist() == pytest.approx([0.4, 0.8])
+    assert "sample_weight" not in inputs  # beside the inputs, not among them
     assert len(view) == 2
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from sk_clustermass.estimator._data import WEIGHT_KEY, ClusterTensors
+from sk_clustermass.estimator._data import ClusterTensors
 from sk_clustermass.estimator._net import (
     EXPLODED_LOSS,
     NonFiniteLossError,
@@ -121,17 +121,18 @@ def _tensors(n=8, weight=None):
 def test_weighted_loss_weights_each_cluster():
     net = _toy_net()
     data = _tensors(weight=np.array([0, 0, 0, 0, 2, 2, 2, 2], dtype=np.float32))
-    inputs, target = data.take(slice(0, 8))
-    assert WEIGHT_KEY in inputs
+    batch = data.take(slice(0, 8))
+    inputs, target = batch
+    assert batch.weight is not None and "sample_weight" not in inputs
     y_pred = net.infer(inputs)  # the weight is not an input of the module
-    weighted = net.get_loss(y_pred, target, X=inputs)
+    weighted = net.get_loss(y_pred, target, X=inputs, weight=batch.weight)
     plain = net.get_loss(y_pred[4:], target[4:])
     torch.testing.assert_close(weighted, plain)  # mean(w * l) with w = (0, 0, 0, 0, 2, 2, 2, 2)
 
 
 class RecordWhetherWeighted(Callback):
     def on_batch_begin(self, net, batch=None, **kwargs):
-        self.seen = WEIGHT_KEY in batch[0]
+        self.seen = batch.weight is not None
 
 
 def test_fit_with_and_without_weights_batches():

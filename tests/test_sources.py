@@ -7,12 +7,14 @@ import pytest
 import torch
 
 from sk_clustermass._utils import band_summary
-from sk_clustermass.estimator._data import WEIGHT_KEY, BatchIterator
+from sk_clustermass.estimator._data import BatchIterator
+from sk_clustermass.estimator._data_protocol import Batch, ClusterSource, ClusterView
 from sk_clustermass.estimator._sources import (
     ArraySource,
     HDF5Source,
     as_source,
     check_sample_weight,
+    prediction_source,
 )
 from sk_clustermass.estimator._streaming import StreamingBatchIterator
 from sk_clustermass.io._hdf5 import HDF5ClusterDataset, write_hdf5
@@ -64,12 +66,24 @@ def test_split_views_carry_targets_and_weights_row_by_row(both, which):
                                    **{k.split("__")[1]: v for k, v in
                                       source.iterator_params("cpu").items()
                                       if k.startswith("iterator_train")})
-        for inputs, batch_target in iterator:
-            np.testing.assert_array_equal(inputs[WEIGHT_KEY].numpy(), 2 * batch_target.numpy())
+        for batch in iterator:
+            inputs, batch_target = batch
+            assert sorted(inputs) == ["images", "redshift"]  # the weights travel beside
+            np.testing.assert_array_equal(batch.weight.numpy(), 2 * batch_target.numpy())
             rows.append(batch_target.numpy())
     rows = np.concatenate(rows)
     assert sorted(rows.tolist()) == list(range(300))
     assert 40 <= len(valid) <= 80
+
+
+def test_sources_and_their_views_declare_the_one_protocol(both):
+    memory, on_disk, X, _ = both
+    for source in (memory, on_disk):
+        assert isinstance(source, ClusterSource)
+        views = [*source.split(0.2, 0, np.zeros(300, np.float32), None, "cpu"), source.view()]
+        assert all(isinstance(view, ClusterView) for view in views)
+    assert isinstance(prediction_source(X), ClusterSource)
+    assert isinstance(prediction_source(X).view(), ClusterView)
 
 
 def test_zero_fraction_has_no_validation_view(both):
@@ -84,7 +98,9 @@ def test_prediction_view_is_every_row_in_order_without_target(both):
         batches = list(source.view().inference_batches(64, "cpu"))
         images = torch.cat([inputs["images"] for inputs, _ in batches]).numpy()
         np.testing.assert_array_equal(images, X["images"])
-        assert all(target is None and WEIGHT_KEY not in inputs for inputs, target in batches)
+        assert all(isinstance(batch, Batch) and batch.weight is None for batch in batches)
+        assert all(target is None and sorted(inputs) == ["images", "redshift"]
+                   for inputs, target in batches)
 
 
 def test_fingerprint_arrays_include_weights_only_when_given(both):

@@ -6,11 +6,11 @@ tensors (sharing memory with the user's numpy arrays where possible), train and
 validation parts are index views of the same tensors, and a batch is one
 ``index_select`` (or one slice when not shuffled).
 
-A batch is ``(inputs, target)`` with ``inputs = {'images', 'redshift'}`` (plus
-``'exposure'`` when the network uses it, see ``use_exposure``); when the fit is
-weighted, ``inputs`` also carries the rows' ``'sample_weight'`` (the net takes it out
-before the forward pass and hands it to the loss), so weights travel with their rows
-through every shuffle and split exactly like the target.
+A batch is a :class:`~._data_protocol.Batch`: ``(inputs, target)`` with ``inputs =
+{'images', 'redshift'}`` (plus ``'exposure'`` when the network uses it, see
+``use_exposure``) and, when the fit is weighted, the rows' loss weights in
+``batch.weight``, beside the inputs: weights travel with their rows through every
+shuffle and split exactly like the target.
 """
 
 from __future__ import annotations
@@ -23,20 +23,19 @@ import torch
 from torch.utils.data import Dataset
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
+from ._data_protocol import Batch, ClusterView
 
 __all__ = [
-    "WEIGHT_KEY",
     "BatchIterator",
     "ClusterTensors",
     "random_symmetry",
     "shuffled_split",
 ]
 
-WEIGHT_KEY = "sample_weight"
-
-
-class ClusterTensors(Dataset):
+class ClusterTensors(Dataset, ClusterView):
     """Image, redshift, (exposure) and target tensors, optionally restricted to some rows.
+
+    A :class:`~._data_protocol.ClusterView`: the training views of arrays in memory.
 
     Parameters
     ----------
@@ -46,7 +45,7 @@ class ClusterTensors(Dataset):
     rows : torch.Tensor of int64, optional
         Rows of the tensors that belong to this view; all rows if omitted.
     weight : torch.Tensor of shape (n_samples,), optional
-        Per-row weights of the loss; batches carry them under ``WEIGHT_KEY``.
+        Per-row weights of the loss; batches carry them in ``batch.weight``.
     exposure : torch.Tensor of shape (n_samples,), optional
         Exposure times in s, for a network that uses them; batches carry them under
         ``EXPOSURE_KEY``.
@@ -120,8 +119,9 @@ class ClusterTensors(Dataset):
                 dataset = self.to(device)
         return BatchIterator(dataset, batch_size)
 
-    def take(self, index: torch.Tensor | slice) -> tuple[dict, torch.Tensor | None]:
-        """Return the batch ``({'images', 'redshift'[, 'exposure']}, target)`` at ``index``.
+    def take(self, index: torch.Tensor | slice) -> Batch:
+        """Return the batch ``({'images', 'redshift'[, 'exposure']}, target)`` at ``index``,
+        with the rows' loss weights (if any) in ``batch.weight``.
 
         ``index`` is a slice or an int64 tensor of positions within this view.
         """
@@ -135,9 +135,7 @@ class ClusterTensors(Dataset):
         inputs = {IMAGES_KEY: pick(self.images), REDSHIFT_KEY: pick(self.redshift)}
         if self.exposure is not None:
             inputs[EXPOSURE_KEY] = pick(self.exposure)
-        if self.weight is not None:
-            inputs[WEIGHT_KEY] = pick(self.weight)
-        return inputs, pick(self.target)
+        return Batch(inputs, pick(self.target), pick(self.weight))
 
 
 def random_symmetry(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -200,16 +198,16 @@ class BatchIterator:
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[dict, torch.Tensor | None]]:
+    def __iter__(self) -> Iterator[Batch]:
         n = len(self.dataset)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             index = slice(start, stop) if order is None else order[start:stop]
-            inputs, target = self.dataset.take(index)
+            batch = self.dataset.take(index)
             if self.augment:
-                inputs[IMAGES_KEY] = random_symmetry(inputs[IMAGES_KEY], self.generator)
-            yield inputs, target
+                batch[0][IMAGES_KEY] = random_symmetry(batch[0][IMAGES_KEY], self.generator)
+            yield batch
 
 
 def shuffled_split(

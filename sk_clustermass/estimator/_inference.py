@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
+from ._data_protocol import Batch, ClusterView
 
 __all__ = [
     "ArrayBatches",
@@ -140,8 +141,10 @@ def _float32_tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 
-class ArrayBatches:
+class ArrayBatches(ClusterView):
     """In-order float32 batches of in-memory arrays, for prediction.
+
+    A :class:`~._data_protocol.ClusterView`: the prediction view of arrays in memory.
 
     Parameters
     ----------
@@ -162,7 +165,7 @@ class ArrayBatches:
     def __len__(self) -> int:
         return len(self.images)
 
-    def inference_batches(self, batch_size: int, device: Any) -> Iterator[tuple[dict, None]]:
+    def inference_batches(self, batch_size: int, device: Any) -> Iterator[Batch]:
         """Batches ``({'images', 'redshift'[, 'exposure']}, None)`` in order.
 
         On the CPU the tensors view the arrays where they are float32 and C-contiguous
@@ -187,7 +190,7 @@ class ArrayBatches:
                 values = [_float32_tensor(column) for column in values]
             else:
                 images, *values = send(images, *values)
-            yield {IMAGES_KEY: images, **dict(zip(keys, values))}, None
+            yield Batch({IMAGES_KEY: images, **dict(zip(keys, values))}, None)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 from ._compile import CompiledModule
-from ._data import WEIGHT_KEY
+from ._data_protocol import ClusterView
 from ._inference import InputScan
 from ._loss import penalty
 from ._precision import autocast
@@ -260,10 +261,7 @@ class ClusterNet(NeuralNet):
         return self
 
     def infer(self, x, **fit_params) -> torch.Tensor:
-        """Forward pass in the net's precision (the output is always float32); the
-        batch's loss weights (if any) are not an input of the module."""
-        if isinstance(x, Mapping) and WEIGHT_KEY in x:
-            x = {key: value for key, value in x.items() if key != WEIGHT_KEY}
+        """Forward pass in the net's precision (the output is always float32)."""
         x = to_tensor(x, device=self.device)
         with autocast(self.precision_in_use, self.device):
             if isinstance(x, Mapping):  # as skorch's infer, through _network
@@ -272,9 +270,33 @@ class ClusterNet(NeuralNet):
                 y_pred = self._network()(x, **fit_params)
         return y_pred.float()
 
-    def get_loss(self, y_pred, y_true, X=None, training: bool = False) -> torch.Tensor:
-        """Data loss (weighted when the batch carries weights), plus the penalty in training."""
-        weight = X.get(WEIGHT_KEY) if isinstance(X, Mapping) else None
+    def train_step_single(self, batch, **fit_params) -> dict:
+        """skorch's training step, with the batch's loss weights (``batch.weight``)."""
+        self._set_training(True)
+        inputs, target = unpack_data(batch)
+        y_pred = self.infer(inputs, **fit_params)
+        loss = self.get_loss(y_pred, target, X=inputs, training=True,
+                             weight=getattr(batch, "weight", None))
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params) -> dict:
+        """skorch's validation step, with the batch's loss weights (``batch.weight``)."""
+        self._set_training(False)
+        inputs, target = unpack_data(batch)
+        with torch.no_grad():
+            y_pred = self.infer(inputs, **fit_params)
+            loss = self.get_loss(y_pred, target, X=inputs, training=False,
+                                 weight=getattr(batch, "weight", None))
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training: bool = False,
+                 weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Data loss (weighted when ``weight`` is given), plus the penalty in training.
+
+        ``weight`` holds the rows' loss weights, which a :class:`~._data_protocol.Batch`
+        carries beside its inputs.
+        """
         if weight is None:
             loss = super().get_loss(y_pred, y_true, X=X, training=training)
         else:
@@ -291,7 +313,7 @@ class ClusterNet(NeuralNet):
         return loss
 
     def predict_raw(
-        self, dataset, *, symmetries: bool = False, return_target: bool = False,
+        self, dataset: ClusterView, *, symmetries: bool = False, return_target: bool = False,
         scan: InputScan | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array.
@@ -303,7 +325,8 @@ class ClusterNet(NeuralNet):
 
         Parameters
         ----------
-        dataset : ClusterTensors, ArrayBatches or StreamingClusters
+        dataset : ClusterView
+            Read through its ``inference_batches`` (see :mod:`._data_protocol`).
         symmetries : bool, default=False
             Average over the 8 symmetries of the square (test-time augmentation).
         return_target : bool, default=False

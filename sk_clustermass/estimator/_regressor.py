@@ -22,6 +22,7 @@ from ._checkpoint import (
 )
 from ._constructor import PARAMETERS_PLACEHOLDER, parameters_docstring, table_constructor
 from ._data import BatchIterator
+from ._data_protocol import ClusterSource
 from ._domain import OutOfDomainWarning, domain_ranges, far_outside
 from ._inference import InputRanges, InputScan
 from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
@@ -36,7 +37,7 @@ from ._parameters import (
     validate_parameters,
 )
 from ._precision import resolve_precision
-from ._sources import ClusterSource, FixedSplit, as_source, prediction_source
+from ._sources import FixedSplit, as_source, prediction_source
 from ._training_setup import resolve_device, training_callbacks
 
 __all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]

@@ -1,11 +1,17 @@
-"""One data-source protocol for ``fit`` and ``predict``: arrays in memory or an HDF5 file.
+"""The two data sources of ``fit`` and ``predict``: arrays in memory or an HDF5 file.
 
 ``fit`` needs the same few things from its clusters wherever they live: how many rows
 and of what image shape, the redshifts, targets and weights, one pass of per-band
 statistics (:class:`~sk_clustermass._utils.BandSummary`), a train/validation split
-into dataset views, and the batch iterator that reads those views. A
-:class:`ClusterSource` provides them; :func:`as_source` picks the implementation once,
-from what the user passed, and neither ``fit`` nor ``predict`` branches on it again.
+into dataset views, and the batch iterator that reads those views. The
+:class:`~._data_protocol.ClusterSource` protocol declares them; :func:`as_source`
+picks the implementation once, from what the user passed, and neither ``fit`` nor
+``predict`` branches on it again.
+
+Pixels are checked once per call, in a pass the source makes anyway: the statistics
+pass of ``fit`` (:meth:`ArraySource.summary`) and the prediction pass of ``predict``
+(:class:`~._inference.InputScan`); the detailed error (how many values, the first
+cluster holding one) is computed from the array at hand only when a pass found one.
 
 - :class:`ArraySource`: ``X`` in memory. Training views are :class:`ClusterTensors`
   sharing the user's float32 arrays; the split is a shuffled, seeded split of the rows.
@@ -29,21 +35,14 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .._inputs import (
-    EXPOSURE_KEY,
-    IMAGES_KEY,
-    REDSHIFT_KEY,
-    as_inputs,
-    check_pixels,
-    check_target,
-    unchecked_inputs,
-)
+from .._inputs import check_pixels, check_target, unchecked_inputs
 from .._utils import BandMoments, BandSummary, band_summary, check_vector
 from ._data import BatchIterator, ClusterTensors, shuffled_split
+from ._data_protocol import ClusterSource
 from ._inference import ArrayBatches
 from ._streaming import (
     DEFAULT_BLOCK_SIZE,
@@ -55,7 +54,6 @@ from ._streaming import (
 
 __all__ = [
     "ArraySource",
-    "ClusterSource",
     "FixedSplit",
     "HDF5Source",
     "as_source",
@@ -64,62 +62,14 @@ __all__ = [
 ]
 
 
-class ClusterSource(Protocol):
-    """What ``fit`` and ``predict`` read from a set of clusters.
-
-    Attributes
-    ----------
-    n_rows : int
-    image_shape : tuple of int
-        ``(n_bands, height, width)``.
-    redshift : ndarray of shape (n_rows,)
-    target : ndarray of shape (n_rows,) or None
-        ``log10(M500c / Msun)``; None for prediction.
-    weight : ndarray of shape (n_rows,) or None
-        Per-cluster loss weights (as given, >= 0); None for an unweighted fit.
-    exposure : ndarray of shape (n_rows,) or None
-        Exposure times in s, float32; None unless the network uses them.
-    iterator : type
-        The batch iterator skorch builds over this source's views.
-    """
-
-    n_rows: int
-    image_shape: tuple[int, int, int]
-    redshift: np.ndarray
-    target: np.ndarray | None
-    weight: np.ndarray | None
-    exposure: np.ndarray | None
-    iterator: type
-
-    def summary(self) -> BandSummary:
-        """Per-band statistics and per-cluster band-total ranges of the images."""
-
-    def split(
-        self, fraction: float, seed: int, target: np.ndarray, weight: np.ndarray | None,
-        device: str,
-    ) -> tuple[Any, Any]:
-        """Training view and validation view (None if ``fraction == 0``)."""
-
-    def view(self) -> Any:
-        """Every row, without target, in order (for prediction)."""
-
-    def check_pixels(self) -> None:
-        """Raise the input error for NaN or infinite pixels (the prediction pass found one)."""
-
-    def iterator_params(self, device: str) -> dict:
-        """Extra skorch ``iterator_train__*``/``iterator_valid__*`` settings."""
-
-    def fingerprint_arrays(self) -> list[np.ndarray]:
-        """The arrays that name this fit's checkpoints."""
-
-
-class ArraySource:
-    """Clusters held in memory as numpy arrays.
+class ArraySource(ClusterSource):
+    """Clusters held in memory as numpy arrays (a :class:`~._data_protocol.ClusterSource`).
 
     Parameters
     ----------
     images : ndarray of shape (n_rows, n_bands, height, width)
-        float32 for training; any real dtype and layout for prediction.
+        float32 for training; any real dtype and layout for prediction. Not checked
+        for NaN or infinite pixels: :meth:`summary` and the prediction pass do that.
     redshift : ndarray of shape (n_rows,), float32
     target : ndarray of shape (n_rows,), optional
     weight : ndarray of shape (n_rows,), optional
@@ -146,7 +96,12 @@ class ArraySource:
         self.image_shape = tuple(images.shape[1:])
 
     def summary(self) -> BandSummary:
-        return band_summary(self.images)
+        """The band statistics; their pass over the images is also the pixel check."""
+        with np.errstate(invalid="ignore", over="ignore"):  # judged just below
+            summary = band_summary(self.images)
+        if not (np.isfinite(summary.mean).all() and np.isfinite(summary.std).all()):
+            self.check_pixels()  # the error path: count the bad values for the message
+        return summary
 
     def split(self, fraction, seed, target, weight, device):
         data = ClusterTensors.from_arrays(self.images, self.redshift, target, weight,
@@ -173,8 +128,11 @@ class ArraySource:
         return arrays if self.exposure is None else [*arrays, self.exposure]
 
 
-class HDF5Source:
+class HDF5Source(ClusterSource):
     """Clusters in an HDF5 file of our format, read in blocks (out of core).
+
+    A :class:`~._data_protocol.ClusterSource`; the file's reader refuses a block
+    holding a NaN or infinite pixel as it reads it.
 
     Parameters
     ----------
@@ -310,7 +268,10 @@ def _file_exposure(dataset: Any, use_exposure: bool, training: bool) -> np.ndarr
 
 def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
               training: bool = True, use_exposure: bool = False) -> ArraySource | HDF5Source:
-    """The :class:`ClusterSource` for ``X`` (arrays, or an HDF5 file or path).
+    """The :class:`~._data_protocol.ClusterSource` for ``X`` (arrays, or an HDF5 file or path).
+
+    The images' pixels are not read here: the source's :meth:`~ArraySource.summary`
+    checks them in its pass.
 
     Parameters
     ----------
@@ -331,9 +292,9 @@ def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
     """
     dataset = _hdf5_dataset(X)
     if dataset is None:
-        X = as_inputs(X, counts=False)
-        images, redshift = X[IMAGES_KEY], X[REDSHIFT_KEY]
-        exposure = _array_exposure(X, X.get(EXPOSURE_KEY), use_exposure, training)
+        images, redshift, exposure = unchecked_inputs(X)  # pixels: in summary()
+        images = images.astype(np.float32, copy=False)
+        exposure = _array_exposure(X, exposure, use_exposure, training)
         target = check_target(y, len(images)) if training else None
         weight = None
         if sample_weight is not None:
@@ -354,7 +315,8 @@ def as_source(X: Any, y: Any = None, sample_weight: Any = None, *,
 
 
 def prediction_source(X: Any, *, use_exposure: bool = False) -> ArraySource | HDF5Source:
-    """The :class:`ClusterSource` ``predict`` reads: ``X`` checked but for its pixels.
+    """The :class:`~._data_protocol.ClusterSource` ``predict`` reads: ``X`` checked but
+    for its pixels.
 
     In memory, the images keep their dtype and layout (see
     :func:`~sk_clustermass._inputs.unchecked_inputs`): the prediction pass converts them

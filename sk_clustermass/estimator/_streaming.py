@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
-from ._data import WEIGHT_KEY, random_symmetry
+from ._data import random_symmetry
+from ._data_protocol import Batch, ClusterView
 from ._inference import pinned_transfer
 
 __all__ = [
@@ -91,8 +92,11 @@ def block_split(
     return train, valid
 
 
-class StreamingClusters(torch.utils.data.Dataset):
+class StreamingClusters(torch.utils.data.Dataset, ClusterView):
     """Blocks of rows of an HDF5 cluster file, read on demand.
+
+    A :class:`~._data_protocol.ClusterView`: the views of a file, for training and
+    prediction.
 
     Parameters
     ----------
@@ -102,7 +106,7 @@ class StreamingClusters(torch.utils.data.Dataset):
     target : ndarray of shape (n_rows,), optional
         Standardised targets for every row of the file; None for inference.
     weight : ndarray of shape (n_rows,), optional
-        Loss weights for every row of the file; batches carry them under ``WEIGHT_KEY``.
+        Loss weights for every row of the file; batches carry them in ``batch.weight``.
     exposure : ndarray of shape (n_rows,), optional
         Exposure times (s) of every row of the file, for a network that uses them;
         batches carry them under ``EXPOSURE_KEY``.
@@ -234,7 +238,7 @@ class StreamingBatchIterator:
         step = self.buffer_blocks
         return [order[i : i + step] for i in range(0, n_blocks, step)]
 
-    def __iter__(self) -> Iterator[tuple[dict, torch.Tensor | None]]:
+    def __iter__(self) -> Iterator[Batch]:
         buffers = self._buffers()
         if not buffers:
             return
@@ -272,6 +276,5 @@ class StreamingBatchIterator:
                 if order is None and self.pin_memory:  # an asynchronous copy, as above
                     batch_exposure = batch_exposure.pin_memory()
                 inputs[EXPOSURE_KEY] = batch_exposure
-            if weight is not None:
-                inputs[WEIGHT_KEY] = weight[index]
-            yield inputs, None if target is None else target[index]
+            yield Batch(inputs, None if target is None else target[index],
+                        None if weight is None else weight[index])

@@ -13,7 +13,13 @@ in three hooks:
     Return a new float array of shape (n_samples, n_bands', height', width').
 
 and may override ``_check_images(images)`` for value checks on the input (for
-example "photon counts must be >= 0").
+example "photon counts must be >= 0") and ``_output_bound(input_bound)`` (a bound on
+the output's |pixel| values, proved from one on the input's, where the transform
+cannot overflow: its output is then passed on without a scan, see
+:func:`~sk_clustermass._inputs.derived_inputs`).
+
+The pixels are checked once per pipeline call: the first step checks its input, and
+every step marks its output so that the next step trusts it once.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDict
 
-from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs
+from .._inputs import IMAGES_KEY, checked_inputs, derived_inputs
 
 __all__ = ["ImageTransformerMixin"]
 
@@ -55,16 +61,20 @@ class ImageTransformerMixin(TransformerMixin):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ machinery
-    def _validate_input(self, X: Any) -> SliceDict:
-        X = as_inputs(X, counts=False)
-        self._check_images(X[IMAGES_KEY])
-        return X
+    def _output_bound(self, input_bound: float) -> float | None:
+        """Bound on |output pixel| given ``input_bound`` on |input pixel| (``inf``: any
+        finite value), or None if the transform may overflow; None by default."""
+        return None
 
-    @staticmethod
-    def _output(images: np.ndarray, X: SliceDict) -> SliceDict:
-        # as_inputs neither copies float32 arrays nor touches the redshift (or exposure)
-        # array; it guarantees that no transformer hands on a NaN or an inf.
-        return as_inputs(images, X[REDSHIFT_KEY], exposure=X.get(EXPOSURE_KEY), counts=False)
+    def _validate_input(self, X: Any) -> tuple[SliceDict, float]:
+        X, bound = checked_inputs(X)  # no scan if the step before marked X as checked
+        self._check_images(X[IMAGES_KEY])
+        return X, bound
+
+    def _output(self, images: np.ndarray, X: SliceDict, bound: float | None = None) -> SliceDict:
+        # No copy of float32 images, the redshift (and exposure) untouched; images
+        # without a proven bound are scanned: no transformer hands on a NaN or an inf.
+        return derived_inputs(images, X, bound)
 
     def fit(self, X: Any, y: Any = None) -> Self:
         """Check the parameters and the input, and learn what the transformer needs.
@@ -83,7 +93,7 @@ class ImageTransformerMixin(TransformerMixin):
             The fitted transformer.
         """
         self._check_params()
-        X = self._validate_input(X)
+        X, _ = self._validate_input(X)
         self._fit_images(X[IMAGES_KEY])
         return self
 
@@ -104,8 +114,9 @@ class ImageTransformerMixin(TransformerMixin):
         """
         check_is_fitted(self)
         self._check_params()
-        X = self._validate_input(X)
-        return self._output(self._transform_images(X[IMAGES_KEY]), X)
+        X, bound = self._validate_input(X)
+        return self._output(self._transform_images(X[IMAGES_KEY]), X,
+                            self._output_bound(bound))
 
     def fit_transform(self, X: Any, y: Any = None) -> SliceDict:
         """Fit, then transform the same ``X``, validating it once.
@@ -124,9 +135,10 @@ class ImageTransformerMixin(TransformerMixin):
             As :meth:`transform`.
         """
         self._check_params()
-        X = self._validate_input(X)
+        X, bound = self._validate_input(X)
         self._fit_images(X[IMAGES_KEY])
-        return self._output(self._transform_images(X[IMAGES_KEY]), X)
+        return self._output(self._transform_images(X[IMAGES_KEY]), X,
+                            self._output_bound(bound))
 
     def _needs_counts(self) -> bool:
         """Whether the input must be photon counts (>= 0); False unless overridden."""

@@ -92,6 +92,10 @@ class CenterCrop(ImageTransformerMixin, BaseEstimator):
             )
             raise ValueError(message)
 
+    def _output_bound(self, input_bound: float) -> float:
+        """A crop keeps every value it keeps: the input's bound."""
+        return input_bound
+
     def _transform_images(self, images: np.ndarray) -> np.ndarray:
         crop_height, crop_width = crop_shape(self.size)
         top = (images.shape[2] - crop_height) // 2

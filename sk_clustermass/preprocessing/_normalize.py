@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._inputs import FINITE_BOUND
 from .._utils import band_mean_std, check_choice
 from ._base import ImageTransformerMixin
 
@@ -101,6 +102,15 @@ class BandNormalizer(ImageTransformerMixin, BaseEstimator):
     def _fit_images(self, images: np.ndarray) -> None:
         self.offset_, self.scale_ = _band_statistics(images, self.method)
         self.n_bands_in_ = images.shape[1]
+
+    def _output_bound(self, input_bound: float) -> float | None:
+        """``|x - offset_| / scale_`` from a bound on ``|x|``, if far below float32's maximum."""
+        offset = np.abs(self.offset_.astype(np.float32)).max()
+        scale = self.scale_.astype(np.float32).min()  # as in _transform_images
+        shifted = min(input_bound, float(np.finfo(np.float32).max)) + float(offset)
+        if scale <= 0 or shifted > FINITE_BOUND or shifted / scale > FINITE_BOUND:
+            return None
+        return shifted / float(scale) * (1 + 1e-6)  # margin for float32 rounding
 
     def _transform_images(self, images: np.ndarray) -> np.ndarray:
         n_bands = images.shape[1]

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from skorch.helper import SliceDict
 
-from .._inputs import IMAGES_KEY, as_inputs
+from .._inputs import FINITE_BOUND, IMAGES_KEY, as_inputs
 from .._utils import check_choice, check_number
 from ._base import ImageTransformerMixin
 
@@ -85,6 +85,15 @@ class LogStretch(ImageTransformerMixin, BaseEstimator):
             "LogStretch(method='asinh'), which is defined for negative values."
         )
         raise ValueError(message)
+
+    def _output_bound(self, input_bound: float) -> float | None:
+        """log1p and asinh of finite values are below 89.5; ``x / scale`` can overflow
+        only for ``scale < 1`` and values near float32's maximum."""
+        largest = min(input_bound, float(np.finfo(np.float32).max))
+        stretched = largest / self.scale
+        if self.scale < 1 and stretched > FINITE_BOUND:
+            return None
+        return float(np.arcsinh(stretched)) + 1.0  # >= log1p; margin for float32 rounding
 
     def _transform_images(self, images: np.ndarray) -> np.ndarray:
         function = np.log1p if self.method == "log1p" else np.arcsinh
