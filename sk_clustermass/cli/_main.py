@@ -82,7 +82,7 @@ def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
 
 
 def _add_model_input(parser: argparse.ArgumentParser) -> None:
-    from ._tables import add_table_options
+    from ._predictions import add_table_options
 
     parser.add_argument("model", nargs="?",
                         help="fitted model: a .safetensors file from `train` (or --model)")
