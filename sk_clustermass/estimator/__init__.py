@@ -16,11 +16,13 @@ and :class:`ConformalWidthRegressor` (widths recalibrated on a held-out split, p
 bin of predicted mass). :class:`Parameter` and :func:`parameter_table` describe the
 regressor's constructor parameters, one entry each: :func:`validate_parameters` checks
 them, and the command line and the docs table (:func:`parameter_table_markdown`) are
-made from them.
+made from them. :func:`demo_parameters` is the small, fast network the demo, the
+examples and the benchmarks train.
 """
 
 from ._compile import CompilationFallbackWarning
 from ._conformal import ConformalWidthRegressor, conformal_quantile
+from ._demo_network import demo_parameters
 from ._domain import OutOfDomainWarning
 from ._ensemble import EnsembleRegressor, mixture_moments
 from ._export import MassNetwork, export_onnx, export_torch
@@ -53,6 +55,7 @@ __all__ = [
     "Parameter",
     "TrainingInterruptedWarning",
     "conformal_quantile",
+    "demo_parameters",
     "export_onnx",
     "export_torch",
     "fingerprint_ignored",
