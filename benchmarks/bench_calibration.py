@@ -37,16 +37,14 @@ from sklearn.pipeline import make_pipeline
 
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.datasets import make_clusters
+from sk_clustermass.estimator import demo_parameters
 from sk_clustermass.metrics import binned_table, summary_table
 from sk_clustermass.preprocessing import LogStretch
 from sk_clustermass.uncertainty import ConformalWidthRegressor, EnsembleRegressor
 
-#: A small network that trains in about a minute on 2 CPU cores (the demo's design).
-NETWORK = {"n_filters": 16, "kernel_size": 3, "conv_layers": (1, 2), "pool_size": 4,
-           "dense_layers": (256, 128, 64), "lr": 1e-3, "lr_schedule": "cosine",
-           "batch_size": 64, "patience": 5, "augment": True}
-QUICK_NETWORK = {"n_filters": 4, "kernel_size": 3, "conv_layers": (1,), "pool_size": 4,
-                 "dense_layers": (16,), "batch_size": 32, "patience": None}
+#: The demo's network, and its smoke-test version (``--quick``).
+NETWORK = demo_parameters()
+QUICK_NETWORK = demo_parameters(quick=True)
 #: Targets of issue 14: (column, ideal, tolerance).
 TARGETS = (("coverage_68", 0.68, 0.03), ("coverage_95", 0.95, 0.02))
 MAX_BIAS_DEX = 0.03

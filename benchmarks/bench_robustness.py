@@ -56,6 +56,7 @@ from sklearn.pipeline import make_pipeline
 from sk_clustermass import ClusterMassRegressor
 from sk_clustermass.baselines import CountRateRelation
 from sk_clustermass.datasets import make_clusters
+from sk_clustermass.estimator import demo_parameters
 from sk_clustermass.metrics import summary_table
 from sk_clustermass.preprocessing import GaussianSmoothing, LogStretch
 from sk_clustermass.simulate import (
@@ -65,11 +66,9 @@ from sk_clustermass.simulate import (
     get_survey,
 )
 
-NETWORK = {"n_filters": 16, "kernel_size": 3, "conv_layers": (1, 2), "pool_size": 4,
-           "dense_layers": (256, 128, 64), "lr": 1e-3, "lr_schedule": "cosine",
-           "batch_size": 64, "patience": 5, "augment": True}
-QUICK_NETWORK = {"n_filters": 4, "kernel_size": 3, "conv_layers": (1,), "pool_size": 4,
-                 "dense_layers": (16,), "batch_size": 32, "patience": None}
+#: The demo's network, and its smoke-test version (``--quick``).
+NETWORK = demo_parameters()
+QUICK_NETWORK = demo_parameters(quick=True)
 #: Changes of scatter or bias above this are named systematics (issue 14).
 SYSTEMATIC_DEX = 0.02
 

@@ -89,7 +89,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"(^|/)_",  # helpers such as _study_cli.py
+    "ignore_pattern": r"(^|/)_",  # private helpers, if any
     "plot_gallery": os.environ.get("SK_CLUSTERMASS_GALLERY", "True"),
     "download_all_examples": False,
     "remove_config_comments": True,

@@ -22,7 +22,8 @@ improved configuration (:data:`sk_clustermass.studies.IMPROVED_STANDARD`) on all
 clusters and scores both on 2000 fresh ones (``<out>/fresh_check/``), and writes
 ``<out>/standard_summary.csv``.
 
-The options are those of ``sk-clustermass study`` (see ``examples/_study_cli.py``).
+The options are those of ``sk-clustermass study``
+(:func:`sk_clustermass.cli.add_study_options`).
 """
 
 import argparse
@@ -30,8 +31,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from _study_cli import parse_study_options
 
+from sk_clustermass.cli import add_study_options
 from sk_clustermass.datasets import make_clusters
 from sk_clustermass.studies import (
     FRESH_TEST_DATA,
@@ -44,6 +45,14 @@ from sk_clustermass.studies import (
     run_standard_study,
     run_study,
 )
+
+
+def parse_study_options(parser, argv=None):
+    """The options of ``argv``; the network parameters given (``--n-filters`` ...) as a dict."""
+    add_study_options(parser, output="study_results")
+    args = parser.parse_args(argv)
+    params = {key[3:]: value for key, value in vars(args).items() if key.startswith("hp_")}
+    return args, params
 
 
 def run_standard(out, studies, overrides, n_samples=None, n_jobs=None, fresh=True):
@@ -84,7 +93,7 @@ def main(argv=None):
                         "'fresh_check' is the final check on fresh clusters)")
     parser.add_argument("--standard", action="store_true",
                         help="run the standard-mode studies (paired, with intervals)")
-    args, params = parse_study_options(None, "study_results", argv, parser)
+    args, params = parse_study_options(parser, argv)
     out = Path(args.output)
     if args.standard:
         names = args.studies or [*STANDARD_STUDIES, "fresh_check"]

@@ -1,18 +1,10 @@
-"""Every bad-input case of benchmarks/bad_input_report.py gets a clear error."""
+"""Every bad-input case of tests/bad_input_cases.py gets a clear error."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-_SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bad_input_report.py"
-_spec = importlib.util.spec_from_file_location("bad_input_report", _SCRIPT)
-report = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = report  # dataclasses look their module up there
-_spec.loader.exec_module(report)
+from tests import bad_input_cases as report
 
 CASES = report.input_cases() + report.regressor_cases() + report.transformer_cases()
 

@@ -339,6 +339,42 @@ def test_bad_input_in_a_subprocess(tmp_path):
     )
 
 
+def test_user_error_exits_2_and_says_what_was_wrong(capsys, tmp_path):
+    line = _error(capsys, "simulate", "-n", "3", "-o", str(tmp_path / "sim.fits"))
+    assert "HDF5" in line and "internal error" not in line
+
+
+@pytest.mark.parametrize("error", [TypeError("unsupported operand"), KeyError("images"),
+                                   IndexError("index 3 is out of bounds"),
+                                   AttributeError("no attribute 'x'")])
+def test_internal_error_exits_1_as_a_bug_with_how_to_report_it(capsys, monkeypatch, tmp_path,
+                                                               error):
+    from sk_clustermass.cli import _commands
+
+    def broken(args, console):
+        raise error
+
+    monkeypatch.setattr(_commands, "run_simulate", broken)
+    code = main(["simulate", "-n", "3", "-o", str(tmp_path / "s.h5")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(lines) == 1 and "Traceback" not in lines[0]
+    assert "internal error" in lines[0] and "bug" in lines[0]
+    assert type(error).__name__ in lines[0]
+    assert "--traceback" in lines[0] and "open an issue" in lines[0]
+
+
+def test_internal_error_with_traceback_raises(monkeypatch, tmp_path):
+    from sk_clustermass.cli import _commands
+
+    def broken(args, console):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(_commands, "run_simulate", broken)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        main(["simulate", "-n", "3", "-o", str(tmp_path / "s.h5"), "--traceback"])
+
+
 def test_simulate_survey_preset(tmp_path):
     import json
 

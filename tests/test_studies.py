@@ -7,6 +7,8 @@ every example script in quick mode on a few simulated clusters.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import os
 import subprocess
@@ -254,19 +256,51 @@ def test_scatter_figure_for_grouped_and_categorical_grids(name):
 
 
 # ---------------------------------------------------------------------- the examples
+def _study_examples() -> list[Path]:
+    return sorted(EXAMPLES.glob("study_*.py"))
+
+
+def test_every_study_has_a_self_contained_example():
+    """One gallery example per study, importing only public names of installed packages
+    (no helper module beside it), running its study through run_study."""
+    assert {path.stem.removeprefix("study_") for path in _study_examples()} == set(STUDIES)
+    for path in _study_examples():
+        tree = ast.parse(path.read_text())
+        title = ast.get_docstring(tree).splitlines()
+        assert title[0].endswith("?") and set(title[1]) == {"="}, path.name
+        modules = [node.module for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom)]
+        modules += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names]
+        for module in modules:
+            assert module and importlib.util.find_spec(module.split(".")[0]), module
+            assert not any(part.startswith("_") for part in module.split(".")), module
+        assert f'run_study("{path.stem.removeprefix("study_")}"' in path.read_text()
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("study_*.py")))
-def test_example_script_runs_in_quick_mode(script, tmp_path):
-    assert len(list(EXAMPLES.glob("study_*.py"))) == len(STUDIES)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    command = [sys.executable, str(EXAMPLES / script), "--mode", "quick", "--simulate", "40",
-               "--max-epochs", "1", "-o", str(tmp_path / "out")]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "seed's finding" in done.stdout
-    for name in ("cv_results.csv", "summary.json", "overview.png", "scatter.png"):
-        assert (tmp_path / "out" / name).is_file(), name
+@pytest.mark.parametrize("script", [path.name for path in _study_examples()])
+# 40 clusters trained for 1 epoch: held-out clusters outside that tiny training set are
+# extrapolations, which predict rightly warns about; not a failure of the example.
+@pytest.mark.filterwarnings("ignore::sk_clustermass.estimator.OutOfDomainWarning")
+def test_example_script_runs_in_quick_mode(script, tmp_path, monkeypatch, capsys):
+    """Each example as a user runs it, on 40 clusters for 1 epoch instead of 600 for 12."""
+    import runpy
+
+    import sk_clustermass.datasets
+    import sk_clustermass.studies
+
+    make_clusters, run = sk_clustermass.datasets.make_clusters, sk_clustermass.studies.run_study
+    monkeypatch.setattr(sk_clustermass.datasets, "make_clusters",
+                        lambda n_samples, **options: make_clusters(40, **options))
+    monkeypatch.setattr(sk_clustermass.studies, "run_study",
+                        lambda *args, **options: run(*args, **options, max_epochs=1, verbose=0))
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    assert "seed's finding" in capsys.readouterr().out
+    name = script.removeprefix("study_").removesuffix(".py")
+    for output in ("cv_results.csv", "summary.json", "overview.png", "scatter.png"):
+        assert (tmp_path / "study_results" / name / output).is_file(), output
 
 
 @pytest.mark.slow

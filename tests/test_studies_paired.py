@@ -1,4 +1,7 @@
-"""Tests of the paired, repeated study comparison (studies/_paired.py, studies/_standard.py)."""
+"""Tests of the paired, repeated study comparison.
+
+Covers ``studies/_paired.py`` (the comparison) and ``studies/_paired_study.py`` (the runs).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from sk_clustermass.preprocessing import GaussianSmoothing
 from sk_clustermass.studies import (
     STANDARD_STUDIES,
     TimeBudget,
-    _standard,
+    _paired_study,
     default_pipeline,
     paired_comparison,
     run_fresh_check,
@@ -101,7 +104,7 @@ def test_run_paired_study_resumes_from_saved_runs(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(_standard, "_train_one", no_training)
+    monkeypatch.setattr(_paired_study, "_train_one", no_training)
     again = run_paired_study(pipe, grid, X, y, out_dir=tmp_path, seeds=(0, 1), cv=2,
                              n_boot=50, verbose=0)
     np.testing.assert_array_equal(first.residuals["dropout=0.3"], again.residuals["dropout=0.3"])
@@ -138,13 +141,13 @@ def test_runs_are_shared_between_studies_by_configuration(tmp_path, monkeypatch)
                      verbose=0)
     assert len(list(shared.glob("*.json"))) == 2
     trained = []
-    original = _standard._train_one
+    original = _paired_study._train_one
 
     def counting(pipe, params, *args):
         trained.append(dict(params))
         return original(pipe, params, *args)
 
-    monkeypatch.setattr(_standard, "_train_one", counting)
+    monkeypatch.setattr(_paired_study, "_train_one", counting)
     run_paired_study(default_pipeline(**_TINY), {"regressor__dropout": [0.0, 0.5]}, X, y,
                      out_dir=tmp_path / "b", runs_dir=shared, seeds=(0,), cv=2, n_boot=20,
                      verbose=0)
@@ -157,7 +160,7 @@ def test_runs_are_shared_between_studies_by_configuration(tmp_path, monkeypatch)
 
 def test_configuration_key_sees_every_setting():
     pipe = default_pipeline(**_TINY)
-    key = _standard.configuration_key
+    key = _paired_study.configuration_key
     assert key(pipe, {}) == key(default_pipeline(**_TINY), {})
     assert key(pipe, {}) == key(pipe, {"regressor__verbose": 1})
     # A setting at its default is left out: a parameter added to the library later
@@ -216,7 +219,7 @@ def test_standard_studies_are_well_formed():
         candidates = list(ParameterGrid(study.grid))
         assert study.reference in candidates, name
         assert study.lab_finding, name
-        assert len(candidates) == len({_standard.configuration_key(pipe, c)
+        assert len(candidates) == len({_paired_study.configuration_key(pipe, c)
                                        for c in candidates}), name
         study.pipeline().set_params(**candidates[0])  # every name reaches the pipeline
     kernels = STANDARD_STUDIES["kernel_size"].grid + STANDARD_STUDIES["kernel_size_same"].grid

@@ -17,7 +17,7 @@ from sk_clustermass.studies import (
     FRESH_TEST_DATA,
     STANDARD_DATA,
     STANDARD_STUDIES,
-    _standard,
+    _paired_study,
     make_standard_data,
     run_fresh_check,
     run_standard_study,
@@ -36,7 +36,7 @@ def test_committed_standard_results_reproduce_without_training(tmp_path, monkeyp
     def no_training(*args, **kwargs):
         raise AssertionError("a committed run did not match the data: it would be retrained")
 
-    monkeypatch.setattr(_standard, "_train_one", no_training)
+    monkeypatch.setattr(_paired_study, "_train_one", no_training)
     X, y = make_standard_data(STANDARD_DATA)
     for name in finished:
         result = run_standard_study(name, X, y, out_dir=tmp_path / name,

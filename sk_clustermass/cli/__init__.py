@@ -3,7 +3,7 @@
 :func:`main` is the console script's entry point; :func:`build_parser` returns its
 :class:`argparse.ArgumentParser` (the command-line reference is generated from it).
 :func:`add_study_options` gives any script the options of ``sk-clustermass study``
-(the ``examples/study_*.py`` scripts use it), so that both read the same way.
+(``examples/run_all_studies.py`` uses it), so that both read the same way.
 """
 
 from ._main import build_parser, main

@@ -185,7 +185,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 # ----------------------------------------------------------------------------- predict
 def run_predict(args: argparse.Namespace, console: Console) -> int:
     """Predict masses for every cluster of an HDF5 file into a table with units."""
-    from ._tables import resolve_model, table_path, write_predictions
+    from ._predictions import resolve_model, table_path, write_predictions
 
     model_path_given = args.model if args.model_option is None else args.model_option
     if args.output is not None:  # never over an input, whatever its suffix says
@@ -207,8 +207,8 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     from ..metrics import summary_table
     from ._calibration import binned_tables, console_table, report_tables, write_binned
     from ._figures import evaluation_figures, gallery_rows
+    from ._predictions import resolve_model, table_path, write_predictions
     from ._report import Report, write_report
-    from ._tables import resolve_model, table_path, write_predictions
 
     model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data, need_target=True)

@@ -29,35 +29,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..estimator import demo_parameters
 from ._common import CLIError, Console, EpochProgressBar, build_pipeline, check_device
 
-__all__ = ["DEFAULT_EPOCHS", "DEFAULT_SAMPLES", "DEMO_NETWORK", "QUICK", "run_demo"]
+__all__ = ["DEFAULT_EPOCHS", "DEFAULT_SAMPLES", "QUICK", "run_demo"]
 
-#: Clusters simulated by default (with the network below: 5-8 minutes on 2 CPU cores).
+#: Clusters simulated by default (with the demo network: 5-8 minutes on 2 CPU cores).
 DEFAULT_SAMPLES = 5000
 #: Most epochs by default (early stopping may end training before).
 DEFAULT_EPOCHS = 20
-#: The network of the demo: the seed's design, slimmed to train in minutes (one
-#: convolution before the first pool), with random flips/rotations against overfitting.
-DEMO_NETWORK: dict[str, Any] = {
-    "n_filters": 16,
-    "kernel_size": 3,
-    "conv_layers": (1, 2),
-    "pool_size": 4,
-    "dense_layers": (256, 128, 64),
-    "lr": 1e-3,
-    "lr_schedule": "cosine",
-    "batch_size": 64,
-    "patience": 5,
-    "augment": True,
-}
-#: ``--quick``: a smoke test in seconds (the masses are poor).
-QUICK: dict[str, Any] = {
-    "n_samples": 200,
-    "max_epochs": 2,
-    "network": {"n_filters": 4, "kernel_size": 3, "conv_layers": (1,), "pool_size": 4,
-                "dense_layers": (16,), "batch_size": 32, "patience": None},
-}
+#: ``--quick``: a smoke test in seconds (the masses are poor), with the network of
+#: ``demo_parameters(quick=True)``.
+QUICK: dict[str, Any] = {"n_samples": 200, "max_epochs": 2}
 METHODS = ("CNN", "count-rate relation", "luminosity relation")
 SURVEY_NAMES = {"efeds": "eFEDS", "erass1": "eRASS1", "efeds_survey": "eFEDS-like survey",
                 "erass1_survey": "eRASS1-like survey"}
@@ -84,7 +67,7 @@ class _Timer:
 def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     n_samples = args.n_samples or (QUICK["n_samples"] if args.quick else DEFAULT_SAMPLES)
     max_epochs = args.max_epochs or (QUICK["max_epochs"] if args.quick else DEFAULT_EPOCHS)
-    network = dict(QUICK["network"] if args.quick else DEMO_NETWORK)
+    network = demo_parameters(quick=args.quick)
     if not 0.0 < args.test_fraction < 1.0:
         raise CLIError(f"--test-fraction must be between 0 and 1; got {args.test_fraction}")
     n_test = round(n_samples * args.test_fraction)

@@ -6,8 +6,9 @@ and examples. Every command reads and writes the library's own files: HDF5 data 
 (:func:`sk_clustermass.save_model`), CSV tables and PNG/HTML reports.
 
 Exit codes: 0 success; 2 bad input (a missing or malformed file, an unknown option
-value), with one line on stderr saying what was wrong; 1 an unexpected failure (rerun
-with ``--traceback`` to see where); 130 interrupted.
+value), with one line on stderr saying what was wrong; 1 an internal error, a bug of
+sk_clustermass (one line naming the exception; rerun with ``--traceback`` and report the
+output); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ __all__ = ["build_parser", "main"]
 
 PROG = "sk-clustermass"
 _LOGGER = logging.getLogger("sk_clustermass")
-#: Exceptions whose message describes bad input: exit code 2, no traceback.
+#: Exceptions whose message describes bad input: exit code 2, no traceback. Anything
+#: else (a TypeError, KeyError, IndexError, ...) is a bug of ours: exit code 1.
 BAD_INPUT = (CLIError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
-             PermissionError, ValueError, TypeError, KeyError, IndexError)
+             PermissionError, ValueError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,7 +83,7 @@ def _common(quiet_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
 
 
 def _add_model_input(parser: argparse.ArgumentParser) -> None:
-    from ._tables import add_table_options
+    from ._predictions import add_table_options
 
     parser.add_argument("model", nargs="?",
                         help="fitted model: a .safetensors file from `train` (or --model)")
@@ -382,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on bad input, 1 on an unexpected error, 130 when interrupted.
+        0 on success, 2 on bad input, 1 on an internal error (a bug), 130 when
+        interrupted.
     """
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose, args.quiet)
@@ -403,7 +406,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.traceback:
             raise
-        message = f"{prefix} {type(exc).__name__}: {_one_line(exc)} (rerun with --traceback)"
-        print(message, file=sys.stderr)
+        print(_internal_error(prefix, exc), file=sys.stderr)
         return 1
+
+
+def _internal_error(prefix: str, exc: BaseException) -> str:
+    """The one line of an unexpected exception: a bug of ours, and how to report it."""
+    return (f"{prefix} internal error (a bug in sk_clustermass, not in your input): "
+            f"{type(exc).__name__}: {_one_line(exc)}. Please rerun the same command with "
+            "--traceback and open an issue on the sk_clustermass project with its output")
 

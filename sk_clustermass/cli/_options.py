@@ -4,7 +4,7 @@ The estimator's training options are made from its parameter table
 (:func:`add_parameter_options`): one option per parameter, named after it, reading the
 values the table allows, with the estimator's default in its help. The data and study
 options (:func:`add_simulation_options`, :func:`add_study_options`) are the same for
-``sk-clustermass study`` and ``examples/study_*.py``. Renamed options keep working for
+``sk-clustermass study`` and ``examples/run_all_studies.py``. Renamed options keep working for
 one release through :class:`DeprecatedAlias`.
 """
 

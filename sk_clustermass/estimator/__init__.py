@@ -4,7 +4,8 @@
 root); :class:`NonFiniteLossError` and :class:`TrainingInterruptedWarning` are what its
 ``fit`` raises or warns, :class:`OutOfDomainWarning` what its ``predict`` warns,
 :class:`CompilationFallbackWarning` what ``compile=True`` warns where compilation fails;
-:data:`PRECISIONS` lists the values of its ``precision`` parameter.
+:data:`PRECISIONS` lists the values of its ``precision`` parameter;
+:func:`demo_parameters` is the small network the demo and the benchmarks train.
 :class:`ClusterMassCNN` is its PyTorch network, and :class:`MassNetwork` that network
 with the target's standardisation folded in (images, z -> mean, std), for the clients
 that trace or differentiate it (:func:`regressor_of` finds the regressor of a model).
@@ -24,6 +25,7 @@ names, formerly importable from here, still are until sk_clustermass 0.3, with a
 
 from .._utils import moved_names
 from ._compile import CompilationFallbackWarning
+from ._demo_network import demo_parameters
 from ._domain import OutOfDomainWarning
 from ._mass_network import MassNetwork, regressor_of
 from ._module import ClusterMassCNN
@@ -53,6 +55,7 @@ __all__ = [
     "OutOfDomainWarning",
     "Parameter",
     "TrainingInterruptedWarning",
+    "demo_parameters",
     "fingerprint_ignored",
     "network_parameters",
     "parameter_defaults",

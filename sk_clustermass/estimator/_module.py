@@ -1,6 +1,6 @@
 """The PyTorch network: a CNN over the image cube, joined by the redshift, two outputs.
 
-The default reproduces the seed lab's architecture (``shared/seed``): three 'valid'
+The default reproduces the seed lab's architecture (the lab the project grew from): three 'valid'
 convolutions of 20 filters with a 2x2 kernel, a 4x4 max-pool, two more convolutions,
 another 4x4 max-pool, then dense layers 512-256-128-64, LeakyReLU everywhere and a
 linear output. The redshift joins the flattened feature map before the dense part,

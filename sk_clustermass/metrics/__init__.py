@@ -2,9 +2,9 @@
 
 Every function takes the true masses and the predictions as ``log10(M500c / Msun)``,
 arrays of shape (n_samples,). Residuals are ``predicted - true`` (positive: mass
-over-estimated); pulls are ``(true - mean) / std``, the convention of DESIGN.md
-section 7. Widths (``std``) are the 1-sigma Gaussian uncertainties in dex that
-``predict(X, return_std=True)`` returns.
+over-estimated); pulls are ``(true - mean) / std``, the convention of the
+documentation's conventions page. Widths (``std``) are the 1-sigma Gaussian
+uncertainties in dex that ``predict(X, return_std=True)`` returns.
 
 Point estimates
     :func:`scatter_dex` (standard deviation of the residuals, the seed's
@@ -35,7 +35,7 @@ from ._scores import (
     scatter_dex,
     sigma_ln_m,
 )
-from ._tables import SUMMARY_COLUMNS, summary_table
+from ._summary import SUMMARY_COLUMNS, summary_table
 
 __all__ = [
     "BINNED_METRICS",

@@ -1,12 +1,12 @@
 """The seed lab's hyper-parameter studies as data, and one helper that runs any of them.
 
-Each study of the lab report (``seed/lab_report_xray_cluster_mass.md``) is a
-:class:`Study` in the registry :data:`STUDIES`: the parameter grid it sweeps, in a
-small ``'quick'`` version (a few minutes on a 2-core CPU) and the report's ``'full'``
-version (its grids and epochs, meant for a GPU), a one-line description and the
-report's finding with its numbers. :func:`run_study` runs one of them with
-:class:`~sklearn.model_selection.GridSearchCV` on the pipeline of
-:func:`default_pipeline` and writes what the report showed: the cross-validation
+Each study of the lab report the project grew from (the studies page of the
+documentation retells it) is a :class:`Study` in the registry :data:`STUDIES`: the
+parameter grid it sweeps, in a small ``'quick'`` version (a few minutes on a 2-core
+CPU) and the report's ``'full'`` version (its grids and epochs, meant for a GPU), a
+one-line description and the report's finding with its numbers. :func:`run_study`
+runs one of them with :class:`~sklearn.model_selection.GridSearchCV` on the pipeline
+of :func:`default_pipeline` and writes what the report showed: the cross-validation
 table, the loss curves of the best model, predicted against true masses on held-out
 clusters, and the scatter against the swept parameter. :func:`summarize_search`
 turns a search into a readable table.
@@ -26,6 +26,7 @@ Examples
 """
 
 from ._paired import paired_comparison, verdict
+from ._paired_study import PairedStudyResult, run_paired_study
 from ._runner import (
     FULL_SETTINGS,
     MODES,
@@ -38,7 +39,6 @@ from ._runner import (
     run_study,
     summarize_search,
 )
-from ._standard import PairedStudyResult, run_paired_study
 from ._standard_studies import (
     FRESH_TEST_DATA,
     IMPROVED_STANDARD,

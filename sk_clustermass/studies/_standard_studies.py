@@ -31,8 +31,8 @@ import numpy as np
 
 from ..preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing
 from ..simulate import make_clusters
+from ._paired_study import PairedStudyResult, run_paired_study
 from ._registry import STUDIES, default_pipeline
-from ._standard import PairedStudyResult, run_paired_study
 from ._time_budget import TimeBudget
 
 __all__ = ["FRESH_TEST_DATA", "IMPROVED_STANDARD", "STANDARD_DATA", "STANDARD_SETTINGS",

@@ -1,4 +1,4 @@
-"""Bad input at every public entry point: how many cases get a clear error.
+"""Bad input at every public entry point, as a table of cases, and how to judge them.
 
 A case passes ("clear") when the call raises an exception of the expected kind, from
 inside sk_clustermass (not from deep inside numpy, torch or h5py), whose message is a
@@ -6,18 +6,17 @@ sentence long enough to say what was wrong. Warnings count for cases that must w
 The command-line cases run ``sk-clustermass`` in a subprocess and pass when it exits
 with status 2 and a one-line message, without a traceback.
 
-Run: ``python benchmarks/bad_input_report.py`` (``-v`` lists every case).
+``tests/test_bad_input.py`` runs these cases; ``python tests/bad_input_report.py``
+counts the clear errors (``-v`` lists every case).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import traceback
 import warnings
 from collections.abc import Callable
@@ -46,6 +45,8 @@ TINY = {"n_filters": 2, "kernel_size": 3, "conv_layers": (1,), "pool_size": 2,
 
 @dataclass
 class Case:
+    """One bad input: the entry point, what is wrong, the call and what it must raise."""
+
     entry: str
     what: str
     call: Callable[[], object]
@@ -406,6 +407,12 @@ def real_data_cases(folder: Path) -> list[Case]:
     ]
 
 
+def library_cases(folder: Path) -> list[Case]:
+    """Every case of the library (not the command line); files are made in ``folder``."""
+    return (input_cases() + regressor_cases() + transformer_cases() + reader_cases(folder)
+            + safety_cases(folder) + real_data_cases(folder))
+
+
 def _raised_by_us(exc: BaseException) -> bool:
     """Whether the exception (or one in its chain) was raised by sk_clustermass code."""
     while exc is not None:
@@ -469,33 +476,3 @@ def run_cli_case(args: list[str]) -> tuple[bool, str]:
     stderr = result.stderr.strip()
     clear = result.returncode == 2 and "Traceback" not in stderr and 0 < len(stderr)
     return clear, f"exit {result.returncode}: {stderr.splitlines()[-1][:110] if stderr else ''}"
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="list every case")
-    parser.add_argument("--no-cli", action="store_true", help="skip the command-line cases")
-    args = parser.parse_args()
-    results: list[tuple[str, str, bool, str]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        cases = (input_cases() + regressor_cases() + transformer_cases()
-                 + reader_cases(folder) + safety_cases(folder) + real_data_cases(folder))
-        for case in cases:
-            clear, detail = run_case(case)
-            results.append((case.entry, case.what, clear, detail))
-        if not args.no_cli:
-            for what, cli_args in cli_cases(folder):
-                clear, detail = run_cli_case(cli_args)
-                results.append(("sk-clustermass " + cli_args[0], what, clear, detail))
-    n_clear = sum(clear for *_, clear, _ in results)
-    for entry, what, clear, detail in results:
-        if args.verbose or not clear:
-            print(f"{'ok  ' if clear else 'FAIL'} {entry:20s} {what:34s} {detail}")
-    print(f"bad-input cases tried: {len(results)}; clear errors: {n_clear}; "
-          f"unclear: {len(results) - n_clear}")
-    return 0 if n_clear == len(results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

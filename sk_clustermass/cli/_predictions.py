@@ -1,4 +1,4 @@
-"""Mass tables of ``predict`` and ``evaluate``: the model to use and the file to write.
+"""What ``predict`` and ``evaluate`` share: the model to use and the predictions table to write.
 
 ``--model efeds`` (or a ``.safetensors`` path) chooses the model, a shipped one by
 name; ``--format ecsv|fits`` or the output's suffix chooses the table format
