@@ -3,7 +3,8 @@
 The one family of parameter checks: :func:`check_choice`, :func:`check_number` and
 :func:`check_bool` serve the regressor's parameter table, the transformers, the
 baselines and the simulator alike, so every wrong value reads the same way
-(``"n_filters must be an integer >= 1; got 0"``).
+(``"n_filters must be an integer >= 1; got 0"``). Every check takes the name first,
+then the value: ``check_number("lr", lr, low=0)``, ``check_vector("y_true", y_true)``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from numpy.typing import ArrayLike
 __all__ = ["check_bool", "check_choice", "check_number", "check_vector", "describe_bounds"]
 
 
-def check_vector(values: ArrayLike, name: str) -> np.ndarray:
+def check_vector(name: str, values: ArrayLike) -> np.ndarray:
     """``values`` as a finite, non-empty float64 vector of shape (n_samples,).
 
     A column of shape (n_samples, 1) is flattened; anything else raises ``ValueError``

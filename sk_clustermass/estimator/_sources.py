@@ -230,7 +230,7 @@ def _hdf5_dataset(X: Any):
 
 def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray:
     """``sample_weight`` as float64 of shape (n_rows,): finite, >= 0, not all zero."""
-    weight = check_vector(sample_weight, "sample_weight")
+    weight = check_vector("sample_weight", sample_weight)
     if len(weight) != n_rows:
         message = (
             f"sample_weight has {len(weight)} values but X has {n_rows} clusters; pass "

@@ -41,7 +41,7 @@ def _bin_values(by: Any, true: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray
             )
             raise ValueError(message)
         return (true if by == "true" else mean), _BY_NAMES[by], True
-    values = check_vector(by, "by")
+    values = check_vector("by", by)
     if values.shape != true.shape:
         message = (
             f"by has {values.shape[0]} values but y_true has {true.shape[0]}; pass one "

@@ -12,8 +12,8 @@ from .._utils import check_vector
 
 
 def _check_pair(y_true: ArrayLike, y_pred: ArrayLike, pred_name: str = "y_pred"):
-    true = check_vector(y_true, "y_true")
-    pred = check_vector(y_pred, pred_name)
+    true = check_vector("y_true", y_true)
+    pred = check_vector(pred_name, y_pred)
     if true.shape != pred.shape:
         message = (
             f"y_true has {true.shape[0]} values but {pred_name} has {pred.shape[0]}; "
@@ -27,7 +27,7 @@ def _check_std(std: ArrayLike, n_samples: int) -> np.ndarray:
     width = np.asarray(std, dtype=np.float64)
     if width.ndim == 0:
         width = np.full(n_samples, float(width))
-    width = check_vector(width, "std")
+    width = check_vector("std", width)
     if width.shape[0] != n_samples:
         message = (
             f"std has {width.shape[0]} values but y_true has {n_samples}; pass one width "

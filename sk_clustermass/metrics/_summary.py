@@ -81,7 +81,7 @@ def summary_table(y_true: ArrayLike, predictions: Mapping[str, Any]) -> pd.DataF
             "to a (mean, std) tuple, e.g. {'cnn': (mean, std), 'count rate': mean}"
         )
         raise ValueError(message)
-    true = check_vector(y_true, "y_true")
+    true = check_vector("y_true", y_true)
     rows = {}
     for name, value in predictions.items():
         mean, std = _split_prediction(name, value)

@@ -61,7 +61,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def _vector(values: Any, name: str, n: int | None = None) -> np.ndarray:
-    array = check_vector(values, name)
+    array = check_vector(name, values)
     if n is not None and len(array) != n:
         message = f"{name} has {len(array)} values but mean has {n}; give one per cluster"
         raise ValueError(message)

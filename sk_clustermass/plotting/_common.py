@@ -34,7 +34,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 4.0)) -> Axes:
 
 def _vector(values: ArrayLike, name: str, n_samples: int | None = None) -> np.ndarray:
     """A finite, non-empty 1-D float array (as the metrics check it), of a given length."""
-    array = check_vector(values, name)
+    array = check_vector(name, values)
     if n_samples is not None and array.shape[0] != n_samples:
         message = (
             f"{name} has {array.shape[0]} values but y_true has {n_samples}; they must "

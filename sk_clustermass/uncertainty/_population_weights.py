@@ -68,8 +68,8 @@ def population_density(
     >>> bool(density[0] > 20 * density[1])   # the mass function falls steeply
     True
     """
-    mass = check_vector(log_mass, "log_mass")
-    redshift = check_vector(z, "z")
+    mass = check_vector("log_mass", log_mass)
+    redshift = check_vector("z", z)
     if redshift.shape != mass.shape:
         message = f"log_mass has {mass.size} values but z has {redshift.size}; pass one per cluster"
         raise ValueError(message)
