@@ -48,6 +48,7 @@ from ._cosmology import (
     r500_kpc,
     theta500_arcmin,
 )
+from ._counterpart import OpticalConfirmation, chance_counterpart, contamination_probability
 from ._instrument import (
     ARF_BAND_MEANS_CM2,
     DEFAULT_BAND_EDGES_KEV,
@@ -106,6 +107,7 @@ from ._spectrum import (
     powerlaw_count_rates,
     thermal_count_rates,
 )
+from ._temperature_error import kt_relative_error
 
 __all__ = [
     "ARF_BAND_MEANS_CM2",
@@ -122,6 +124,7 @@ __all__ = [
     "GasProfile",
     "LinearPowerSpectrum",
     "Morphology",
+    "OpticalConfirmation",
     "ScalingRelations",
     "Survey",
     "SurveyPreset",
@@ -138,6 +141,8 @@ __all__ = [
     "bremsstrahlung_photon_spectrum",
     "catalog_column_names",
     "central_agn_flux_erg_s_cm2",
+    "chance_counterpart",
+    "contamination_probability",
     "convolve_psf",
     "cool_core_fraction",
     "core_excised_share",
@@ -161,6 +166,7 @@ __all__ = [
     "king_half_energy_width_arcsec",
     "king_psf_arcsec2",
     "kpc_per_arcmin",
+    "kt_relative_error",
     "luminosity_0p1_2p4_erg_s",
     "luminosity_distance_cm",
     "mass_function_dn_dlnm",
