@@ -108,10 +108,10 @@ class SurveyPreset:
 
 #: The eRASS1 selection: the X-ray cuts of the eRASS1 cluster candidates,
 #: DET_LIKE >= 5 and EXT_LIKE >= 3 (Bulbul et al. 2024), then optical confirmation
-#: (F_CONT < 0.16). ``extent_kappa`` = 0.037 and ``max_f_cont`` = 0.16 are calibrated
+#: (F_CONT < 0.16). ``extent_kappa`` = 0.035 and ``max_f_cont`` = 0.16 are calibrated
 #: to the catalogue's 0.93 clusters per deg^2 and 86% purity (Bulbul et al. 2024;
 #: Kluge et al. 2024); see docs/simulator.md.
-ERASS1_SELECTION = ESASSSelection(det_like_min=5.0, ext_like_min=3.0, extent_kappa=0.037,
+ERASS1_SELECTION = ESASSSelection(det_like_min=5.0, ext_like_min=3.0, extent_kappa=0.035,
                                   confirmation=OpticalConfirmation(max_f_cont=0.16))
 
 #: The presets by name. eRASS1 exposures vary strongly with ecliptic latitude
