@@ -24,8 +24,12 @@ import numpy as np
 from astropy.cosmology import Planck18
 
 from sk_clustermass.datasets import make_catalog, parent_density_deg2
-from sk_clustermass.datasets.simulate import ESASSSelection, LinearPowerSpectrum, get_preset
-from sk_clustermass.datasets.simulate._presets import RELATIONS
+from sk_clustermass.datasets.simulate import (
+    RELATIONS,
+    ESASSSelection,
+    LinearPowerSpectrum,
+    get_preset,
+)
 
 EFEDS_DENSITY = 542 / 140.0  # Liu et al. 2022
 EFEDS_MEDIAN_Z = 0.35

@@ -19,6 +19,7 @@ from sk_clustermass.datasets import make_catalog, parent_density_deg2
 from sk_clustermass.datasets.simulate import (
     DEFAULT_BAND_EDGES_KEV,
     DEFAULT_COSMOLOGY,
+    RELATIONS,
     LinearPowerSpectrum,
     OpticalConfirmation,
     ScalingRelations,
@@ -27,7 +28,6 @@ from sk_clustermass.datasets.simulate import (
     kt_relative_error,
     luminosity_0p1_2p4_erg_s,
 )
-from sk_clustermass.datasets.simulate._presets import RELATIONS
 
 N_PARENTS = 524288
 SEED = 2026

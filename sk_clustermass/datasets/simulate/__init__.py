@@ -73,7 +73,7 @@ from ._massfunction import (
     tinker08_multiplicity,
 )
 from ._morphology import Morphology, cool_core_fraction, core_excised_share, draw_morphology
-from ._presets import PRESETS, SurveyPreset, get_preset
+from ._presets import PRESETS, RELATIONS, SurveyPreset, get_preset
 from ._profiles import (
     GasProfile,
     beta_flux_within,
@@ -117,6 +117,7 @@ __all__ = [
     "EFFECTIVE_AREA_TABLE",
     "KEV_TO_ERG",
     "PRESETS",
+    "RELATIONS",
     "SURVEYS",
     "AGNPopulation",
     "BandResponse",
