@@ -65,6 +65,7 @@ from ._cosmology import (
     r500_kpc,
     theta500_arcmin,
 )
+from ._counterpart import OpticalConfirmation, chance_counterpart, contamination_probability
 from ._lab_float_images import to_lab_style
 from ._make_clusters import make_catalog, make_clusters, parent_density_deg2
 from ._massfunction import (
@@ -77,7 +78,7 @@ from ._massfunction import (
     tinker08_multiplicity,
 )
 from ._morphology import Morphology, cool_core_fraction, core_excised_share, draw_morphology
-from ._presets import PRESETS, SurveyPreset, get_preset
+from ._presets import PRESETS, RELATIONS, SurveyPreset, get_preset
 from ._profiles import (
     GasProfile,
     beta_flux_within,
@@ -113,6 +114,7 @@ from ._spectrum import (
 )
 from ._streaming import ClusterStream, stream_clusters
 from ._survey import SURVEYS, Survey, get_survey
+from ._temperature_error import kt_relative_error
 
 __all__ = [
     "ARF_BAND_MEANS_CM2",
@@ -122,6 +124,7 @@ __all__ = [
     "EFFECTIVE_AREA_TABLE",
     "KEV_TO_ERG",
     "PRESETS",
+    "RELATIONS",
     "SURVEYS",
     "AGNPopulation",
     "BandResponse",
@@ -130,6 +133,7 @@ __all__ = [
     "GasProfile",
     "LinearPowerSpectrum",
     "Morphology",
+    "OpticalConfirmation",
     "ScalingRelations",
     "Survey",
     "SurveyPreset",
@@ -146,6 +150,8 @@ __all__ = [
     "bremsstrahlung_photon_spectrum",
     "catalog_column_names",
     "central_agn_flux_erg_s_cm2",
+    "chance_counterpart",
+    "contamination_probability",
     "convolve_psf",
     "cool_core_fraction",
     "core_excised_share",
@@ -169,6 +175,7 @@ __all__ = [
     "king_half_energy_width_arcsec",
     "king_psf_arcsec2",
     "kpc_per_arcmin",
+    "kt_relative_error",
     "luminosity_0p1_2p4_erg_s",
     "luminosity_distance_cm",
     "make_catalog",

@@ -80,7 +80,8 @@ CATALOG_COLUMNS: dict[str, tuple[str, str, bool | str]] = {
                             "the aperture", True),
     "net_counts": ("counts", "counts_aperture - background_aperture", True),
     "detected": ("", "net_counts >= min_net_counts, or with the eSASS-like selection "
-                 "DET_LIKE >= det_like_min and EXT_LIKE >= ext_like_min", True),
+                 "DET_LIKE >= det_like_min and EXT_LIKE >= ext_like_min (and F_CONT < max_f_cont "
+                 "for an optically confirmed catalogue)", True),
     "morphology_class": ("", "0 cool core, 1 relaxed without cool core, 2 disturbed "
                          "(-1 for contaminants)", "morphology"),
     "second_ratio": ("", "flux of the cusp (class 0) or substructure clump (class 2) over "
@@ -91,6 +92,10 @@ CATALOG_COLUMNS: dict[str, tuple[str, str, bool | str]] = {
                        "cluster: its y is NaN", "selection"),
     "flux_contaminant": ("erg/s/cm^2", "0.5-2 keV flux of the contaminating point source "
                          "(0 for clusters)", "selection"),
+    "F_CONT": ("", "contamination probability of the optical follow-up: share of random "
+               "lines of sight holding a system at least as massive at that redshift "
+               "(MCMF-like, Klein et al. 2022); for a contaminant, that of its chance "
+               "counterpart", "selection"),
     "mu_detection_source": ("counts", "expected source counts in the detection aperture "
                             "after the PSF, all bands", "selection"),
     "mu_detection_background": ("counts", "expected background (sky, particles, mean "

@@ -34,11 +34,12 @@ from ._cosmology import (
     luminosity_distance_cm,
     r500_kpc,
 )
+from ._counterpart import chance_counterpart, contamination_probability
 from ._cutout import detection_centroid_offset
 from ._massfunction import LinearPowerSpectrum, halo_density_deg2, sample_mass_function
 from ._morphology import Morphology, core_excised_share, draw_morphology
 from ._profiles import GasProfile
-from ._random import CUTOUT, POPULATION, SELECTION, BlockRandom
+from ._random import COUNTERPART, CUTOUT, POPULATION, SELECTION, BlockRandom
 from ._scaling import (
     ScalingRelations,
     correlated_log10_scatter,
@@ -237,14 +238,19 @@ def draw_population(
     draws = _draw_structure(BlockRandom(root, first, n, POPULATION), config, n)
     normal, shape_uniform = draws["normal"], draws["shape"]
     log_mass, z = _sample_mass_redshift(draws["uniform"], config)
+    selection_rand = BlockRandom(root, first, n, SELECTION) if config.selection else None
+    point = _draw_points(selection_rand, config, n)
+    if config.contaminants:
+        counterpart = _counterparts(BlockRandom(root, first, n, COUNTERPART), config,
+                                    point["is_point"])
+        z = np.where(point["is_point"], counterpart["z"], z)
+        point["counterpart_f_cont"] = counterpart["f_cont"]
     mass = 10.0**log_mass
     ez = efunc(z, config.cosmology)
     r500 = r500_kpc(mass, z, config.cosmology)
     kpc_arcmin = kpc_per_arcmin(z, config.cosmology)
     theta500 = r500 / kpc_arcmin
     dl_cm = luminosity_distance_cm(z, config.cosmology)
-    selection_rand = BlockRandom(root, first, n, SELECTION) if config.selection else None
-    point = _draw_points(selection_rand, config, n)
 
     structure = _gas_structure(draws, z, config)
     scatter_rel = (rel if config.morphology is None
@@ -351,9 +357,34 @@ def draw_population(
                     * float(powerlaw_count_rates(_GAMMA_0, response).sum()))
         columns.update(select_sources(columns, point, selection_rand, config.selection,
                                       survey, agn_rate))
+        columns["F_CONT"] = _f_cont(log_mass, z, point, config)
+        max_f_cont = config.selection.confirmation.max_f_cont
+        if max_f_cont is not None:
+            columns["detected"] = columns["detected"] & (columns["F_CONT"] < max_f_cont)
     if config.cutout_effects:
         columns.update(_place_cutout(BlockRandom(root, first, n, CUTOUT), columns, config))
     return columns
+
+
+def _counterparts(rand: BlockRandom, config: SimulationConfig,
+                  is_point: np.ndarray) -> dict[str, np.ndarray]:
+    """Redshift of the chance optical counterpart of the point sources, and their F_CONT."""
+    uniform = rand.apply(lambda rng, size: rng.random((size, 3)))
+    z = np.full(len(is_point), np.nan)
+    if is_point.any():
+        z[is_point] = chance_counterpart(uniform[is_point, :2], config.selection.confirmation,
+                                         config.cosmology, config.power_spectrum)[0]
+    return {"z": z, "f_cont": uniform[:, 2]}
+
+
+def _f_cont(log_mass: np.ndarray, z: np.ndarray, point: dict,
+            config: SimulationConfig) -> np.ndarray:
+    """F_CONT: of a cluster from its mass; of a contaminant uniform (a null p-value)."""
+    f_cont = contamination_probability(log_mass, z, config.selection.confirmation,
+                                       config.cosmology, config.power_spectrum)
+    if "counterpart_f_cont" in point:
+        f_cont = np.where(point["is_point"], point["counterpart_f_cont"], f_cont)
+    return f_cont
 
 
 def _rates_where(needed: np.ndarray, gamma: np.ndarray, response) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "COUNTERPART",
     "CUTOUT",
     "OBSERVATION",
     "POPULATION",
@@ -39,6 +40,8 @@ OBSERVATION = 1
 SELECTION = 2
 #: Stream index of the cut-out draws (detected-position error, exposure gradient).
 CUTOUT = 3
+#: Stream index of the optical-counterpart draws (contaminants' redshifts).
+COUNTERPART = 4
 
 
 def root_seed_sequence(random_state: Any) -> np.random.SeedSequence:

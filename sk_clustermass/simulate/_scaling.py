@@ -8,6 +8,12 @@ Mean relations (PHYSICS.md):
   0.1–2.4 keV band: ``E(z)^(-7/3) L = 1.03e44 erg/s (M500 / 2e14 Msun)^1.53``.
   The 0.5–2 keV luminosity is ~0.62 times the 0.1–2.4 keV one.
 
+Groups: Pratt et al. (2009) fit clusters above ~1e14 Msun; below ``lm_break_msun`` the
+relation can steepen to ``lm_slope_groups`` (a broken power law, continuous at the
+break; Lovisari et al. 2015 find a steeper, Malmquist-bias-corrected L–M slope for
+groups, and Chiu et al. 2022 an eFEDS L_X–M steeper than self-similar). None keeps
+one power law.
+
 Intrinsic scatter is log-normal: 0.07 dex in kT at fixed mass (the Comparat et al.
 2020 mock model) and 0.2 dex in L at fixed mass (eFEDS 0.18, Lovisari et al. 2020
 0.20, Bulbul et al. 2019 0.25, Comparat et al. 2020 0.21), correlated with an assumed
@@ -48,6 +54,12 @@ class ScalingRelations:
         Pivot mass in Msun (Pratt et al. 2009).
     lm_slope : float, default=1.53
         Slope of ``log L`` against ``log M`` (Pratt et al. 2009).
+    lm_slope_groups : float or None, default=None
+        Slope of ``log L`` against ``log M`` below ``lm_break_msun`` (a broken power
+        law, continuous at the break); None: one power law of slope ``lm_slope``.
+    lm_break_msun : float, default=1e14
+        Mass below which ``lm_slope_groups`` applies, Msun (the low-mass end of the
+        REXCESS sample that ``lm_slope`` comes from, Pratt et al. 2009).
     lm_ez_power : float, default=7/3
         Redshift evolution: ``L ∝ E(z)^lm_ez_power`` at fixed mass (Pratt et al.
         2009 scale L by ``E(z)^(-7/3)``; the soft-band self-similar value is 2).
@@ -80,6 +92,8 @@ class ScalingRelations:
     lm_norm_erg_s: float = 1.03e44
     lm_pivot_msun: float = 2e14
     lm_slope: float = 1.53
+    lm_slope_groups: float | None = None
+    lm_break_msun: float = 1e14
     lm_ez_power: float = 7.0 / 3.0
     soft_band_fraction: float = 0.62
     sigma_log10_kt: float = 0.07
@@ -87,7 +101,8 @@ class ScalingRelations:
     rho_kt_lx: float = 0.5
 
     def __post_init__(self) -> None:
-        positive = ("mt_norm_msun", "mt_pivot_kev", "mt_slope", "lm_norm_erg_s", "lm_pivot_msun")
+        positive = ("mt_norm_msun", "mt_pivot_kev", "mt_slope", "lm_norm_erg_s", "lm_pivot_msun",
+                    "lm_break_msun")
         for name in positive:
             if not getattr(self, name) > 0:
                 message = f"ScalingRelations.{name} must be > 0; got {getattr(self, name)!r}"
@@ -145,6 +160,9 @@ def luminosity_0p1_2p4_erg_s(
 ) -> np.ndarray:
     """Mean 0.1–2.4 keV luminosity inside R500 at fixed mass, erg/s (Pratt et al. 2009).
 
+    With ``relations.lm_slope_groups`` set, masses below ``relations.lm_break_msun``
+    follow that slope from the luminosity at the break (a broken power law).
+
     Parameters
     ----------
     m500_msun : array-like
@@ -167,7 +185,13 @@ def luminosity_0p1_2p4_erg_s(
     rel = ScalingRelations() if relations is None else relations
     mass = np.asarray(m500_msun, dtype=np.float64)
     evolution = np.asarray(ez, dtype=np.float64) ** rel.lm_ez_power
-    return rel.lm_norm_erg_s * evolution * (mass / rel.lm_pivot_msun) ** rel.lm_slope
+    single = rel.lm_norm_erg_s * evolution * (mass / rel.lm_pivot_msun) ** rel.lm_slope
+    if rel.lm_slope_groups is None:
+        return single
+    at_break = (rel.lm_break_msun / rel.lm_pivot_msun) ** rel.lm_slope
+    groups = (rel.lm_norm_erg_s * evolution * at_break
+              * (mass / rel.lm_break_msun) ** rel.lm_slope_groups)
+    return np.where(mass < rel.lm_break_msun, groups, single)
 
 
 def correlated_log10_scatter(

@@ -33,11 +33,12 @@ This module models both numbers from what the simulator knows without images:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._counterpart import OpticalConfirmation
 from ._profiles import beta_flux_within
 
 __all__ = [
@@ -63,21 +64,25 @@ class ESASSSelection:
     aperture_arcmin : float, default=1.0
         Radius of the detection aperture (assumed: the eFEDS flux limit is quoted
         within 1', Liu et al. 2022).
-    extent_kappa : float, default=0.09
+    extent_kappa : float, default=0.083
         Normalisation of the expected extent likelihood (assumed; calibrated so that
         the ``'efeds_survey'`` preset gives the eFEDS density of extended sources,
-        3.9 per deg^2 (Liu et al. 2022); values 0.05–0.35 tried, see
-        ``docs/simulator.md``).
+        3.9 per deg^2 (Liu et al. 2022), on 1,048,576 parents; values 0.03–0.35
+        tried, see ``docs/simulator.md``).
     extent_shape_power : float, default=1.0
         Power of the resolution term ``(x^2 - 1) / (x^2 + 1)`` (assumed; 0.5, 1 and
         2 tried: at the eFEDS density the median redshift of the detected clusters
         stays at 0.29–0.30).
-    psf_mismatch_log10_median, psf_mismatch_log10_sd : float, default=-2.5, 0.5
+    psf_mismatch_log10_median, psf_mismatch_log10_sd : float, default=-2.57, 0.5
         Log-normal PSF mismatch ``epsilon`` of point sources (assumed; calibrated to
-        the ~20% contamination of Liu et al. 2022, medians -2.6 to -2.3 tried).
+        a contaminant share of 19% among the eFEDS candidates, between Klein et al.
+        2022's 17 +- 3% and Liu et al. 2022's ~20%; medians -2.7 to -2.3 tried).
     contaminant_min_flux : float, default=1e-14
         Faintest point source simulated as a contaminant candidate, erg/s/cm^2 in
         0.5–2 keV (assumed; fainter ones have too few counts to pass the extent cut).
+    confirmation : OpticalConfirmation, default=OpticalConfirmation()
+        How the optical follow-up assigns a contaminant its redshift and every
+        candidate its ``F_CONT`` (MCMF, Klein et al. 2022).
 
     Examples
     --------
@@ -89,11 +94,12 @@ class ESASSSelection:
     det_like_min: float = 6.0
     ext_like_min: float = 6.0
     aperture_arcmin: float = 1.0
-    extent_kappa: float = 0.09
+    extent_kappa: float = 0.083
     extent_shape_power: float = 1.0
-    psf_mismatch_log10_median: float = -2.5
+    psf_mismatch_log10_median: float = -2.57
     psf_mismatch_log10_sd: float = 0.5
     contaminant_min_flux: float = 1e-14
+    confirmation: OpticalConfirmation = field(default_factory=OpticalConfirmation)
 
     def __post_init__(self) -> None:
         for name in ("aperture_arcmin", "extent_kappa", "contaminant_min_flux"):
