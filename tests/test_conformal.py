@@ -42,10 +42,35 @@ def heteroscedastic(n, seed):
 def test_conformal_quantile_is_the_finite_sample_rank():
     scores = np.arange(1.0, 101.0)
     assert conformal_quantile(scores, 0.68) == 69.0  # ceil(101 * 0.68) = 69
-    assert conformal_quantile(scores, 0.999) == 100.0  # too few scores: the largest
+    assert conformal_quantile(scores, 0.99) == 100.0  # ceil(101 * 0.99) = 100: the last
+    assert conformal_quantile(scores, 0.999) == np.inf  # ceil(101 * 0.999) = 101 > 100
     rng = np.random.default_rng(0)
     hits = [rng.random() <= conformal_quantile(rng.random(19), 0.9) for _ in range(4000)]
     assert np.mean(hits) == pytest.approx(0.9, abs=0.015)  # guaranteed >= 0.9, ~0.9
+
+
+def test_too_few_scores_give_an_infinite_quantile_that_keeps_the_guarantee():
+    # n = 18 < 0.95 / 0.05 = 19: the largest score would cover a new score only with
+    # probability 18 / 19 = 0.947 < 0.95; +inf is the only quantile that keeps the level.
+    assert conformal_quantile(np.arange(1.0, 20.0), 0.95) == 19.0  # n = 19 is enough
+    assert conformal_quantile(np.arange(1.0, 19.0), 0.95) == np.inf
+    rng = np.random.default_rng(1)
+    hits = [rng.random() <= conformal_quantile(rng.random(18), 0.95) for _ in range(500)]
+    assert all(hits)
+
+
+def test_a_bin_with_too_few_calibration_clusters_gets_infinite_widths_and_a_warning():
+    X, y = heteroscedastic(400, seed=4)  # 80 calibration clusters, 40 per bin
+    model = ConformalWidthRegressor(ConstantWidth(0.1), n_bins=2, level=0.99,
+                                    random_state=0)
+    with pytest.warns(UserWarning, match=r"too few calibration clusters.*at least 99"):
+        model.fit(X, y)
+    assert np.isinf(model.scale_).all()
+    mean, std = model.predict(X[:5], return_std=True)
+    assert np.isfinite(mean).all() and np.isinf(std).all()
+    finite = ConformalWidthRegressor(ConstantWidth(0.1), n_bins=2, level=0.95,
+                                     random_state=0).fit(X, y)  # 40 >= 19: no warning
+    assert np.isfinite(finite.scale_).all()
 
 
 def test_widths_follow_the_noise_bin_by_bin():

@@ -20,6 +20,7 @@ Part of :mod:`sk_clustermass.uncertainty`, which re-exports
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,9 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     """The split-conformal quantile of non-conformity scores.
 
     The ``ceil((n + 1) level)``-th smallest of the ``n`` scores: a new exchangeable
-    score falls below it with probability at least ``level``.
+    score falls below it with probability at least ``level``. With fewer than
+    ``ceil((n + 1) level)`` scores (``n < level / (1 - level)``, e.g. 19 for 0.95) no
+    finite score guarantees ``level``, and the quantile is ``+inf``.
 
     Parameters
     ----------
@@ -52,7 +55,7 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     Returns
     -------
     float
-        The quantile; the largest score when ``n`` is too small for ``level``.
+        The quantile; ``inf`` when ``n`` is too small for ``level``.
 
     Examples
     --------
@@ -60,10 +63,14 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     >>> from sk_clustermass.uncertainty import conformal_quantile
     >>> conformal_quantile(np.arange(1.0, 10.0), 0.68)   # ceil(10 * 0.68) = 7th
     7.0
+    >>> conformal_quantile(np.arange(1.0, 10.0), 0.95)   # ceil(10 * 0.95) = 10 > 9
+    inf
     """
     ordered = np.sort(np.asarray(scores, dtype=np.float64))
     rank = int(np.ceil((ordered.size + 1) * level))
-    return float(ordered[min(rank, ordered.size) - 1])
+    if rank > ordered.size:
+        return float("inf")
+    return float(ordered[rank - 1])
 
 
 def _take(X: Any, rows: np.ndarray) -> Any:
@@ -264,6 +271,21 @@ class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
                 enough = np.count_nonzero(inside) >= self.min_cell_size
                 self.shift_[k, j], self.scale_[k, j] = (
                     self._fit_cell(residual[inside], std[inside]) if enough else fallback)
+        self._warn_if_infinite()
+
+    def _warn_if_infinite(self) -> None:
+        """Warn when a cell had too few calibration clusters for a finite width."""
+        cells = [(int(k), int(j)) for k, j in zip(*np.nonzero(np.isinf(self.scale_)))]
+        if not cells:
+            return
+        needed = int(np.ceil(self.level / (1 - self.level) - 1e-9))
+        message = (
+            f"the (mass bin, redshift bin) cell(s) {cells} hold too few calibration "
+            f"clusters for a conformal width at level={self.level} (at least {needed} "
+            "are needed): their widths are infinite. Use more clusters, a larger "
+            "calibration_fraction, fewer n_bins or a lower level."
+        )
+        warnings.warn(message, UserWarning, stacklevel=3)
 
     def predict(self, X: Any, return_std: bool = False):
         """Recentred means and recalibrated widths.
