@@ -65,3 +65,33 @@ def test_cold_fit_is_unchanged_by_the_parameter():
     a = ClusterMassRegressor(**_params()).fit(X, y).predict(X)
     b = ClusterMassRegressor(**_params(warm_start=True)).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)  # nothing to continue from: a normal fit
+
+
+def test_a_warm_refit_appends_its_epochs_to_the_history():
+    X, y = make_toy_clusters(60, seed=0)
+    model = ClusterMassRegressor(**_params(warm_start=True)).fit(X, y)
+    first = [row["train_loss"] for row in model.history_]
+    model.set_params(max_epochs=3).fit(X, y)
+    assert len(model.history_) == 5
+    assert list(model.history_[:, "epoch"]) == [1, 2, 3, 4, 5]
+    assert list(model.history_[:2, "train_loss"]) == first  # the first fit's epochs kept
+    cold = ClusterMassRegressor(**_params()).fit(X, y)
+    cold.set_params(max_epochs=3).fit(X, y)  # without warm_start: a new history
+    assert len(cold.history_) == 3
+
+
+def test_an_interrupted_warm_refit_still_warns():
+    from skorch.callbacks import Callback
+
+    from sk_clustermass.estimator import TrainingInterruptedWarning
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise KeyboardInterrupt
+
+    X, y = make_toy_clusters(60, seed=0)
+    model = ClusterMassRegressor(**_params(warm_start=True, max_epochs=3)).fit(X, y)
+    model.set_params(max_epochs=3, callbacks=[Interrupt()])
+    with pytest.warns(TrainingInterruptedWarning, match="after epoch 1 of 3"):
+        model.fit(X, y)
+    assert len(model.history_) == 4

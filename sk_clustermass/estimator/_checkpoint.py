@@ -286,5 +286,7 @@ def training_finished(net: NeuralNet, total_epochs: int) -> bool:
         return True
     if any(getattr(callback, "stopped_", False) for _, callback in net.callbacks_):
         return True
-    early = _callback(net, EarlyStopping)
-    return early is not None and early.misses_ >= early.patience
+    # Every early stopping, the user's own too: the first one found need not be the
+    # one that stopped the fit.
+    return any(isinstance(callback, EarlyStopping) and callback.misses_ >= callback.patience
+               for _, callback in net.callbacks_)

@@ -400,7 +400,11 @@ PARAMETERS: tuple[Parameter, ...] = (
               "progress bar", _EXEC, "execution", low=0, fingerprint=False, cli=False),
     Parameter("callbacks", "callbacks", None, "extra skorch callbacks (loggers, ...)", _EXEC,
               "callbacks", allow_none=True, fingerprint=False, cli=False,
-              doc="Extra callbacks (loggers, ...). A callback that ends training on "
+              doc="Extra skorch callbacks (loggers, ...), as skorch takes them: instances, "
+              "classes or ``(name, callback)`` pairs; ``set_params(callbacks__<name>__"
+              "<param>=...)`` and ``GridSearchCV`` reach their parameters by those names "
+              "(a class name for unnamed ones). skorch's ``EarlyStopping`` ends a fit as "
+              "finished. A callback that ends training on "
               "purpose sets its attribute ``stopped_ = True`` and raises "
               "``KeyboardInterrupt`` (as :class:`~sk_clustermass.studies.TimeBudget` "
               "does); the fit then counts as finished rather than interrupted."),
@@ -423,7 +427,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               ":func:`~sk_clustermass.load_model` / ``load_pretrained``), ``fit`` continues "
               "from its weights instead of initialising new ones: fine-tuning. The input "
               "and target standardisation of the first fit are kept, so the weights keep "
-              "their meaning. The bands, image size and architecture must be those of the "
+              "their meaning, and ``history_`` goes on with the new epochs (as skorch's "
+              "``partial_fit``). The bands, image size and architecture must be those of the "
               "fitted network; cannot be combined with ``checkpoint_dir``."),
     # Old names, kept for one release: set, they stand in for the new parameter (with a
     # FutureWarning from validate_parameters).

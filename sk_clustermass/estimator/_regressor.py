@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils import BandSummary, malloc_tuned, sigterm_as_keyboard_interrupt
+from ._callback_params import PREFIX, callback_params, set_callback_params
 from ._checkpoint import (
     TrainingCheckpoint,
     fit_fingerprint,
@@ -126,6 +127,48 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         missing = {p.name: p.default for p in parameter_table() if p.name not in state}
         super().__setstate__({**missing, **state})
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this estimator; with ``deep``, those of its callbacks too.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return ``callbacks__<name>`` and ``callbacks__<name>__<param>`` for
+            every callback in ``callbacks``, named as skorch names them (a
+            ``(name, callback)`` pair by its name, others by their class name).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep:
+            params.update(callback_params(self.callbacks))
+        return params
+
+    def set_params(self, **params: Any) -> ClusterMassRegressor:
+        """Set parameters, those of the callbacks included (``callbacks__es__patience``).
+
+        Parameters
+        ----------
+        **params
+            Constructor parameters, and ``callbacks__<name>`` (replace a callback;
+            None switches it off) or ``callbacks__<name>__<param>`` (set one of its
+            parameters), as in skorch. ``GridSearchCV`` can search over them.
+
+        Returns
+        -------
+        self : ClusterMassRegressor
+            This estimator.
+        """
+        nested = {key[len(PREFIX):]: params.pop(key) for key in list(params)
+                  if key.startswith(PREFIX)}
+        super().set_params(**params)
+        if nested:
+            self.callbacks = set_callback_params(self.callbacks, nested)
+        return self
+
     def _check_image_shape(self, n_bands: int, height: int, width: int) -> None:
         if n_bands != self.n_bands_in_:
             message = (
@@ -203,7 +246,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """This fit's checkpoint callback and the saved state to resume from, if any."""
         if self.checkpoint_dir is None:
             return None, None
-        params = fingerprint_parameters(self.get_params())
+        params = fingerprint_parameters(self.get_params(deep=False))
         # The resolved precision, and only when it is bf16: fp32 fits keep the
         # fingerprints they had before the parameter existed, 'auto' shares with
         # what it resolved to, and bf16 and fp32 fits never share a checkpoint.
@@ -227,8 +270,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         """Whether this fit continues from the fitted network (``warm_start``)."""
         return bool(self.warm_start) and hasattr(self, "net_")
 
-    def _warm_start_state(self, source: ClusterSource) -> tuple[dict, dict] | None:
-        """The fitted network's module parameters and weights, if this fit reuses them."""
+    def _warm_start_state(self, source: ClusterSource) -> tuple[dict, dict, Any] | None:
+        """The fitted network's module parameters, weights and history, if reused."""
         if not self._warm():
             return None
         if self.checkpoint_dir is not None:
@@ -245,10 +288,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         params = self.net_.get_params_for("module")
         state = {key: value.detach().cpu().clone()
                  for key, value in self.net_.module_.state_dict().items()}
-        return params, state
+        return params, state, self.net_.history
 
-    def _load_warm_weights(self, state: dict) -> None:
+    def _load_warm_weights(self, state: dict, history: Any) -> None:
+        """Start the new net from the fitted weights; its epochs follow the fitted ones."""
         self.net_.initialize()
+        self.net_.history = history  # appended to, as by skorch's partial_fit
         try:
             self.net_.module_.load_state_dict(state)
         except RuntimeError as exc:
@@ -322,6 +367,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         source = as_source(X, y, sample_weight, use_exposure=bool(self.use_exposure))
         validate_parameters(self, source.image_shape[1:])
         warm = self._warm_start_state(source)
+        epochs_before = 0 if warm is None else len(warm[2])
         summary = source.summary()
         target = self._standardise_target(source.target)
         weight = None
@@ -348,7 +394,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             torch.manual_seed(int(seeds[0]))
             self.net_ = self._build_net(module_params, generator, valid, checkpoint, source)
             if warm is not None:
-                self._load_warm_weights(warm[1])
+                self._load_warm_weights(warm[1], warm[2])
                 try:
                     self.net_.partial_fit(train, None)
                 except NonFiniteLossError as error:
@@ -369,18 +415,19 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
                 self._forget_fit()
                 raise diverged
             if diverged is None:
-                self._warn_if_interrupted()
+                self._warn_if_interrupted(epochs_before)
             held_out = valid if valid is not None else train
             self._calibrate(held_out, calibrate=valid is not None)
         if diverged is not None:
             raise diverged
         return self
 
-    def _warn_if_interrupted(self) -> None:
-        if training_finished(self.net_, self.max_epochs):
+    def _warn_if_interrupted(self, start: int) -> None:
+        """Warn unless this fit ran its epochs (after the ``start`` of a warm start)."""
+        if training_finished(self.net_, start + self.max_epochs):
             return
         message = (
-            f"training was interrupted after epoch {len(self.net_.history)} of "
+            f"training was interrupted after epoch {len(self.net_.history) - start} of "
             f"{self.max_epochs}; the model holds the best weights so far and can predict. "
             + (
                 "Call fit again with the same settings to resume from the checkpoint."
