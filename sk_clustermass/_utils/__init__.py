@@ -1,5 +1,5 @@
 """Helpers shared across sub-packages: atomic writes, signals, allocator tuning, checks,
-band statistics.
+band statistics, Gaussian intervals.
 
 Private to the library: nothing here is public API, but every name exported here may be
 imported by any sub-package (and only these names).
@@ -13,6 +13,7 @@ from ._atomic import (
     resolve_destination,
 )
 from ._deprecation import moved_names
+from ._interval import IntervalMixin, central_interval
 from ._memory import malloc_tuned
 from ._signals import sigterm_as_keyboard_interrupt
 from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
@@ -27,9 +28,11 @@ from ._validation import (
 __all__ = [
     "BandMoments",
     "BandSummary",
+    "IntervalMixin",
     "atomic_path",
     "band_mean_std",
     "band_summary",
+    "central_interval",
     "check_bool",
     "check_choice",
     "check_number",

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._utils import BandSummary, malloc_tuned, sigterm_as_keyboard_interrupt
+from .._utils import BandSummary, IntervalMixin, malloc_tuned, sigterm_as_keyboard_interrupt
 from ._callback_params import PREFIX, callback_params, set_callback_params
 from ._checkpoint import (
     TrainingCheckpoint,
@@ -54,7 +54,7 @@ class TrainingInterruptedWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C) before its last epoch; the model is usable."""
 
 
-class ClusterMassRegressor(RegressorMixin, BaseEstimator):
+class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
     """Galaxy-cluster mass from an X-ray image cube and a redshift, with uncertainty.
 
     A convolutional network (the seed lab's architecture by default) reads the image
@@ -62,6 +62,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
     ``log10(M500c / Msun)``: a mean and a width, trained by maximising the likelihood
     (``loss='gaussian_nll'``) or, for comparison, the mean alone by least squares
     (``loss='mse'``). Training is run by :mod:`skorch`; the fitted net is ``net_``.
+    :meth:`predict_interval` gives the central interval of each Gaussian at a level.
 
     Targets and inputs are standardised inside (per-band mean and standard deviation
     of the images, mean and standard deviation of the redshift, of the log exposure

@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
+from .._utils import IntervalMixin
 
 __all__ = ["ConformalWidthRegressor", "conformal_quantile"]
 
@@ -80,7 +81,7 @@ def _take(X: Any, rows: np.ndarray) -> Any:
     return _safe_indexing(X, rows)
 
 
-class ConformalWidthRegressor(RegressorMixin, BaseEstimator):
+class ConformalWidthRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
     """Widths recalibrated on a held-out split, bin by bin in predicted mass.
 
     ``fit`` splits ``X, y`` (shuffled, seeded): ``estimator`` is trained on one

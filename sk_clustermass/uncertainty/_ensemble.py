@@ -22,6 +22,8 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._utils import IntervalMixin
+
 __all__ = ["EnsembleRegressor", "mixture_moments"]
 
 
@@ -77,7 +79,7 @@ def mixture_moments(means: np.ndarray, stds: np.ndarray | None) -> tuple[np.ndar
     return mean, np.sqrt(variance)
 
 
-class EnsembleRegressor(RegressorMixin, BaseEstimator):
+class EnsembleRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
     """Several copies of a regressor, each trained with its own seed, as one mixture.
 
     Every member is a clone of ``estimator`` with all its ``random_state``
