@@ -111,3 +111,38 @@ def test_foreign_members_cannot_be_saved_safely(linear_data, tmp_path):
     ensemble = EnsembleRegressor(SeededOffset(), n_estimators=2).fit(X, y)
     with pytest.raises(TypeError, match="SeededOffset"):
         save_model(ensemble, tmp_path / "model.safetensors")
+
+
+@pytest.mark.slow  # the first parallel fit starts the worker processes (~10 s)
+def test_parallel_members_equal_the_sequential_ones(linear_data):
+    from sklearn.linear_model import SGDRegressor
+
+    X, y = linear_data
+    base = SGDRegressor(max_iter=5, tol=None)  # its shuffling follows random_state
+    serial = EnsembleRegressor(base, n_estimators=3, random_state=0).fit(X, y)
+    parallel = EnsembleRegressor(base, n_estimators=3, random_state=0, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(parallel.seeds_, serial.seeds_)
+    for a, b in zip(parallel.estimators_, serial.estimators_):
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert len({tuple(m.coef_) for m in serial.estimators_}) == 3  # the seeds matter
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2", True])
+def test_invalid_n_jobs_is_named(linear_data, n_jobs):
+    with pytest.raises(ValueError, match="n_jobs must be"):
+        EnsembleRegressor(SeededOffset(), n_estimators=2, n_jobs=n_jobs).fit(*linear_data)
+
+
+@pytest.mark.slow
+def test_parallel_cnn_members_share_the_cores_and_match_the_sequential_ones():
+    import joblib
+
+    from tests.conftest import TINY, make_toy_clusters
+
+    X, y = make_toy_clusters(60, seed=0)
+    base = ClusterMassRegressor(**{**TINY, "max_epochs": 1})
+    serial = EnsembleRegressor(base, n_estimators=2, random_state=0).fit(X, y)
+    parallel = EnsembleRegressor(base, n_estimators=2, random_state=0, n_jobs=2).fit(X, y)
+    assert [m.n_threads_ for m in parallel.estimators_] == [max(1, joblib.cpu_count() // 2)] * 2
+    np.testing.assert_allclose(parallel.predict(X, return_std=True),
+                               serial.predict(X, return_std=True), rtol=0, atol=1e-4)

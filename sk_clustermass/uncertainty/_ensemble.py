@@ -15,14 +15,17 @@ Part of :mod:`sk_clustermass.uncertainty`, which re-exports :class:`EnsembleRegr
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
-from .._utils import IntervalMixin
+from .._utils import IntervalMixin, check_number
 
 __all__ = ["EnsembleRegressor", "mixture_moments"]
 
@@ -47,6 +50,23 @@ def _set_random_states(estimator: BaseEstimator, seed: int) -> BaseEstimator:
     if seeds:
         estimator.set_params(**seeds)
     return estimator
+
+
+def _fit_member(member: BaseEstimator, X: Any, y: Any, fit_params: dict,
+                threads: int | None) -> BaseEstimator:
+    """Fit one member; in a parallel worker, with ``threads`` threads for torch and BLAS."""
+    if threads is None:
+        return member.fit(X, y, **fit_params)
+    torch = sys.modules.get("torch")  # imported with the member, if it is a network
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        if torch is not None:
+            torch.set_num_threads(threads)
+        with threadpool_limits(limits=threads):
+            return member.fit(X, y, **fit_params)
+    finally:
+        if torch is not None:
+            torch.set_num_threads(before)
 
 
 def mixture_moments(means: np.ndarray, stds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +120,13 @@ class EnsembleRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         most of the gain.
     random_state : int, RandomState or None
         Draws the members' seeds; the same value gives the same ensemble.
+    n_jobs : int or None, default=None
+        Members fitted at once, in separate processes (joblib; -1 uses every core).
+        Each worker runs torch and BLAS with ``max(1, cores // n_jobs)`` threads so
+        that the workers together do not oversubscribe the cores. None or 1 fits
+        them one after the other in this process. The members are the same either
+        way (same seeds); on a CPU their weights agree to float32 rounding (thread
+        counts change the order of sums).
 
     Attributes
     ----------
@@ -127,10 +154,12 @@ class EnsembleRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         estimator: BaseEstimator | None = None,
         n_estimators: int = 5,
         random_state: Any = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _base(self) -> BaseEstimator:
         if self.estimator is None:
@@ -163,11 +192,25 @@ class EnsembleRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
             raise ValueError(message)
         rng = check_random_state(self.random_state)
         self.seeds_ = rng.randint(np.iinfo(np.int32).max, size=int(count))
-        self.estimators_ = []
-        for seed in self.seeds_:
-            member = _set_random_states(clone(self._base()), int(seed))
-            self.estimators_.append(member.fit(X, y, **fit_params))
+        members = [_set_random_states(clone(self._base()), int(seed)) for seed in self.seeds_]
+        n_jobs = min(self._n_workers(), len(members))
+        if n_jobs == 1:
+            self.estimators_ = [_fit_member(m, X, y, fit_params, None) for m in members]
+            return self
+        threads = max(1, cpu_count() // n_jobs)
+        self.estimators_ = Parallel(n_jobs=n_jobs)(
+            delayed(_fit_member)(member, X, y, fit_params, threads) for member in members
+        )
         return self
+
+    def _n_workers(self) -> int:
+        """The number of parallel workers ``n_jobs`` asks for (1: sequential)."""
+        check_number("n_jobs", self.n_jobs, integer=True, allow_none=True)
+        if self.n_jobs == 0:
+            message = ("n_jobs must be None, a positive number of workers or a negative "
+                       "count from the number of cores (-1: all); got 0")
+            raise ValueError(message)
+        return 1 if self.n_jobs is None else effective_n_jobs(self.n_jobs)
 
     def predict_members(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """Every member's predictions.
