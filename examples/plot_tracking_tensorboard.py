@@ -9,8 +9,9 @@ them. Needs ``pip install tensorboard`` (the ``tracking`` extra).
 
 Callbacks belong to training: :func:`~sk_clustermass.save_model` does not store them
 (the file records their names; the loaded model has ``callbacks=None``). For MLflow,
-the same pattern works with a small callback whose ``on_epoch_end`` calls
-``mlflow.log_metrics(net.history[-1, ["train_loss", "valid_loss"]])``.
+skorch's own ``skorch.callbacks.MlflowLogger`` goes into ``callbacks`` the same way
+(``pip install sk_clustermass[tracking]``; recipe on the "Export, tracking and
+searches" page).
 """
 
 import tempfile
