@@ -37,6 +37,7 @@ from ._parameters import (
     validate_parameters,
 )
 from ._precision import resolve_precision
+from ._prior import prior_weights
 from ._sources import FixedSplit, as_source, prediction_source
 from ._training_setup import resolve_device, training_callbacks
 
@@ -98,6 +99,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         :class:`OutOfDomainWarning` far outside it.
     redshift_range_ : ndarray of shape (2,)
         Smallest and largest redshift seen in ``fit``.
+    prior_ : {'training', 'flat'}
+        The mass prior the predictions carry (``prior`` at fit time).
 
     Examples
     --------
@@ -324,9 +327,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         warm = self._warm_start_state(source)
         summary = source.summary()
         target = self._standardise_target(source.target)
-        weight = None
-        if source.weight is not None:
-            weight = (source.weight / source.weight.mean()).astype(np.float32)
+        self.prior_ = self.prior
+        weight = prior_weights(self.prior, source.target, source.weight)
+        if weight is not None:
+            weight = (weight / weight.mean()).astype(np.float32)
         train, valid = source.split(
             self.validation_fraction, int(seeds[2]), target, weight, self.device_
         )
