@@ -15,6 +15,10 @@ and, optionally, a third key
     float32 array of shape ``(n_samples,)``, the exposure time of every cluster in
     seconds (> 0): an input a model may use (``use_exposure=True``) and that every
     other step carries along untouched.
+``"redshift_err"``
+    float32 array of shape ``(n_samples,)``, the 1-sigma error of every redshift
+    (>= 0; photometric redshifts): ``ClusterMassRegressor.predict`` propagates it into
+    the widths; every other step carries it along untouched.
 
 ``y`` is ``log10(M500c / Msun)``, a float array of shape ``(n_samples,)``.
 Nobody else hand-rolls these checks: they call :func:`as_inputs`,
@@ -45,10 +49,12 @@ __all__ = [
     "EXPOSURE_KEY",
     "FINITE_BOUND",
     "IMAGES_KEY",
+    "REDSHIFT_ERR_KEY",
     "REDSHIFT_KEY",
     "as_inputs",
     "check_exposure",
     "check_pixels",
+    "check_redshift_err",
     "check_target",
     "checked_inputs",
     "derived_inputs",
@@ -59,6 +65,7 @@ __all__ = [
 IMAGES_KEY = "images"
 REDSHIFT_KEY = "redshift"
 EXPOSURE_KEY = "exposure"
+REDSHIFT_ERR_KEY = "redshift_err"
 
 _SHAPE_HINT = (
     "images must have shape (n_samples, n_bands, height, width), channels first; "
@@ -222,12 +229,52 @@ def check_exposure(exposure: Any, n_samples: int) -> np.ndarray:
     return array
 
 
+def check_redshift_err(redshift_err: Any, n_samples: int) -> np.ndarray:
+    """Validate 1-sigma redshift errors of ``n_samples`` clusters; return them as float32.
+
+    Parameters
+    ----------
+    redshift_err : array-like of shape (n_samples,)
+        Absolute errors of the redshifts (``sigma_z``, not ``sigma_z / (1 + z)``),
+        finite and >= 0; 0 for a spectroscopic redshift.
+    n_samples : int
+        Number of clusters.
+
+    Returns
+    -------
+    redshift_err : ndarray of shape (n_samples,), float32
+
+    Raises
+    ------
+    ValueError
+        On a wrong length, NaN or infinite or negative values.
+
+    Examples
+    --------
+    >>> check_redshift_err([0.0, 0.012], 2)
+    array([0.   , 0.012], dtype=float32)
+    """
+    array = _as_float_array(redshift_err, "redshift_err")
+    if array.shape != (n_samples,):
+        message = (f"redshift_err must have shape (n_samples,) = ({n_samples},), one "
+                   f"1-sigma redshift error per cluster; got shape {array.shape}")
+        raise ValueError(message)
+    _check_finite(array, "redshift_err")
+    if (array < 0).any():
+        first = int(np.flatnonzero(array < 0)[0])
+        message = (f"redshift_err must be >= 0 (a 1-sigma error; 0 for a spectroscopic "
+                   f"redshift); got {array[first]!r} at cluster {first}")
+        raise ValueError(message)
+    return array
+
+
 def as_inputs(
     images: Any,
     redshift: Any = None,
     *,
     exposure: Any = None,
     counts: bool = True,
+    redshift_err: Any = None,
 ) -> SliceDict:
     """Build and validate the library's input ``X``.
 
@@ -249,6 +296,10 @@ def as_inputs(
     counts : bool, default=True
         If True, the images are photon counts and must be >= 0. Pass False for
         background-subtracted or normalised images.
+    redshift_err : array-like of shape (n_samples,), optional
+        1-sigma error of every redshift (absolute, finite, >= 0), e.g. of photometric
+        redshifts. Stored as ``X["redshift_err"]`` (also taken from a mapping);
+        :meth:`ClusterMassRegressor.predict` propagates it into the widths.
 
     Returns
     -------
@@ -282,6 +333,8 @@ def as_inputs(
     >>> X["exposure"], len(X[1:])
     (array([1200.,  950.], dtype=float32), 1)
     """
+    if isinstance(images, Mapping) and redshift_err is None:
+        redshift_err = images.get(REDSHIFT_ERR_KEY)
     images, redshift, exposure = _input_parts(images, redshift, exposure)
     image_array = _as_float_array(images, "images")
     redshift_array = _as_float_array(redshift, "redshift")
@@ -290,6 +343,8 @@ def as_inputs(
     arrays = {IMAGES_KEY: image_array, REDSHIFT_KEY: redshift_array}
     if exposure is not None:
         arrays[EXPOSURE_KEY] = check_exposure(exposure, image_array.shape[0])
+    if redshift_err is not None:
+        arrays[REDSHIFT_ERR_KEY] = check_redshift_err(redshift_err, image_array.shape[0])
     return SliceDict(**arrays)
 
 
@@ -515,17 +570,19 @@ def derived_inputs(images: np.ndarray, X: Mapping, bound: float | None) -> Slice
     >>> checked_inputs(Xt) == (Xt, 89.0)
     True
     """
-    exposure = X.get(EXPOSURE_KEY)
+    exposure, redshift_err = X.get(EXPOSURE_KEY), X.get(REDSHIFT_ERR_KEY)
     if bound is not None:
         image_array = _as_float_array(images, "images")
         _validate_image_shape(image_array)
         arrays = {IMAGES_KEY: image_array, REDSHIFT_KEY: X[REDSHIFT_KEY]}
         if exposure is not None:
             arrays[EXPOSURE_KEY] = exposure
+        if redshift_err is not None:
+            arrays[REDSHIFT_ERR_KEY] = redshift_err
         output = SliceDict(**arrays)
     else:
         output, bound = as_inputs(images, X[REDSHIFT_KEY], exposure=exposure,
-                                  counts=False), np.inf
+                                  counts=False, redshift_err=redshift_err), np.inf
     output.__dict__[_MARK] = _PixelsChecked(output[IMAGES_KEY], bound)
     return output
 

@@ -44,7 +44,10 @@ def test_efeds_layout_prefers_corrected_positions(tmp_path):
     table = Table({"ID_SRC": [7], "RA": [135.0], "DEC": [1.0], "RA_CORR": [135.001],
                    "DEC_CORR": [1.001], "z": [0.35], "M500": [13.8]})  # log10 masses
     _write(table, tmp_path / "efeds.fits")
-    catalog = read_cluster_catalog(tmp_path / "efeds.fits", layout="efeds")
+    with pytest.raises(ValueError, match=r"could be log10.*or masses in 1e14 Msun"):
+        read_cluster_catalog(tmp_path / "efeds.fits", layout="efeds")  # issue 26: ambiguous
+    catalog = read_cluster_catalog(tmp_path / "efeds.fits", layout="efeds",
+                                   mass_unit="dex(Msun)")
     assert catalog[["ra_deg", "dec_deg"]].iloc[0].tolist() == [135.001, 1.001]
     np.testing.assert_allclose(catalog["M500c"], [10**13.8])
 

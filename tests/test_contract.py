@@ -27,7 +27,11 @@ from sklearn.utils.estimator_checks import (
 from skorch.helper import SliceDict
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
-from sk_clustermass.baselines import CountRateRelation, LuminosityRelation
+from sk_clustermass.baselines import (
+    BoostedApertureRegressor,
+    CountRateRelation,
+    LuminosityRelation,
+)
 from sk_clustermass.preprocessing import (
     BackgroundSubtract,
     BandMerge,
@@ -81,6 +85,11 @@ BASELINE_CASES = [
     Case("LuminosityRelation",
          lambda: LuminosityRelation(**BASELINE, band_edges_kev=(0.5, 1.0, 1.5, 2.0)),
          {"aperture_radius_arcmin": [2.0, 3.0]}, stateful=True, is_regressor=True),
+    Case("BoostedApertureRegressor",
+         lambda: BoostedApertureRegressor(
+             radii_arcmin=(1.0, 2.0, 3.0), background_annulus_arcmin=(5.0, None),
+             pixel_size_arcsec=60.0, max_iter=10, min_samples_leaf=5, random_state=0),
+         {"max_iter": [5, 10]}, stateful=True, is_regressor=True),
 ]
 REGRESSOR_CASES = [REGRESSOR_CASE, *BASELINE_CASES]
 ALL_CASES = [*TRANSFORMER_CASES, *REGRESSOR_CASES]

@@ -42,10 +42,12 @@ from ._parameters import (
     validate_parameters,
 )
 from ._precision import PRECISIONS
+from ._prior import PRIORS
 from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
 
 __all__ = [
     "PRECISIONS",
+    "PRIORS",
     "ROUTES",
     "ClusterMassCNN",
     "ClusterMassRegressor",

@@ -32,6 +32,7 @@ from .._utils import check_bool, check_choice, check_number, describe_bounds
 from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
 from ._module import PADDING_MODES, feature_map_sizes
 from ._precision import PRECISIONS
+from ._prior import PRIORS
 
 __all__ = [
     "DEVICES",
@@ -353,6 +354,17 @@ PARAMETERS: tuple[Parameter, ...] = (
               "symmetries of the square", _AUG, "output"),
     Parameter("grad_clip", "float", None, "bound on the gradient norm; None does not clip",
               _REG, "callbacks", low=0, low_inclusive=False, allow_none=True),
+    Parameter("prior", "choice", "training", "mass prior of the predictions: the training "
+              "set's population, or flat in log10 M over the training range", _LOSS, "data",
+              choices=PRIORS, late=True,
+              doc="The prior the predicted masses carry. 'training' (the posterior mean "
+              "under the training set's own mass distribution) gives the best point "
+              "estimate of one cluster. 'flat' weights the training clusters by the "
+              "inverse of their (weighted) density in log10 M, combined with any "
+              "``sample_weight``, so that the estimate is that of a prior flat in log10 M "
+              "over the training range: no pull towards the crowded masses, what fits "
+              "of scaling relations and mass functions need. The fitted model records "
+              "it as ``prior_``; see docs/uncertainties.md."),
     Parameter("calibrate_std", "bool", True, "rescale the widths to unit pull variance on "
               "the validation split", _LOSS, "output",
               doc="After training, rescale the predicted widths by one factor so that the "

@@ -38,6 +38,8 @@ from ._parameters import (
     validate_parameters,
 )
 from ._precision import resolve_precision
+from ._prior import prior_weights
+from ._redshift_errors import combine_draws, redshift_draws
 from ._sources import FixedSplit, as_source, prediction_source
 from ._training_setup import resolve_device, training_callbacks
 
@@ -100,6 +102,8 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         :class:`OutOfDomainWarning` far outside it.
     redshift_range_ : ndarray of shape (2,)
         Smallest and largest redshift seen in ``fit``.
+    prior_ : {'training', 'flat'}
+        The mass prior the predictions carry (``prior`` at fit time).
 
     Examples
     --------
@@ -371,9 +375,10 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         epochs_before = 0 if warm is None else len(warm[2])
         summary = source.summary()
         target = self._standardise_target(source.target)
-        weight = None
-        if source.weight is not None:
-            weight = (source.weight / source.weight.mean()).astype(np.float32)
+        self.prior_ = self.prior
+        weight = prior_weights(self.prior, source.target, source.weight)
+        if weight is not None:
+            weight = (weight / weight.mean()).astype(np.float32)
         train, valid = source.split(
             self.validation_fraction, int(seeds[2]), target, weight, self.device_
         )
@@ -514,7 +519,10 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         ----------
         X : skorch.helper.SliceDict, dict, HDF5ClusterDataset or path to an HDF5 file
             Same bands and image size as in ``fit``; ``X["exposure"]`` too if the
-            model was fitted with ``use_exposure=True``.
+            model was fitted with ``use_exposure=True``. With ``X["redshift_err"]``
+            (``as_inputs(..., redshift_err=...)``), the redshift errors are propagated
+            by Monte Carlo: 16 seeded draws of the redshifts, combined as mean of the
+            means and mean of the variances plus variance of the means.
         return_std : bool, default=False
             Also return the predicted 1-sigma width of each mass. This parameter
             is requested for metadata routing by default, so that
@@ -550,6 +558,10 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         non-contiguous input is never copied whole.
         """
         check_is_fitted(self, "net_")
+        draws = redshift_draws(X)  # X["redshift_err"]: Monte Carlo over z
+        if draws is not None:
+            mean, std = combine_draws([self.predict(d, return_std=True) for d in draws])
+            return (mean, std) if return_std else mean
         source = prediction_source(X, use_exposure=self._uses_exposure())
         self._check_image_shape(*source.image_shape)
         scan = InputScan(on_non_finite=source.check_pixels)

@@ -38,8 +38,9 @@ import numpy as np
 from astropy.cosmology import FLRW
 from astropy.table import QTable
 
-from .._utils import atomic_path, check_vector
+from .._utils import atomic_path, check_choice, check_vector
 from .._version import __version__
+from ..estimator import PRIORS
 from ..simulate import DEFAULT_COSMOLOGY, r500_kpc, theta500_arcmin
 
 __all__ = ["TABLE_FORMATS", "file_sha256", "mass_table", "table_format", "write_mass_table"]
@@ -95,6 +96,7 @@ def mass_table(
     model_path: str | os.PathLike | None = None,
     training_population: Mapping[str, Any] | str | None = None,
     extra_meta: Mapping[str, Any] | None = None,
+    prior: str | None = None,
 ) -> QTable:
     """Predicted masses as a table with units and provenance.
 
@@ -118,6 +120,10 @@ def mass_table(
         What the model was trained on (survey preset, number, ranges), for ``meta``.
     extra_meta : mapping, optional
         More ``meta`` entries (e.g. the data file).
+    prior : {'training', 'flat'}, optional
+        The mass prior of the predictions (the model's ``prior_``), for ``meta``:
+        'training' means posterior means under the training population, 'flat'
+        estimates under a prior flat in log10 M (see docs/uncertainties.md).
 
     Returns
     -------
@@ -169,6 +175,9 @@ def mass_table(
     if training_population is not None:
         table.meta["training_population"] = training_population
     table.meta["created"] = _datetime.datetime.now(_datetime.UTC).isoformat(timespec="seconds")
+    if prior is not None:
+        check_choice("prior", prior, PRIORS)
+        table.meta["prior"] = prior
     if extra_meta:
         table.meta.update(dict(extra_meta))
     return table
