@@ -81,3 +81,17 @@ def test_evaluate_writes_the_unit_table(files):
                  str(folder / "ev"), "--no-figures", "--format", "fits", "--quiet"]) == 0
     table = QTable.read(folder / "ev" / "predictions.fits")
     np.testing.assert_allclose(np.asarray(table["log10_M500c_true"]), y)
+
+
+def test_the_mass_table_of_predict_records_the_models_prior():
+    from types import SimpleNamespace
+
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sk_clustermass.cli._predictions import model_prior
+
+    flat = SimpleNamespace(prior_="flat")
+    assert model_prior(flat) == "flat"
+    assert model_prior(Pipeline([("prep", FunctionTransformer()), ("model", flat)])) == "flat"
+    assert model_prior(SimpleNamespace()) is None  # a model from before the prior existed

@@ -185,7 +185,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 # ----------------------------------------------------------------------------- predict
 def run_predict(args: argparse.Namespace, console: Console) -> int:
     """Predict masses for every cluster of an HDF5 file into a table with units."""
-    from ._predictions import resolve_model, table_path, write_predictions
+    from ._predictions import model_prior, resolve_model, table_path, write_predictions
 
     model_path_given = args.model if args.model_option is None else args.model_option
     if args.output is not None:  # never over an input, whatever its suffix says
@@ -196,7 +196,8 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
     dataset = open_dataset(args.data)
     mean, std, redshift, _ = predict_blocks(model, dataset, console)
     predictions = {"id": cluster_ids(dataset), "redshift": redshift, "mean": mean, "std": std}
-    write_predictions(output, kind, predictions, dataset, model_path, population)
+    write_predictions(output, kind, predictions, dataset, model_path, population,
+                      prior=model_prior(model))
     console.info(f"wrote predictions for {len(mean)} clusters to {output} ({kind})")
     return 0
 
@@ -207,7 +208,7 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     from ..metrics import summary_table
     from ._calibration import binned_tables, console_table, report_tables, write_binned
     from ._figures import evaluation_figures, gallery_rows
-    from ._predictions import resolve_model, table_path, write_predictions
+    from ._predictions import model_prior, resolve_model, table_path, write_predictions
     from ._report import Report, write_report
 
     model, model_path, population = resolve_model(args, console)
@@ -231,7 +232,7 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
                                   args.format, "predictions")
     write_predictions(table_file, kind, {"id": cluster_ids(dataset), "redshift": redshift,
                                          "true": y, "mean": mean, "std": std},
-                      dataset, model_path, population)
+                      dataset, model_path, population, prior=model_prior(model))
     figures = []
     if not args.no_figures:
         rows = gallery_rows(y)

@@ -87,9 +87,18 @@ def _carried(dataset: Any) -> dict[str, np.ndarray]:
         return {name: np.asarray(file[f"catalog/{name}"][:]) for name in names}
 
 
+def model_prior(model: Any) -> str | None:
+    """The mass prior of a fitted model's predictions (``prior_`` of its last step)."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return getattr(final, "prior_", None)
+
+
 def write_predictions(path: Path, kind: str, predictions: dict[str, Any], dataset: Any,
-                      model_path: Path, population: Any) -> None:
-    """Write ``predictions`` (id, redshift, mean, std and maybe true) as ``kind``."""
+                      model_path: Path, population: Any, prior: str | None = None) -> None:
+    """Write ``predictions`` (id, redshift, mean, std and maybe true) as ``kind``.
+
+    ``prior`` (the model's ``prior_``) goes into the table's metadata.
+    """
     from ..models import mass_table, write_mass_table
 
     if kind == "csv":
@@ -102,7 +111,7 @@ def write_predictions(path: Path, kind: str, predictions: dict[str, Any], datase
         predictions["mean"], predictions["std"], predictions["redshift"],
         ids=predictions["id"], y_true=predictions.get("true"), model_path=model_path,
         training_population=population if population is not None else "unknown",
-        extra_meta={"data_file": Path(dataset.path).name},
+        extra_meta={"data_file": Path(dataset.path).name}, prior=prior,
     )
     for name, values in _carried(dataset).items():
         table[name] = values
