@@ -53,7 +53,7 @@ def simulate_to_hdf5(
     survey, random_state, n_jobs : see :func:`~sk_clustermass.simulate.make_clusters`
     progress : bool, default=True
         Show a progress bar.
-    compression : {'bitshuffle', 'lzf', 'gzip', None}, default='bitshuffle'
+    compression : {'gzip', 'bitshuffle', 'lzf', None}, default='gzip'
         HDF5 compression (see :class:`~sk_clustermass.datasets.HDF5ClusterWriter`).
     **kwargs
         Any other keyword of :func:`~sk_clustermass.simulate.make_clusters`
