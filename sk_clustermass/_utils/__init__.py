@@ -13,6 +13,7 @@ from ._atomic import (
     resolve_destination,
 )
 from ._deprecation import moved_names
+from ._lazy import lazy_exports
 from ._memory import malloc_tuned
 from ._signals import sigterm_as_keyboard_interrupt
 from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
@@ -37,6 +38,7 @@ __all__ = [
     "commit_temporary",
     "describe_bounds",
     "discard_temporary",
+    "lazy_exports",
     "malloc_tuned",
     "moved_names",
     "new_temporary",
