@@ -42,7 +42,8 @@ DEFAULT_EPOCHS = 20
 #: ``demo_parameters(quick=True)``.
 QUICK: dict[str, Any] = {"n_samples": 200, "max_epochs": 2}
 METHODS = ("CNN", "count-rate relation", "luminosity relation")
-SURVEY_NAMES = {"efeds": "eFEDS", "erass1": "eRASS1", "efeds_survey": "eFEDS-like survey",
+SURVEY_NAMES = {"efeds_lab": "eFEDS", "erass1_lab": "eRASS1",
+                "efeds_survey": "eFEDS-like survey",
                 "erass1_survey": "eRASS1-like survey"}
 
 
