@@ -46,7 +46,7 @@ def test_installed_metadata_carries_the_license_expression():
         metadata = importlib.metadata.metadata("sk_clustermass")
     except importlib.metadata.PackageNotFoundError:
         pytest.skip("sk_clustermass is not installed (run from a source tree)")
-    if metadata["License-Expression"] is None:
+    if metadata.get("License-Expression") is None:
         pytest.skip("installed before the SPDX license string; reinstall with pip install -e .")
     assert metadata["License-Expression"] == "BSD-3-Clause"
     assert "LICENSE" in (metadata.get_all("License-File") or [])
