@@ -15,13 +15,21 @@ The public API:
   (the meta-estimators, population weights), :mod:`sk_clustermass.models` (model files,
   pretrained models, export, mass tables) and :mod:`sk_clustermass.inspection` (what a
   model uses).
+
+The estimators and model files are imported when first used (``import sk_clustermass``
+does not load PyTorch), so that ``sk-clustermass --version`` answers at once.
 """
 
+from typing import TYPE_CHECKING
+
 from ._inputs import as_inputs
+from ._utils import lazy_exports
 from ._version import __version__
-from .estimator import ClusterMassRegressor
-from .models import load_model, save_model
-from .uncertainty import ConformalWidthRegressor, EnsembleRegressor
+
+if TYPE_CHECKING:
+    from .estimator import ClusterMassRegressor
+    from .models import load_model, save_model
+    from .uncertainty import ConformalWidthRegressor, EnsembleRegressor
 
 __all__ = [
     "ClusterMassRegressor",
@@ -33,3 +41,18 @@ __all__ = [
     "save_model",
 ]
 
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ClusterMassRegressor": ".estimator",
+    "ConformalWidthRegressor": ".uncertainty",
+    "EnsembleRegressor": ".uncertainty",
+    "load_model": ".models",
+    "save_model": ".models",
+    # the sub-packages that `import sk_clustermass` used to load as a side effect
+    "estimator": "",
+    "instrument": "",
+    "models": "",
+    "simulate": "",
+    "uncertainty": "",
+})
+del TYPE_CHECKING, lazy_exports

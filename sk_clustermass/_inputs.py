@@ -37,13 +37,15 @@ Rule: change a transformer's output in place only before passing it to the estim
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.utils.validation import column_or_1d
-from skorch.helper import SliceDict
+
+if TYPE_CHECKING:
+    from skorch.helper import SliceDict
 
 __all__ = [
     "EXPOSURE_KEY",
@@ -345,7 +347,7 @@ def as_inputs(
         arrays[EXPOSURE_KEY] = check_exposure(exposure, image_array.shape[0])
     if redshift_err is not None:
         arrays[REDSHIFT_ERR_KEY] = check_redshift_err(redshift_err, image_array.shape[0])
-    return SliceDict(**arrays)
+    return _slice_dict(arrays)
 
 
 def _input_parts(images: Any, redshift: Any, exposure: Any) -> tuple[Any, Any, Any]:
@@ -494,6 +496,8 @@ def check_target(y: Any, n_samples: int | None = None) -> np.ndarray:
         raise ValueError(message)
     array = _as_float_array(y, "y", np.float64)
     if array.ndim == 2 and array.shape[1] == 1:
+        from sklearn.utils.validation import column_or_1d
+
         array = column_or_1d(array, warn=True)  # DataConversionWarning, as in sklearn
     if array.ndim != 1:
         message = f"y must have shape (n_samples,), log10(M500c / Msun); got shape {array.shape}"
@@ -579,7 +583,7 @@ def derived_inputs(images: np.ndarray, X: Mapping, bound: float | None) -> Slice
             arrays[EXPOSURE_KEY] = exposure
         if redshift_err is not None:
             arrays[REDSHIFT_ERR_KEY] = redshift_err
-        output = SliceDict(**arrays)
+        output = _slice_dict(arrays)
     else:
         output, bound = as_inputs(images, X[REDSHIFT_KEY], exposure=exposure,
                                   counts=False, redshift_err=redshift_err), np.inf
@@ -609,7 +613,21 @@ def checked_inputs(X: Any) -> tuple[SliceDict, float]:
     KeyError, TypeError, ValueError
         As :func:`as_inputs`.
     """
-    mark = vars(X).pop(_MARK, None) if isinstance(X, SliceDict) else None
+    mark = vars(X).pop(_MARK, None) if _is_slice_dict(X) else None
     if mark is not None and mark.key == _array_key(X.get(IMAGES_KEY)):
         return X, mark.bound
     return as_inputs(X, counts=False), np.inf
+
+
+def _slice_dict(arrays: dict[str, np.ndarray]) -> SliceDict:
+    # skorch (and with it torch) is imported when inputs are first built, not when the
+    # package is: ``sk-clustermass --version`` needs neither.
+    from skorch.helper import SliceDict
+
+    return SliceDict(**arrays)
+
+
+def _is_slice_dict(X: Any) -> bool:
+    # no SliceDict exists before skorch.helper is imported
+    helper = sys.modules.get("skorch.helper")
+    return helper is not None and isinstance(X, helper.SliceDict)

@@ -599,5 +599,6 @@ def test_verbose_logs_to_stderr_and_quiet_wins(tmp_path, capsys):
 def test_demo_runs_on_the_survey_preset_and_simulate_keeps_the_plain_depth():
     parser = build_parser()
     assert parser.parse_args(["demo"]).survey == "efeds_survey"
-    assert parser.parse_args(["demo", "--survey", "efeds"]).survey == "efeds"
-    assert parser.parse_args(["simulate", "-n", "5", "-o", "x.h5"]).survey == "efeds"
+    # 'efeds', the lab population's former name, is read as its new name
+    assert parser.parse_args(["demo", "--survey", "efeds"]).survey == "efeds_lab"
+    assert parser.parse_args(["simulate", "-n", "5", "-o", "x.h5"]).survey == "efeds_lab"

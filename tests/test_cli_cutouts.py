@@ -64,7 +64,7 @@ def test_end_to_end_events_to_mass_table(survey):
     assert table.meta["training_population"]["survey"] == "efeds_survey"
     assert table.meta["model_file"] == "efeds.safetensors"
     assert table["id"].tolist() == [f"eFEDS J{i}" for i in range(N_CLUSTERS)]
-    np.testing.assert_allclose(table["ra_deg"], 135.0 + np.arange(N_CLUSTERS) * 0.8)
+    np.testing.assert_allclose(table["coord"].ra.deg, 135.0 + np.arange(N_CLUSTERS) * 0.8)
 
 
 def test_cutouts_bad_inputs(survey, tmp_path, capsys):

@@ -10,10 +10,11 @@ import sk_clustermass.datasets.simulate as old
 from sk_clustermass import instrument, simulate
 from sk_clustermass._utils._deprecation import REMOVED_IN
 
-#: The public names of datasets.simulate before the move (its former ``__all__``).
+#: The public names of datasets.simulate before the move (its former ``__all__``);
+#: names added to simulate since (LAB_POPULATIONS) never had the old path.
 OLD_NAMES = sorted(name for name in simulate.__all__ if name not in {
     "ClusterStream", "make_catalog", "make_clusters", "parent_density_deg2",
-    "stream_clusters", "to_lab_style",
+    "stream_clusters", "to_lab_style", "LAB_POPULATIONS",
 })
 
 

@@ -1,7 +1,10 @@
 """Tests for the library's HDF5 format: round trips, streaming, row reads, bad files."""
 
 import gc
+import os
 import pickle
+import subprocess
+import sys
 import tempfile
 import tracemalloc
 from pathlib import Path
@@ -86,13 +89,43 @@ def test_layout_and_attributes(tmp_path):
         np.testing.assert_array_equal(file.attrs["band_edges_kev"], EDGES)
         images = file["images"]
         assert images.chunks == (1, 3, 5, 4)
-        assert BITSHUFFLE_FILTER_ID in images._filters  # the default compression
+        assert images.compression == "gzip" and images.shuffle  # the default compression
+        assert BITSHUFFLE_FILTER_ID not in images._filters
         assert images.fletcher32 and images.maxshape == (None, 3, 5, 4)
         assert file["log10_m500c"].dtype == np.float64
         assert sorted(file["catalog"]) == sorted(catalog.columns)
     data = HDF5ClusterDataset(path)
     np.testing.assert_array_equal(data.attrs["band_edges_kev"], EDGES)
     assert data.attrs["survey"] == "efeds" and data.attrs["n_bands"] == 3
+
+
+def test_default_file_reads_in_plain_h5py_without_hdf5plugin(tmp_path):
+    X, y, catalog = make_data()
+    path = tmp_path / "clusters.h5"
+    write_hdf5(path, X, y, catalog)
+    reader = (
+        "import sys, h5py, numpy as np\n"
+        "with h5py.File(sys.argv[1], 'r') as f:\n"
+        "    images = f['images'][:]\n"
+        "    total = float(images.sum()) + float(f['log10_m500c'][:].sum())\n"
+        "    total += float(f['catalog/kT'][:].sum())\n"
+        "print(images.shape, repr(total), 'hdf5plugin' in sys.modules)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "HDF5_PLUGIN_PATH"}
+    result = subprocess.run([sys.executable, "-c", reader, str(path)], capture_output=True,
+                            text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    expected = float(X["images"].sum()) + float(y.sum()) + float(catalog["kT"].sum())
+    assert result.stdout.split(") ")[1].split() == [repr(expected), "False"]
+
+
+def test_bitshuffle_is_an_opt_in_that_still_reads(tmp_path):
+    X, y, catalog = make_data()
+    path = tmp_path / "fast.h5"
+    write_hdf5(path, X, y, catalog, compression="bitshuffle")
+    with h5py.File(path, "r") as file:
+        assert BITSHUFFLE_FILTER_ID in file["images"]._filters
+    assert_same(X, y, catalog, *read_hdf5(path))
 
 
 def test_unlabelled_without_catalog(tmp_path):

@@ -37,7 +37,7 @@ def test_provenance(table):
 
     assert table.meta["model_sha256"] == hashlib.sha256(b"weights").hexdigest()
     assert table.meta["model_file"] == "model.safetensors"
-    assert table.meta["cosmology"]["H0_km_s_Mpc"] == 70.0
+    assert table.meta["cosmology"].H0 == 70.0 * u.km / u.s / u.Mpc
     assert table.meta["training_population"]["survey"] == "efeds"
     assert "library_version" in table.meta
 
@@ -78,3 +78,44 @@ def test_text_ids_from_hdf5_are_written_as_text(tmp_path):
 def test_bad_vectors():
     with pytest.raises(ValueError, match="std has 1 values"):
         mass_table([14.0, 13.0], [0.1], [0.2, 0.3])
+
+
+# ----------------------------------------------------------------------------- astropy-native
+def test_cosmology_round_trips_with_every_parameter(tmp_path):
+    from astropy.cosmology import Planck18
+
+    from sk_clustermass.models import cosmology_from_json
+
+    table = mass_table([14.0], [0.1], [0.3], cosmology=Planck18)
+    assert write_mass_table(table, tmp_path / "m.ecsv") == "ecsv"
+    back = QTable.read(tmp_path / "m.ecsv").meta["cosmology"]
+    assert back.is_equivalent(Planck18) and back.name == "Planck18"
+    for name in ("Ob0", "Neff"):
+        assert getattr(back, name) == getattr(Planck18, name), name
+    assert back.Tcmb0 == Planck18.Tcmb0 and np.all(back.m_nu == Planck18.m_nu)
+    write_mass_table(table, tmp_path / "m.fits")
+    header_cosmology = cosmology_from_json(QTable.read(tmp_path / "m.fits").meta["COSMO"])
+    assert header_cosmology.is_equivalent(Planck18) and header_cosmology.name == "Planck18"
+    assert header_cosmology.Ob0 == Planck18.Ob0
+
+
+def test_positions_are_a_skycoord_in_ecsv_and_ra_dec_in_fits(tmp_path):
+    from astropy.coordinates import SkyCoord
+
+    table = mass_table([14.0, 13.5], [0.1, 0.2], [0.3, 0.4], ra_deg=[150.0, 10.5],
+                       dec_deg=[2.0, -30.25])
+    assert isinstance(table["coord"], SkyCoord) and table["coord"].frame.name == "icrs"
+    write_mass_table(table, tmp_path / "m.ecsv")
+    coord = QTable.read(tmp_path / "m.ecsv")["coord"]
+    assert isinstance(coord, SkyCoord)
+    np.testing.assert_allclose(coord.ra.deg, [150.0, 10.5])
+    np.testing.assert_allclose(coord.dec.deg, [2.0, -30.25])
+    write_mass_table(table, tmp_path / "m.fits")
+    back = QTable.read(tmp_path / "m.fits")
+    assert back.colnames[:3] == ["id", "RA", "DEC"] and back["RA"].unit == u.deg
+    np.testing.assert_allclose(back["DEC"].value, [2.0, -30.25])
+
+
+def test_positions_need_both_coordinates():
+    with pytest.raises(ValueError, match="both ra_deg and dec_deg"):
+        mass_table([14.0], [0.1], [0.3], ra_deg=[150.0])

@@ -14,6 +14,7 @@ from ._atomic import (
 )
 from ._deprecation import moved_names
 from ._interval import IntervalMixin, central_interval
+from ._lazy import lazy_exports
 from ._memory import malloc_tuned
 from ._signals import sigterm_as_keyboard_interrupt
 from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
@@ -40,6 +41,7 @@ __all__ = [
     "commit_temporary",
     "describe_bounds",
     "discard_temporary",
+    "lazy_exports",
     "malloc_tuned",
     "moved_names",
     "new_temporary",

@@ -22,7 +22,6 @@ from .._utils import atomic_path
 from ._common import (
     CLIError,
     Console,
-    EpochProgressBar,
     build_pipeline,
     check_device,
     cluster_ids,
@@ -31,6 +30,7 @@ from ._common import (
     read_config,
     regressor_params,
 )
+from ._progress import EpochProgressBar
 
 __all__ = ["run_evaluate", "run_predict", "run_simulate", "run_study", "run_train"]
 

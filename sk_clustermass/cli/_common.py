@@ -14,21 +14,18 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.pipeline import Pipeline, make_pipeline
-from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ..estimator import ClusterMassRegressor, parameter_table
+from ..estimator import parameter_table
 from ._options import command_line_parameters, nullable_parameters
 
 __all__ = [
     "PREPROCESSING",
     "CLIError",
     "Console",
-    "EpochProgressBar",
     "build_pipeline",
     "check_device",
     "cluster_ids",
@@ -38,6 +35,9 @@ __all__ = [
     "read_config",
     "regressor_params",
 ]
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
@@ -146,6 +146,10 @@ PREPROCESSING = ("log", "log-normalize", "asinh", "none")
 
 def build_pipeline(preprocessing: str, params: dict[str, Any]) -> Pipeline:
     """``make_pipeline(*preset, ClusterMassRegressor(**params))``, parameters checked."""
+    from sklearn.pipeline import make_pipeline
+
+    from ..estimator import ClusterMassRegressor
+
     if preprocessing not in PREPROCESSING:
         message = f"preprocessing {preprocessing!r} is unknown; choose one of {PREPROCESSING}"
         raise CLIError(message)
@@ -228,42 +232,12 @@ def cluster_ids(dataset: Any) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- training
-class EpochProgressBar(Callback):
-    """skorch callback: one tqdm bar over the epochs, with the latest losses.
+def __getattr__(name: str) -> Any:
+    # EpochProgressBar lives in ._progress (it imports skorch, hence torch); pickles
+    # made before still name it here.
+    if name == "EpochProgressBar":
+        from ._progress import EpochProgressBar
 
-    Parameters
-    ----------
-    desc : str, default='train'
-        Label of the bar.
-    disable : bool, default=False
-        No bar (``--quiet``).
-    """
-
-    def __init__(self, desc: str = "train", disable: bool = False) -> None:
-        self.desc = desc
-        self.disable = disable
-
-    def initialize(self) -> EpochProgressBar:
-        self.bar_ = None
-        return self
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
-        self.bar_ = tqdm(total=net.max_epochs, initial=len(net.history), unit="epoch",
-                         desc=self.desc, disable=self.disable, file=sys.stderr)
-
-    def on_epoch_end(self, net, **kwargs) -> None:
-        row = net.history[-1]
-        losses = {key.split("_")[0]: f"{row[key]:.3f}" for key in ("train_loss", "valid_loss")
-                  if key in row}
-        self.bar_.set_postfix(losses, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs) -> None:
-        if self.bar_ is not None:
-            self.bar_.close()
-        self.bar_ = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["bar_"] = None
-        return state
+        return EpochProgressBar
+    message = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(message)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimator import demo_parameters
-from ._common import CLIError, Console, EpochProgressBar, build_pipeline, check_device
+from ._common import CLIError, Console, build_pipeline, check_device
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_SAMPLES", "QUICK", "run_demo"]
 
@@ -42,7 +42,8 @@ DEFAULT_EPOCHS = 20
 #: ``demo_parameters(quick=True)``.
 QUICK: dict[str, Any] = {"n_samples": 200, "max_epochs": 2}
 METHODS = ("CNN", "count-rate relation", "luminosity relation")
-SURVEY_NAMES = {"efeds": "eFEDS", "erass1": "eRASS1", "efeds_survey": "eFEDS-like survey",
+SURVEY_NAMES = {"efeds_lab": "eFEDS", "erass1_lab": "eRASS1",
+                "efeds_survey": "eFEDS-like survey",
                 "erass1_survey": "eRASS1-like survey"}
 
 
@@ -84,6 +85,7 @@ def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 
 def _fit_models(X_train, y_train, network: dict[str, Any], console: Console, timer: _Timer):
     from ..baselines import CountRateRelation, LuminosityRelation
+    from ._progress import EpochProgressBar
 
     baselines = {"count-rate relation": CountRateRelation(),
                  "luminosity relation": LuminosityRelation()}

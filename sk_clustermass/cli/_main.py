@@ -125,11 +125,12 @@ def _simulate_parser(commands, common) -> None:
                         "mass-function for the *_survey presets)")
     parser.add_argument("--all-clusters", action="store_true",
                         help="keep undetected clusters too (flagged in the catalogue)")
-    parser.add_argument("--compression", default="bitshuffle",
-                        choices=("bitshuffle", "lzf", "gzip", "none"),
-                        help="HDF5 compression: bitshuffle (bit shuffle + LZ4: smallest "
-                        "and fastest to read; needs hdf5plugin elsewhere), lzf or gzip "
-                        "(readable by any h5py) or none (default: bitshuffle)")
+    parser.add_argument("--compression", default="gzip",
+                        choices=("gzip", "bitshuffle", "lzf", "none"),
+                        help="HDF5 compression: gzip (readable by any h5py), bitshuffle "
+                        "(bit shuffle + LZ4: smallest and fastest to read, for out-of-core "
+                        "training; other programs need hdf5plugin), lzf or none "
+                        "(default: gzip)")
     parser.set_defaults(func="run_simulate")
 
 

@@ -199,15 +199,33 @@ def nullable_parameters() -> set[str]:
             if p.allow_none or p.kind == "random_state" or None in p.choices}
 
 
+#: ``--survey`` values: the lab's population at a survey's depth, or a survey-like sky.
+SURVEY_CHOICES = ("efeds_lab", "erass1_lab", "efeds_survey", "erass1_survey")
+#: Former names of the lab populations, still accepted (not listed in --help).
+_SURVEY_ALIASES = {"efeds": "efeds_lab", "erass1": "erass1_lab"}
+
+
+def _survey(text: str) -> str:
+    """A ``--survey`` value; the former names 'efeds' and 'erass1' become the lab names."""
+    name = _SURVEY_ALIASES.get(text.lower(), text.lower())
+    if name not in SURVEY_CHOICES:
+        message = f"invalid choice {text!r} (choose from {', '.join(SURVEY_CHOICES)})"
+        raise argparse.ArgumentTypeError(message)
+    return name
+
+
 def add_simulation_options(parser: argparse.ArgumentParser, *, n_jobs_default: int = 1,
-                           survey_default: str = "efeds") -> None:
+                           survey_default: str = "efeds_lab") -> None:
     """``--survey``, ``--random-state`` (and ``--seed``) and ``--n-jobs``."""
-    parser.add_argument("--survey", default=survey_default,
-                        choices=("efeds", "erass1", "efeds_survey", "erass1_survey"),
-                        help="survey depth, instrument and background; the *_survey "
-                        "presets also draw the sky from the mass function with cool "
-                        "cores, an eSASS-like selection and cut-outs centred on the "
-                        f"detection (default: {survey_default})")
+    parser.add_argument("--survey", default=survey_default, type=_survey,
+                        metavar="{" + ",".join(SURVEY_CHOICES) + "}",
+                        help="the simulated clusters: efeds_lab and erass1_lab are the "
+                        "lab's population (log-uniform masses and redshifts, a simple "
+                        "detection cut) at that survey's depth, instrument and background "
+                        "(formerly named efeds and erass1, still accepted); efeds_survey "
+                        "and erass1_survey draw a survey-like sky from the mass function "
+                        "with cool cores, an eSASS-like selection and cut-outs centred on "
+                        f"the detection (default: {survey_default})")
     add_random_state_option(parser)
     parser.add_argument("--n-jobs", type=int, default=n_jobs_default,
                         help="parallel processes (simulation, and fits in a study), -1 for all "

@@ -21,7 +21,8 @@ from ._common import CLIError, Console, check_device, load_any_model
 
 __all__ = ["add_table_options", "resolve_model", "table_path", "write_predictions"]
 
-#: HDF5 catalogue columns carried into the mass table when present.
+#: HDF5 catalogue columns carried into the mass table when present (the positions as
+#: its SkyCoord column `coord`: RA and DEC in a FITS table).
 CARRIED_COLUMNS = ("ra_deg", "dec_deg", "coverage", "partial")
 
 
@@ -107,12 +108,15 @@ def write_predictions(path: Path, kind: str, predictions: dict[str, Any], datase
         with atomic_path(path) as temporary:
             frame.to_csv(temporary, index=False, float_format="%.6g")
         return
+    carried = _carried(dataset)
+    positions = ({"ra_deg": carried.pop("ra_deg"), "dec_deg": carried.pop("dec_deg")}
+                 if "ra_deg" in carried and "dec_deg" in carried else {})
     table = mass_table(
         predictions["mean"], predictions["std"], predictions["redshift"],
         ids=predictions["id"], y_true=predictions.get("true"), model_path=model_path,
         training_population=population if population is not None else "unknown",
-        extra_meta={"data_file": Path(dataset.path).name}, prior=prior,
+        extra_meta={"data_file": Path(dataset.path).name}, prior=prior, **positions,
     )
-    for name, values in _carried(dataset).items():
+    for name, values in carried.items():
         table[name] = values
     write_mass_table(table, path, kind)

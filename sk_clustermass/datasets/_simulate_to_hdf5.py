@@ -28,7 +28,7 @@ def simulate_to_hdf5(
     n_samples: int,
     *,
     chunk_size: int = 1000,
-    survey: Any = "efeds",
+    survey: Any = "efeds_lab",
     random_state: Any = None,
     n_jobs: int | None = 1,
     progress: bool = True,
@@ -53,7 +53,7 @@ def simulate_to_hdf5(
     survey, random_state, n_jobs : see :func:`~sk_clustermass.simulate.make_clusters`
     progress : bool, default=True
         Show a progress bar.
-    compression : {'bitshuffle', 'lzf', 'gzip', None}, default='bitshuffle'
+    compression : {'gzip', 'bitshuffle', 'lzf', None}, default='gzip'
         HDF5 compression (see :class:`~sk_clustermass.datasets.HDF5ClusterWriter`).
     **kwargs
         Any other keyword of :func:`~sk_clustermass.simulate.make_clusters`

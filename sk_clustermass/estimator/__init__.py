@@ -21,15 +21,15 @@ conformal widths, population weights), :mod:`sk_clustermass.models` (model files
 pretrained models, export, mass tables) and :mod:`sk_clustermass.inspection`. Their
 names, formerly importable from here, still are until sk_clustermass 0.3, with a
 ``FutureWarning``.
+
+The parameter table and its helpers import no torch (the command line's ``--help``
+reads them); the other names are imported when first used.
 """
 
-from .._utils import moved_names
-from ._compile import CompilationFallbackWarning
-from ._demo_network import demo_parameters
-from ._domain import OutOfDomainWarning
-from ._mass_network import MassNetwork, regressor_of
-from ._module import ClusterMassCNN
-from ._net import NonFiniteLossError
+from typing import TYPE_CHECKING
+
+from .._utils import lazy_exports, moved_names
+from ._names import PRECISIONS
 from ._parameters import (
     ROUTES,
     Parameter,
@@ -41,9 +41,16 @@ from ._parameters import (
     routed_parameters,
     validate_parameters,
 )
-from ._precision import PRECISIONS
 from ._prior import PRIORS
-from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
+
+if TYPE_CHECKING:
+    from ._compile import CompilationFallbackWarning
+    from ._demo_network import demo_parameters
+    from ._domain import OutOfDomainWarning
+    from ._mass_network import MassNetwork, regressor_of
+    from ._module import ClusterMassCNN
+    from ._net import NonFiniteLossError
+    from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
 
 __all__ = [
     "PRECISIONS",
@@ -72,7 +79,7 @@ _UNCERTAINTY = "sk_clustermass.uncertainty"
 _MODELS = "sk_clustermass.models"
 _INSPECTION = "sk_clustermass.inspection"
 
-__getattr__ = moved_names(__name__, {
+_moved = moved_names(__name__, {
     "ConformalWidthRegressor": _UNCERTAINTY,
     "EnsembleRegressor": _UNCERTAINTY,
     "conformal_quantile": _UNCERTAINTY,
@@ -93,3 +100,15 @@ __getattr__ = moved_names(__name__, {
     "radial_rings": _INSPECTION,
     "saliency_maps": _INSPECTION,
 })
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ClusterMassCNN": "._module",
+    "ClusterMassRegressor": "._regressor",
+    "CompilationFallbackWarning": "._compile",
+    "MassNetwork": "._mass_network",
+    "NonFiniteLossError": "._net",
+    "OutOfDomainWarning": "._domain",
+    "TrainingInterruptedWarning": "._regressor",
+    "demo_parameters": "._demo_network",
+    "regressor_of": "._mass_network",
+}, fallback=_moved)

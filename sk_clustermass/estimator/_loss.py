@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._names import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
+
 __all__ = [
     "LOSSES",
     "REGULARIZERS",
@@ -27,9 +29,6 @@ __all__ = [
     "penalty",
 ]
 
-LOSSES = ("gaussian_nll", "mse")
-REGULARIZERS = (None, "l1", "l2", "l1l2")
-REGULARIZE_TARGETS = ("kernel", "bias", "activity")
 
 # Bounds on log(sigma) of the standardised target: sigma between ~5e-5 and ~150 std(y).
 # They only stop a diverging width from producing inf/NaN in early epochs.

@@ -18,7 +18,6 @@ from torch import nn
 
 __all__ = ["EXPOSURE_UNIT_S", "ClusterMassCNN", "feature_map_sizes"]
 
-PADDING_MODES = ("valid", "same")
 #: The exposure enters the network as log10(exposure / EXPOSURE_UNIT_S), exposure in s.
 EXPOSURE_UNIT_S = 1000.0
 

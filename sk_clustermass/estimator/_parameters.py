@@ -20,18 +20,22 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
 
 import numpy as np
-import torch
 
 from .._utils import check_bool, check_choice, check_number, describe_bounds
-from ._loss import LOSSES, REGULARIZE_TARGETS, REGULARIZERS
-from ._module import PADDING_MODES, feature_map_sizes
-from ._precision import PRECISIONS
+from ._names import (
+    LOSSES,
+    OPTIMIZER_NAMES,
+    PADDING_MODES,
+    PRECISIONS,
+    REGULARIZE_TARGETS,
+    REGULARIZERS,
+)
 from ._prior import PRIORS
 
 __all__ = [
@@ -53,13 +57,34 @@ __all__ = [
     "validate_parameters",
 ]
 
-#: The optimizers by name.
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
+
+_OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+
+
+class _Optimizers(Mapping):
+    """The optimizer classes by name; ``torch.optim`` is imported at the first lookup.
+
+    Its keys (:data:`._names.OPTIMIZER_NAMES`) need no torch, so the parameter table
+    and the command line built from it do not load PyTorch.
+    """
+
+    def __getitem__(self, name: str) -> type:
+        import torch.optim
+
+        return getattr(torch.optim, _OPTIMIZER_CLASSES[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(OPTIMIZER_NAMES)
+
+    def __len__(self) -> int:
+        return len(OPTIMIZER_NAMES)
+
+    def __repr__(self) -> str:
+        return f"OPTIMIZERS({', '.join(OPTIMIZER_NAMES)})"
+
+
+#: The optimizers by name: a read-only mapping of name -> ``torch.optim`` class.
+OPTIMIZERS = _Optimizers()
 #: Per-epoch learning-rate schedules (None: constant).
 LR_SCHEDULES = (None, "exponential", "cosine", "plateau")
 #: Where the network trains and predicts.
@@ -612,6 +637,8 @@ def validate_parameters(estimator: Any, image_shape: tuple[int, int] | None = No
     _check_validation_split(estimator)
     _check_final_rate(estimator)
     if image_shape is not None:
+        from ._module import feature_map_sizes  # imports torch: only when fitting
+
         feature_map_sizes(tuple(image_shape), kernel_size=estimator.kernel_size,
                           conv_layers=estimator.conv_layers, pool_size=estimator.pool_size,
                           padding=estimator.padding)

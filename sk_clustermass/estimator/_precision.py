@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from ._names import PRECISIONS
+
 __all__ = [
     "CPU_BF16_FLAGS",
     "PRECISIONS",
@@ -30,9 +32,6 @@ __all__ = [
     "resolve_precision",
 ]
 
-#: Values of ``ClusterMassRegressor(precision=...)``: float32, bfloat16 autocast, or
-#: bfloat16 where the hardware runs it natively.
-PRECISIONS = ("fp32", "bf16", "auto")
 
 # x86 CPU flags (as /proc/cpuinfo spells them) of native bfloat16 arithmetic:
 # AMX tiles (Sapphire Rapids and later) and AVX-512 BF16 (Cooper Lake, Zen 4 and later).

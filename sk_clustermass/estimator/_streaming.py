@@ -12,7 +12,8 @@ leave a CPU core free. When torch already uses every core (the usual CPU setting
 a reading thread would steal cycles from its OpenMP workers (which spin while they
 wait for one another) and cost more than it hides, so the buffers are read in the
 training thread between steps instead. Either way a cluster costs about 0.065 ms to
-read from a page-cached file written with the default ``bitshuffle`` compression.
+read from a page-cached file written with ``compression="bitshuffle"`` (0.28 ms with
+the default ``gzip``).
 The buffers are allocated once per data view and refilled (fresh pages for every
 buffer would cost more than the read itself).
 

@@ -25,7 +25,7 @@ from .._inputs import as_inputs, check_target
 from .._utils import atomic_path
 from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
 from ._catalog_masses import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, catalog_masses_msun
-from ._fits_header import cube_header
+from ._fits_header import cube_header, ebounds_hdu
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
 
@@ -72,8 +72,10 @@ def write_fits_cube(
     ra_deg, dec_deg : float, optional
         Cluster position (deg): the header gets a celestial TAN WCS centred on it.
     band_edges_kev : sequence of float, optional
-        ``n_bands + 1`` band edges (keV), written as ``ELO{i}``/``EHI{i}``; by default
-        the library's 10 bands over 0.25-2.3 keV for a 10-band cube, none otherwise.
+        ``n_bands + 1`` band edges (keV), written as an OGIP ``EBOUNDS`` extension
+        (``CHANNEL``, ``E_MIN``, ``E_MAX``), as the energy axis of the WCS (``CTYPE3``)
+        and as ``ELO{i}``/``EHI{i}`` cards; by default the library's 10 bands over
+        0.25-2.3 keV for a 10-band cube, none otherwise.
     pixel_arcsec : float or None, default=24.0
         Pixel side (arcsec), written as ``PIXSCALE``.
     exposure_s : float, optional
@@ -121,8 +123,9 @@ def write_fits_cube(
         hdu.header.extend(extra, strip=True, update=True)
     if redshift is not None:
         hdu.header[redshift_keyword] = (z_value, "cluster redshift")
+    hdus = [hdu] if band_edges_kev is None else [hdu, ebounds_hdu(band_edges_kev)]
     with atomic_path(path) as temporary:
-        fits.HDUList([hdu]).writeto(temporary, overwrite=True, checksum=True)
+        fits.HDUList(hdus).writeto(temporary, overwrite=True, checksum=True)
 
 
 def _scalar_redshift(redshift: Any) -> float:

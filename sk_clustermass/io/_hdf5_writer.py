@@ -205,11 +205,12 @@ class HDF5ClusterWriter:
         Destination file; its directory must exist. An existing file is replaced.
     n_bands, height, width : int
         Shape of every image cube, (n_bands, height, width), channels first.
-    compression : {'bitshuffle', 'lzf', 'gzip', None}, default='bitshuffle'
-        HDF5 compression of every numeric dataset: ``'bitshuffle'`` (bit shuffling +
-        LZ4, the fastest to read and the smallest for count images; other programs
-        read it with :mod:`hdf5plugin` or the HDF5 filter plugin 32008), ``'lzf'``
-        or ``'gzip'`` (with byte shuffling; built into h5py) or None.
+    compression : {'gzip', 'bitshuffle', 'lzf', None}, default='gzip'
+        HDF5 compression of every numeric dataset: ``'gzip'`` (byte shuffling +
+        DEFLATE, built into HDF5: any h5py reads the file), ``'bitshuffle'`` (bit
+        shuffling + LZ4, the fastest to read and the smallest for count images, an
+        opt-in: other programs read it only with :mod:`hdf5plugin` or the HDF5 filter
+        plugin 32008), ``'lzf'`` (byte shuffling + LZF, built into h5py only) or None.
     attrs : dict, optional
         Extra file attributes (strings, numbers or numeric arrays). ``band_edges_kev``,
         if given, must hold ``n_bands + 1`` increasing energies in keV.
@@ -507,7 +508,7 @@ def write_hdf5(
     catalog : pandas.DataFrame, optional
         One row per cluster, in the order of ``X``; numeric, boolean or string columns
         with string names. The index is not stored.
-    compression : {'bitshuffle', 'lzf', 'gzip', None}, default='bitshuffle'
+    compression : {'gzip', 'bitshuffle', 'lzf', None}, default='gzip'
         HDF5 compression filter (see :class:`HDF5ClusterWriter`).
     chunk_size : int, default=256
         Rows per chunk of the 1-D datasets; images are chunked one cluster per chunk.

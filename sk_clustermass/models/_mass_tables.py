@@ -11,6 +11,9 @@ Columns (``n`` rows, one per cluster, in input order):
 
 =====================  ===========  ==================================================
 ``id``                 --           cluster identifier
+``coord``              deg          sky position, a :class:`~astropy.coordinates.SkyCoord`
+                                    (ICRS; only when positions are given); FITS files
+                                    hold it as the columns ``RA`` and ``DEC`` (deg)
 ``redshift``           --           redshift used for the prediction
 ``log10_M500c``        dex(Msun)    predicted mean of log10(M500c / Msun)
 ``log10_M500c_std``    dex          predicted 1-sigma width
@@ -21,6 +24,12 @@ Columns (``n`` rows, one per cluster, in input order):
 ``theta500c``          arcmin       R500c on the sky
 ``log10_M500c_true``   dex(Msun)    the true mass (only when known: ``evaluate``)
 =====================  ===========  ==================================================
+
+``meta["cosmology"]`` is the :class:`astropy.cosmology.Cosmology` used for R500c and
+theta500c; ECSV stores it in astropy's own form, so ``QTable.read`` rebuilds the same
+object (every parameter: H0, Om0, Ode0, Ob0, Tcmb0, Neff, m_nu). A FITS header keeps its
+class, name and parameters as JSON (card ``COSMO``), from which :func:`cosmology_from_json`
+rebuilds it.
 """
 
 from __future__ import annotations
@@ -35,21 +44,24 @@ from typing import Any
 
 import astropy.units as u
 import numpy as np
-from astropy.cosmology import FLRW
+from astropy.coordinates import SkyCoord
+from astropy.cosmology import FLRW, Cosmology
 from astropy.table import QTable
 
 from .._utils import atomic_path, check_choice, check_vector
 from .._version import __version__
 from ..estimator import PRIORS
 from ..simulate import DEFAULT_COSMOLOGY, r500_kpc, theta500_arcmin
+from ._table_formats import TABLE_FORMATS, table_format
 
-__all__ = ["TABLE_FORMATS", "file_sha256", "mass_table", "table_format", "write_mass_table"]
-
-#: format name -> (astropy writer, file suffixes).
-TABLE_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ecsv": ("ascii.ecsv", (".ecsv",)),
-    "fits": ("fits", (".fits", ".fit", ".fts", ".fits.gz")),
-}
+__all__ = [
+    "TABLE_FORMATS",
+    "cosmology_from_json",
+    "file_sha256",
+    "mass_table",
+    "table_format",
+    "write_mass_table",
+]
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -80,9 +92,63 @@ def _ids(ids: Any, n: int) -> np.ndarray:
     return values
 
 
-def _cosmology_meta(cosmology: FLRW) -> dict[str, Any]:
-    return {"name": str(cosmology.name), "H0_km_s_Mpc": float(cosmology.H0.value),
-            "Om0": float(cosmology.Om0), "Ode0": float(cosmology.Ode0)}
+def _cosmology_meta(cosmology: FLRW) -> Cosmology:
+    """The cosmology with its parameters only: the free-form ``meta`` of astropy's
+    realizations (Planck18's reionisation redshift in a unit named 'redshift', ...) would
+    make readers warn."""
+    mapping = cosmology.to_format("mapping")
+    mapping["meta"] = {}
+    return Cosmology.from_format(mapping, format="mapping")
+
+
+def _cosmology_json(cosmology: Cosmology) -> str:
+    """Class, name and parameters as JSON, quantities in km/s/Mpc, K and eV."""
+    mapping = cosmology.to_format("mapping", cosmology_as_str=True)
+    record: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if key == "meta":
+            continue
+        if isinstance(value, u.Quantity):
+            value = np.asarray(value.value).tolist()
+        record[key] = value
+    record["units"] = {"H0": "km / (Mpc s)", "Tcmb0": "K", "m_nu": "eV"}
+    return json.dumps(record)
+
+
+def cosmology_from_json(text: str) -> Cosmology:
+    """The cosmology a FITS mass table's ``COSMO`` card describes.
+
+    Parameters
+    ----------
+    text : str
+        The card's JSON: ``cosmology`` (the astropy class name), ``name``, the
+        parameters and their ``units``.
+
+    Returns
+    -------
+    astropy.cosmology.Cosmology
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from astropy.cosmology import Planck18
+    >>> from astropy.io import fits
+    >>> from sk_clustermass.models import cosmology_from_json, mass_table, write_mass_table
+    >>> table = mass_table([14.0], [0.1], [0.3], cosmology=Planck18)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "masses.fits"
+    ...     _ = write_mass_table(table, path)
+    ...     card = fits.getheader(path, 1)["COSMO"]
+    >>> rebuilt = cosmology_from_json(card)
+    >>> rebuilt.name, float(rebuilt.Ob0), float(rebuilt.Tcmb0.value), float(rebuilt.Neff)
+    ('Planck18', 0.04897, 2.7255, 3.046)
+    """
+    record = json.loads(text)
+    units = record.pop("units", {})
+    for key, unit in units.items():
+        if record.get(key) is not None:
+            record[key] = record[key] * u.Unit(unit)
+    return Cosmology.from_format(record, format="mapping")
 
 
 def mass_table(
@@ -93,6 +159,8 @@ def mass_table(
     ids: Any = None,
     y_true: Any = None,
     cosmology: FLRW | None = None,
+    ra_deg: Any = None,
+    dec_deg: Any = None,
     model_path: str | os.PathLike | None = None,
     training_population: Mapping[str, Any] | str | None = None,
     extra_meta: Mapping[str, Any] | None = None,
@@ -113,7 +181,10 @@ def mass_table(
         True ``log10(M500c / Msun)``, added as ``log10_M500c_true``.
     cosmology : astropy.cosmology.FLRW, optional
         For R500c and theta500c; the simulator's default (flat LambdaCDM, H0 = 70,
-        Omega_m = 0.3) if not given.
+        Omega_m = 0.3) if not given; stored in ``meta["cosmology"]``.
+    ra_deg, dec_deg : array-like of shape (n_clusters,), optional
+        Sky positions (ICRS, deg), as the column ``coord`` (a
+        :class:`~astropy.coordinates.SkyCoord`). Give both or neither.
     model_path : str or os.PathLike, optional
         The model file: its name and SHA-256 go into ``meta``.
     training_population : mapping or str, optional
@@ -147,9 +218,15 @@ def mass_table(
     redshift = _vector(redshift, "redshift", n)
     cosmology = DEFAULT_COSMOLOGY if cosmology is None else cosmology
     mass = 10.0**mean
+    if (ra_deg is None) != (dec_deg is None):
+        message = "give both ra_deg and dec_deg (the clusters' positions), or neither"
+        raise ValueError(message)
     table = QTable(meta={"library_version": __version__,
                          "cosmology": _cosmology_meta(cosmology)})
     table["id"] = np.arange(n) if ids is None else _ids(ids, n)
+    if ra_deg is not None:
+        table["coord"] = SkyCoord(_vector(ra_deg, "ra_deg", n) * u.deg,
+                                  _vector(dec_deg, "dec_deg", n) * u.deg, frame="icrs")
     table["redshift"] = redshift
     table["log10_M500c"] = mean * u.dex(u.Msun)
     table["log10_M500c_std"] = std * u.dex
@@ -181,52 +258,6 @@ def mass_table(
     if extra_meta:
         table.meta.update(dict(extra_meta))
     return table
-
-
-def table_format(path: str | os.PathLike, format: str | None = None) -> str:
-    """The table format of ``path``: from ``format`` or the suffix, which must agree.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Output file.
-    format : {'ecsv', 'fits'}, optional
-        Asked-for format; by default the one the suffix names.
-
-    Returns
-    -------
-    str
-        'ecsv' or 'fits'.
-
-    Raises
-    ------
-    ValueError
-        If the format is unknown, the suffix names no format and none is given, or
-        the suffix names another format than ``format``.
-
-    Examples
-    --------
-    >>> from sk_clustermass.models import table_format
-    >>> table_format("masses.fits"), table_format("masses.ecsv", "ecsv")
-    ('fits', 'ecsv')
-    """
-    name = Path(path).name.lower()
-    by_suffix = next((kind for kind, (_, suffixes) in TABLE_FORMATS.items()
-                      if name.endswith(suffixes)), None)
-    if format is not None and format not in TABLE_FORMATS:
-        message = f"format {format!r} is unknown; choose one of {list(TABLE_FORMATS)}"
-        raise ValueError(message)
-    if format is None and by_suffix is None:
-        suffixes = [s for _, (_, group) in TABLE_FORMATS.items() for s in group]
-        message = (f"cannot tell the table format of {str(path)!r} from its suffix; name "
-                   f"it with one of {suffixes} or give the format ({list(TABLE_FORMATS)})")
-        raise ValueError(message)
-    if format is not None and by_suffix is not None and format != by_suffix:
-        message = (f"output {str(path)!r} has a {by_suffix} suffix but the format asked "
-                   f"for is {format}; rename the file (e.g. "
-                   f"{Path(path).stem}{TABLE_FORMATS[format][1][0]}) or change the format")
-        raise ValueError(message)
-    return format or by_suffix
 
 
 def write_mass_table(table: QTable, path: str | os.PathLike, format: str | None = None) -> str:
@@ -264,9 +295,15 @@ def _fits_ready(table: QTable) -> QTable:
     """A copy FITS can hold: log columns as plain numbers, ``meta`` as header cards.
 
     FITS units cannot express ``dex``; those columns lose the astropy unit, and the
-    header card ``LOGUNITS`` names their units instead.
+    header card ``LOGUNITS`` names their units instead. A sky position becomes the
+    columns ``RA`` and ``DEC`` (deg), as catalogue tools expect.
     """
     out = QTable(table, copy=True)
+    for name in [n for n in out.colnames if isinstance(out[n], SkyCoord)]:
+        index, icrs = out.colnames.index(name), out[name].icrs
+        out.remove_column(name)
+        out.add_columns([icrs.ra.to(u.deg), icrs.dec.to(u.deg)], indexes=[index, index],
+                        names=["RA", "DEC"])
     logs = []
     for name in out.colnames:
         unit = getattr(out[name], "unit", None)
@@ -276,6 +313,8 @@ def _fits_ready(table: QTable) -> QTable:
     meta = {"LOGUNITS": "; ".join(logs)} if logs else {}
     for key, value in table.meta.items():
         keyword = _FITS_KEYWORDS.get(key, key.upper()[:8])
+        if isinstance(value, Cosmology):
+            value = _cosmology_json(value)
         meta[keyword] = value if isinstance(value, str | int | float) else json.dumps(value)
     out.meta = meta
     return out

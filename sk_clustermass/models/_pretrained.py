@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sklearn.base import BaseEstimator
-
-from ._persistence import load_model
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 __all__ = ["PRETRAINED_MODELS", "load_pretrained", "pretrained_info", "pretrained_path"]
 
@@ -103,4 +102,6 @@ def load_pretrained(name: str = "efeds", *, device: str = "cpu") -> BaseEstimato
     >>> mean.shape, bool((std > 0).all())
     ((4,), True)
     """
+    from ._persistence import load_model  # imports torch: only when a model is loaded
+
     return load_model(pretrained_path(name), device=device)

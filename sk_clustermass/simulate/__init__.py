@@ -14,7 +14,8 @@ reused. :func:`stream_clusters` hands out the clusters chunk by chunk, for write
 - spectra (:mod:`._spectrum`): bremsstrahlung and power laws folded through the
   effective area, K-corrections, ECF, Galactic absorption;
 - surveys (:mod:`._survey`): exposure, background, detection threshold, the
-  ``'efeds'`` and ``'erass1'`` presets; the instrument's bands, effective area, King
+  ``'efeds'`` and ``'erass1'`` depths (the lab's population at them: ``'efeds_lab'``,
+  ``'erass1_lab'``); the instrument's bands, effective area, King
   PSF and pixels come from :mod:`sk_clustermass.instrument` and are re-exported here;
 - gas profiles (:mod:`._profiles`): elliptical, offset beta models on pixels, PSF;
 - background (:mod:`._background`) and AGN (:mod:`._agn`);
@@ -113,7 +114,7 @@ from ._spectrum import (
     thermal_count_rates,
 )
 from ._streaming import ClusterStream, stream_clusters
-from ._survey import SURVEYS, Survey, get_survey
+from ._survey import LAB_POPULATIONS, SURVEYS, Survey, get_survey
 from ._temperature_error import kt_relative_error
 
 __all__ = [
@@ -123,6 +124,7 @@ __all__ = [
     "DEFAULT_COSMOLOGY",
     "EFFECTIVE_AREA_TABLE",
     "KEV_TO_ERG",
+    "LAB_POPULATIONS",
     "PRESETS",
     "RELATIONS",
     "SURVEYS",

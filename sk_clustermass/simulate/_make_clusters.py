@@ -46,7 +46,7 @@ _AUTO_PROGRESS_SAMPLES = 10_000
 def make_clusters(
     n_samples: int = 1000,
     *,
-    survey: Any = "efeds",
+    survey: Any = "efeds_lab",
     random_state: Any = None,
     n_jobs: int | None = 1,
     chunk_size: int = 256,
@@ -79,9 +79,12 @@ def make_clusters(
     ----------
     n_samples : int, default=1000
         Number of clusters returned (after the detection cut when ``detected_only``).
-    survey : {'efeds', 'erass1', 'efeds_survey', 'erass1_survey'} or Survey, default='efeds'
-        'efeds' and 'erass1' (or a :class:`~sk_clustermass.simulate.Survey`)
-        set the depth, instrument and background only (change single numbers with
+    survey : str or Survey, default='efeds_lab'
+        One of 'efeds_lab', 'erass1_lab', 'efeds_survey', 'erass1_survey': two kinds of
+        population. 'efeds_lab' and 'erass1_lab' (formerly 'efeds' and
+        'erass1', names still accepted), or a :class:`~sk_clustermass.simulate.Survey`,
+        are the lab's population: log-uniform masses and redshifts at that survey's
+        depth, instrument and background (change single numbers with
         ``dataclasses.replace(get_survey('efeds'), ...)``). The presets
         'efeds_survey' and 'erass1_survey' also set the sky and the selection so that
         the detected sample looks like the survey (see
@@ -109,7 +112,7 @@ def make_clusters(
         Range of redshift; default (0.01, 1.5) (PHYSICS.md). Equal ends fix it.
     sampling : {'log-uniform', 'mass-function'}, optional
         The prior on mass and redshift (underscores accepted). 'log-uniform' (the
-        default for 'efeds' and 'erass1'): uniform in log10 M500c and in z, the
+        default for 'efeds_lab' and 'erass1_lab'): uniform in log10 M500c and in z, the
         lab's training choice. 'mass-function' (the presets' default): as found in
         a light cone, ``dn/dlnM dV/dz`` (Tinker et al. 2008). A network's posterior
         mean leans towards its training prior: train with 'mass-function' to predict
@@ -147,12 +150,12 @@ def make_clusters(
     morphology : Morphology, optional
         Cool cores, relaxed and disturbed clusters with a double-beta gas profile
         (:class:`~sk_clustermass.simulate.Morphology`); None: the presets'
-        model, or the single beta model of ``gas`` for 'efeds'/'erass1'.
+        model, or the single beta model of ``gas`` for 'efeds_lab'/'erass1_lab'.
     selection : ESASSSelection, optional
         The eSASS-like detection and extent selection
         (:class:`~sk_clustermass.simulate.ESASSSelection`), decided before
         rendering; None: the presets' selection, or the net-count cut
-        ``min_net_counts`` for 'efeds'/'erass1'.
+        ``min_net_counts`` for 'efeds_lab'/'erass1_lab'.
     contaminants : bool, default=False
         Let point sources that pass the extent cut into the sample (needs the
         selection and 'mass-function'): flagged by ``is_contaminant`` in the
@@ -164,7 +167,7 @@ def make_clusters(
         with its defaults), so that models can be trained for the lab's data.
     centre_on : {'truth', 'detection'}, optional
         Where each cut-out is centred: on the halo centre ('truth', the default for
-        'efeds' and 'erass1'), or, like real cut-outs, on the position the eSASS-like
+        'efeds_lab' and 'erass1_lab'), or, like real cut-outs, on the position the eSASS-like
         detection measured ('detection', the presets' default; needs the selection):
         the centroid of the detected emission with its statistical error. The
         catalogue's ``x_pix``, ``y_pix`` are the gas centre in the cut-out's pixels,
@@ -172,7 +175,7 @@ def make_clusters(
     exposure_gradient : bool, optional
         Tilt each cut-out's exposure by the gradient of the survey's exposure map
         (``Survey.exposure_scatter_ln`` over ``Survey.exposure_correlation_deg``); the
-        presets' default is True, 'efeds' and 'erass1' default to False.
+        presets' default is True, 'efeds_lab' and 'erass1_lab' default to False.
         ``X["exposure"]`` is the exposure at the image centre.
 
     Returns
@@ -246,7 +249,7 @@ def make_clusters(
 def make_catalog(
     n_samples: int = 1000,
     *,
-    survey: Any = "efeds",
+    survey: Any = "efeds_lab",
     random_state: Any = None,
     chunk_size: int = 4096,
     mass_range: Sequence[float] | None = None,

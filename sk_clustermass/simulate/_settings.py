@@ -27,7 +27,7 @@ from ._profiles import GasProfile
 from ._random import SEED_BLOCK
 from ._scaling import ScalingRelations
 from ._selection import ESASSSelection
-from ._survey import get_survey
+from ._survey import LAB_POPULATIONS, get_survey
 
 __all__ = [
     "SURVEYS_AND_PRESETS",
@@ -196,8 +196,9 @@ def _check_optional(value: Any, kind: type, name: str) -> Any:
     return value
 
 
-#: The names ``survey`` accepts: the surveys and the survey presets.
-SURVEYS_AND_PRESETS = ("efeds", "erass1", *PRESETS)
+#: The names ``survey`` accepts: the lab populations at a survey's depth (and their
+#: former names, the depths), and the survey presets.
+SURVEYS_AND_PRESETS = (*LAB_POPULATIONS, "efeds", "erass1", *PRESETS)
 
 
 def check_image_format(image_format: Any) -> None:

@@ -61,7 +61,7 @@ def stream_clusters(
     n_samples: int,
     *,
     chunk_size: int = 1000,
-    survey: Any = "efeds",
+    survey: Any = "efeds_lab",
     random_state: Any = None,
     n_jobs: int | None = 1,
     progress: bool = True,

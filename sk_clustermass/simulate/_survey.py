@@ -25,7 +25,7 @@ import numpy as np
 
 from ..instrument import DEFAULT_PIXEL_ARCSEC, EFFECTIVE_AREA_TABLE, psf_pixel_kernel
 
-__all__ = ["SURVEYS", "Survey", "get_survey"]
+__all__ = ["LAB_POPULATIONS", "SURVEYS", "Survey", "get_survey"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,11 @@ _ERASS1 = replace(
 
 #: The survey presets by name.
 SURVEYS: dict[str, Survey] = {"efeds": _EFEDS, "erass1": _ERASS1}
+#: The lab's population at a survey's depth (log-uniform masses and redshifts, the
+#: simple detection cut), by its clear name -> the depth's name. ``survey='efeds'``
+#: means the same as ``'efeds_lab'`` (its former name, kept as an alias); the eFEDS-like
+#: sky is the preset ``'efeds_survey'``.
+LAB_POPULATIONS: dict[str, str] = {"efeds_lab": "efeds", "erass1_lab": "erass1"}
 
 
 def get_survey(survey: str | Survey) -> Survey:
@@ -182,8 +187,9 @@ def get_survey(survey: str | Survey) -> Survey:
 
     Parameters
     ----------
-    survey : {'efeds', 'erass1'} or Survey
-        Case-insensitive preset name.
+    survey : {'efeds', 'erass1', 'efeds_lab', 'erass1_lab'} or Survey
+        Case-insensitive preset name; the lab population names
+        (:data:`LAB_POPULATIONS`) give their depth.
 
     Returns
     -------
@@ -202,8 +208,10 @@ def get_survey(survey: str | Survey) -> Survey:
     """
     if isinstance(survey, Survey):
         return survey
-    if isinstance(survey, str) and survey.lower() in SURVEYS:
-        return SURVEYS[survey.lower()]
+    name = survey.lower() if isinstance(survey, str) else None
+    name = LAB_POPULATIONS.get(name, name)
+    if name in SURVEYS:
+        return SURVEYS[name]
     message = (
         f"unknown survey {survey!r}; use one of {sorted(SURVEYS)} or a "
         "sk_clustermass.simulate.Survey instance (e.g. "
