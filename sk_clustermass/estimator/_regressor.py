@@ -23,7 +23,7 @@ from ._checkpoint import (
 from ._constructor import PARAMETERS_PLACEHOLDER, parameters_docstring, table_constructor
 from ._data import BatchIterator
 from ._data_protocol import ClusterSource
-from ._domain import OutOfDomainWarning, domain_ranges, far_outside
+from ._domain import OutOfDomainWarning, count_ranges, domain_ranges, far_outside
 from ._inference import InputRanges, InputScan
 from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import EXPOSURE_UNIT_S, ClusterMassCNN
@@ -98,6 +98,12 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         :class:`OutOfDomainWarning` far outside it.
     redshift_range_ : ndarray of shape (2,)
         Smallest and largest redshift seen in ``fit``.
+    total_range_ : ndarray of shape (2,)
+        Smallest and largest per-cluster total over every band seen in ``fit``.
+    exposure_range_ : ndarray of shape (2,) or None
+        Smallest and largest exposure (s) seen in ``fit``; None without exposures.
+    n_flat_seen_ : int
+        Number of spatially constant cubes (all zeros, say) seen in ``fit``.
 
     Examples
     --------
@@ -333,6 +339,8 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         self.n_bands_in_ = source.image_shape[0]
         self.image_shape_in_ = tuple(source.image_shape[1:])
         self.band_total_range_, self.redshift_range_ = domain_ranges(summary, source.redshift)
+        self.total_range_, self.exposure_range_, self.n_flat_seen_ = count_ranges(
+            summary, source.exposure)
         self.n_threads_ = torch.get_num_threads()
         generator = torch.Generator().manual_seed(int(seeds[1]))
         checkpoint, state = self._checkpoint(generator, source.fingerprint_arrays())
@@ -443,16 +451,21 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.history
 
-    def _check_domain(self, seen: InputRanges) -> None:
-        """Warn if the clusters lie far outside the ranges recorded in ``fit``."""
+    def _check_domain(self, seen: InputRanges, exposure: np.ndarray | None) -> None:
+        """Warn if the clusters lie outside the ranges recorded in ``fit``."""
         if getattr(self, "redshift_range_", None) is None:  # a model saved before 0.x
             return
+        # Models saved before the whole-cube, exposure and flat-cube ranges existed
+        # have none: those checks are skipped (flat cubes then always warn).
         problems = far_outside(
-            self.band_total_range_, self.redshift_range_, seen, seen.redshift
+            self.band_total_range_, self.redshift_range_, seen, seen.redshift,
+            total_range=getattr(self, "total_range_", None),
+            exposure_range=getattr(self, "exposure_range_", None), exposure=exposure,
+            n_flat_seen=getattr(self, "n_flat_seen_", None),
         )
         if problems:
             message = (
-                "some clusters lie far outside the training domain: "
+                "some clusters lie outside the training domain: "
                 + "; ".join(problems)
                 + ". Their predicted masses and widths are extrapolations: check the "
                 "inputs' units and preprocessing, or train on clusters like them."
@@ -491,8 +504,10 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
         Warns
         -----
         OutOfDomainWarning
-            If clusters lie far outside the redshifts or per-band totals seen in
-            ``fit``: their predictions are extrapolations.
+            If clusters lie outside the redshifts, per-band or whole-cube totals (or
+            exposures) seen in ``fit`` by more than a factor 2, or are spatially
+            constant (an empty cube): their predictions are extrapolations (see
+            :mod:`~sk_clustermass.estimator._domain`).
 
         Notes
         -----
@@ -509,7 +524,7 @@ class ClusterMassRegressor(RegressorMixin, BaseEstimator):
             raw = self.net_.predict_raw(
                 source.view(), symmetries=self.test_time_augmentation, scan=scan
             )
-        self._check_domain(scan.ranges())
+        self._check_domain(scan.ranges(), source.exposure)
         mean, std = mass_from_output(
             raw, loss=self.loss, y_mean=self.y_mean_, y_scale=self.y_scale_,
             std_scale=self.std_scale_, residual_std=self.residual_std_, min_std=MIN_STD_DEX,
