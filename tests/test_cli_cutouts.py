@@ -78,3 +78,11 @@ def test_cutouts_bad_inputs(survey, tmp_path, capsys):
                  "-o", str(tmp_path / "far.h5"), "--quiet"])
     assert code == 2 and "outside every exposure map" in capsys.readouterr().err
     assert not (tmp_path / "far.h5").exists()
+
+
+def test_cutouts_refuses_a_reversed_time_range(survey, tmp_path, capsys):
+    """Issue 27.1: `--time-range 10 5` wrote all-zero cubes with exit code 0."""
+    folder, _, _ = survey
+    code = _cutouts(folder, "--time-range", "10", "5", "-o", str(tmp_path / "t.h5"))
+    assert code == 2 and "START < STOP" in capsys.readouterr().err
+    assert not (tmp_path / "t.h5").exists()
