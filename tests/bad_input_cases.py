@@ -447,7 +447,7 @@ def cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
     return [
         ("predict with a missing model", ["predict", missing, str(folder / "good.h5"),
                                           "-o", str(folder / "p.csv")]),
-        ("train from a garbage file", ["train", garbage, "-o", str(folder / "m")]),
+        ("train from a garbage file", ["train", garbage, "-o", str(folder / "m.safetensors")]),
         ("simulate with n=0", ["simulate", "--n-samples", "0", "-o", str(folder / "s.h5")]),
         ("unknown study", ["study", "no-such-study"]),
         ("train with unknown loss", ["train", "--simulate", "20", "--loss", "huber",

@@ -259,7 +259,8 @@ def test_missing_data_file(capsys, tmp_path):
 
 
 def test_missing_training_file(capsys, tmp_path):
-    line = _error(capsys, "train", str(tmp_path / "absent.h5"), "-o", str(tmp_path / "m"))
+    line = _error(capsys, "train", str(tmp_path / "absent.h5"),
+                  "-o", str(tmp_path / "m.safetensors"))
     assert "absent.h5" in line and "does not exist" in line
 
 
@@ -471,6 +472,54 @@ def test_evaluate_never_writes_over_its_inputs(capsys, workdir, tmp_path):
                   "-o", str(folder))
     assert "would destroy the input" in line
     assert data.read_bytes() == (workdir / "data" / "clusters.h5").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["index.html", "predictions.ecsv", "predictions.fits",
+                                  "binned_mass.csv", "pulls.png", "calibration.png"])
+def test_evaluate_never_writes_over_a_model_given_with_the_option(capsys, workdir, tmp_path,
+                                                                  name):
+    """Issue 27.4: `evaluate --model DIR/index.html -o DIR` destroyed the model, and
+    predictions.ecsv/.fits, binned_*.csv and the figures were not protected."""
+    folder = tmp_path / "evaluation"
+    folder.mkdir()
+    model = folder / name
+    model.write_bytes((workdir / "model.safetensors").read_bytes())
+    line = _error(capsys, "evaluate", "--model", str(model),
+                  str(workdir / "data" / "clusters.h5"), "-o", str(folder))
+    assert "would destroy the input" in line
+    assert model.read_bytes() == (workdir / "model.safetensors").read_bytes()
+
+
+def test_evaluate_never_writes_through_a_link_to_its_input(capsys, workdir, tmp_path):
+    folder = tmp_path / "evaluation"
+    folder.mkdir()
+    (folder / "metrics.csv").symlink_to(workdir / "model.safetensors")
+    line = _error(capsys, "evaluate", str(workdir / "model.safetensors"),
+                  str(workdir / "data" / "clusters.h5"), "-o", str(folder))
+    assert "would destroy the input" in line
+
+
+def test_study_refuses_an_existing_file_and_its_inputs_as_outputs(capsys, workdir, tmp_path):
+    """Issue 27.14: `study -o existing_file` exited 1 with a FileExistsError."""
+    existing = tmp_path / "results.txt"
+    existing.write_text("keep")
+    line = _error(capsys, "study", "filters", str(workdir / "data" / "clusters.h5"),
+                  "-o", str(existing))
+    assert "is an existing file" in line and existing.read_text() == "keep"
+    config = tmp_path / "summary.json"
+    config.write_text("{}")
+    line = _error(capsys, "study", "filters", str(workdir / "data" / "clusters.h5"),
+                  "--config", str(config), "-o", str(tmp_path))
+    assert "would destroy the input" in line
+
+
+@pytest.mark.parametrize("name", ["model.csv", "model.h5"])
+def test_train_refuses_an_output_that_is_not_a_model_file(capsys, workdir, tmp_path, name):
+    """Issue 27.14: `train -o model.csv` wrote a safetensors file named .csv."""
+    line = _error(capsys, "train", str(workdir / "data" / "clusters.h5"),
+                  "-o", str(tmp_path / name), *TINY_NETWORK)
+    assert ".safetensors" in line
+    assert not (tmp_path / name).exists()
 
 
 def test_train_never_writes_over_its_data(capsys, workdir):

@@ -86,3 +86,15 @@ def test_cutouts_refuses_a_reversed_time_range(survey, tmp_path, capsys):
     code = _cutouts(folder, "--time-range", "10", "5", "-o", str(tmp_path / "t.h5"))
     assert code == 2 and "START < STOP" in capsys.readouterr().err
     assert not (tmp_path / "t.h5").exists()
+
+
+def test_cutouts_never_writes_over_its_inputs(survey, tmp_path, capsys):
+    """Issue 27.4: `cutouts evin.h5 ... -o evin.h5` destroyed the event file."""
+    folder, _, _ = survey
+    events = tmp_path / "evin.h5"  # an event file (FITS) with an HDF5 name
+    events.write_bytes((folder / "events.fits").read_bytes())
+    before = events.read_bytes()
+    code = main(["cutouts", str(events), "--exposure", str(folder / "expmap.fits"),
+                 "--catalog", str(folder / "catalog.fits"), "-o", str(events), "--quiet"])
+    assert code == 2 and "would destroy the input" in capsys.readouterr().err
+    assert events.read_bytes() == before
