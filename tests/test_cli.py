@@ -579,6 +579,29 @@ def test_sigterm_during_simulate_exits_cleanly_and_leaves_nothing(tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_sigterm_during_train_exits_130_and_saves_no_model(workdir, tmp_path, capsys,
+                                                           monkeypatch):
+    """Issue 27.6: train exited 0 after SIGTERM and saved a model trained for 1 of 3
+    epochs, reporting "trained 2 epochs"; `train && predict` carried on with it."""
+    import signal
+
+    from sk_clustermass.cli._common import EpochProgressBar
+
+    def terminate(self, net, **kwargs):  # SIGTERM, as `kill` sends, after epoch 1
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(EpochProgressBar, "on_epoch_end", terminate)
+    output = tmp_path / "model.safetensors"
+    code = main(["train", str(workdir / "data" / "clusters.h5"), "-o", str(output),
+                 *TINY_NETWORK, "--max-epochs", "3", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert "interrupted: training stopped after epoch 1 of 3" in err
+    assert "no model was saved" in err
+    assert not output.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 def test_debris_of_a_killed_simulate_is_removed_by_the_next_run(tmp_path):
     import signal
 

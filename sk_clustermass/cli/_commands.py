@@ -141,7 +141,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     console.info(f"training on {n_clusters} clusters ({preprocessing} preprocessing, "
                  f"device {regressor.device})")
     start = time.perf_counter()
-    model.fit(X, y)
+    _fit_or_interrupt(model, X, y, args)
     elapsed = time.perf_counter() - start
     regressor.set_params(callbacks=None)  # the progress bar is not part of the model
     save_model(model, output)
@@ -155,6 +155,38 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     console.info(f"trained {len(regressor.history_)} epochs in {elapsed:.0f} s{best}; "
                  f"saved {output}" + (f" and {args.joblib}" if args.joblib else ""))
     return 0
+
+
+def _fit_or_interrupt(model: Any, X: Any, y: Any, args: argparse.Namespace) -> None:
+    """Fit; if Ctrl-C or SIGTERM ended training early, save nothing and exit 130.
+
+    The estimator keeps an interrupted fit usable (``TrainingInterruptedWarning``), but a
+    command that then saved it under the final name would hand ``train && predict`` an
+    under-trained model with exit status 0.
+    """
+    import warnings
+
+    from ..estimator import TrainingInterruptedWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrainingInterruptedWarning)
+        model.fit(X, y)
+    interrupted = False
+    for warning in caught:
+        if issubclass(warning.category, TrainingInterruptedWarning):
+            interrupted = True
+        else:  # every other warning goes on as if never caught
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno, source=warning.source)
+    if interrupted:
+        regressor = model[-1]
+        resume = (" run the same command again to resume from --checkpoint-dir"
+                  if regressor.checkpoint_dir is not None else
+                  " give --checkpoint-dir to be able to resume an interrupted training")
+        message = (f"training stopped after epoch {len(regressor.history_)} of "
+                   f"{regressor.max_epochs}; no model was saved to {args.output} (it would "
+                   f"be under-trained):{resume}")
+        raise KeyboardInterrupt(message)
 
 
 # ----------------------------------------------------------------------------- predict
