@@ -678,3 +678,26 @@ def test_speed_settings_do_not_change_results(toy_data, tiny_params):
     tuned = ClusterMassRegressor(**dict(tiny_params, malloc_tuning=True)).fit(X, y).predict(X)
     plain = ClusterMassRegressor(**dict(tiny_params, malloc_tuning=False)).fit(X, y).predict(X)
     np.testing.assert_array_equal(tuned, plain)
+
+
+# ---------------------------------------------------------------- width calibration
+def test_calibration_on_a_handful_of_clusters_is_skipped_with_a_warning(tiny_params):
+    """Issue 27.12: 1-3 validation clusters shrank every width 5-12x without a warning."""
+    from sk_clustermass.estimator import CalibrationWarning
+
+    X, y = make_toy_clusters(40, seed=4)  # 4 validation clusters
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=2))
+    with pytest.warns(CalibrationWarning, match="4 cluster"):
+        model.fit(X, y)
+    assert model.std_scale_ == 1.0
+
+
+def test_calibration_on_enough_clusters_is_quiet(tiny_params):
+    from sk_clustermass.estimator import CalibrationWarning
+
+    X, y = make_toy_clusters(200, seed=4)  # 20 validation clusters
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CalibrationWarning)
+        model.fit(X, y)
+    assert model.std_scale_ != 1.0

@@ -42,9 +42,10 @@ from ._parameters import (
     validate_parameters,
 )
 from ._precision import PRECISIONS
-from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
+from ._regressor import CalibrationWarning, ClusterMassRegressor, TrainingInterruptedWarning
 
 __all__ = [
+    "CalibrationWarning",
     "PRECISIONS",
     "ROUTES",
     "ClusterMassCNN",
