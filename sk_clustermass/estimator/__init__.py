@@ -45,9 +45,9 @@ from ._precision import PRECISIONS
 from ._regressor import CalibrationWarning, ClusterMassRegressor, TrainingInterruptedWarning
 
 __all__ = [
-    "CalibrationWarning",
     "PRECISIONS",
     "ROUTES",
+    "CalibrationWarning",
     "ClusterMassCNN",
     "ClusterMassRegressor",
     "CompilationFallbackWarning",
