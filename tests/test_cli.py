@@ -522,6 +522,26 @@ def test_train_refuses_an_output_that_is_not_a_model_file(capsys, workdir, tmp_p
     assert not (tmp_path / name).exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [("--max-epochs", "0", "--max-epochs must be >= 1; got 0"),
+     ("--n-samples", "0", "--n-samples 0 with --test-fraction")],
+)
+def test_demo_refuses_zero_instead_of_taking_the_default(capsys, tmp_path, option, value,
+                                                         expected):
+    """Issue 27.14: `demo --max-epochs 0` ran 20 epochs, `--n-samples 0` 5000 clusters."""
+    line = _error(capsys, "demo", option, value, "-o", str(tmp_path / "demo"))
+    assert expected in line
+
+
+@pytest.mark.parametrize("layers", ["3,,2", "3,", ",3", "3,a"])
+def test_layer_lists_with_gaps_are_refused(capsys, workdir, tmp_path, layers):
+    """Issue 27.14: `--conv-layers 3,,2` was read as (3, 2)."""
+    line = _error(capsys, "train", str(workdir / "data" / "clusters.h5"), "--conv-layers",
+                  layers, "-o", str(tmp_path / "m.safetensors"))
+    assert "comma-separated integers" in line
+
+
 def test_train_never_writes_over_its_data(capsys, workdir):
     data = workdir / "data" / "clusters.h5"
     before = data.read_bytes()

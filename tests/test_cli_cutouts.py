@@ -98,3 +98,11 @@ def test_cutouts_never_writes_over_its_inputs(survey, tmp_path, capsys):
                  "--catalog", str(folder / "catalog.fits"), "-o", str(events), "--quiet"])
     assert code == 2 and "would destroy the input" in capsys.readouterr().err
     assert events.read_bytes() == before
+
+
+@pytest.mark.parametrize("coverage", ["-1", "nan", "1.5"])
+def test_cutouts_refuses_a_min_coverage_outside_0_1(survey, tmp_path, capsys, coverage):
+    """Issue 27.14: `--min-coverage -1` and `nan` were accepted."""
+    folder, _, _ = survey
+    code = _cutouts(folder, "--min-coverage", coverage, "-o", str(tmp_path / "c.h5"))
+    assert code == 2 and "--min-coverage must be a fraction" in capsys.readouterr().err

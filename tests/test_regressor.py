@@ -409,7 +409,7 @@ def test_training_ranges_are_recorded(fitted, toy_data):
 
 @pytest.mark.parametrize(
     ("scale", "redshift", "match"),
-    [(1e7, None, "band 0 total per cluster"), (1.0, 1e30, "redshift up to 1e\\+30")],
+    [(1e7, None, "band 0 total per cluster"), (1.0, 50.0, "redshift up to 50")],
 )
 def test_far_out_of_domain_inputs_warn(fitted, toy_data, scale, redshift, match):
     """Issue 19.8: 1e9 counts or z = 1e30 gave -1.9e8 dex with std 0.0, silently."""

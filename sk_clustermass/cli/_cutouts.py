@@ -70,6 +70,10 @@ def run_cutouts(args: argparse.Namespace, console: Console) -> int:
     from ..instrument import DEFAULT_BAND_EDGES_KEV
     from ..io import DEFAULT_FLAG_MASK, make_cutouts, read_cluster_catalog, write_hdf5
 
+    if not 0.0 <= args.min_coverage <= 1.0:  # also refuses nan
+        message = (f"--min-coverage must be a fraction between 0 and 1; got "
+                   f"{args.min_coverage}")
+        raise CLIError(message)
     output = _hdf5_output(args)
     catalog = read_cluster_catalog(args.catalog, layout=args.layout)
     console.info(f"cutting {len(catalog)} positions out of {len(args.events)} event file(s)")

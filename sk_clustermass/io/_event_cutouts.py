@@ -28,6 +28,7 @@ from astropy.wcs.utils import proj_plane_pixel_area
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs
+from .._utils import check_number
 from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_IMAGE_SIZE, DEFAULT_PIXEL_ARCSEC
 from ._event_lists import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
 
@@ -251,6 +252,7 @@ def make_cutouts(
         none in the bands (``PI`` in keV instead of eV), or a cube without a photon
         where its exposure and its files' mean event rates predict ten or more.
     """
+    check_number("min_coverage", min_coverage, low=0.0, high=1.0)
     event_paths, map_paths = _path_list(events), _path_list(exposure_maps)
     if len(event_paths) != len(map_paths):
         message = (f"got {len(event_paths)} event file(s) but {len(map_paths)} exposure "
