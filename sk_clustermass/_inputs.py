@@ -66,6 +66,8 @@ __all__ = [
 
 IMAGES_KEY = "images"
 REDSHIFT_KEY = "redshift"
+#: Largest redshift accepted: beyond it the values are velocities (cz in km/s), not z.
+MAX_REDSHIFT = 100.0
 EXPOSURE_KEY = "exposure"
 REDSHIFT_ERR_KEY = "redshift_err"
 
@@ -189,6 +191,11 @@ def _validate_redshift(redshift: np.ndarray, n_samples: int) -> None:
     _check_finite(redshift, "redshift")
     _check_positive(redshift, "redshift", "Missing redshifts are often coded as 0 or -1: "
                     "drop those clusters or supply photometric redshifts.")
+    if redshift.max() > MAX_REDSHIFT:
+        message = (f"redshift up to {redshift.max():.6g}: no cluster lies beyond z = "
+                   f"{MAX_REDSHIFT:g}; this looks like a recession velocity cz in km/s. "
+                   "Pass z = cz / 299792.458.")
+        raise ValueError(message)
 
 
 def check_exposure(exposure: Any, n_samples: int) -> np.ndarray:
@@ -319,7 +326,8 @@ def as_inputs(
         If the values are not numeric, or a mapping comes with a separate redshift
         or exposure.
     ValueError
-        On a wrong shape, NaN or infinite values, negative counts, redshift <= 0,
+        On a wrong shape, NaN or infinite values, negative counts, redshift <= 0 or
+        > 100 (a velocity cz in km/s),
         exposure <= 0 or a length mismatch between images and redshift or exposure.
 
     Examples
@@ -479,7 +487,8 @@ def check_target(y: Any, n_samples: int | None = None) -> np.ndarray:
     Warns
     -----
     UserWarning
-        If the values look like masses in Msun (> 100) rather than their log10.
+        If the values look like masses in Msun (> 100) or natural-log masses (> 20)
+        rather than log10 masses.
     sklearn.exceptions.DataConversionWarning
         If ``y`` is a column vector of shape (n_samples, 1); it is raveled.
 
@@ -512,6 +521,12 @@ def check_target(y: Any, n_samples: int | None = None) -> np.ndarray:
         message = (
             f"y looks like masses in Msun (max {np.max(array):.3g}), not log10(M500c / Msun). "
             "Pass np.log10(mass) instead."
+        )
+        warnings.warn(message, UserWarning, stacklevel=2)
+    elif np.max(array) > 20:  # log10 M = 20 is no cluster: ln(1e14) = 32.2
+        message = (
+            f"y looks like natural-log masses (max {np.max(array):.3g}; ln(1e14) = 32.2), "
+            "not log10(M500c / Msun). Pass y / np.log(10) (or np.log10(mass)) instead."
         )
         warnings.warn(message, UserWarning, stacklevel=2)
     return array

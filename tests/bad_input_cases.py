@@ -37,6 +37,7 @@ from sk_clustermass.datasets import (
     write_hdf5,
     write_lab_dataset,
 )
+from sk_clustermass.estimator import OutOfDomainWarning
 
 PACKAGE_DIR = str(Path(__file__).resolve().parents[1] / "sk_clustermass")
 TINY = {"n_filters": 2, "kernel_size": 3, "conv_layers": (1,), "pool_size": 2,
@@ -124,8 +125,49 @@ def regressor_cases() -> list[Case]:
         Case("predict", "NaN image", lambda: _fitted().predict(
             {"images": _images(value=np.nan), "redshift": np.full(6, 0.2)})),
         Case("predict", "missing redshift", lambda: _fitted().predict({"images": _images()})),
+        Case("fit", "y as ln M (~32)", lambda: ClusterMassRegressor(**TINY).fit(
+            X, Y * np.log(10)), expected=(), warns=UserWarning),
+        Case("fit", "redshift as cz in km/s", lambda: ClusterMassRegressor(**TINY).fit(
+            as_inputs(_images(), np.linspace(3e4, 1.8e5, 6)), Y)),
+    ]
+    cases += [  # issue 27.1: cubes that are not counts like those seen in fit
+        Case("predict", what, lambda change=change: _counts_fitted().predict(change()),
+             expected=(), warns=OutOfDomainWarning)
+        for what, change in _unit_slips()
     ]
     return cases
+
+
+_COUNTS_MODEL: list = []
+
+
+def _counts_fitted() -> ClusterMassRegressor:
+    """A tiny model fitted on Poisson counts (made once)."""
+    if not _COUNTS_MODEL:
+        X, y = _counts(40, seed=0)
+        model = ClusterMassRegressor(**dict(TINY, validation_fraction=0.25))
+        _COUNTS_MODEL.append(model.fit(X, y))  # 10 validation clusters: calibrated
+    return _COUNTS_MODEL[0]
+
+
+def _counts(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(13.5, 14.5, n)
+    images = rng.poisson(10 ** (y - 14.0)[:, None, None, None] * np.ones((1, 3, 12, 12)))
+    return as_inputs(images.astype(np.float32), rng.uniform(0.1, 0.6, n)), y
+
+
+def _unit_slips() -> list[tuple[str, Callable[[], object]]]:
+    def given(factor=1.0, z=None):
+        X, _ = _counts(6, seed=1)
+        redshift = X["redshift"] if z is None else np.full(6, z)
+        return as_inputs(X["images"] * factor, redshift, counts=False)
+
+    return [("all-zero cubes", lambda: given(0.0)),
+            ("count rates (counts / 1200 s)", lambda: given(1 / 1200)),
+            ("fluxes (x 1e-15)", lambda: given(1e-15)),
+            ("counts x 1000", lambda: given(1000.0)),
+            ("z = 1e-6", lambda: given(z=1e-6))]
 
 
 def transformer_cases() -> list[Case]:
@@ -404,7 +446,34 @@ def real_data_cases(folder: Path) -> list[Case]:
         Case("make_cutouts", "an exposure map of another field", lambda: make_cutouts(
             events, _other_field_map(folder),
             catalog.assign(ra_deg=[200.0, 200.0], dec_deg=[-30.0, -30.2]))),
+        # issue 27.1: ordinary mistakes that gave all-zero cubes
+        Case("make_cutouts", "PI in keV instead of eV", lambda: make_cutouts(
+            _events_scaled(folder, "PI", 1e-3), expmap, catalog)),
+        Case("make_cutouts", "an empty EVENTS table", lambda: make_cutouts(
+            _events_scaled(folder, "PI", 0.0), expmap, catalog)),
+        Case("make_cutouts", "time_range (10, 5)", lambda: make_cutouts(
+            events, expmap, catalog, time_range=(10, 5))),
+        Case("make_cutouts", "min_coverage=-1", lambda: make_cutouts(
+            events, expmap, catalog, min_coverage=-1.0)),
     ]
+
+
+def _events_scaled(folder: Path, column: str, factor: float) -> Path:
+    """The event file with ``column`` times ``factor`` (0: no event at all)."""
+    from astropy.io import fits
+
+    events, _, _ = _event_field(folder)
+    with fits.open(events) as hdul:
+        data = hdul["EVENTS"].data
+        table = {name: np.array(data[name]) for name in data.columns.names}
+    table[column] = table[column] * factor
+    keep = slice(None) if factor else slice(0)
+    columns = [fits.Column(name, "D" if values.dtype.kind == "f" else "J",
+                           array=values[keep]) for name, values in table.items()]
+    path = folder / f"events-{column}-x{factor:g}.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(columns, name="EVENTS")]
+                 ).writeto(path, overwrite=True)
+    return path
 
 
 def library_cases(folder: Path) -> list[Case]:
@@ -447,7 +516,7 @@ def cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
     return [
         ("predict with a missing model", ["predict", missing, str(folder / "good.h5"),
                                           "-o", str(folder / "p.csv")]),
-        ("train from a garbage file", ["train", garbage, "-o", str(folder / "m")]),
+        ("train from a garbage file", ["train", garbage, "-o", str(folder / "m.safetensors")]),
         ("simulate with n=0", ["simulate", "--n-samples", "0", "-o", str(folder / "s.h5")]),
         ("unknown study", ["study", "no-such-study"]),
         ("train with unknown loss", ["train", "--simulate", "20", "--loss", "huber",
@@ -467,6 +536,43 @@ def cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
                                              "-o", str(folder / "masses.ecsv")]),
         ("simulate -o x.fits (not HDF5)", ["simulate", "-n", "3", "-o",
                                            str(folder / "sim.fits")]),
+        *_issue27_cli_cases(folder),
+    ]
+
+
+def _issue27_cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
+    """Issue 27: outputs over inputs (4), cutouts giving empty cubes (1), slips (14)."""
+    model, good = folder / "fitted.safetensors", str(folder / "good.h5")
+    evaluation = folder / "evaluation"
+    evaluation.mkdir(exist_ok=True)
+    hidden = evaluation / "index.html"  # the model, under the name of a report file
+    if model.exists():
+        hidden.write_bytes(model.read_bytes())
+    existing = folder / "existing.txt"
+    existing.write_text("keep")
+    events, expmap, table = _event_field(folder)
+    catalog = folder / "catalog.csv"  # the eFEDS layout's column names
+    table.rename(columns={"ra_deg": "RA_CORR", "dec_deg": "DEC_CORR"}).to_csv(catalog,
+                                                                         index=False)
+    events_h5 = folder / "evin.h5"
+    events_h5.write_bytes(events.read_bytes())
+    cutouts = ["cutouts", str(events), "--exposure", str(expmap), "--catalog", str(catalog)]
+    return [
+        ("evaluate --model DIR/index.html -o DIR", ["evaluate", "--model", str(hidden), good,
+                                                    "-o", str(evaluation)]),
+        ("cutouts -o its own event file", ["cutouts", str(events_h5), "--exposure",
+                                           str(expmap), "--catalog", str(catalog),
+                                           "-o", str(events_h5)]),
+        ("cutouts --time-range 10 5", [*cutouts, "--time-range", "10", "5",
+                                       "-o", str(folder / "t.h5")]),
+        ("cutouts --min-coverage nan", [*cutouts, "--min-coverage", "nan",
+                                        "-o", str(folder / "c.h5")]),
+        ("train -o model.csv", ["train", good, "-o", str(folder / "model.csv")]),
+        ("study -o an existing file", ["study", "filters", good, "-o", str(existing)]),
+        ("demo --max-epochs 0", ["demo", "--max-epochs", "0", "-o", str(folder / "d")]),
+        ("demo --n-samples 0", ["demo", "--n-samples", "0", "-o", str(folder / "d")]),
+        ("train --conv-layers 3,,2", ["train", good, "--conv-layers", "3,,2",
+                                      "-o", str(folder / "m3.safetensors")]),
     ]
 
 

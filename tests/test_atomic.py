@@ -112,6 +112,35 @@ def test_writer_that_replaces_the_file_keeps_normal_permissions(tmp_path):
     assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(reference.stat().st_mode)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o600, 0o444, 0o640, 0o755])
+def test_replacing_a_file_keeps_its_permissions(tmp_path, mode):
+    """Issue 27.5: 0444 and 0600 files became 0644 (a private file world-readable)."""
+    target = tmp_path / "private.h5"
+    target.write_text("old")
+    target.chmod(mode)
+    with atomic_path(target) as temporary:
+        temporary.write_text("new")
+    assert target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_every_writer_keeps_the_permissions_it_replaces(tmp_path):
+    """The HDF5 writer, safetensors models and mass tables go through the same commit."""
+    import numpy as np
+
+    from sk_clustermass import as_inputs
+    from sk_clustermass.io import write_hdf5
+
+    target = tmp_path / "clusters.h5"
+    X = as_inputs(np.ones((2, 1, 4, 4), dtype=np.float32), [0.1, 0.2])
+    write_hdf5(target, X, np.array([14.0, 14.5]))
+    target.chmod(0o600)
+    write_hdf5(target, X, np.array([14.0, 14.5]))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
 # ------------------------------------------------------------ links and special files
 def test_symlink_is_followed_and_kept(tmp_path):
     real = tmp_path / "real.txt"

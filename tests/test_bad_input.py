@@ -28,3 +28,12 @@ def test_hostile_files_and_destinations_get_a_clear_error(tmp_path):
     for case in cases:
         clear, detail = report.run_case(case)
         assert clear, f"{case.entry}: {case.what}: {detail}"
+
+
+def test_real_data_mistakes_get_a_clear_error(tmp_path):
+    """Issues 16 and 27: event lists and maps that cannot give cubes, or only empty ones."""
+    cases = report.real_data_cases(tmp_path)
+    assert len(cases) >= 8
+    for case in cases:
+        clear, detail = report.run_case(case)
+        assert clear, f"{case.entry}: {case.what}: {detail}"

@@ -259,7 +259,8 @@ def test_missing_data_file(capsys, tmp_path):
 
 
 def test_missing_training_file(capsys, tmp_path):
-    line = _error(capsys, "train", str(tmp_path / "absent.h5"), "-o", str(tmp_path / "m"))
+    line = _error(capsys, "train", str(tmp_path / "absent.h5"),
+                  "-o", str(tmp_path / "m.safetensors"))
     assert "absent.h5" in line and "does not exist" in line
 
 
@@ -473,6 +474,74 @@ def test_evaluate_never_writes_over_its_inputs(capsys, workdir, tmp_path):
     assert data.read_bytes() == (workdir / "data" / "clusters.h5").read_bytes()
 
 
+@pytest.mark.parametrize("name", ["index.html", "predictions.ecsv", "predictions.fits",
+                                  "binned_mass.csv", "pulls.png", "calibration.png"])
+def test_evaluate_never_writes_over_a_model_given_with_the_option(capsys, workdir, tmp_path,
+                                                                  name):
+    """Issue 27.4: `evaluate --model DIR/index.html -o DIR` destroyed the model, and
+    predictions.ecsv/.fits, binned_*.csv and the figures were not protected."""
+    folder = tmp_path / "evaluation"
+    folder.mkdir()
+    model = folder / name
+    model.write_bytes((workdir / "model.safetensors").read_bytes())
+    line = _error(capsys, "evaluate", "--model", str(model),
+                  str(workdir / "data" / "clusters.h5"), "-o", str(folder))
+    assert "would destroy the input" in line
+    assert model.read_bytes() == (workdir / "model.safetensors").read_bytes()
+
+
+def test_evaluate_never_writes_through_a_link_to_its_input(capsys, workdir, tmp_path):
+    folder = tmp_path / "evaluation"
+    folder.mkdir()
+    (folder / "metrics.csv").symlink_to(workdir / "model.safetensors")
+    line = _error(capsys, "evaluate", str(workdir / "model.safetensors"),
+                  str(workdir / "data" / "clusters.h5"), "-o", str(folder))
+    assert "would destroy the input" in line
+
+
+def test_study_refuses_an_existing_file_and_its_inputs_as_outputs(capsys, workdir, tmp_path):
+    """Issue 27.14: `study -o existing_file` exited 1 with a FileExistsError."""
+    existing = tmp_path / "results.txt"
+    existing.write_text("keep")
+    line = _error(capsys, "study", "filters", str(workdir / "data" / "clusters.h5"),
+                  "-o", str(existing))
+    assert "is an existing file" in line and existing.read_text() == "keep"
+    config = tmp_path / "summary.json"
+    config.write_text("{}")
+    line = _error(capsys, "study", "filters", str(workdir / "data" / "clusters.h5"),
+                  "--config", str(config), "-o", str(tmp_path))
+    assert "would destroy the input" in line
+
+
+@pytest.mark.parametrize("name", ["model.csv", "model.h5"])
+def test_train_refuses_an_output_that_is_not_a_model_file(capsys, workdir, tmp_path, name):
+    """Issue 27.14: `train -o model.csv` wrote a safetensors file named .csv."""
+    line = _error(capsys, "train", str(workdir / "data" / "clusters.h5"),
+                  "-o", str(tmp_path / name), *TINY_NETWORK)
+    assert ".safetensors" in line
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [("--max-epochs", "0", "--max-epochs must be >= 1; got 0"),
+     ("--n-samples", "0", "--n-samples 0 with --test-fraction")],
+)
+def test_demo_refuses_zero_instead_of_taking_the_default(capsys, tmp_path, option, value,
+                                                         expected):
+    """Issue 27.14: `demo --max-epochs 0` ran 20 epochs, `--n-samples 0` 5000 clusters."""
+    line = _error(capsys, "demo", option, value, "-o", str(tmp_path / "demo"))
+    assert expected in line
+
+
+@pytest.mark.parametrize("layers", ["3,,2", "3,", ",3", "3,a"])
+def test_layer_lists_with_gaps_are_refused(capsys, workdir, tmp_path, layers):
+    """Issue 27.14: `--conv-layers 3,,2` was read as (3, 2)."""
+    line = _error(capsys, "train", str(workdir / "data" / "clusters.h5"), "--conv-layers",
+                  layers, "-o", str(tmp_path / "m.safetensors"))
+    assert "comma-separated integers" in line
+
+
 def test_train_never_writes_over_its_data(capsys, workdir):
     data = workdir / "data" / "clusters.h5"
     before = data.read_bytes()
@@ -527,6 +596,29 @@ def test_sigterm_during_simulate_exits_cleanly_and_leaves_nothing(tmp_path):
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_sigterm_during_train_exits_130_and_saves_no_model(workdir, tmp_path, capsys,
+                                                           monkeypatch):
+    """Issue 27.6: train exited 0 after SIGTERM and saved a model trained for 1 of 3
+    epochs, reporting "trained 2 epochs"; `train && predict` carried on with it."""
+    import signal
+
+    from sk_clustermass.cli._common import EpochProgressBar
+
+    def terminate(self, net, **kwargs):  # SIGTERM, as `kill` sends, after epoch 1
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(EpochProgressBar, "on_epoch_end", terminate)
+    output = tmp_path / "model.safetensors"
+    code = main(["train", str(workdir / "data" / "clusters.h5"), "-o", str(output),
+                 *TINY_NETWORK, "--max-epochs", "3", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert "interrupted: training stopped after epoch 1 of 3" in err
+    assert "no model was saved" in err
+    assert not output.exists() and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")

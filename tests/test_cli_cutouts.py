@@ -78,3 +78,31 @@ def test_cutouts_bad_inputs(survey, tmp_path, capsys):
                  "-o", str(tmp_path / "far.h5"), "--quiet"])
     assert code == 2 and "outside every exposure map" in capsys.readouterr().err
     assert not (tmp_path / "far.h5").exists()
+
+
+def test_cutouts_refuses_a_reversed_time_range(survey, tmp_path, capsys):
+    """Issue 27.1: `--time-range 10 5` wrote all-zero cubes with exit code 0."""
+    folder, _, _ = survey
+    code = _cutouts(folder, "--time-range", "10", "5", "-o", str(tmp_path / "t.h5"))
+    assert code == 2 and "START < STOP" in capsys.readouterr().err
+    assert not (tmp_path / "t.h5").exists()
+
+
+def test_cutouts_never_writes_over_its_inputs(survey, tmp_path, capsys):
+    """Issue 27.4: `cutouts evin.h5 ... -o evin.h5` destroyed the event file."""
+    folder, _, _ = survey
+    events = tmp_path / "evin.h5"  # an event file (FITS) with an HDF5 name
+    events.write_bytes((folder / "events.fits").read_bytes())
+    before = events.read_bytes()
+    code = main(["cutouts", str(events), "--exposure", str(folder / "expmap.fits"),
+                 "--catalog", str(folder / "catalog.fits"), "-o", str(events), "--quiet"])
+    assert code == 2 and "would destroy the input" in capsys.readouterr().err
+    assert events.read_bytes() == before
+
+
+@pytest.mark.parametrize("coverage", ["-1", "nan", "1.5"])
+def test_cutouts_refuses_a_min_coverage_outside_0_1(survey, tmp_path, capsys, coverage):
+    """Issue 27.14: `--min-coverage -1` and `nan` were accepted."""
+    folder, _, _ = survey
+    code = _cutouts(folder, "--min-coverage", coverage, "-o", str(tmp_path / "c.h5"))
+    assert code == 2 and "--min-coverage must be a fraction" in capsys.readouterr().err

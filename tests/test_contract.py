@@ -197,6 +197,10 @@ def test_pipeline_ending_with_the_regressor(case, data):
     assert np.isfinite(mean).all() and (std > 0).all()
 
 
+# Folds of 20 toy clusters spanning two decades of mass: a held-out fold's faintest
+# (background-subtracted) cluster may lie far below its training fold's faintest, which
+# predict rightly flags; this test is about the search, not the domain.
+@pytest.mark.filterwarnings("ignore::sk_clustermass.estimator.OutOfDomainWarning")
 @all_cases
 def test_grid_search_over_one_parameter(case, data):
     X, y = data

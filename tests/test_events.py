@@ -69,6 +69,8 @@ def test_time_and_flag_filters(field, tmp_path):
 
     def flag_half(table):
         table["FLAG"][::2] = 0x10  # a rejected bit of the default mask
+        # photons of both clusters at all times (the mock file observes them in turn)
+        table["TIME"] = np.random.default_rng(0).permutation(table["TIME"])
         return table
 
     _rewrite_events(events, flag_half)
@@ -177,3 +179,42 @@ def test_paired_files_and_catalog_columns(field):
         make_cutouts(events, expmap, catalog.drop(columns="ra_deg"))
     with pytest.raises(ValueError, match="band_edges_kev"):
         make_cutouts(events, expmap, catalog, band_edges_kev=[1.0, 0.5])
+
+
+# ------------------------------------------- cubes that would be empty (issue 27.1)
+def test_pi_in_kev_is_refused(field):
+    """A PI column in keV read as eV put every photon below the bands: all-zero cubes."""
+    _, catalog, events, expmap, _ = field
+    _rewrite_events(events, lambda t: dict(t, PI=t["PI"] / 1000.0))
+    with pytest.raises(ValueError, match="PI must be in eV"):
+        make_cutouts(events, expmap, catalog)
+
+
+def test_empty_events_table_is_refused(field):
+    _, catalog, events, expmap, _ = field
+    _rewrite_events(events, lambda t: {k: v[:0] for k, v in t.items()})
+    with pytest.raises(ValueError, match="gives no events"):
+        make_cutouts(events, expmap, catalog)
+
+
+@pytest.mark.parametrize("time_range", [(10.0, 5.0), (5.0, 5.0), (0.0, np.nan), (1.0,)])
+def test_reversed_or_empty_time_range_is_refused(field, time_range):
+    _, catalog, events, expmap, _ = field
+    with pytest.raises(ValueError, match="START < STOP"):
+        make_cutouts(events, expmap, catalog, flag_mask=0, time_range=time_range)
+
+
+def test_time_range_without_events_is_refused(field):
+    _, catalog, events, expmap, _ = field
+    with pytest.raises(ValueError, match="time_range, flag_mask"):
+        make_cutouts(events, expmap, catalog, flag_mask=0, time_range=(1e12, 2e12))
+
+
+def test_cube_without_photons_where_exposure_predicts_some_is_refused(field):
+    images, catalog, events, expmap, _ = field
+    # the second cluster's photons are missing from the file, its exposure is not
+    _rewrite_events(events, lambda t: {k: v[t["RA"] < 150.5] for k, v in t.items()})
+    with pytest.raises(ValueError, match="catalogue row 1 has no photon"):
+        make_cutouts(events, expmap, catalog)
+    X, _ = make_cutouts(events, expmap, catalog.iloc[:1])  # the first is fine
+    np.testing.assert_array_equal(X["images"][0], images[0])

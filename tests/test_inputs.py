@@ -89,3 +89,18 @@ def test_unchecked_inputs_keep_the_images_and_check_the_rest():
         unchecked_inputs({"images": images, "redshift": [0.1, 0.2], "exposure": [1200, 0]})
     with pytest.raises(ValueError, match=r"96 NaN or infinite value\(s\) \(first in sample 0\)"):
         check_pixels(images)
+
+
+@pytest.mark.parametrize("cz", [3.0e4, 1.5e5])
+def test_redshift_given_as_a_velocity_is_refused(cz):
+    """Issue 27.14: redshifts given as cz in km/s were accepted silently."""
+    with pytest.raises(ValueError, match=r"cz in km/s\. Pass z = cz / 299792\.458"):
+        as_inputs(np.ones((2, 1, 4, 4)), [0.3, cz])
+    as_inputs(np.ones((2, 1, 4, 4)), [0.3, 7.5])  # a distant cluster is fine
+
+
+def test_y_given_as_natural_log_masses_warns():
+    """Issue 27.14: ln M (~32) was accepted as log10 M without a warning."""
+    with pytest.warns(UserWarning, match="natural-log masses"):
+        check_target(np.log(np.array([1e14, 3e14])))
+    check_target(np.array([13.0, 15.5]))  # log10 masses: quiet (warnings are errors)

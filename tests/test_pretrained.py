@@ -7,7 +7,9 @@ import hashlib
 import numpy as np
 import pytest
 
+from sk_clustermass import as_inputs
 from sk_clustermass.datasets import make_clusters
+from sk_clustermass.estimator import OutOfDomainWarning
 from sk_clustermass.metrics import bias_dex, interval_coverage, scatter_dex
 from sk_clustermass.models import (
     PRETRAINED_MODELS,
@@ -47,6 +49,24 @@ def test_reproduces_recorded_metrics_on_regenerated_clusters():
     assert interval_coverage(y, mean, std) == pytest.approx(recorded["coverage_68"], abs=5e-3)
     assert float(np.mean(std)) == pytest.approx(recorded["mean_std_dex"], abs=2e-3)
     assert recorded["scatter_dex"] < 0.3  # it learnt something: the prior spread is 0.58
+
+
+@pytest.mark.parametrize(
+    ("scale", "redshift", "match"),
+    [(0.0, None, "band 0 total per cluster down to 0"),
+     (1 / 1200, None, "down to"),  # count rates
+     (1e-15, None, "down to"),  # fluxes
+     (1000.0, None, "up to"),
+     (1.0, 1e-6, "redshift down to 1e-06")],
+)
+def test_shipped_model_warns_on_empty_or_rescaled_cubes(scale, redshift, match):
+    """Issue 27.1: it gave log10 M 13.6-17.8 with 0.17 dex widths, silently. Its file
+    predates the whole-cube and flat-cube ranges: the per-band ranges still catch these."""
+    X, _ = make_clusters(8, survey="efeds_survey", random_state=1, **TESTED_SIMULATION)
+    z = X["redshift"] if redshift is None else np.full(8, redshift)
+    given = as_inputs(X["images"] * scale, z, exposure=X["exposure"], counts=False)
+    with pytest.warns(OutOfDomainWarning, match=match):
+        load_pretrained("efeds").predict(given)
 
 
 def test_unknown_name():

@@ -409,7 +409,7 @@ def test_training_ranges_are_recorded(fitted, toy_data):
 
 @pytest.mark.parametrize(
     ("scale", "redshift", "match"),
-    [(1e7, None, "band 0 total per cluster"), (1.0, 1e30, "redshift up to 1e\\+30")],
+    [(1e7, None, "band 0 total per cluster"), (1.0, 50.0, "redshift up to 50")],
 )
 def test_far_out_of_domain_inputs_warn(fitted, toy_data, scale, redshift, match):
     """Issue 19.8: 1e9 counts or z = 1e30 gave -1.9e8 dex with std 0.0, silently."""
@@ -427,6 +427,98 @@ def test_inputs_near_the_training_domain_do_not_warn(fitted, toy_data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutOfDomainWarning)
         fitted.predict(near)
+
+
+def _as_given(images, redshift, exposure=None):
+    return as_inputs(images, redshift, exposure=exposure, counts=False)
+
+
+def _quietly(model, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutOfDomainWarning)
+        return model.predict(X)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda im, z: (np.zeros_like(im), z), "total per cluster down to 0"),
+        (lambda im, z: (np.full_like(im, im.mean()), z), "spatially constant"),
+        (lambda im, z: (im / 1200.0, z), "total per cluster down to"),  # count rates
+        (lambda im, z: (im * 1e-15, z), "total per cluster down to"),  # fluxes
+        (lambda im, z: (im * 1000.0, z), "total per cluster up to"),
+        (lambda im, z: (im, np.full_like(z, 1e-6)), "redshift down to 1e-06"),
+    ],
+    ids=["all-zero", "constant", "count-rates", "fluxes", "counts-x1000", "z=1e-6"],
+)
+def test_unit_slips_and_empty_cubes_warn(fitted, toy_data, change, match):
+    """Issue 27.1: these got confident masses (0.17 dex widths) without a warning."""
+    X, _ = toy_data
+    images, z = change(X["images"][:20], X["redshift"][:20])
+    with pytest.warns(OutOfDomainWarning, match=match):
+        fitted.predict(_as_given(images, z))
+
+
+def test_one_empty_cube_among_ordinary_ones_warns(fitted, toy_data):
+    X, _ = toy_data
+    images = X["images"][:20].copy()
+    images[7] = 0
+    with pytest.warns(OutOfDomainWarning, match="1 cluster"):
+        fitted.predict(_as_given(images, X["redshift"][:20]))
+
+
+def _spanning_held_out_set(X):
+    """Fresh toy clusters within the training range, plus the training clusters at
+    either end of every band's and of the whole cube's totals: a set that spans the
+    training range exactly."""
+    totals = X["images"].sum(axis=(2, 3), dtype=np.float64)
+    totals = np.column_stack([totals, totals.sum(axis=1)])
+    ends = np.unique(np.concatenate([totals.argmin(axis=0), totals.argmax(axis=0)]))
+    fresh, _ = make_toy_clusters(60, seed=11)
+    fresh_totals = fresh["images"].sum(axis=(2, 3), dtype=np.float64)
+    fresh_totals = np.column_stack([fresh_totals, fresh_totals.sum(axis=1)])
+    inside = ((fresh_totals >= totals.min(axis=0)) & (fresh_totals <= totals.max(axis=0)))
+    keep = inside.all(axis=1)
+    images = np.concatenate([fresh["images"][keep], X["images"][ends]])
+    redshift = np.concatenate([fresh["redshift"][keep], X["redshift"][ends]])
+    return images, redshift
+
+
+def test_rescaled_test_sets_warn_exactly_outside_a_factor_two(fitted, toy_data):
+    """Issue 27.1, property: rescaling a test set by a factor in [0.5, 2] stays quiet;
+    by any factor outside it, predict warns (40 log-uniform factors each way)."""
+    X, _ = toy_data
+    images, redshift = _spanning_held_out_set(X)
+    rng = np.random.default_rng(27)
+    inside = np.concatenate([[0.5, 2.0], 2.0 ** rng.uniform(-1, 1, 38)])
+    below = 10.0 ** rng.uniform(-16, np.log10(0.5) - 1e-4, 20)
+    above = 10.0 ** rng.uniform(np.log10(2.0) + 1e-4, 6, 20)
+    for factor in inside:
+        _quietly(fitted, _as_given(images * factor, redshift))
+    for factor in np.concatenate([below, above]):
+        with pytest.warns(OutOfDomainWarning, match="total per cluster"):
+            fitted.predict(_as_given(images * factor, redshift))
+
+
+def test_exposure_in_ks_warns(toy_data, tiny_params):
+    """Issue 27.1: a use_exposure model given ks instead of s shifted silently."""
+    X, y = toy_data
+    exposure = np.random.default_rng(0).uniform(600.0, 1800.0, len(y))
+    X = as_inputs(X["images"], X["redshift"], exposure=exposure)
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=1, use_exposure=True))
+    model.fit(X, y)
+    _quietly(model, _as_given(X["images"][:20], X["redshift"][:20], exposure[:20] * 1.9))
+    with pytest.warns(OutOfDomainWarning, match="exposure"):
+        model.predict(_as_given(X["images"][:20], X["redshift"][:20], exposure[:20] / 1e3))
+
+
+def test_models_saved_without_the_new_ranges_still_load_and_check(fitted, toy_data):
+    X, _ = toy_data
+    old = copy.deepcopy(fitted)
+    del old.total_range_, old.exposure_range_, old.n_flat_seen_
+    _quietly(old, X)
+    with pytest.warns(OutOfDomainWarning, match="band 0 total per cluster down to"):
+        old.predict(_as_given(X["images"][:5] / 1200, X["redshift"][:5]))
 
 
 def test_saved_model_keeps_its_training_domain(fitted, toy_data, tmp_path):
@@ -586,3 +678,26 @@ def test_speed_settings_do_not_change_results(toy_data, tiny_params):
     tuned = ClusterMassRegressor(**dict(tiny_params, malloc_tuning=True)).fit(X, y).predict(X)
     plain = ClusterMassRegressor(**dict(tiny_params, malloc_tuning=False)).fit(X, y).predict(X)
     np.testing.assert_array_equal(tuned, plain)
+
+
+# ---------------------------------------------------------------- width calibration
+def test_calibration_on_a_handful_of_clusters_is_skipped_with_a_warning(tiny_params):
+    """Issue 27.12: 1-3 validation clusters shrank every width 5-12x without a warning."""
+    from sk_clustermass.estimator import CalibrationWarning
+
+    X, y = make_toy_clusters(40, seed=4)  # 4 validation clusters
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=2))
+    with pytest.warns(CalibrationWarning, match="4 cluster"):
+        model.fit(X, y)
+    assert model.std_scale_ == 1.0
+
+
+def test_calibration_on_enough_clusters_is_quiet(tiny_params):
+    from sk_clustermass.estimator import CalibrationWarning
+
+    X, y = make_toy_clusters(200, seed=4)  # 20 validation clusters
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CalibrationWarning)
+        model.fit(X, y)
+    assert model.std_scale_ != 1.0

@@ -33,6 +33,31 @@ def test_block_split_is_seeded_and_disjoint():
     assert block_split(5000, 0.2, seed=2, block_size=500) != (train, valid)
 
 
+@pytest.mark.parametrize("n_rows", [2, 20, 64, 65, 100, 200, 1000, 5000])
+@pytest.mark.parametrize("fraction", [0.1, 0.2, 0.5])
+def test_block_split_holds_out_the_fraction_asked_for(n_rows, fraction):
+    """Issue 27.3: 0.1 held out 98% of the rows at n = 65, and none at n <= 64."""
+    train, valid = block_split(n_rows, fraction, seed=3)
+    n_valid = sum(stop - start for start, stop in valid)
+    assert n_valid == max(1, round(fraction * n_rows))
+    rows = sorted(r for start, stop in train + valid for r in range(start, stop))
+    assert rows == list(range(n_rows))
+
+
+def test_block_split_refuses_to_leave_no_training_row():
+    with pytest.raises(ValueError, match="leaves no training data"):
+        block_split(1, 0.1, seed=0)
+
+
+def test_fit_from_a_small_file(tmp_path, tiny_params):
+    """Issue 27.3: fit from a file of <= 64 rows failed: 'valid_loss' was not found."""
+    X, y = make_toy_clusters(40, seed=2)
+    path = tmp_path / "small.h5"
+    write_hdf5(path, X, y)
+    model = ClusterMassRegressor(**dict(tiny_params, max_epochs=2)).fit(str(path))
+    assert len(model.history_) == 2 and np.isfinite(model.history_[-1, "valid_loss"])
+
+
 def _view_in_blocks_of_100(path, labelled=True):
     """The whole file as blocks of 100 rows; the target of each row is its index."""
     source = HDF5ClusterDataset(path)

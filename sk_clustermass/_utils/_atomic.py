@@ -9,7 +9,8 @@ file is removed and an existing file at the final path is left untouched.
 Three rules keep a write from doing harm:
 
 - A symbolic link is followed: the file it points to is replaced (atomically, next to
-  it) and the link stays a link.
+  it) and the link stays a link. The new file keeps the permission bits of the file it
+  replaces.
 - Anything but a regular file at the destination (a FIFO, a character or block device
   such as ``/dev/null``, a socket) is refused with a :class:`ValueError`; it is never
   replaced by a regular file.
@@ -229,15 +230,18 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
 
 
 def commit_temporary(temporary: Path, path: str | os.PathLike, mode: int | None = None) -> None:
-    """Flush ``temporary``, give it ``mode`` and atomically rename it to ``path``.
+    """Flush ``temporary``, give it its mode and atomically rename it to ``path``.
 
     ``path`` is resolved again (a symbolic link is followed, a FIFO or device node that
-    appeared meanwhile is refused). Some writers replace the temporary file with one of
-    their own (safetensors, for one, creates it readable by its owner only); the mode
-    of the file we created (that of any new file under the umask) is restored before
-    the rename.
+    appeared meanwhile is refused). The new file keeps the permission bits of the file
+    it replaces (a private 0600 file stays private, a 0444 one read-only); a new file
+    gets ``mode`` (that of any new file under the umask), restored because some writers
+    replace the temporary file with one of their own (safetensors, for one, creates it
+    readable by its owner only).
     """
     final = resolve_destination(path)
+    with contextlib.suppress(OSError):  # the file replaced, if any: keep its mode
+        mode = stat.S_IMODE(os.stat(final).st_mode)
     if mode is not None:
         with contextlib.suppress(OSError):
             os.chmod(temporary, mode)

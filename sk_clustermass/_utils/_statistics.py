@@ -37,6 +37,11 @@ class BandSummary:
     total_min, total_max : ndarray of shape (n_bands,)
         Smallest and largest per-cluster sum of the band, in the images' units.
     n_clusters : int
+    cube_total : ndarray of shape (2,) or None
+        Smallest and largest per-cluster sum over every band.
+    n_flat : int
+        Number of clusters whose images are spatially constant in every band (an
+        empty or filled cube, not counts).
     """
 
     mean: np.ndarray
@@ -44,6 +49,8 @@ class BandSummary:
     total_min: np.ndarray
     total_max: np.ndarray
     n_clusters: int
+    cube_total: np.ndarray | None = None
+    n_flat: int = 0
 
     @property
     def scale(self) -> np.ndarray:
@@ -80,6 +87,8 @@ class BandMoments:
         self._m2 = np.zeros(n_bands)
         self._total_min = np.full(n_bands, np.inf)
         self._total_max = np.full(n_bands, -np.inf)
+        self._cube_total = np.array([np.inf, -np.inf])
+        self._n_flat = 0
 
     def update(self, block: np.ndarray) -> BandMoments:
         """Add a block of clusters of shape (n, n_bands, height, width); returns self."""
@@ -88,6 +97,7 @@ class BandMoments:
             return self
         count = n_clusters * block.shape[2] * block.shape[3]
         block_mean, block_m2 = np.empty(self.n_bands), np.empty(self.n_bands)
+        cube_totals, flat = np.zeros(n_clusters), np.ones(n_clusters, dtype=bool)
         for band in range(self.n_bands):  # one band at a time bounds the float64 copy
             pixels = block[:, band].astype(np.float64)
             totals = pixels.sum(axis=(1, 2))
@@ -96,6 +106,11 @@ class BandMoments:
             block_m2[band] = deviation @ deviation
             self._total_min[band] = min(self._total_min[band], totals.min())
             self._total_max[band] = max(self._total_max[band], totals.max())
+            cube_totals += totals
+            flat &= pixels.max(axis=(1, 2)) == pixels.min(axis=(1, 2))
+        self._cube_total = np.array([min(self._cube_total[0], cube_totals.min()),
+                                     max(self._cube_total[1], cube_totals.max())])
+        self._n_flat += int(flat.sum())
         merged = self._count + count
         delta = block_mean - self._mean
         self._mean = self._mean + delta * (count / merged)
@@ -114,6 +129,8 @@ class BandMoments:
             total_min=self._total_min.copy(),
             total_max=self._total_max.copy(),
             n_clusters=self._clusters,
+            cube_total=self._cube_total.copy(),
+            n_flat=self._n_flat,
         )
 
 

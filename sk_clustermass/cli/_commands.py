@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pandas as pd
 
 from .._utils import atomic_path
 from ._common import (
+    PICKLE_SUFFIXES,
     CLIError,
     Console,
     build_pipeline,
@@ -30,42 +30,17 @@ from ._common import (
     read_config,
     regressor_params,
 )
+from ._outputs import EVALUATION_FILES, STUDY_FILES, output_file, output_folder
 from ._progress import EpochProgressBar
 
 __all__ = ["run_evaluate", "run_predict", "run_simulate", "run_study", "run_train"]
 
-#: The files ``evaluate`` writes into its output folder (none may be an input).
-EVALUATION_FILES = ("metrics.csv", "predictions.csv", "index.html", "loss_curves.png",
-                    "predicted_vs_true.png", "residuals.png", "pulls.png", "gallery.png")
+#: The suffix of the models ``train`` writes (``save_model``'s safe format).
+MODEL_SUFFIXES = (".safetensors",)
 
 
 def _output_file(path: str | Path, *inputs: str | Path | None) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise CLIError(f"output {str(path)!r} is a directory; give a file name")
-    _refuse_overwriting_inputs([path], inputs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _same_file(left: Path, right: Path) -> bool:
-    """Whether two paths name one file (through links, ``..`` or hard links)."""
-    try:
-        return os.path.samefile(left, right)
-    except OSError:  # one of them does not exist (yet): compare where they lead
-        return os.path.realpath(left) == os.path.realpath(right)
-
-
-def _refuse_overwriting_inputs(outputs: list[Path], inputs: tuple) -> None:
-    """Raise a CLIError if a file the command would write is one of its inputs."""
-    for output in outputs:
-        for source in inputs:
-            if source is not None and _same_file(output, Path(source)):
-                message = (
-                    f"the output {str(output)!r} is the input {str(source)!r}: writing it "
-                    "would destroy the input. Give another output path with -o."
-                )
-                raise CLIError(message)
+    return output_file(path, inputs)
 
 
 def _write_csv(table: pd.DataFrame, path: Path, **options: Any) -> None:
@@ -147,9 +122,9 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     model = build_pipeline(preprocessing, params)
     regressor = model[-1]
     check_device(regressor.device)
-    output = _output_file(args.output, args.data, args.config)
+    output = output_file(args.output, (args.data, args.config), MODEL_SUFFIXES)
     if args.joblib:
-        _output_file(args.joblib, args.data, args.config, args.output)
+        output_file(args.joblib, (args.data, args.config, args.output), PICKLE_SUFFIXES)
     dataset = _data_source(args)
     if args.out_of_core and (dataset is None or preprocessing != "none"):
         message = ("--out-of-core streams DATA.h5 straight into the network: it needs a "
@@ -166,7 +141,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     console.info(f"training on {n_clusters} clusters ({preprocessing} preprocessing, "
                  f"device {regressor.device})")
     start = time.perf_counter()
-    model.fit(X, y)
+    _fit_or_interrupt(model, X, y, args)
     elapsed = time.perf_counter() - start
     regressor.set_params(callbacks=None)  # the progress bar is not part of the model
     save_model(model, output)
@@ -180,6 +155,38 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     console.info(f"trained {len(regressor.history_)} epochs in {elapsed:.0f} s{best}; "
                  f"saved {output}" + (f" and {args.joblib}" if args.joblib else ""))
     return 0
+
+
+def _fit_or_interrupt(model: Any, X: Any, y: Any, args: argparse.Namespace) -> None:
+    """Fit; if Ctrl-C or SIGTERM ended training early, save nothing and exit 130.
+
+    The estimator keeps an interrupted fit usable (``TrainingInterruptedWarning``), but a
+    command that then saved it under the final name would hand ``train && predict`` an
+    under-trained model with exit status 0.
+    """
+    import warnings
+
+    from ..estimator import TrainingInterruptedWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrainingInterruptedWarning)
+        model.fit(X, y)
+    interrupted = False
+    for warning in caught:
+        if issubclass(warning.category, TrainingInterruptedWarning):
+            interrupted = True
+        else:  # every other warning goes on as if never caught
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno, source=warning.source)
+    if interrupted:
+        regressor = model[-1]
+        resume = (" run the same command again to resume from --checkpoint-dir"
+                  if regressor.checkpoint_dir is not None else
+                  " give --checkpoint-dir to be able to resume an interrupted training")
+        message = (f"training stopped after epoch {len(regressor.history_)} of "
+                   f"{regressor.max_epochs}; no model was saved to {args.output} (it would "
+                   f"be under-trained):{resume}")
+        raise KeyboardInterrupt(message)
 
 
 # ----------------------------------------------------------------------------- predict
@@ -211,13 +218,10 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     from ._predictions import model_prior, resolve_model, table_path, write_predictions
     from ._report import Report, write_report
 
+    folder = output_folder(args.output, EVALUATION_FILES,
+                           (args.model, args.model_option, args.data))
     model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data, need_target=True)
-    folder = Path(args.output)
-    if folder.exists() and not folder.is_dir():
-        raise CLIError(f"output {str(folder)!r} is a file; evaluate writes a folder")
-    _refuse_overwriting_inputs([folder / name for name in EVALUATION_FILES],
-                               (args.model, args.data))
     folder.mkdir(parents=True, exist_ok=True)
     mean, std, redshift, y = predict_blocks(model, dataset, console)
     predictions = {args.name: (mean, std)}
@@ -290,6 +294,7 @@ def run_study(args: argparse.Namespace, console: Console) -> int:
         return 0
     if args.name not in registry:
         raise CLIError(f"unknown study {args.name!r}; choose one of {', '.join(registry)}")
+    output_folder(args.output, STUDY_FILES, (args.data, args.config))
     params = regressor_params(args, read_config(args.config) if args.config else {})
     check_device(params.get("device"))
     if args.data is None and args.simulate is None:

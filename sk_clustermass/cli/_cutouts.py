@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import CLIError, Console
+from ._outputs import output_file
 
 __all__ = ["add_cutouts_arguments", "run_cutouts"]
 
@@ -48,16 +49,13 @@ def add_cutouts_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func="run_cutouts")
 
 
-def _hdf5_output(path: str) -> Path:
-    output = Path(path)
+def _hdf5_output(args: argparse.Namespace) -> Path:
+    output = Path(args.output)
     if output.suffix.lower() not in HDF5_SUFFIXES:
-        message = (f"output {path!r}: cutouts writes the library's HDF5 format; name the "
-                   f"file with {' or '.join(HDF5_SUFFIXES)} (e.g. {output.stem}.h5)")
+        message = (f"output {args.output!r}: cutouts writes the library's HDF5 format; name "
+                   f"the file with {' or '.join(HDF5_SUFFIXES)} (e.g. {output.stem}.h5)")
         raise CLIError(message)
-    if output.is_dir():
-        raise CLIError(f"output {path!r} is a directory; give a file name")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return output
+    return output_file(output, (*args.events, *args.exposure, args.catalog))
 
 
 def _kept(catalog: pd.DataFrame) -> pd.DataFrame:
@@ -72,7 +70,11 @@ def run_cutouts(args: argparse.Namespace, console: Console) -> int:
     from ..instrument import DEFAULT_BAND_EDGES_KEV
     from ..io import DEFAULT_FLAG_MASK, make_cutouts, read_cluster_catalog, write_hdf5
 
-    output = _hdf5_output(args.output)
+    if not 0.0 <= args.min_coverage <= 1.0:  # also refuses nan
+        message = (f"--min-coverage must be a fraction between 0 and 1; got "
+                   f"{args.min_coverage}")
+        raise CLIError(message)
+    output = _hdf5_output(args)
     catalog = read_cluster_catalog(args.catalog, layout=args.layout)
     console.info(f"cutting {len(catalog)} positions out of {len(args.events)} event file(s)")
     flag_mask = DEFAULT_FLAG_MASK if args.flag_mask is None else args.flag_mask

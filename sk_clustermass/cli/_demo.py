@@ -66,8 +66,11 @@ class _Timer:
 
 
 def _settings(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
-    n_samples = args.n_samples or (QUICK["n_samples"] if args.quick else DEFAULT_SAMPLES)
-    max_epochs = args.max_epochs or (QUICK["max_epochs"] if args.quick else DEFAULT_EPOCHS)
+    # None means "not given": an explicit 0 must reach the checks below, not the default
+    n_samples = args.n_samples if args.n_samples is not None else (
+        QUICK["n_samples"] if args.quick else DEFAULT_SAMPLES)
+    max_epochs = args.max_epochs if args.max_epochs is not None else (
+        QUICK["max_epochs"] if args.quick else DEFAULT_EPOCHS)
     network = demo_parameters(quick=args.quick)
     if not 0.0 < args.test_fraction < 1.0:
         raise CLIError(f"--test-fraction must be between 0 and 1; got {args.test_fraction}")

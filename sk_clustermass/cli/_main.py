@@ -396,8 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix = f"{PROG} {args.command}: error:"
     try:
         return int(_command(args.func)(args, console) or 0)
-    except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        detail = f": {exc}" if str(exc) else ""
+        print(f"{PROG} {args.command}: interrupted{detail}", file=sys.stderr)
         return 130
     except BAD_INPUT as exc:
         if args.traceback:

@@ -30,8 +30,9 @@ __all__ = [
 
 
 def _int_tuple(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    parts = text.replace(" ", "").split(",")
+    try:  # every part must be an integer: "3,,2" or "3," is a typo, not (3, 2)
+        values = tuple(int(part) for part in parts)
     except ValueError:
         values = ()
     if not values:

@@ -50,12 +50,17 @@ if TYPE_CHECKING:
     from ._mass_network import MassNetwork, regressor_of
     from ._module import ClusterMassCNN
     from ._net import NonFiniteLossError
-    from ._regressor import ClusterMassRegressor, TrainingInterruptedWarning
+    from ._regressor import (
+        CalibrationWarning,
+        ClusterMassRegressor,
+        TrainingInterruptedWarning,
+    )
 
 __all__ = [
     "PRECISIONS",
     "PRIORS",
     "ROUTES",
+    "CalibrationWarning",
     "ClusterMassCNN",
     "ClusterMassRegressor",
     "CompilationFallbackWarning",
@@ -102,6 +107,7 @@ _moved = moved_names(__name__, {
 })
 
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "CalibrationWarning": "._regressor",
     "ClusterMassCNN": "._module",
     "ClusterMassRegressor": "._regressor",
     "CompilationFallbackWarning": "._compile",

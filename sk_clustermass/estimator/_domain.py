@@ -1,17 +1,28 @@
 """The training domain a fitted model remembers, and the warning when inputs leave it.
 
-A network extrapolates without saying so: images a million times brighter than any
-it was trained on, or an absurd redshift, still produce a mean and a (small) width.
-``fit`` therefore records the range of what it saw: the redshifts, and for every band
-the smallest and largest per-cluster total (summed counts, or summed transformed
-values after preprocessing). ``predict`` warns with :class:`OutOfDomainWarning` when
-clusters lie *far* outside these ranges. For the redshift that is further from the range
-than the larger of its extent and its magnitude (0.1-0.9 accepts -0.8 to 1.8). Counts
-span orders of magnitude and the brightest test cluster of a survey is often a few times
-brighter than the brightest of a training set, so band totals get nine times that
-margin: totals of 100-300 counts accept -2600 to 3000, ten times the brightest cluster
-seen. Ordinary test clusters stay quiet; images in other units (1e9 counts, fluxes in
-erg/s/cm^2) do not.
+A network extrapolates without saying so: an empty cube, images given as count rates
+(counts / 1200 s) or fluxes (1e-15 erg/s/cm^2), images a thousand times brighter than
+any it was trained on, a redshift of 1e-6 or an exposure in ks instead of s still produce
+a mean and a (small) width. ``fit`` therefore records the range of what it saw: the
+redshifts, for every band and for the whole cube the smallest and largest per-cluster
+total (summed counts, or summed transformed values after preprocessing), with
+``use_exposure`` the exposures, and how many cubes were spatially constant. ``predict``
+warns with :class:`OutOfDomainWarning` when clusters lie outside these ranges by more
+than a factor :data:`MARGIN` (2) at either end.
+
+The rule is multiplicative, in log space, because counts, exposures and redshifts are
+positive and their mistakes are scale factors: a unit slip (/1200, x1e-15, x1000) is a
+large step in log space however the clusters are spread, while the same cube with half
+or twice the photons of the faintest or brightest training cluster (a shorter or deeper
+exposure, a nearer cluster) is still a cube like those seen in fit. The range is the
+smallest to largest value seen (not percentiles, which would flag the training set's own
+tails), so any rescaling by a factor in [0.5, 2] of clusters within the training range
+stays quiet and any set spanning the training range warns when rescaled by a factor
+outside [0.5, 2]. A range that reaches 0 (a band empty in some training clusters) only
+bounds the totals from above; one with negative values (images standardised before the
+estimator) keeps the additive rule: ``MARGIN_LINEAR`` times the larger of its extent and
+magnitude beyond either end. Spatially constant cubes (all zeros, or a constant filled
+in) warn unless fit saw some.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ import numpy as np
 
 from .._utils import BandSummary
 
-__all__ = ["OutOfDomainWarning", "domain_ranges", "far_outside"]
+__all__ = ["OutOfDomainWarning", "count_ranges", "domain_ranges", "far_outside"]
 
 
 class OutOfDomainWarning(UserWarning):
@@ -46,14 +57,56 @@ def domain_ranges(summary: BandSummary, redshift: np.ndarray) -> tuple[np.ndarra
     return band_range, np.array([redshift.min(), redshift.max()])
 
 
-#: Band totals may lie this many times the range's size beyond it (ten times brighter).
-BAND_MARGIN = 9.0
+#: Positive quantities may lie this factor below the smallest or above the largest seen.
+MARGIN = 2.0
+#: Allowance for float32 sums at predict against float64 sums in fit (relative).
+_ROUNDING = 1e-5
+#: Ranges with negative values may lie this many times their extent (or magnitude) beyond.
+MARGIN_LINEAR = 9.0
 
 
-def _widened(bounds: np.ndarray, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    low, high = bounds[..., 0], bounds[..., 1]
-    margin = factor * np.maximum(high - low, np.maximum(np.abs(low), np.abs(high)))
-    return low - margin, high + margin
+def count_ranges(
+    summary: BandSummary, exposure: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+    """The ranges of whole cubes (and exposures) ``fit`` records besides :func:`domain_ranges`.
+
+    Returns
+    -------
+    total_range : ndarray of shape (2,) or None
+        Smallest and largest per-cluster total over every band.
+    exposure_range : ndarray of shape (2,) or None
+        Smallest and largest exposure in s; None without exposures.
+    n_flat : int
+        Number of spatially constant cubes.
+    """
+    total = None if summary.cube_total is None else np.asarray(summary.cube_total, float)
+    if exposure is not None:
+        exposure = np.asarray(exposure, dtype=np.float64)
+        exposure = np.array([exposure.min(), exposure.max()])
+    return total, exposure, int(summary.n_flat)
+
+
+def _bounds(seen: np.ndarray, linear_factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest accepted values for the ranges ``seen`` (..., 2)."""
+    low, high = seen[..., 0], seen[..., 1]
+    positive = low >= 0
+    extent = np.maximum(high - low, np.maximum(np.abs(low), np.abs(high)))
+    lowest = np.where(positive, low / MARGIN * (1 - _ROUNDING), low - linear_factor * extent)
+    highest = np.where(positive, high * MARGIN * (1 + _ROUNDING),
+                       high + linear_factor * extent)
+    return lowest, highest
+
+
+def _outside(name: str, seen: np.ndarray, new_low, new_high, factor: float) -> list[str]:
+    """Phrases for values ``new_low``/``new_high`` beyond the bounds of ``seen`` (2,)."""
+    lowest, highest = _bounds(np.asarray(seen, dtype=np.float64), factor)
+    saw = f"(fit saw {seen[0]:.3g} to {seen[1]:.3g})"
+    problems = []
+    if new_high > highest:
+        problems.append(f"{name} up to {new_high:.3g} {saw}")
+    if new_low < lowest:
+        problems.append(f"{name} down to {new_low:.3g} {saw}")
+    return problems
 
 
 def far_outside(
@@ -61,8 +114,13 @@ def far_outside(
     redshift_range: np.ndarray,
     summary: BandSummary,
     redshift: np.ndarray,
+    *,
+    total_range: np.ndarray | None = None,
+    exposure_range: np.ndarray | None = None,
+    exposure: np.ndarray | None = None,
+    n_flat_seen: int | None = None,
 ) -> list[str]:
-    """Describe what in new inputs lies far outside the training ranges.
+    """Describe what in new inputs lies outside the training ranges (beyond the margins).
 
     Parameters
     ----------
@@ -70,10 +128,21 @@ def far_outside(
     redshift_range : ndarray of shape (2,)
         The ranges recorded in ``fit``.
     summary : BandSummary or InputRanges
-        Statistics of the new images: only ``total_min`` and ``total_max`` (per band,
-        the smallest and largest per-cluster total) are read.
+        Statistics of the new images: ``total_min`` and ``total_max`` (per band, the
+        smallest and largest per-cluster total), and where present ``cube_total`` (the
+        smallest and largest per-cluster total over all bands) and ``n_flat`` (the
+        number of spatially constant cubes).
     redshift : ndarray of shape (n_samples,)
         The new redshifts (only their extremes matter).
+    total_range : ndarray of shape (2,), optional
+        Per-cluster totals over all bands seen in fit; None (models saved before it was
+        recorded) skips the check.
+    exposure_range : ndarray of shape (2,), optional
+        Exposures (s) seen in fit, with ``exposure`` the new exposures; None skips.
+    exposure : ndarray of shape (n_samples,), optional
+    n_flat_seen : int, optional
+        Spatially constant cubes seen in fit: new ones warn only if fit saw none (None,
+        a model saved before it was recorded, counts as none).
 
     Returns
     -------
@@ -84,27 +153,29 @@ def far_outside(
     --------
     >>> import numpy as np
     >>> from types import SimpleNamespace
-    >>> summary = SimpleNamespace(total_min=np.array([4.0]), total_max=np.array([4.0]))
-    >>> far_outside(np.array([[0.0, 10.0]]), np.array([0.1, 1.0]), summary, np.array([0.5]))
+    >>> summary = SimpleNamespace(total_min=np.array([60.0]), total_max=np.array([500.0]))
+    >>> far_outside(np.array([[100.0, 300.0]]), np.array([0.1, 1.0]), summary, np.array([0.5]))
     []
-    >>> far_outside(np.array([[0.0, 10.0]]), np.array([0.1, 1.0]), summary, np.array([50.0]))
-    ['redshift up to 50 (fit saw 0.1 to 1)']
+    >>> far_outside(np.array([[100.0, 300.0]]), np.array([0.1, 1.0]), summary, np.array([1e-6]))
+    ['redshift down to 1e-06 (fit saw 0.1 to 1)']
     """
+    band_total_range = np.asarray(band_total_range, dtype=np.float64)
     problems = []
-    low, high = _widened(band_total_range, BAND_MARGIN)
-    for band in np.flatnonzero((summary.total_min < low) | (summary.total_max > high)):
-        seen = band_total_range[band]
-        above = summary.total_max[band] > high[band]
-        new = summary.total_max[band] if above else summary.total_min[band]
-        problems.append(
-            f"band {band} total per cluster {new:.3g} (fit saw {seen[0]:.3g} to {seen[1]:.3g})"
-        )
-    z_low, z_high = _widened(np.asarray(redshift_range, dtype=np.float64))
+    for band, seen in enumerate(band_total_range):
+        problems += _outside(f"band {band} total per cluster", seen, summary.total_min[band],
+                             summary.total_max[band], MARGIN_LINEAR)
+    cube_total = getattr(summary, "cube_total", None)
+    if total_range is not None and cube_total is not None:
+        problems += _outside("total per cluster", total_range, *cube_total, MARGIN_LINEAR)
+    n_flat = int(getattr(summary, "n_flat", 0))
+    if n_flat and not n_flat_seen:
+        problems.append(f"{n_flat} cluster(s) with spatially constant images (empty or "
+                        "filled cubes; fit saw none)")
     redshift = np.asarray(redshift, dtype=np.float64)
-    if redshift.max() > z_high:
-        problems.append(f"redshift up to {redshift.max():.3g} "
-                        f"(fit saw {redshift_range[0]:.3g} to {redshift_range[1]:.3g})")
-    if redshift.min() < z_low:
-        problems.append(f"redshift down to {redshift.min():.3g} "
-                        f"(fit saw {redshift_range[0]:.3g} to {redshift_range[1]:.3g})")
+    problems += _outside("redshift", np.asarray(redshift_range, dtype=np.float64),
+                         redshift.min(), redshift.max(), 1.0)
+    if exposure_range is not None and exposure is not None:
+        exposure = np.asarray(exposure, dtype=np.float64)
+        problems += _outside("exposure (s)", np.asarray(exposure_range, dtype=np.float64),
+                             exposure.min(), exposure.max(), 1.0)
     return problems

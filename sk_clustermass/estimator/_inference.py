@@ -204,11 +204,17 @@ class InputRanges:
         units (what :func:`~._domain.far_outside` reads of a summary).
     redshift : ndarray of shape (2,)
         Smallest and largest redshift, float64.
+    cube_total : ndarray of shape (2,) or None
+        Smallest and largest per-cluster total over every band, float64.
+    n_flat : int
+        Number of clusters whose images are spatially constant in every band.
     """
 
     total_min: np.ndarray
     total_max: np.ndarray
     redshift: np.ndarray
+    cube_total: np.ndarray | None = None
+    n_flat: int = 0
 
 
 def band_totals(images: torch.Tensor) -> torch.Tensor:
@@ -273,19 +279,28 @@ class InputScan:
         self.check_each_batch = check_each_batch
         self._extremes: torch.Tensor | None = None  # (2, n_bands): band-total min, max
         self._z: torch.Tensor | None = None  # (2,): redshift min, max
+        self._cube: torch.Tensor | None = None  # (2,): whole-cube total min, max
+        self._n_flat: torch.Tensor | None = None  # number of spatially constant cubes
 
     def update(self, images: torch.Tensor, redshift: torch.Tensor) -> None:
         """Add one batch (on any device; no host synchronisation off the CPU)."""
         totals = band_totals(images)
         z_range = torch.stack([redshift.min(), redshift.max()]).to(torch.float64)
         extremes = torch.stack([totals.amin(0), totals.amax(0)])
+        cube = totals.sum(1)
+        cube = torch.stack([cube.min(), cube.max()])
+        pixel_low, pixel_high = torch.aminmax(images.flatten(2), dim=-1)
+        n_flat = (pixel_low == pixel_high).all(1).sum()
         if self._extremes is None:
-            self._extremes, self._z = extremes, z_range
+            self._extremes, self._z, self._cube, self._n_flat = extremes, z_range, cube, n_flat
         else:  # minimum and maximum propagate NaN
             self._extremes = torch.stack([torch.minimum(self._extremes[0], extremes[0]),
                                           torch.maximum(self._extremes[1], extremes[1])])
             self._z = torch.stack([torch.minimum(self._z[0], z_range[0]),
                                    torch.maximum(self._z[1], z_range[1])])
+            self._cube = torch.stack([torch.minimum(self._cube[0], cube[0]),
+                                      torch.maximum(self._cube[1], cube[1])])
+            self._n_flat = self._n_flat + n_flat
         check = self.check_each_batch
         if check is None:
             check = images.device.type == "cpu"
@@ -296,12 +311,14 @@ class InputScan:
         """The extremes over every batch; raises the input error on a non-finite pixel."""
         if self._extremes is None:
             raise ValueError("no clusters were predicted: pass at least one cluster")
-        values = torch.cat([self._extremes.flatten(), self._z]).cpu().numpy()
+        values = torch.cat([self._extremes.flatten(), self._z, self._cube,
+                            self._n_flat.reshape(1).to(torch.float64)]).cpu().numpy()
         n_bands = self._extremes.shape[1]
         low, high = values[:n_bands], values[n_bands : 2 * n_bands]
         if not (np.isfinite(low).all() and np.isfinite(high).all()):
             self._fail()
-        return InputRanges(low, high, values[2 * n_bands :])
+        rest = values[2 * n_bands :]
+        return InputRanges(low, high, rest[:2], cube_total=rest[2:4], n_flat=int(rest[4]))
 
     def _fail(self) -> None:
         self.on_non_finite()

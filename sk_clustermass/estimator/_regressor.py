@@ -24,7 +24,7 @@ from ._checkpoint import (
 from ._constructor import PARAMETERS_PLACEHOLDER, parameters_docstring, table_constructor
 from ._data import BatchIterator
 from ._data_protocol import ClusterSource
-from ._domain import OutOfDomainWarning, domain_ranges, far_outside
+from ._domain import OutOfDomainWarning, count_ranges, domain_ranges, far_outside
 from ._inference import InputRanges, InputScan
 from ._loss import LOG_STD_MAX, LOG_STD_MIN, GaussianNLLLoss, MeanSquaredErrorLoss
 from ._module import EXPOSURE_UNIT_S, ClusterMassCNN
@@ -43,13 +43,23 @@ from ._redshift_errors import combine_draws, redshift_draws
 from ._sources import FixedSplit, as_source, prediction_source
 from ._training_setup import resolve_device, training_callbacks
 
-__all__ = ["ClusterMassRegressor", "TrainingInterruptedWarning"]
+__all__ = ["CalibrationWarning", "ClusterMassRegressor", "TrainingInterruptedWarning"]
 
 # Smallest width predict returns, in dex (0.2% in mass): far below the scatter of any
 # X-ray mass proxy, it only keeps a collapsed width from reading as certainty.
 MIN_STD_DEX = 1e-3
 #: The skorch criterion of each ``loss``.
 CRITERIA = {"gaussian_nll": GaussianNLLLoss, "mse": MeanSquaredErrorLoss}
+
+
+#: Fewest validation clusters the width calibration (``calibrate_std``) trusts: the
+#: root-mean-square pull of n clusters scatters by about 1/sqrt(2n) (22% at n = 10);
+#: with 1-3 clusters it shrank every width 5-12 times.
+MIN_CALIBRATION_CLUSTERS = 10
+
+
+class CalibrationWarning(UserWarning):
+    """``fit`` skipped the width calibration: too few validation clusters to trust it."""
 
 
 class TrainingInterruptedWarning(UserWarning):
@@ -104,6 +114,12 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         Smallest and largest redshift seen in ``fit``.
     prior_ : {'training', 'flat'}
         The mass prior the predictions carry (``prior`` at fit time).
+    total_range_ : ndarray of shape (2,)
+        Smallest and largest per-cluster total over every band seen in ``fit``.
+    exposure_range_ : ndarray of shape (2,) or None
+        Smallest and largest exposure (s) seen in ``fit``; None without exposures.
+    n_flat_seen_ : int
+        Number of spatially constant cubes (all zeros, say) seen in ``fit``.
 
     Examples
     --------
@@ -385,6 +401,8 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         self.n_bands_in_ = source.image_shape[0]
         self.image_shape_in_ = tuple(source.image_shape[1:])
         self.band_total_range_, self.redshift_range_ = domain_ranges(summary, source.redshift)
+        self.total_range_, self.exposure_range_, self.n_flat_seen_ = count_ranges(
+            summary, source.exposure)
         self.n_threads_ = torch.get_num_threads()
         generator = torch.Generator().manual_seed(int(seeds[1]))
         checkpoint, state = self._checkpoint(generator, source.fingerprint_arrays())
@@ -451,9 +469,17 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         residual = target - raw[:, 0]
         self.residual_std_ = float(np.sqrt(np.mean(residual**2)))
         self.std_scale_ = 1.0
-        if calibrate and self.calibrate_std and self.loss == "gaussian_nll":
-            pulls = residual / np.exp(np.clip(raw[:, 1], LOG_STD_MIN, LOG_STD_MAX))
-            self.std_scale_ = float(np.sqrt(np.mean(pulls**2)))
+        if not (calibrate and self.calibrate_std and self.loss == "gaussian_nll"):
+            return
+        if len(residual) < MIN_CALIBRATION_CLUSTERS:
+            message = (f"calibrate_std skipped: the validation split holds {len(residual)} "
+                       f"cluster(s), fewer than {MIN_CALIBRATION_CLUSTERS}, too few to "
+                       "rescale the widths (std_scale_ = 1). Pass more clusters, raise "
+                       "validation_fraction, or set calibrate_std=False.")
+            warnings.warn(message, CalibrationWarning, stacklevel=4)
+            return
+        pulls = residual / np.exp(np.clip(raw[:, 1], LOG_STD_MIN, LOG_STD_MAX))
+        self.std_scale_ = float(np.sqrt(np.mean(pulls**2)))
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Coefficient of determination R^2 of the predicted mean masses.
@@ -496,16 +522,21 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.history
 
-    def _check_domain(self, seen: InputRanges) -> None:
-        """Warn if the clusters lie far outside the ranges recorded in ``fit``."""
+    def _check_domain(self, seen: InputRanges, exposure: np.ndarray | None) -> None:
+        """Warn if the clusters lie outside the ranges recorded in ``fit``."""
         if getattr(self, "redshift_range_", None) is None:  # a model saved before 0.x
             return
+        # Models saved before the whole-cube, exposure and flat-cube ranges existed
+        # have none: those checks are skipped (flat cubes then always warn).
         problems = far_outside(
-            self.band_total_range_, self.redshift_range_, seen, seen.redshift
+            self.band_total_range_, self.redshift_range_, seen, seen.redshift,
+            total_range=getattr(self, "total_range_", None),
+            exposure_range=getattr(self, "exposure_range_", None), exposure=exposure,
+            n_flat_seen=getattr(self, "n_flat_seen_", None),
         )
         if problems:
             message = (
-                "some clusters lie far outside the training domain: "
+                "some clusters lie outside the training domain: "
                 + "; ".join(problems)
                 + ". Their predicted masses and widths are extrapolations: check the "
                 "inputs' units and preprocessing, or train on clusters like them."
@@ -547,8 +578,10 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         Warns
         -----
         OutOfDomainWarning
-            If clusters lie far outside the redshifts or per-band totals seen in
-            ``fit``: their predictions are extrapolations.
+            If clusters lie outside the redshifts, per-band or whole-cube totals (or
+            exposures) seen in ``fit`` by more than a factor 2, or are spatially
+            constant (an empty cube): their predictions are extrapolations (see
+            :mod:`~sk_clustermass.estimator._domain`).
 
         Notes
         -----
@@ -569,7 +602,7 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
             raw = self.net_.predict_raw(
                 source.view(), symmetries=self.test_time_augmentation, scan=scan
             )
-        self._check_domain(scan.ranges())
+        self._check_domain(scan.ranges(), source.exposure)
         mean, std = mass_from_output(
             raw, loss=self.loss, y_mean=self.y_mean_, y_scale=self.y_scale_,
             std_scale=self.std_scale_, residual_std=self.residual_std_, min_std=MIN_STD_DEX,

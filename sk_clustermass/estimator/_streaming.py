@@ -74,23 +74,46 @@ def block_split(
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Split row blocks into training and validation blocks (seeded, shuffled).
 
-    Small files are cut into about 20 blocks (of at least 64 rows), so that the
-    validation share stays close to ``validation_fraction``.
+    The validation part holds exactly ``round(validation_fraction * n_rows)`` rows (at
+    least 1), as the in-memory split: the file is cut into about 20 blocks (of at most
+    ``block_size`` rows), shuffled, and blocks go to validation until that count is
+    reached, the last one cut to fit.
 
     Returns
     -------
     train_blocks, valid_blocks : list of (start, stop)
+        Sorted row ranges; ``valid_blocks`` is empty for ``validation_fraction=0``.
+
+    Raises
+    ------
+    ValueError
+        If the validation part would leave no training row.
+
+    Examples
+    --------
+    >>> train, valid = block_split(65, 0.1, seed=0)
+    >>> sum(stop - start for start, stop in valid)
+    6
     """
     if validation_fraction == 0:
         return _blocks(n_rows, block_size), []
-    # ~20 blocks or more (of at least 64 rows), so that the validation share is close
-    # to the fraction asked for
-    blocks = _blocks(n_rows, min(block_size, max(64, n_rows // 20)))
+    n_valid = max(1, round(validation_fraction * n_rows))
+    if n_valid >= n_rows:
+        message = (f"validation_fraction={validation_fraction} leaves no training data for "
+                   f"{n_rows} samples; lower it or pass more clusters.")
+        raise ValueError(message)
+    blocks = _blocks(n_rows, min(block_size, max(1, n_rows // 20)))
     order = np.random.default_rng(seed).permutation(len(blocks))
-    n_valid = min(max(1, round(validation_fraction * len(blocks))), len(blocks) - 1)
-    valid = sorted(blocks[i] for i in order[:n_valid])
-    train = sorted(blocks[i] for i in order[n_valid:])
-    return train, valid
+    valid, train, missing = [], [], n_valid
+    for index in order:
+        start, stop = blocks[index]
+        take = min(missing, stop - start)
+        if take:
+            valid.append((start, start + take))
+        if start + take < stop:
+            train.append((start + take, stop))
+        missing -= take
+    return sorted(train), sorted(valid)
 
 
 class StreamingClusters(torch.utils.data.Dataset, ClusterView):

@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
+from astropy.wcs.utils import proj_plane_pixel_area
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs
+from .._utils import check_number
 from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_IMAGE_SIZE, DEFAULT_PIXEL_ARCSEC
 from ._event_lists import DEFAULT_FLAG_MASK, ExposureMap, read_events, read_exposure_map
 
@@ -34,6 +36,9 @@ __all__ = ["cutout_wcs", "make_cutouts"]
 
 #: A file whose events fall off their own exposure map more often than this is refused.
 _MISMATCH_FRACTION = 0.02
+#: A cube without photons is refused where its files' mean event rates and its exposure
+#: predict at least this many (Poisson chance of none: 5e-5).
+_EXPECTED_COUNTS = 10.0
 
 
 def cutout_wcs(ra_deg: float, dec_deg: float, *, image_size: int = DEFAULT_IMAGE_SIZE,
@@ -89,6 +94,54 @@ def _check_match(events: pd.DataFrame, exposure: ExposureMap, events_path: str) 
             "the same order as the event files."
         )
         raise ValueError(message)
+
+
+def _band_rate(table: pd.DataFrame, exposure: ExposureMap, events_path: str,
+               edges: np.ndarray, pixel_arcsec: float) -> float:
+    """The file's mean event rate in the bands, per cutout pixel and second of exposure.
+
+    Raises ``ValueError`` when the file gives no photon in the bands although its
+    exposure map has exposure: an empty EVENTS table, filters that drop every event,
+    or energies in the wrong unit would otherwise give empty cubes.
+    """
+    seconds = float(np.sum(exposure.data[np.isfinite(exposure.data) & (exposure.data > 0)]))
+    if seconds == 0:
+        return 0.0
+    if table.empty:
+        message = (f"event file {events_path!r} gives no events (an empty EVENTS table, or "
+                   "time_range, flag_mask, patterns or cameras drop every event) although "
+                   f"its exposure map {exposure.path!r} has exposure: the cubes would be "
+                   "empty. Check the file and the filters.")
+        raise ValueError(message)
+    energy = table["energy_kev"].to_numpy()
+    n_inside = int(np.count_nonzero((energy >= edges[0]) & (energy < edges[-1])))
+    if n_inside == 0:
+        message = (f"none of the {len(table)} events of {events_path!r} has an energy in "
+                   f"the bands ({edges[0]:g}-{edges[-1]:g} keV): they span "
+                   f"{energy.min():.3g}-{energy.max():.3g} keV. PI must be in eV, as eSASS "
+                   "writes it (a PI column in keV reads 1000 times too low); fix the "
+                   "column, or pass band_edges_kev that match the file's energies.")
+        raise ValueError(message)
+    map_pixel_deg2 = float(proj_plane_pixel_area(exposure.wcs.celestial))
+    return n_inside / seconds * (pixel_arcsec / 3600.0) ** 2 / map_pixel_deg2
+
+
+def _check_not_empty(sources: list[_Source], rates: list[float], event_paths) -> None:
+    """Refuse a cube without photons where its exposure predicts some."""
+    for index, source in enumerate(sources):
+        if source.counts.any():
+            continue
+        owned = source.owner >= 0
+        expected = float(np.sum(source.exposure[owned]
+                                * np.asarray(rates)[source.owner[owned]]))
+        if expected >= _EXPECTED_COUNTS:
+            message = (f"catalogue row {index} has no photon in its cutout, where its "
+                       f"exposure and the mean event rate of {[str(p) for p in event_paths]} "
+                       f"predict about {expected:.0f}: the events do not reach this position "
+                       "(a mismatched file, or a time_range or filter that drops the photons "
+                       "there while the exposure map counts all times). Check the files and "
+                       "filters, or drop the row.")
+            raise ValueError(message)
 
 
 def _positions(catalog: pd.DataFrame, ra_column: str, dec_column: str) -> SkyCoord:
@@ -193,8 +246,13 @@ def make_cutouts(
     ValueError
         For events without the needed columns, an exposure map without a WCS or that
         does not match its events, a position outside every file (or below
-        ``min_coverage``), or bad band edges.
+        ``min_coverage``), or bad band edges; and where the cubes would be empty
+        although the exposure maps promise photons: a file that gives no events (an
+        empty EVENTS table, a reversed ``time_range``, filters that drop everything),
+        none in the bands (``PI`` in keV instead of eV), or a cube without a photon
+        where its exposure and its files' mean event rates predict ten or more.
     """
+    check_number("min_coverage", min_coverage, low=0.0, high=1.0)
     event_paths, map_paths = _path_list(events), _path_list(exposure_maps)
     if len(event_paths) != len(map_paths):
         message = (f"got {len(event_paths)} event file(s) but {len(map_paths)} exposure "
@@ -218,15 +276,18 @@ def make_cutouts(
                        f"({[str(p) for p in map_paths]}); drop it or add the tile's files")
             raise ValueError(message)
     reach = pixel_arcsec * image_size / np.sqrt(2.0) * u.arcsec
+    rates = []
     for owner, (event_path, exposure) in enumerate(zip(event_paths, maps)):
         table = read_events(event_path, time_range=time_range, flag_mask=flag_mask,
                             patterns=patterns, cameras=cameras)
+        rates.append(_band_rate(table, exposure, str(event_path), edges, pixel_arcsec))
         _check_match(table, exposure, str(event_path))
         coords = SkyCoord(table["ra_deg"].to_numpy(), table["dec_deg"].to_numpy(), unit="deg")
         near_source, near_event, _, _ = coords.search_around_sky(centres, reach)
         for index in np.unique(near_source):
             rows = near_event[near_source == index]
             _bin_events(sources[index], table.iloc[rows], owner, edges)
+    _check_not_empty(sources, rates, event_paths)
     return _result(sources, catalog, redshift_column, min_coverage)
 
 

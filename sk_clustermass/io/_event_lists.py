@@ -104,6 +104,14 @@ def read_exposure_map(path: str | os.PathLike) -> ExposureMap:
     return ExposureMap(data, wcs, str(path))
 
 
+def _check_time_range(time_range: Sequence[float]) -> None:
+    values = np.asarray(time_range, dtype=np.float64).ravel()
+    if values.size != 2 or not np.isfinite(values).all() or values[0] >= values[1]:
+        message = (f"time_range must be two finite times (s) START < STOP; got "
+                   f"{list(time_range)!r}: an empty or reversed range keeps no event")
+        raise ValueError(message)
+
+
 def read_events(
     path: str | os.PathLike,
     *,
@@ -139,9 +147,12 @@ def read_events(
     Raises
     ------
     ValueError
-        If there is no ``EVENTS`` extension or a needed column is missing.
+        If there is no ``EVENTS`` extension, a needed column is missing, or
+        ``time_range`` is not two finite times with start < stop.
     """
     path = _existing(path, "event file")
+    if time_range is not None:
+        _check_time_range(time_range)
     with fits.open(path, memmap=True) as hdul:
         if "EVENTS" not in hdul:
             names = [hdu.name for hdu in hdul]
