@@ -19,7 +19,8 @@ from skorch.helper import SliceDict
 
 from .._inputs import REDSHIFT_ERR_KEY, REDSHIFT_KEY
 
-__all__ = ["MIN_REDSHIFT", "N_REDSHIFT_DRAWS", "combine_draws", "redshift_draws"]
+__all__ = ["MIN_REDSHIFT", "N_REDSHIFT_DRAWS", "combine_draws", "redshift_draws",
+           "without_redshift_errors"]
 
 #: Redshift draws per prediction: the Monte Carlo error of the width is ~1/sqrt(2 * 16).
 N_REDSHIFT_DRAWS = 16
@@ -54,6 +55,11 @@ def redshift_draws(X: Any) -> list[SliceDict] | None:
     others = {key: X[key] for key in X if key not in (REDSHIFT_KEY, REDSHIFT_ERR_KEY)}
     drawn = np.maximum(redshift + error * noise, MIN_REDSHIFT).astype(np.float32)
     return [SliceDict(**others, **{REDSHIFT_KEY: z}) for z in drawn]
+
+
+def without_redshift_errors(X: Any) -> SliceDict:
+    """``X`` without its ``"redshift_err"``: the clusters at their given redshifts."""
+    return SliceDict(**{key: X[key] for key in X if key != REDSHIFT_ERR_KEY})
 
 
 def combine_draws(predictions: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple:

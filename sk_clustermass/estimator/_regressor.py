@@ -39,7 +39,7 @@ from ._parameters import (
 )
 from ._precision import resolve_precision
 from ._prior import prior_weights
-from ._redshift_errors import combine_draws, redshift_draws
+from ._redshift_errors import combine_draws, redshift_draws, without_redshift_errors
 from ._sources import FixedSplit, as_source, prediction_source
 from ._training_setup import resolve_device, training_callbacks
 
@@ -593,7 +593,12 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         draws = redshift_draws(X)  # X["redshift_err"]: Monte Carlo over z
         if draws is not None:
-            mean, std = combine_draws([self.predict(d, return_std=True) for d in draws])
+            # The domain is that of the redshifts given, not of the tails of the draws.
+            self.predict(without_redshift_errors(X))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OutOfDomainWarning)
+                predictions = [self.predict(draw, return_std=True) for draw in draws]
+            mean, std = combine_draws(predictions)
             return (mean, std) if return_std else mean
         source = prediction_source(X, use_exposure=self._uses_exposure())
         self._check_image_shape(*source.image_shape)
