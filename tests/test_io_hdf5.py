@@ -545,3 +545,58 @@ def test_channels_last_images_under_channels_first_attributes_are_refused(tmp_pa
         file["images"] = np.moveaxis(images, 1, -1)  # (n, 5, 4, 3): channels last
     with pytest.raises(ValueError, match=r"\(3, 5, 4\) do not match .* \(5, 4, 3\)"):
         read_hdf5(path)
+
+
+# ------------------------------------------------ indirections (issue 27.2)
+def _rewritten(path, tmp_path, edit):
+    """A copy of ``path`` whose '/images' is replaced by what ``edit(file, images)`` makes."""
+    import shutil
+
+    copy = tmp_path / "edited.h5"
+    shutil.copy(path, copy)
+    with h5py.File(copy, "a") as file:
+        images = file["images"][:]
+        del file["images"]
+        edit(file, images)
+    return copy
+
+
+def _virtual_over_a_missing_file(file, images):
+    layout = h5py.VirtualLayout(shape=images.shape, dtype=images.dtype)
+    layout[:] = h5py.VirtualSource("missing.h5", "images", shape=images.shape)
+    file.create_virtual_dataset("images", layout, fillvalue=0)
+
+
+def _external_link(file, images):
+    with h5py.File(file.filename + ".other.h5", "w") as other:
+        other["images"] = images
+    file["images"] = h5py.ExternalLink(file.filename + ".other.h5", "images")
+
+
+def _declared_but_never_written(file, images):
+    shape = (10**6, *images.shape[1:])
+    file.create_dataset("images", shape=shape, dtype=images.dtype, chunks=(1, *shape[1:]))
+
+
+@pytest.fixture
+def small_file(tmp_path):
+    X, y, catalog = make_data()
+    path = tmp_path / "clusters.h5"
+    write_hdf5(path, X, y, catalog)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [(_virtual_over_a_missing_file, "virtual dataset"),
+     (_external_link, "external link"),
+     (_declared_but_never_written, "were ever written")],
+)
+def test_indirections_and_unwritten_data_are_refused(small_file, tmp_path, edit, match):
+    """Issue 27.2: a virtual dataset over a missing file read as zeros, external links
+    were followed, and a 6 kB file declaring 10^6 rows made predict run for hours."""
+    path = _rewritten(small_file, tmp_path, edit)
+    with pytest.raises(ValueError, match=match):
+        read_hdf5(path)
+    with pytest.raises(ValueError, match=match):
+        HDF5ClusterDataset(path)

@@ -232,3 +232,16 @@ def test_user_callbacks_are_dropped_and_named(toy_data, tiny_params, tmp_path):
     with safe_open(str(path), framework="numpy") as handle:
         spec = json.loads(handle.metadata()["spec"])
     assert spec["steps"][0]["dropped_callbacks"] == ["valid_r2", "PrintLog"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs POSIX FIFOs")
+def test_loading_a_fifo_is_refused_at_once(tmp_path):
+    """Issue 27.8: load_model on a FIFO blocked forever (SIGALRM could not interrupt it)."""
+    import os
+
+    fifo = tmp_path / "model.safetensors"
+    os.mkfifo(fifo)
+    code = f"from sk_clustermass import load_model; load_model({str(fifo)!r})"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode != 0 and "is not a regular file" in result.stderr

@@ -8,9 +8,10 @@ redshifts, for every band and for the whole cube the smallest and largest per-cl
 total (summed counts, or summed transformed values after preprocessing), with
 ``use_exposure`` the exposures, and how many cubes were spatially constant. ``predict``
 warns with :class:`OutOfDomainWarning` when clusters lie outside these ranges by more
-than a factor :data:`MARGIN` (2) at either end.
+than a factor :data:`MARGIN` (2) at either end; redshifts more than a factor 10 below
+the smallest seen or, above, further than the range's extent or magnitude.
 
-The rule is multiplicative, in log space, because counts, exposures and redshifts are
+The rule is multiplicative, in log space, because counts and exposures are
 positive and their mistakes are scale factors: a unit slip (/1200, x1e-15, x1000) is a
 large step in log space however the clusters are spread, while the same cube with half
 or twice the photons of the faintest or brightest training cluster (a shorter or deeper
@@ -63,6 +64,9 @@ MARGIN = 2.0
 _ROUNDING = 1e-5
 #: Ranges with negative values may lie this many times their extent (or magnitude) beyond.
 MARGIN_LINEAR = 9.0
+#: Redshifts may lie this factor below the smallest seen (nearer clusters are ordinary;
+#: z = 1e-6 is not); above, the range's extent or magnitude (0.1-0.9 accepts up to 1.8).
+REDSHIFT_MARGIN_BELOW = 10.0
 
 
 def count_ranges(
@@ -106,6 +110,18 @@ def _outside(name: str, seen: np.ndarray, new_low, new_high, factor: float) -> l
         problems.append(f"{name} up to {new_high:.3g} {saw}")
     if new_low < lowest:
         problems.append(f"{name} down to {new_low:.3g} {saw}")
+    return problems
+
+
+def _redshift_outside(seen: np.ndarray, redshift: np.ndarray) -> list[str]:
+    low, high = seen
+    saw = f"(fit saw {low:.3g} to {high:.3g})"
+    problems = []
+    if redshift.max() > high + max(high - low, abs(low), abs(high)):
+        problems.append(f"redshift up to {redshift.max():.3g} {saw}")
+    lowest = low / REDSHIFT_MARGIN_BELOW if low > 0 else low - max(high - low, abs(high))
+    if redshift.min() < lowest:
+        problems.append(f"redshift down to {redshift.min():.3g} {saw}")
     return problems
 
 
@@ -171,9 +187,8 @@ def far_outside(
     if n_flat and not n_flat_seen:
         problems.append(f"{n_flat} cluster(s) with spatially constant images (empty or "
                         "filled cubes; fit saw none)")
-    redshift = np.asarray(redshift, dtype=np.float64)
-    problems += _outside("redshift", np.asarray(redshift_range, dtype=np.float64),
-                         redshift.min(), redshift.max(), 1.0)
+    problems += _redshift_outside(np.asarray(redshift_range, dtype=np.float64),
+                                  np.asarray(redshift, dtype=np.float64))
     if exposure_range is not None and exposure is not None:
         exposure = np.asarray(exposure, dtype=np.float64)
         problems += _outside("exposure (s)", np.asarray(exposure_range, dtype=np.float64),

@@ -315,7 +315,9 @@ def _target_from(catalog: pd.DataFrame | None) -> np.ndarray | None:
     if catalog is None:
         return None
     if TARGET_COLUMN in catalog.columns:
-        target = check_target(catalog[TARGET_COLUMN].to_numpy(), len(catalog))
+        with warnings.catch_warnings():  # the range check below is stricter: its error
+            warnings.simplefilter("ignore", UserWarning)  # alone, not a warning first
+            target = check_target(catalog[TARGET_COLUMN].to_numpy(), len(catalog))
         low, high = np.log10(MASS_RANGE_MSUN)
         outside = np.flatnonzero((target < low) | (target > high))
         if outside.size:

@@ -90,13 +90,46 @@ def _open_file(path: Path) -> h5py.File:
         raise _fail(path, f"it cannot be opened as HDF5 ({exc}); it may be truncated") from exc
 
 
+def _refuse_external_link(file: h5py.File, name: str, path: Path) -> None:
+    link = file.get(name, getlink=True)
+    if isinstance(link, h5py.ExternalLink):
+        raise _fail(path, f"'/{name}' is an external link to '/{link.path.lstrip('/')}' in "
+                          f"{link.filename!r}; the format holds its data in one file")
+
+
+def _check_storage(node: h5py.Dataset, name: str, path: Path) -> None:
+    """Refuse data kept elsewhere or never written: virtual datasets (other files, read
+    as fill values when those are missing), external raw storage, and datasets whose
+    declared shape is mostly unallocated (a few kB declaring 10^9 rows of fill values)."""
+    if node.is_virtual:
+        raise _fail(path, f"'/{name}' is a virtual dataset (a view of other files, read as "
+                          "zeros where they are missing); copy its data into the file")
+    if node.external:
+        raise _fail(path, f"'/{name}' keeps its data in external files "
+                          f"({[entry[0] for entry in node.external]})")
+    if node.size == 0:
+        return
+    if node.chunks is None:
+        stored, declared = node.id.get_storage_size(), node.nbytes
+    else:
+        stored = node.id.get_num_chunks()
+        declared = int(np.prod([-(-size // chunk)
+                                for size, chunk in zip(node.shape, node.chunks)]))
+    if stored < declared:
+        unit = "bytes" if node.chunks is None else "chunks"
+        raise _fail(path, f"'/{name}' declares shape {node.shape} but only {stored} of its "
+                          f"{declared} {unit} were ever written (a truncated or crafted file)")
+
+
 def _require_dataset(file: h5py.File, name: str, ndim: int, n_rows: int | None, path: Path):
+    _refuse_external_link(file, name, path)
     node = file.get(name)
     if not isinstance(node, h5py.Dataset):
         raise _fail(path, f"the dataset '/{name}' is missing")
     if node.ndim != ndim or (n_rows is not None and node.shape[0] != n_rows):
         expected = f"{ndim}-D" + ("" if n_rows is None else f" with {n_rows} rows")
         raise _fail(path, f"'/{name}' has shape {node.shape}, expected {expected}")
+    _check_storage(node, name, path)
     return node
 
 
@@ -138,6 +171,7 @@ def _inspect(file: h5py.File, path: Path) -> _Layout:
         _require_dataset(file, EXPOSURE_KEY, 1, n_rows, path)
     columns: tuple[str, ...] = ()
     if CATALOG_KEY in file:
+        _refuse_external_link(file, CATALOG_KEY, path)
         try:
             columns = tuple(json.loads(file[CATALOG_KEY].attrs["columns"]))
         except (KeyError, TypeError, ValueError) as exc:

@@ -15,6 +15,8 @@ crafted file raises one :class:`ValueError` that names it.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +266,10 @@ def save_model(model: BaseEstimator, path: str | Path) -> None:
 def _read(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     from safetensors import safe_open
 
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the open forever
+        message = (f"{str(path)!r} is not a regular file (a FIFO, device or folder); "
+                   "give the path of a .safetensors model file")
+        raise ValueError(message)
     try:
         with safe_open(str(path), framework="numpy") as handle:
             metadata = handle.metadata() or {}
