@@ -128,7 +128,7 @@ def compare_in_bins(y_true: np.ndarray, predictions: dict, by: np.ndarray,
     columns = {method: binned_table(y_true, np.asarray(mean), by, edges, name)["scatter_dex"]
                for method, (mean, _) in predictions.items()}
     table = pd.DataFrame(columns)
-    table["n"] = pd.cut(by, edges).value_counts(sort=False)
+    table["n"] = pd.Series(pd.cut(by, edges)).value_counts(sort=False)
     return table
 
 
@@ -214,6 +214,12 @@ def main() -> None:
     variant = "" if args.precision == "fp32" else f"_{args.precision}"
     stem = RESULTS / f"quality_{args.survey}{variant}{'_quick' if args.quick else ''}"
     table.to_csv(f"{stem}_summary.csv")
+    # Every method's held-out predictions, saved before any further table is made.
+    per_cluster = {"log10_M500c": y[test], "z": catalog["z"].to_numpy()[test]}
+    for method, (mean_pred, std_pred) in predictions.items():
+        per_cluster[f"{method} mean"], per_cluster[f"{method} std"] = mean_pred, std_pred
+    pd.DataFrame(per_cluster).to_csv(f"{stem}_predictions.csv", index=False,
+                                     float_format="%.5f")
     binned_model = "CNN, improved" if "CNN, improved" in predictions else FP32
     mean = predictions[binned_model][0]
     for name, by, edges in (
