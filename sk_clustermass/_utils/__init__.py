@@ -16,7 +16,7 @@ from ._deprecation import moved_names
 from ._interval import IntervalMixin, central_interval
 from ._lazy import lazy_exports
 from ._memory import malloc_tuned
-from ._signals import sigterm_as_keyboard_interrupt
+from ._signals import raise_if_signalled, sigterm_as_keyboard_interrupt
 from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
 from ._validation import (
     check_bool,
@@ -45,6 +45,7 @@ __all__ = [
     "malloc_tuned",
     "moved_names",
     "new_temporary",
+    "raise_if_signalled",
     "resolve_destination",
     "sigterm_as_keyboard_interrupt",
 ]

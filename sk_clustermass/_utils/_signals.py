@@ -6,6 +6,12 @@ finished fits, writers remove their temporary files. SIGTERM, the signal schedul
 and container runtimes send first, kills the process outright by default, leaving
 none of that done. Inside :func:`sigterm_as_keyboard_interrupt` SIGTERM raises
 :class:`KeyboardInterrupt` instead.
+
+Python runs a signal handler between two bytecodes of whatever code is running, and
+an exception raised while that code is a weakref callback or a ``__del__`` method is
+printed ("Exception ignored in ...") and dropped. The signal is therefore also
+recorded, and :func:`raise_if_signalled` raises it again at the next safe point: the
+simulator's writer calls it between chunks, the training loop after every epoch.
 """
 
 from __future__ import annotations
@@ -15,12 +21,32 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["sigterm_as_keyboard_interrupt"]
+__all__ = ["raise_if_signalled", "sigterm_as_keyboard_interrupt"]
+
+_RECEIVED: list[str] = []  # messages of signals received inside the active block
 
 
 def _raise_keyboard_interrupt(signum: int, frame) -> None:
     message = f"received signal {signal.Signals(signum).name}; stopping as for Ctrl-C"
+    _RECEIVED.append(message)
     raise KeyboardInterrupt(message)
+
+
+def raise_if_signalled() -> None:
+    """Raise :class:`KeyboardInterrupt` if SIGTERM arrived and its exception was lost.
+
+    Call it at safe points of long loops (between chunks): a SIGTERM whose
+    :class:`KeyboardInterrupt` was swallowed because it struck inside a weakref
+    callback or a ``__del__`` method then still stops the run. Outside
+    :func:`sigterm_as_keyboard_interrupt`, or when no signal arrived, it does nothing.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When a signal was received inside the active block.
+    """
+    if _RECEIVED:
+        raise KeyboardInterrupt(_RECEIVED[-1])
 
 
 @contextlib.contextmanager
@@ -51,8 +77,10 @@ def sigterm_as_keyboard_interrupt() -> Iterator[None]:
     if previous not in (signal.SIG_DFL, None):  # the user's own handler wins
         yield
         return
+    _RECEIVED.clear()
     signal.signal(sigterm, _raise_keyboard_interrupt)
     try:
         yield
     finally:
         signal.signal(sigterm, previous)
+        _RECEIVED.clear()

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .._utils import check_number, sigterm_as_keyboard_interrupt
+from .._utils import check_number, raise_if_signalled, sigterm_as_keyboard_interrupt
 from ..io import DEFAULT_COMPRESSION, HDF5ClusterWriter
 from ..simulate import stream_clusters
 
@@ -103,6 +103,8 @@ def simulate_to_hdf5(
     )
     with sigterm_as_keyboard_interrupt(), writer:  # kill/SLURM/docker stop act as Ctrl-C
         for chunk in stream.chunks:
+            raise_if_signalled()  # a SIGTERM whose exception a weakref callback swallowed
             inputs = {key: chunk[key] for key in ("images", "redshift", "exposure")}
             writer.append(inputs, chunk["y"], chunk["catalog"])
+        raise_if_signalled()  # before the writer puts the file in place
     return Path(path)

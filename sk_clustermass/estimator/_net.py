@@ -22,6 +22,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
+from .._utils import raise_if_signalled
 from ._compile import CompiledModule
 from ._data_protocol import ClusterView
 from ._inference import InputScan
@@ -245,6 +246,7 @@ class ClusterNet(NeuralNet):
             record[prefix + "_loss"] = value
             record[prefix + "_batch_size"] = size
         self.history.record(prefix + "_batch_count", len(values))
+        raise_if_signalled()  # a SIGTERM whose KeyboardInterrupt a weakref callback ate
 
     def initialize_module(self) -> ClusterNet:
         """Build the module and switch on activation recording if it is penalised.
