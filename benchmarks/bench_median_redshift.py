@@ -11,6 +11,15 @@ for every variant, so that the assumption that moves the median can be read off.
 
 The catalogues need no images: each variant takes a few seconds.
 
+eFEDS is one 140 deg² field, so its redshift distribution carries sample variance as
+well as Poisson noise: below z ~ 0.2 its cone holds a few 10^7 Mpc^3. For every
+variant the script also draws 4000 mock eFEDS samples of 434 clusters with both
+(``draw_with_sample_variance``: shells of the field, assumed a 20 x 7 degree
+rectangle, with the linear-theory covariance of ``shell_density_covariance`` and the
+Tinker et al. 2010 bias of each cluster) and prints how often such a field would show
+a median z of at least 0.35 and a share below z = 0.2 of at most 94/434: the chance
+that the real field is a fluctuation of the simulated sky.
+
 Run: ``python benchmarks/bench_median_redshift.py`` (32,768 parents, seed 2022: the
 table of docs/simulator.md).
 """
@@ -28,11 +37,18 @@ from sk_clustermass.simulate import (
     RELATIONS,
     ESASSSelection,
     LinearPowerSpectrum,
+    draw_with_sample_variance,
     get_preset,
+    shell_density_covariance,
+    tinker10_bias,
 )
 
 EFEDS_DENSITY = 542 / 140.0  # Liu et al. 2022
 EFEDS_MEDIAN_Z = 0.35
+EFEDS_CLUSTERS = 434  # optically confirmed (Chiu et al. 2022)
+EFEDS_LOW_Z_SHARE = 94 / 434  # 94 of the 542 candidates below z = 0.2 (upper bound)
+FIELD_DEG = (20.0, 7.0)  # assumed rectangle of ~140 deg² (a square changes sigma by ~5%)
+SHELLS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 
 
 def _variants() -> dict[str, dict]:
@@ -70,7 +86,8 @@ def _variants() -> dict[str, dict]:
     }
 
 
-def measure(n_parents: int, settings: dict, seed: int) -> dict[str, float]:
+def measure(n_parents: int, settings: dict, seed: int,
+            covariance: np.ndarray | None = None) -> dict[str, float]:
     """Median z and mass of the detected clusters at the eFEDS density."""
     settings = {"contaminants": True, **settings}
     rank_by = settings.pop("rank_by", "EXT_LIKE")
@@ -85,15 +102,36 @@ def measure(n_parents: int, settings: dict, seed: int) -> dict[str, float]:
     wanted = round(EFEDS_DENSITY / per_parent * n_parents)
     if wanted > len(candidates):
         return {"threshold": np.nan, "median_z": np.nan, "median_log_m": np.nan,
-                "low_z_share": np.nan, "n": len(candidates)}
+                "low_z_share": np.nan, "n": len(candidates), "p_median": np.nan,
+                "p_low_z": np.nan}
     ranked = np.sort(candidates[rank_by].to_numpy())[::-1]
     threshold = ranked[wanted - 1]
     detected = candidates[candidates[rank_by] >= threshold]
     clusters = detected[~detected["is_contaminant"]] if "is_contaminant" in detected \
         else detected
-    return {"threshold": float(threshold), "median_z": float(clusters["z"].median()),
-            "median_log_m": float(clusters["log10_M500c"].median()),
-            "low_z_share": float((clusters["z"] < 0.2).mean()), "n": len(detected)}
+    row = {"threshold": float(threshold), "median_z": float(clusters["z"].median()),
+           "median_log_m": float(clusters["log10_M500c"].median()),
+           "low_z_share": float((clusters["z"] < 0.2).mean()), "n": len(detected),
+           "p_median": np.nan, "p_low_z": np.nan}
+    if covariance is not None:
+        row.update(field_chances(clusters, covariance, seed, settings))
+    return row
+
+
+def field_chances(clusters, covariance: np.ndarray, seed: int,
+                  settings: dict) -> dict[str, float]:
+    """How often an eFEDS-like field drawn from these clusters looks like the real one."""
+    z = clusters["z"].to_numpy()
+    bias = tinker10_bias(10 ** clusters["log10_M500c"].to_numpy(), z,
+                         settings.get("cosmology"), settings.get("power_spectrum"))
+    common = {"n_draws": 4000, "random_state": seed}
+    medians = draw_with_sample_variance(z, bias, SHELLS, covariance, EFEDS_CLUSTERS,
+                                        np.median, **common)
+    shares = draw_with_sample_variance(z, bias, SHELLS, covariance, EFEDS_CLUSTERS,
+                                       lambda sample: float(np.mean(sample < 0.2)),
+                                       **common)
+    return {"p_median": float(np.mean(medians >= EFEDS_MEDIAN_Z)),
+            "p_low_z": float(np.mean(shares <= EFEDS_LOW_Z_SHARE))}
 
 
 def main() -> None:
@@ -106,13 +144,19 @@ def main() -> None:
           f"of them below z = 0.2\n{args.n_parents} parents, seed {args.seed}; extent "
           "threshold recalibrated to the eFEDS density in every row; medians and the "
           "z < 0.2 share are those of the true clusters\n")
+    covariance = shell_density_covariance(SHELLS, *FIELD_DEG, cell_mpc=6.0)
+    print("sample variance of the matter contrast in the field's shells "
+          f"{SHELLS}: sigma = {np.sqrt(np.diag(covariance)).round(3).tolist()}\n"
+          "p(med): share of mock fields with median z >= 0.35; p(low z): share with at "
+          "most 94/434 below z = 0.2 (Poisson + sample variance)\n")
     header = f"{'variant':58s} {'threshold':>10s} {'n':>5s} {'median z':>9s} " \
-             f"{'z<0.2':>6s} {'median log M':>13s}"
+             f"{'z<0.2':>6s} {'median log M':>13s} {'p(med)':>7s} {'p(low z)':>8s}"
     print(header)
     for name, settings in _variants().items():
-        row = measure(args.n_parents, settings, args.seed)
+        row = measure(args.n_parents, settings, args.seed, covariance)
         print(f"{name:58s} {row['threshold']:10.2f} {row['n']:5d} {row['median_z']:9.3f} "
-              f"{row['low_z_share']:6.2f} {row['median_log_m']:13.2f}", flush=True)
+              f"{row['low_z_share']:6.2f} {row['median_log_m']:13.2f} "
+              f"{row['p_median']:7.3f} {row['p_low_z']:8.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ from ._massfunction import (
     LinearPowerSpectrum,
     growth_factor,
     halo_density_deg2,
+    linear_power_mpc3,
     mass_function_dn_dlnm,
     sample_mass_function,
     sigma_of_mass,
@@ -86,6 +87,11 @@ from ._profiles import (
     beta_surface_brightness,
     convolve_psf,
     render_beta_images,
+)
+from ._sample_variance import (
+    draw_with_sample_variance,
+    shell_density_covariance,
+    tinker10_bias,
 )
 from ._scaling import (
     ScalingRelations,
@@ -164,6 +170,7 @@ __all__ = [
     "draw_central_agn",
     "draw_field_agn",
     "draw_morphology",
+    "draw_with_sample_variance",
     "ecf_counts_cm2_erg",
     "effective_area_cm2",
     "efunc",
@@ -178,6 +185,7 @@ __all__ = [
     "king_psf_arcsec2",
     "kpc_per_arcmin",
     "kt_relative_error",
+    "linear_power_mpc3",
     "luminosity_0p1_2p4_erg_s",
     "luminosity_distance_cm",
     "make_catalog",
@@ -195,6 +203,7 @@ __all__ = [
     "resolved_agn_rate",
     "sample_mass_function",
     "select_sources",
+    "shell_density_covariance",
     "sigma_of_mass",
     "sky_background_rates",
     "stream_clusters",
@@ -202,5 +211,6 @@ __all__ = [
     "thermal_count_rates",
     "theta500_arcmin",
     "tinker08_multiplicity",
+    "tinker10_bias",
     "to_lab_style",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "LinearPowerSpectrum",
     "growth_factor",
     "halo_density_deg2",
+    "linear_power_mpc3",
     "mass_function_dn_dlnm",
     "sample_mass_function",
     "sigma_of_mass",
@@ -109,23 +110,68 @@ def _sigma_table(cosmo: FLRW, spectrum: LinearPowerSpectrum) -> tuple[np.ndarray
     return _cached("sigma", cosmo, spectrum, build=lambda: _build_sigma_table(cosmo, spectrum))
 
 
-def _build_sigma_table(cosmo: FLRW, spectrum: LinearPowerSpectrum) -> tuple[np.ndarray, ...]:
+def _bbks_shape(k_mpc: np.ndarray, cosmo: FLRW, spectrum: LinearPowerSpectrum) -> np.ndarray:
+    """Unnormalised linear power ``k^n_s T(k)^2`` (BBKS transfer, Sugiyama shape)."""
     h = cosmo.H0.value / 100.0
     shape = cosmo.Om0 * h * np.exp(
         -spectrum.omega_b * (1.0 + np.sqrt(2.0 * h) / cosmo.Om0)
     )
-    k = np.geomspace(1e-5, 1e3, 6000)  # 1/Mpc
-    q = k / (h * shape)
+    q = np.maximum(k_mpc, 1e-30) / (h * shape)
     transfer = (
         np.log1p(2.34 * q) / (2.34 * q)
         * (1.0 + 3.89 * q + (16.1 * q) ** 2 + (5.46 * q) ** 3 + (6.71 * q) ** 4) ** -0.25
     )
-    power = k**spectrum.n_s * transfer**2
-    radius = np.geomspace(0.05, 200.0, 400)  # Mpc
+    return k_mpc**spectrum.n_s * transfer**2
+
+
+def _tophat_variance(k: np.ndarray, power: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Variance of ``power`` (on the log grid ``k``) in top-hat spheres of ``radius``."""
     x = k[None, :] * radius[:, None]
     window = 3.0 * (np.sin(x) - x * np.cos(x)) / x**3
     integrand = k[None, :] ** 3 * power[None, :] * window**2 / (2.0 * np.pi**2)
-    variance = np.trapezoid(integrand, np.log(k), axis=1)
+    return np.trapezoid(integrand, np.log(k), axis=1)
+
+
+def linear_power_mpc3(
+    k_mpc: ArrayLike,
+    z: float = 0.0,
+    cosmo: FLRW | None = None,
+    spectrum: LinearPowerSpectrum | None = None,
+) -> np.ndarray:
+    """Linear matter power spectrum P(k) in Mpc^3 (k in 1/Mpc), normalised to sigma8.
+
+    The same spectrum as the mass function's: BBKS transfer function, Sugiyama
+    shape, amplitude such that the top-hat rms in 8 Mpc/h spheres is ``sigma8`` at
+    z = 0, grown with the linear growth factor.
+
+    Examples
+    --------
+    >>> from sk_clustermass.simulate import linear_power_mpc3
+    >>> p = linear_power_mpc3([0.01, 0.1, 1.0])
+    >>> bool(p[1] > p[2])
+    True
+    """
+    cosmo = DEFAULT_COSMOLOGY if cosmo is None else cosmo
+    spectrum = LinearPowerSpectrum() if spectrum is None else spectrum
+    key = (spectrum,)
+    (amplitude,) = _cached("amplitude", cosmo, *key, build=lambda: (
+        _power_amplitude(cosmo, spectrum),))
+    k = np.asarray(k_mpc, dtype=np.float64)
+    return amplitude * _bbks_shape(k, cosmo, spectrum) * growth_factor(z, cosmo) ** 2
+
+
+def _power_amplitude(cosmo: FLRW, spectrum: LinearPowerSpectrum) -> np.ndarray:
+    h = cosmo.H0.value / 100.0
+    k = np.geomspace(1e-5, 1e3, 6000)
+    variance = _tophat_variance(k, _bbks_shape(k, cosmo, spectrum), np.array([8.0 / h]))
+    return np.asarray(spectrum.sigma8**2 / variance[0])
+
+
+def _build_sigma_table(cosmo: FLRW, spectrum: LinearPowerSpectrum) -> tuple[np.ndarray, ...]:
+    h = cosmo.H0.value / 100.0
+    k = np.geomspace(1e-5, 1e3, 6000)  # 1/Mpc
+    radius = np.geomspace(0.05, 200.0, 400)  # Mpc
+    variance = _tophat_variance(k, _bbks_shape(k, cosmo, spectrum), radius)
     at_8 = np.interp(np.log(8.0 / h), np.log(radius), np.log(variance))
     log_sigma = 0.5 * (np.log(variance) - at_8) + np.log(spectrum.sigma8)
     return np.log(radius), log_sigma
