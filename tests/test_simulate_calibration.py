@@ -25,6 +25,7 @@ from sk_clustermass.simulate import (
     ScalingRelations,
     chance_counterpart,
     contamination_probability,
+    erosita_temperature_kev,
     kt_relative_error,
     luminosity_0p1_2p4_erg_s,
 )
@@ -144,17 +145,36 @@ def test_efeds_candidate_redshifts_match_the_real_542():
     assert stats.ks_2samp(simulated, real).pvalue > 0.05
 
 
+def _kt_precision(clusters):
+    bands = clusters[[f"mu_cluster_band_{i}" for i in range(10)]].to_numpy()
+    area_pix = np.pi * clusters["R500c_arcmin"] ** 2 / (24.0 / 60.0) ** 2
+    return np.asarray(kt_relative_error(bands, DEFAULT_BAND_EDGES_KEV, clusters["kT"],
+                                        clusters["mu_background_pixel"] * area_pix))
+
+
 @pytest.mark.xfail(strict=True, reason="measured 2.9 keV (seed 11, 1,048,576 parents): "
-                   "the M-T relation of Arnaud et al. 2005 and the group excess; see "
-                   "docs/simulator.md, 'Temperatures'")
+                   "the Cramér-Rao > 2 sigma criterion admits twice as many clusters as "
+                   "Liu et al. measured, on XMM-Newton's temperature scale; the like-for-"
+                   "like comparison is the next test; docs/simulator.md, 'Temperatures'")
 def test_efeds_mean_temperature_of_clusters_with_a_2_sigma_kt(efeds_clusters):
     # Liu et al. 2022: the 102 clusters with a > 2 sigma temperature have a mean kT
     # of ~2 keV. Here > 2 sigma: the Cramér-Rao error from the R500 counts.
-    bands = efeds_clusters[[f"mu_cluster_band_{i}" for i in range(10)]].to_numpy()
-    area_pix = np.pi * efeds_clusters["R500c_arcmin"] ** 2 / (24.0 / 60.0) ** 2
-    error = kt_relative_error(bands, DEFAULT_BAND_EDGES_KEV, efeds_clusters["kT"],
-                              efeds_clusters["mu_background_pixel"] * area_pix)
+    error = _kt_precision(efeds_clusters)
     assert efeds_clusters.loc[error < 0.5, "kT"].mean() == pytest.approx(2.0, abs=0.4)
+
+
+def test_efeds_mean_erosita_temperature_of_the_102_best_measured_clusters(efeds):
+    # Liu et al. 2022: eROSITA measured the temperature of 102 of the eFEDS clusters
+    # (> 2 sigma), mean ~2 keV. Like for like: the 102 per 140 deg² simulated clusters
+    # with the most precise temperatures (Cramér-Rao ranking), their kT put on
+    # eROSITA's scale (Migkas et al. 2024: eROSITA measures 14-32% below XMM-Newton,
+    # on whose scale the simulator's M-T relation of Arnaud et al. 2005 is).
+    catalog, per_parent = efeds
+    clusters = catalog[catalog["detected"] & ~catalog["is_contaminant"]]
+    n_measured = round(102 * len(catalog) / (140.0 * per_parent))
+    best = np.argsort(_kt_precision(clusters))[:n_measured]
+    kt_erosita = erosita_temperature_kev(clusters["kT"].to_numpy()[best])
+    assert kt_erosita.mean() == pytest.approx(2.0, abs=0.4)
 
 
 # ----------------------------------------------------------------- eRASS1

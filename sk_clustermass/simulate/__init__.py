@@ -121,7 +121,7 @@ from ._spectrum import (
 )
 from ._streaming import ClusterStream, stream_clusters
 from ._survey import LAB_POPULATIONS, SURVEYS, Survey, get_survey
-from ._temperature_error import kt_relative_error
+from ._temperature_error import erosita_temperature_kev, kt_relative_error
 
 __all__ = [
     "ARF_BAND_MEANS_CM2",
@@ -174,6 +174,7 @@ __all__ = [
     "ecf_counts_cm2_erg",
     "effective_area_cm2",
     "efunc",
+    "erosita_temperature_kev",
     "expected_extent_likelihood",
     "get_preset",
     "get_survey",
