@@ -274,3 +274,56 @@ def test_a_fresh_check_never_overwrites_the_cross_validated_run_of_a_configurati
     runs = sorted((tmp_path / "runs").glob("*.json"))
     assert len(runs) == 2
     assert {json.loads(path.read_text())["cv"] for path in runs} == {2, "fresh test set"}
+
+
+# ----------------------------------------------------------------- multiplicity (issue 30)
+def test_holm_matches_the_step_down_definition_and_bonferroni_bounds_it():
+    from sk_clustermass.studies import holm_adjusted
+
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0, 0.2, 12)
+    adjusted = holm_adjusted(p)
+    m = p.size
+    order = np.argsort(p)
+    expected = np.maximum.accumulate(np.minimum(1, (m - np.arange(m)) * p[order]))
+    np.testing.assert_allclose(adjusted[order], expected)
+    assert np.all(adjusted >= p) and np.all(adjusted <= np.minimum(1, m * p) + 1e-12)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        holm_adjusted([0.1, 1.5])
+
+
+def test_family_wise_error_is_controlled_under_the_null():
+    # 20 candidates identical in distribution to the reference: raw 95% verdicts call
+    # about one of them per page; Holm keeps pages with any false call near 5%.
+    from sk_clustermass.studies import corrected_verdicts, paired_comparison
+
+    rng = np.random.default_rng(0)
+    raw_false, holm_false = [], []
+    for _ in range(30):  # one seed: the bootstrap over seeds would add caution
+        base = rng.normal(0, 0.15, (1, 300))
+        residuals = {"ref": base}
+        residuals |= {f"c{i}": rng.normal(0, 0.15, (1, 300)) for i in range(20)}
+        table = paired_comparison(residuals, "ref", n_boot=400, random_state=None)
+        page = corrected_verdicts(table)
+        raw_false.append(np.isin(page["verdict"], ["better", "worse"]).sum())
+        holm_false.append(np.isin(page["verdict_corrected"], ["better", "worse"]).any())
+    assert np.mean(raw_false) > 0.3  # uncorrected: false calls on most pages
+    assert np.mean(holm_false) <= 0.15
+
+
+def test_corrected_interval_is_wider_and_a_real_effect_survives():
+    from sk_clustermass.studies import corrected_verdicts, paired_comparison
+
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 0.15, (3, 1500))
+    residuals = {"ref": noise, "better": 0.8 * noise,
+                 "same": rng.normal(0, 0.15, noise.shape)}
+    table = paired_comparison(residuals, "ref", n_boot=1000, family_size=30)
+    row = table.set_index("candidate").loc["better"]
+    assert row["difference_low_corrected"] < row["difference_low"]
+    assert row["difference_high_corrected"] > row["difference_high"]
+    assert row["p_value"] < 0.002 and table["n_seeds"].eq(3).all()
+    page = corrected_verdicts(table).set_index("candidate")
+    assert page.loc["better", "verdict_corrected"] == "better"
+    assert page.loc["same", "verdict_corrected"] == "too small to call"
+    assert np.isnan(page.loc["ref", "p_holm"])

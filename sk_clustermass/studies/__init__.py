@@ -25,7 +25,7 @@ Examples
 ['augmentation', 'batch_size', 'dropout']
 """
 
-from ._paired import paired_comparison, verdict
+from ._paired import corrected_verdicts, holm_adjusted, paired_comparison, verdict
 from ._paired_study import PairedStudyResult, run_paired_study
 from ._runner import (
     FULL_SETTINGS,
@@ -70,7 +70,9 @@ __all__ = [
     "Study",
     "StudyResult",
     "TimeBudget",
+    "corrected_verdicts",
     "default_pipeline",
+    "holm_adjusted",
     "make_standard_data",
     "paired_comparison",
     "run_fresh_check",

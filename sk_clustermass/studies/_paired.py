@@ -8,6 +8,16 @@ cluster, the same split, the same seed. Resampling clusters and seeds jointly fo
 (a paired bootstrap) cancels most of the cluster-to-cluster variance and gives an
 interval for the difference itself; the verdict follows from that interval, never from
 ranking means.
+
+A page of studies makes dozens of such comparisons, and at 95% each one has a 5% chance
+of a false verdict. :func:`holm_adjusted` corrects a family of comparisons with the
+Holm–Bonferroni step-down method (Holm 1979), which bounds the chance of *any* false
+verdict (the family-wise error rate) without assuming the comparisons independent; they
+are not, as they share the reference. The Benjamini–Hochberg alternative bounds only the
+expected share of false verdicts, weaker than a reader citing one verdict needs.
+:func:`paired_comparison` gives the bootstrap p-value of each difference and, for a
+family of ``family_size`` comparisons, the Bonferroni-widened interval beside the raw
+one.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["METRICS", "paired_comparison", "verdict"]
+__all__ = ["METRICS", "corrected_verdicts", "holm_adjusted", "paired_comparison", "verdict"]
 
 
 def _scatter(residuals: np.ndarray) -> np.ndarray:
@@ -121,6 +131,7 @@ def paired_comparison(
     n_boot: int = 2000,
     confidence: float = 0.95,
     random_state: int | None = 0,
+    family_size: int = 1,
 ) -> pd.DataFrame:
     """Each candidate's figure of merit and its difference to the reference, with intervals.
 
@@ -142,15 +153,22 @@ def paired_comparison(
         Coverage of the percentile intervals.
     random_state : int or None, default=0
         Seed of the bootstrap.
+    family_size : int, default=1
+        Number of comparisons of the family this table belongs to (e.g. every
+        non-reference candidate of a page of studies): the ``*_corrected`` interval
+        has coverage ``1 - (1 - confidence) / family_size`` (Bonferroni).
 
     Returns
     -------
     pandas.DataFrame
         One row per candidate (input order): ``candidate``, ``value`` (the metric,
         dex), ``value_low``/``value_high`` (its interval), ``seed_spread`` (standard
-        deviation of the metric across seeds), ``difference`` (candidate minus
-        reference, dex), ``difference_low``/``difference_high`` and ``verdict``
-        (see :func:`verdict`; ``'reference'`` for the reference row).
+        deviation of the metric across seeds), ``n_seeds``, ``difference``
+        (candidate minus reference, dex), ``difference_low``/``difference_high``,
+        ``difference_low_corrected``/``difference_high_corrected``, ``p_value``
+        (two-sided bootstrap p-value of a zero difference, at least
+        ``1 / (n_boot + 1)``; 1 for the reference) and ``verdict`` (see
+        :func:`verdict`; ``'reference'`` for the reference row).
 
     Examples
     --------
@@ -168,6 +186,9 @@ def paired_comparison(
     if not 0 < confidence < 1:
         message = f"confidence must be in (0, 1); got {confidence!r}"
         raise ValueError(message)
+    if not isinstance(family_size, int | np.integer) or family_size < 1:
+        message = f"family_size must be a positive integer; got {family_size!r}"
+        raise ValueError(message)
     arrays = _check_residuals(residuals, reference)
     n_seeds, n_clusters = arrays[reference].shape
     rng = np.random.default_rng(random_state)
@@ -177,11 +198,13 @@ def paired_comparison(
     draws = {label: signed(_resampled(array, seeds, clusters, function))
              for label, array in arrays.items()}
     tail = 100 * (1 - confidence) / 2
+    tail_corrected = tail / family_size
     rows = []
     for label, array in arrays.items():
         per_seed = signed(function(array))
         difference = draws[label] - draws[reference]
         low, high = np.percentile(difference, [tail, 100 - tail])
+        low_c, high_c = np.percentile(difference, [tail_corrected, 100 - tail_corrected])
         value_low, value_high = np.percentile(draws[label], [tail, 100 - tail])
         is_reference = label == reference
         rows.append({
@@ -190,9 +213,106 @@ def paired_comparison(
             "value_low": float(value_low),
             "value_high": float(value_high),
             "seed_spread": float(per_seed.std(ddof=1)) if n_seeds > 1 else 0.0,
+            "n_seeds": n_seeds,
             "difference": float(per_seed.mean() - signed(function(arrays[reference])).mean()),
             "difference_low": 0.0 if is_reference else float(low),
             "difference_high": 0.0 if is_reference else float(high),
+            "difference_low_corrected": 0.0 if is_reference else float(low_c),
+            "difference_high_corrected": 0.0 if is_reference else float(high_c),
+            "p_value": 1.0 if is_reference else _bootstrap_p_value(difference),
             "verdict": "reference" if is_reference else verdict(low, high, what=metric),
         })
     return pd.DataFrame(rows)
+
+
+def _bootstrap_p_value(draws: np.ndarray) -> float:
+    """Two-sided p-value of a zero difference from its bootstrap draws."""
+    n = len(draws)
+    below = (np.count_nonzero(draws <= 0) + 1) / (n + 1)
+    above = (np.count_nonzero(draws >= 0) + 1) / (n + 1)
+    return float(min(1.0, 2.0 * min(below, above)))
+
+
+def holm_adjusted(p_values: np.ndarray | list[float]) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values of a family of comparisons (Holm 1979).
+
+    The ``k``-th smallest p-value is multiplied by ``m - k + 1`` (``m`` comparisons),
+    made non-decreasing in that order and capped at 1. Rejecting where the adjusted
+    p-value is below ``alpha`` keeps the chance of any false rejection below
+    ``alpha``, whatever the dependence between the comparisons.
+
+    Parameters
+    ----------
+    p_values : array-like of shape (m,)
+        Raw p-values in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, in the input order.
+
+    Examples
+    --------
+    >>> from sk_clustermass.studies import holm_adjusted
+    >>> holm_adjusted([0.01, 0.04, 0.03, 0.20]).round(3).tolist()
+    [0.04, 0.09, 0.09, 0.2]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1 or np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        message = "p_values must be a 1-d array of numbers in [0, 1]"
+        raise ValueError(message)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(scaled)
+    return adjusted
+
+
+def corrected_verdicts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Add Holm-corrected verdicts to a page of paired comparisons.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of :func:`paired_comparison` tables, concatenated over the studies of a
+        page (``p_value``, ``difference``, ``difference_low``/``_high`` and
+        ``verdict`` columns); reference rows are left out of the family.
+    alpha : float, default=0.05
+        Family-wise error rate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``p_holm`` (NaN on reference rows) and ``verdict_corrected``:
+        ``'better'``/``'worse'`` where the adjusted p-value is below ``alpha`` (by
+        the sign of the difference), otherwise ``'too small to call'``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_clustermass.studies import corrected_verdicts
+    >>> page = pd.DataFrame({
+    ...     "verdict": ["reference", "better", "better", "worse", "no difference"],
+    ...     "difference": [0.0, -0.02, -0.004, 0.01, 0.002],
+    ...     "p_value": [1.0, 0.001, 0.03, 0.02, 0.3]})
+    >>> corrected_verdicts(page)["verdict_corrected"].tolist()[1:3]
+    ['better', 'too small to call']
+    """
+    if not 0 < alpha < 1:
+        message = f"alpha must be in (0, 1); got {alpha!r}"
+        raise ValueError(message)
+    missing = {"verdict", "difference", "p_value"} - set(table.columns)
+    if missing:
+        message = (f"the table lacks the column(s) {sorted(missing)}; pass rows of "
+                   "paired_comparison (recomputed with this version of the library)")
+        raise ValueError(message)
+    out = table.copy()
+    family = (out["verdict"] != "reference").to_numpy()
+    out["p_holm"] = np.nan
+    out.loc[family, "p_holm"] = holm_adjusted(out.loc[family, "p_value"].to_numpy())
+    called = family & (out["p_holm"] < alpha).to_numpy()
+    sign = np.where(out["difference"] < 0, "better", "worse")
+    out["verdict_corrected"] = np.where(
+        ~family, "reference", np.where(called, sign, "too small to call"))
+    return out
