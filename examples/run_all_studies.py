@@ -22,6 +22,19 @@ improved configuration (:data:`sk_clustermass.studies.IMPROVED_STANDARD`) on all
 clusters and scores both on 2000 fresh ones (``<out>/fresh_check/``), and writes
 ``<out>/standard_summary.csv``.
 
+``--sky`` picks the data of ``--standard``: ``studied`` (default) the pinned images the
+committed page was measured on, ``current`` the survey preset the library ships with
+five training seeds (:data:`sk_clustermass.studies.CURRENT_DATA`), ``second`` the same
+preset with the group-scale L–M slope moved by its published uncertainty, for the
+studies behind the improved configuration only
+(:data:`sk_clustermass.studies.SECOND_SKY_DATA`). The summary gives every comparison
+its raw interval, its Bonferroni-widened interval for the page's family of
+comparisons and its Holm-corrected verdict
+(:func:`sk_clustermass.studies.corrected_verdicts`).
+
+    python examples/run_all_studies.py --standard --sky current -o results/current
+    python examples/run_all_studies.py --standard --sky second -o results/second_sky
+
 The options are those of ``sk-clustermass study``
 (:func:`sk_clustermass.cli.add_study_options`).
 """
@@ -35,16 +48,31 @@ import pandas as pd
 from sk_clustermass.cli import add_study_options
 from sk_clustermass.datasets import make_clusters
 from sk_clustermass.studies import (
+    CURRENT_DATA,
+    FRESH_CURRENT_DATA,
     FRESH_TEST_DATA,
     MODES,
+    SECOND_SKY_DATA,
+    SECOND_SKY_STUDIES,
     STANDARD_DATA,
     STANDARD_STUDIES,
     STUDIES,
+    corrected_verdicts,
     make_standard_data,
     run_fresh_check,
     run_standard_study,
     run_study,
+    standard_family_size,
 )
+
+#: Training data, fresh data and default studies of each ``--sky``.
+SKIES = {
+    "studied": (STANDARD_DATA, FRESH_TEST_DATA, list(STANDARD_STUDIES)),
+    "current": (CURRENT_DATA, FRESH_CURRENT_DATA, list(STANDARD_STUDIES)),
+    "second": (SECOND_SKY_DATA,
+               {**FRESH_CURRENT_DATA, "simulation": SECOND_SKY_DATA["simulation"]},
+               list(SECOND_SKY_STUDIES)),
+}
 
 
 def parse_study_options(parser, argv=None):
@@ -55,33 +83,39 @@ def parse_study_options(parser, argv=None):
     return args, params
 
 
-def run_standard(out, studies, overrides, n_samples=None, n_jobs=None, fresh=True):
-    """Run the standard-mode ``studies`` (and the fresh check) into ``out``."""
-    n_samples = n_samples or STANDARD_DATA["n_samples"]
+def run_standard(out, studies, overrides, n_samples=None, n_jobs=None, fresh=True,
+                 sky="studied"):
+    """Run the standard-mode ``studies`` (and the fresh check) of one sky into ``out``."""
+    data, fresh_data, _ = SKIES[sky]
+    n_samples = n_samples or data["n_samples"]
+    family = standard_family_size(studies) if studies else 1
     start = time.perf_counter()
-    X, y = make_standard_data(STANDARD_DATA, n_samples=n_samples, n_jobs=n_jobs)
-    print(f"simulated {n_samples} clusters ({STANDARD_DATA['survey']}) in "
-          f"{time.perf_counter() - start:.0f} s", flush=True)
+    X, y = make_standard_data(data, n_samples=n_samples, n_jobs=n_jobs)
+    print(f"simulated {n_samples} clusters ({data['survey']}, sky {sky!r}) in "
+          f"{time.perf_counter() - start:.0f} s; {len(data['seeds'])} seeds, {family} "
+          "comparisons on the page", flush=True)
     tables = []
     for name in studies:
         result = run_standard_study(name, X, y, out_dir=out / name, runs_dir=out / "runs",
-                                    overrides=overrides)
+                                    overrides=overrides, data=data, family_size=family)
         table = result.comparison.assign(study=name)
         print(f"\n{name}: {STANDARD_STUDIES[name].question}")
-        print(table[["candidate", "value", "difference", "difference_low", "difference_high",
-                     "verdict", "coverage_68", "epochs", "fit_seconds"]]
+        print(table[["candidate", "value", "seed_spread", "difference", "difference_low",
+                     "difference_high", "p_value", "verdict", "epochs", "fit_seconds"]]
               .to_string(index=False, float_format="{:.4f}".format), flush=True)
         tables.append(table)
+    page = corrected_verdicts(pd.concat(tables)) if tables else None
     if fresh:
-        X_test, y_test = make_standard_data(FRESH_TEST_DATA, n_jobs=n_jobs)
+        X_test, y_test = make_standard_data(fresh_data, n_jobs=n_jobs)
         result = run_fresh_check(X, y, X_test, y_test, out_dir=out / "fresh_check",
-                                 runs_dir=out / "runs", overrides=overrides)
+                                 runs_dir=out / "runs", overrides=overrides,
+                                 seeds=data["seeds"])
         print(f"\nimproved vs library default on {len(y_test)} fresh clusters")
         print(result.comparison.to_string(index=False, float_format="{:.4f}".format))
-        tables.append(result.comparison.assign(study="fresh_check"))
-    if tables:
-        summary = pd.concat(tables)
-        summary.to_csv(out / "standard_summary.csv", index=False, float_format="%.5g")
+        fresh_table = result.comparison.assign(study="fresh_check")
+        page = fresh_table if page is None else pd.concat([page, fresh_table])
+    if page is not None:
+        page.to_csv(out / "standard_summary.csv", index=False, float_format="%.5g")
     print(f"\nall standard studies: {time.perf_counter() - start:.0f} s")
 
 
@@ -93,17 +127,21 @@ def main(argv=None):
                         "'fresh_check' is the final check on fresh clusters)")
     parser.add_argument("--standard", action="store_true",
                         help="run the standard-mode studies (paired, with intervals)")
+    parser.add_argument("--sky", choices=sorted(SKIES), default="studied",
+                        help="with --standard: the pinned images of the committed page "
+                        "('studied'), the shipped preset with five seeds ('current') or "
+                        "the preset with a steeper group-scale L-M slope ('second')")
     args, params = parse_study_options(parser, argv)
     out = Path(args.output)
     if args.standard:
-        names = args.studies or [*STANDARD_STUDIES, "fresh_check"]
+        names = args.studies or [*SKIES[args.sky][2], "fresh_check"]
         unknown = sorted(set(names) - {*STANDARD_STUDIES, "fresh_check"})
         if unknown:
             parser.error(f"not standard studies: {unknown}; choose from {list(STANDARD_STUDIES)}")
         out.mkdir(parents=True, exist_ok=True)
         run_standard(out, [name for name in names if name != "fresh_check"], params,
                      n_samples=args.simulate, n_jobs=args.n_jobs,
-                     fresh="fresh_check" in names)
+                     fresh="fresh_check" in names, sky=args.sky)
         return
     args.studies = args.studies or list(STUDIES)
     max_epochs = params.pop("max_epochs", None)

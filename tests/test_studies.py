@@ -334,3 +334,25 @@ def test_sigterm_during_the_search_stops_like_ctrl_c(toy, tmp_path, monkeypatch)
     monkeypatch.setattr(_runner, "GridSearchCV", TerminatedSearch)
     with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
         _run(tmp_path, *toy)
+
+
+def test_standard_rerun_on_the_current_sky_writes_corrected_verdicts(tmp_path, capsys):
+    """Issue 30: the rerun uses the shipped preset, five seeds and the page's
+    multiplicity correction (a tiny network on 24 clusters, one epoch)."""
+    spec = importlib.util.spec_from_file_location("run_all_studies",
+                                                  EXAMPLES / "run_all_studies.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.SKIES["current"][0]["simulation"] == {}
+    tiny = {"n_filters": 2, "conv_layers": (1,), "dense_layers": (8,), "max_epochs": 1,
+            "patience": None, "kernel_size": 3, "pool_size": 2}
+    module.run_standard(tmp_path, ["loss", "redshift"], tiny, n_samples=24, fresh=False,
+                        sky="current")
+    page = pd.read_csv(tmp_path / "standard_summary.csv")
+    assert set(page["n_seeds"]) == {5}
+    assert {"p_value", "p_holm", "verdict_corrected", "difference_low_corrected"} <= set(
+        page.columns)
+    compared = page[page["verdict"] != "reference"]
+    assert len(compared) == 2  # loss=mse and use_redshift=False: a family of 2
+    assert (compared["p_holm"] >= compared["p_value"]).all()
+    assert "2 comparisons on the page" in capsys.readouterr().out

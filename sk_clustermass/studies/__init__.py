@@ -40,8 +40,12 @@ from ._runner import (
     summarize_search,
 )
 from ._standard_studies import (
+    CURRENT_DATA,
+    FRESH_CURRENT_DATA,
     FRESH_TEST_DATA,
     IMPROVED_STANDARD,
+    SECOND_SKY_DATA,
+    SECOND_SKY_STUDIES,
     STANDARD_DATA,
     STANDARD_SETTINGS,
     STANDARD_STUDIES,
@@ -50,15 +54,20 @@ from ._standard_studies import (
     make_standard_data,
     run_fresh_check,
     run_standard_study,
+    standard_family_size,
 )
 from ._time_budget import TimeBudget
 
 __all__ = [
+    "CURRENT_DATA",
+    "FRESH_CURRENT_DATA",
     "FRESH_TEST_DATA",
     "FULL_SETTINGS",
     "IMPROVED_STANDARD",
     "MODES",
     "QUICK_SETTINGS",
+    "SECOND_SKY_DATA",
+    "SECOND_SKY_STUDIES",
     "SEED_DEFAULT",
     "STANDARD_DATA",
     "STANDARD_SETTINGS",
@@ -79,6 +88,7 @@ __all__ = [
     "run_paired_study",
     "run_standard_study",
     "run_study",
+    "standard_family_size",
     "summarize_search",
     "verdict",
 ]

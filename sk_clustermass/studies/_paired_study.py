@@ -200,6 +200,7 @@ def run_paired_study(
     confidence: float = 0.95,
     test: tuple[Any, Any] | None = None,
     verbose: int = 1,
+    family_size: int = 1,
 ) -> PairedStudyResult:
     """Train every candidate with every seed on the same folds; compare with intervals.
 
@@ -240,6 +241,10 @@ def run_paired_study(
         residuals are those of the test clusters.
     verbose : int, default=1
         0 silent, 1 one line per finished run.
+    family_size : int, default=1
+        Comparisons of the family (page) this study belongs to: the comparison
+        table's ``*_corrected`` interval is Bonferroni-widened for that many
+        (:func:`~sk_clustermass.studies.paired_comparison`).
 
     Returns
     -------
@@ -309,17 +314,18 @@ def run_paired_study(
                      f"({sum(run['fit_seconds']):.0f} s, epochs {run['epochs']})")
             results[label].append(run)
     return _compare(results, scored, reference_label, out_dir, runs, n_boot, confidence,
-                    {"seeds": list(seeds), "cv": cv, "fold_seed": fold_seed,
+                    family_size, {"seeds": list(seeds), "cv": cv, "fold_seed": fold_seed,
                      "n_samples": len(y), "n_scored": len(scored), "data": fingerprint,
                      "grid": _jsonable(param_grid)})
 
 
 def _compare(results: dict[str, list[dict]], y: np.ndarray, reference: str, out_dir: Path,
-             runs: Path, n_boot: int, confidence: float,
+             runs: Path, n_boot: int, confidence: float, family_size: int,
              context: dict[str, Any]) -> PairedStudyResult:
     residuals = {label: np.array([run["mean"] for run in rows]) - y
                  for label, rows in results.items()}
-    table = paired_comparison(residuals, reference, n_boot=n_boot, confidence=confidence)
+    table = paired_comparison(residuals, reference, n_boot=n_boot, confidence=confidence,
+                              family_size=family_size)
     extra = []
     for label, rows in results.items():
         std = np.array([run["std"] for run in rows])

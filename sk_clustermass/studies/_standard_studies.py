@@ -22,22 +22,24 @@ trained once for all studies that compare against it).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import ParameterGrid
 
 from ..preprocessing import BackgroundSubtract, BandMerge, GaussianSmoothing
-from ..simulate import ESASSSelection, ScalingRelations, make_clusters
+from ..simulate import RELATIONS, ESASSSelection, ScalingRelations, make_clusters
 from ._paired_study import PairedStudyResult, run_paired_study
 from ._registry import STUDIES, default_pipeline
 from ._time_budget import TimeBudget
 
-__all__ = ["FRESH_TEST_DATA", "IMPROVED_STANDARD", "STANDARD_DATA", "STANDARD_SETTINGS",
+__all__ = ["CURRENT_DATA", "FRESH_CURRENT_DATA", "FRESH_TEST_DATA", "IMPROVED_STANDARD",
+           "SECOND_SKY_DATA", "SECOND_SKY_STUDIES", "STANDARD_DATA", "STANDARD_SETTINGS",
            "STANDARD_STUDIES", "STUDIED_SIMULATION", "StandardStudy", "make_standard_data",
-           "run_fresh_check", "run_standard_study"]
+           "run_fresh_check", "run_standard_study", "standard_family_size"]
 
 #: Regressor settings shared by every standard study: the library defaults, trained to
 #: convergence (early stopping after 10 epochs without a better validation loss, at most
@@ -70,6 +72,26 @@ _SMOOTH, _MERGE = GaussianSmoothing(sigma_pixels=1.0), BandMerge("soft-medium-ha
 #: Fresh clusters that no choice of the studies has seen, for the final check.
 FRESH_TEST_DATA: dict[str, Any] = {"survey": "efeds_survey", "n_samples": 2000,
                                    "random_state": 2027, "simulation": STUDIED_SIMULATION}
+
+#: The rerun on the sky the library ships: the ``efeds_survey`` preset as it is (no
+#: simulator option pinned), the same size, seed and folds, and five training seeds so
+#: that the seed-to-seed spread, the dominant noise of the small effects, is measured.
+CURRENT_DATA: dict[str, Any] = {**STANDARD_DATA, "seeds": (0, 1, 2, 3, 4), "simulation": {}}
+
+#: Fresh clusters of the shipped preset for the final check of the rerun.
+FRESH_CURRENT_DATA: dict[str, Any] = {**FRESH_TEST_DATA, "simulation": {}}
+
+#: A second sky for the small-effect picks: the shipped eFEDS-like preset with the
+#: group-scale L–M slope moved by its published 1-sigma uncertainty (Lovisari et al.
+#: 2015: 1.66 +- 0.22, here 1.88; ``RELATIONS['groups_1sigma_steep']``), which changes
+#: the mix of groups and clusters the network sees (docs/simulator.md).
+SECOND_SKY_DATA: dict[str, Any] = {
+    **CURRENT_DATA, "simulation": {"relations": RELATIONS["groups_1sigma_steep"]},
+}
+
+#: The studies whose winners make :data:`IMPROVED_STANDARD` (kernel size, band merge,
+#: smoothing): rerun on :data:`SECOND_SKY_DATA` to see whether their ranking survives.
+SECOND_SKY_STUDIES: tuple[str, ...] = ("kernel_size", "preprocessing")
 
 #: The configuration chosen from the standard studies' verdicts (see docs/studies.md):
 #: only the settings whose interval excluded zero in their favour are changed: a 4x4
@@ -218,6 +240,8 @@ def run_standard_study(
     overrides: Mapping[str, Any] | None = None,
     n_boot: int = 2000,
     verbose: int = 1,
+    data: Mapping[str, Any] | None = None,
+    family_size: int = 1,
 ) -> PairedStudyResult:
     """Run one study of :data:`STANDARD_STUDIES` with the standard design.
 
@@ -240,6 +264,13 @@ def run_standard_study(
         Bootstrap draws of the paired comparison.
     verbose : int, default=1
         0 silent, 1 one line per finished run.
+    data : dict, optional
+        The design (``seeds``, ``cv``, ``fold_seed``) of :data:`STANDARD_DATA` (the
+        default), :data:`CURRENT_DATA` or :data:`SECOND_SKY_DATA`; ``X`` and ``y``
+        must be that data set's clusters (:func:`make_standard_data`).
+    family_size : int, default=1
+        Comparisons on the page this study belongs to, for the Bonferroni-widened
+        interval (:func:`standard_family_size`).
 
     Returns
     -------
@@ -269,11 +300,28 @@ def run_standard_study(
     if study.n_samples is not None:
         X, y = X[: study.n_samples], np.asarray(y)[: study.n_samples]
     out_dir = Path(out_dir)
+    design = STANDARD_DATA if data is None else data
     return run_paired_study(
         study.pipeline(**dict(overrides or {})), study.grid, X, y, out_dir=out_dir,
-        runs_dir=runs_dir, reference=study.reference, seeds=STANDARD_DATA["seeds"],
-        cv=STANDARD_DATA["cv"], fold_seed=STANDARD_DATA["fold_seed"], n_boot=n_boot,
-        verbose=verbose)
+        runs_dir=runs_dir, reference=study.reference, seeds=design["seeds"],
+        cv=design["cv"], fold_seed=design["fold_seed"], n_boot=n_boot,
+        verbose=verbose, family_size=family_size)
+
+
+def standard_family_size(names: Sequence[str]) -> int:
+    """Number of comparisons (candidates other than the reference) of these studies.
+
+    Examples
+    --------
+    >>> from sk_clustermass.studies import standard_family_size
+    >>> standard_family_size(["redshift", "dropout"])
+    3
+    """
+    unknown = sorted(set(names) - set(STANDARD_STUDIES))
+    if unknown:
+        message = f"unknown standard studies {unknown}; the studies are {list(STANDARD_STUDIES)}"
+        raise ValueError(message)
+    return sum(len(ParameterGrid(STANDARD_STUDIES[name].grid)) - 1 for name in names)
 
 
 def make_standard_data(
@@ -322,6 +370,7 @@ def run_fresh_check(
     overrides: Mapping[str, Any] | None = None,
     n_boot: int = 2000,
     verbose: int = 1,
+    seeds: Sequence[int] | None = None,
 ) -> PairedStudyResult:
     """The library default against the improved configuration, on fresh clusters.
 
@@ -348,6 +397,8 @@ def run_fresh_check(
         Bootstrap draws.
     verbose : int, default=1
         0 silent, 1 one line per finished run.
+    seeds : sequence of int, optional
+        Training seeds; default those of :data:`STANDARD_DATA`.
 
     Returns
     -------
@@ -360,5 +411,6 @@ def run_fresh_check(
             {key: [value] for key, value in improved.items()}]
     pipe = default_pipeline(**{**STANDARD_SETTINGS, **dict(overrides or {})})
     return run_paired_study(pipe, grid, X, y, out_dir=out_dir, runs_dir=runs_dir,
-                            reference=default, seeds=STANDARD_DATA["seeds"], n_boot=n_boot,
-                            test=(X_test, y_test), verbose=verbose)
+                            reference=default, n_boot=n_boot, test=(X_test, y_test),
+                            seeds=STANDARD_DATA["seeds"] if seeds is None else seeds,
+                            verbose=verbose)
