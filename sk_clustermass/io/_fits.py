@@ -22,7 +22,7 @@ from astropy.io import fits
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
-from .._utils import atomic_path
+from .._utils import atomic_path, gzip_aware_target
 from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
 from ._catalog_masses import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, catalog_masses_msun
 from ._fits_header import cube_header, ebounds_hdu
@@ -124,8 +124,8 @@ def write_fits_cube(
     if redshift is not None:
         hdu.header[redshift_keyword] = (z_value, "cluster redshift")
     hdus = [hdu] if band_edges_kev is None else [hdu, ebounds_hdu(band_edges_kev)]
-    with atomic_path(path) as temporary:
-        fits.HDUList(hdus).writeto(temporary, overwrite=True, checksum=True)
+    with atomic_path(path) as temporary, gzip_aware_target(temporary, path) as target:
+        fits.HDUList(hdus).writeto(target, overwrite=True, checksum=True)
 
 
 def _scalar_redshift(redshift: Any) -> float:
