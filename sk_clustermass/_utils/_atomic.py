@@ -142,6 +142,7 @@ def resolve_destination(path: str | os.PathLike) -> Path:
         links, or if its file name is longer than the file system allows.
     """
     given = Path(path)
+    _check_name_length(given, given)
     try:
         os.stat(given)
     except OSError as exc:

@@ -124,7 +124,7 @@ def _simulate_parser(commands, common) -> None:
     parser.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     add_simulation_options(parser)
     parser.add_argument("--chunk-size", type=int, default=1024,
-                        help="clusters simulated per chunk (default: 1024)")
+                        help="clusters simulated per chunk, at most -n (default: 1024)")
     parser.add_argument("--mass-range", type=float, nargs=2, default=None,
                         metavar=("LOW", "HIGH"),
                         help="log10(M500c/Msun) range (13 15; 13 15.5 for the presets)")
