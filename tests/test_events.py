@@ -268,7 +268,7 @@ def test_an_exposure_map_of_infinities_is_refused(field, tmp_path):
 def test_headers_declaring_more_data_than_the_file_holds_are_refused(field, tmp_path):
     """A NAXIS lie in an exposure map ended in MemoryError (3.6 TiB), in an event file in
     numpy's 'buffer is too small'."""
-    _, catalog, events, expmap, _ = field
+    _, _, events, expmap, _ = field
     header = fits.getheader(expmap)
     header["NAXIS1"] = header["NAXIS2"] = 10**6
     forged_map = tmp_path / "forged-map.fits"
