@@ -56,7 +56,8 @@ class Case:
     """One bad input: the entry point, what is wrong, the call and what it must raise.
 
     With ``ok``, the call must succeed instead: ``ok(result)`` returns None when the
-    result is right, else what is wrong (counted as ``failure``).
+    result is right, else what is wrong (counted as ``failure``). ``message``: a text
+    the error's message must contain to be clear.
     """
 
     entry: str
@@ -66,6 +67,7 @@ class Case:
     warns: type[Warning] | None = None
     ok: Callable[[object], str | None] | None = None
     failure: str = "silent-wrong"
+    message: str | None = None
 
 
 #: The categories of a case that does not pass, worst first.
@@ -532,7 +534,8 @@ def run_case(case: Case) -> tuple[bool, str]:
             message = str(exc)
             # sklearn's own NotFittedError is the standard, clear message
             ours = _raised_by_us(exc) or isinstance(exc, NotFittedError)
-            clear = ours and len(message) >= 30 and "Traceback" not in message
+            clear = ours and len(message) >= 30 and "Traceback" not in message and (
+                case.message is None or case.message in message)
             return clear, f"{type(exc).__name__}: {message.splitlines()[0][:110]}"
         except Exception as exc:  # anything else is reported as unclear
             return False, f"UNEXPECTED {type(exc).__name__}: {exc}"
