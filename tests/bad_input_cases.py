@@ -2,12 +2,18 @@
 
 A case passes ("clear") when the call raises an exception of the expected kind, from
 inside sk_clustermass (not from deep inside numpy, torch or h5py), whose message is a
-sentence long enough to say what was wrong. Warnings count for cases that must warn.
-The command-line cases run ``sk-clustermass`` in a subprocess and pass when it exits
-with status 2 and a one-line message, without a traceback.
+sentence long enough to say what was wrong. Warnings count for cases that must warn;
+cases with an ``ok`` check must succeed and pass it (a wrong result is "silent-wrong",
+a lost or damaged file "data-loss"). The command-line cases run ``sk-clustermass`` in a
+subprocess and pass when it exits with the expected status (2 and a one-line message
+without a traceback, unless the case expects success) and its checks hold.
+
+Every case that does not pass falls in one category (:func:`category`): unclear (an
+error, but not a clear one), silent-wrong (no error, or a wrong result), data-loss, crash
+(a signal, a segmentation fault, MemoryError) or hang (past its time limit).
 
 ``tests/test_bad_input.py`` runs these cases; ``python tests/bad_input_report.py``
-counts the clear errors (``-v`` lists every case).
+counts them by category (``-v`` lists every case).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import traceback
@@ -46,13 +53,39 @@ TINY = {"n_filters": 2, "kernel_size": 3, "conv_layers": (1,), "pool_size": 2,
 
 @dataclass
 class Case:
-    """One bad input: the entry point, what is wrong, the call and what it must raise."""
+    """One bad input: the entry point, what is wrong, the call and what it must raise.
+
+    With ``ok``, the call must succeed instead: ``ok(result)`` returns None when the
+    result is right, else what is wrong (counted as ``failure``). ``message``: a text
+    the error's message must contain to be clear.
+    """
 
     entry: str
     what: str
     call: Callable[[], object]
     expected: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError)
     warns: type[Warning] | None = None
+    ok: Callable[[object], str | None] | None = None
+    failure: str = "silent-wrong"
+    message: str | None = None
+
+
+#: The categories of a case that does not pass, worst first.
+CATEGORIES = ("crash", "hang", "data-loss", "silent-wrong", "unclear")
+
+
+def category(clear: bool, detail: str) -> str:
+    """'clear', or the category of a failed case from its detail line."""
+    if clear:
+        return "clear"
+    for name in CATEGORIES:
+        if detail.startswith(f"{name}:"):
+            return name
+    if detail.startswith("no error raised"):
+        return "silent-wrong"
+    if detail.startswith(("UNEXPECTED MemoryError", "UNEXPECTED RecursionError")):
+        return "crash"
+    return "unclear"
 
 
 def _images(n=6, bands=3, size=12, value=1.0):
@@ -496,15 +529,20 @@ def run_case(case: Case) -> tuple[bool, str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            case.call()
+            result = case.call()
         except case.expected as exc:
             message = str(exc)
             # sklearn's own NotFittedError is the standard, clear message
             ours = _raised_by_us(exc) or isinstance(exc, NotFittedError)
-            clear = ours and len(message) >= 30 and "Traceback" not in message
+            clear = ours and len(message) >= 30 and "Traceback" not in message and (
+                case.message is None or case.message in message)
             return clear, f"{type(exc).__name__}: {message.splitlines()[0][:110]}"
         except Exception as exc:  # anything else is reported as unclear
             return False, f"UNEXPECTED {type(exc).__name__}: {exc}"
+    if case.ok is not None:
+        problem = case.ok(result)
+        return problem is None, "works as it should" if problem is None else (
+            f"{case.failure}: {problem}")
     if case.warns is not None and any(issubclass(w.category, case.warns) for w in caught):
         return True, f"warning: {next(str(w.message) for w in caught)[:110]}"
     return False, "no error raised"
@@ -576,9 +614,88 @@ def _issue27_cli_cases(folder: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
-def run_cli_case(args: list[str]) -> tuple[bool, str]:
-    result = subprocess.run([sys.executable, "-m", "sk_clustermass.cli", *args],
-                            capture_output=True, text=True, timeout=300)
-    stderr = result.stderr.strip()
-    clear = result.returncode == 2 and "Traceback" not in stderr and 0 < len(stderr)
-    return clear, f"exit {result.returncode}: {stderr.splitlines()[-1][:110] if stderr else ''}"
+@dataclass
+class CliCase:
+    """One command line: its arguments, the exit status it must give and what must hold.
+
+    ``message``: a text the one-line error must contain. ``check()``: None when the
+    files are as they must be after the run, else what is wrong (a ``failure``).
+    ``python``: run this Python code with the arguments instead of the command line.
+    ``file_size_limit``/``memory_limit``: RLIMIT_FSIZE/RLIMIT_AS of the run, bytes.
+    ``sigterm_after``: send SIGTERM once the run printed this line on stdout.
+    """
+
+    what: str
+    args: list[str]
+    expected_rc: int = 2
+    message: str | None = None
+    check: Callable[[], str | None] | None = None
+    failure: str = "data-loss"
+    cwd: Path | None = None
+    python: str | None = None
+    file_size_limit: int | None = None
+    memory_limit: int | None = None
+    sigterm_after: str | None = None
+    timeout: float = 300
+
+
+def _limits(case: CliCase) -> Callable[[], None] | None:
+    if case.file_size_limit is None and case.memory_limit is None:
+        return None
+
+    def apply() -> None:
+        import resource
+
+        if case.file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (case.file_size_limit,) * 2)
+        if case.memory_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (case.memory_limit,) * 2)
+
+    return apply
+
+
+def _run(case: CliCase) -> tuple[int, str]:
+    """Exit status and stderr of the case's process (SIGTERM sent when it says so)."""
+    command = ([sys.executable, "-c", case.python, *case.args] if case.python is not None
+               else [sys.executable, "-m", "sk_clustermass.cli", *case.args])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "PYTHONPATH": str(Path(PACKAGE_DIR).parent)}
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=case.cwd, env=env, preexec_fn=_limits(case))
+    try:
+        if case.sigterm_after is not None:
+            for line in child.stdout:
+                if case.sigterm_after in line:
+                    child.send_signal(signal.SIGTERM)
+                    break
+        _, stderr = child.communicate(timeout=case.timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise
+    return child.returncode, stderr.strip()
+
+
+def run_cli_case(case: CliCase | tuple[str, list[str]]) -> tuple[bool, str]:
+    if not isinstance(case, CliCase):
+        case = CliCase(*case)
+    try:
+        code, stderr = _run(case)
+    except subprocess.TimeoutExpired:
+        return False, f"hang: still running after {case.timeout:.0f} s"
+    final_line = stderr.splitlines()[-1] if stderr else ""
+    last = final_line[:110]
+    if code < 0 or (code > 128 and code != 130):
+        return False, f"crash: exit {code} ({last})"
+    problem = case.check() if case.check is not None else None
+    if problem is not None:
+        return False, f"{case.failure}: {problem} (exit {code})"
+    if code != case.expected_rc:
+        kind = "silent-wrong" if code == 0 else "unclear"
+        return False, f"{kind}: exit {code}, expected {case.expected_rc} ({last})"
+    if case.expected_rc == 2:
+        clear = "Traceback" not in stderr and bool(stderr)
+        if case.message is not None and case.message not in final_line:
+            return False, f"unclear: the message lacks {case.message!r}: {last}"
+        return clear, f"exit {code}: {last}"
+    return True, f"exit {code}: works as it should"

@@ -249,3 +249,68 @@ def test_non_exclusive_writers_may_overlap(tmp_path):
         first.write_text("first")
     assert target.read_text() == "first"  # the last to finish wins
     assert _names(tmp_path) == ["checkpoint.pt"]
+
+
+# ------------------------------------------------------------ issue 27: names, loops, gzip
+def test_a_long_valid_name_gets_a_temporary_within_name_max(tmp_path):
+    """Issue 27.9: temporary names added ~29 characters, so a valid 247-character output
+    failed with ENAMETOOLONG after the work was done."""
+    from sk_clustermass._utils import name_max
+
+    limit = name_max(tmp_path)
+    target = tmp_path / ("m" * (limit - len(".safetensors")) + ".safetensors")
+    with atomic_path(target) as temporary:
+        assert len(os.fsencode(temporary.name)) <= limit
+        assert temporary.name.endswith(".safetensors")  # the extension is kept
+        temporary.write_bytes(b"model")
+    assert target.read_bytes() == b"model"
+    assert _names(tmp_path) == [target.name]
+
+
+def test_two_writers_of_one_long_name_still_exclude_each_other(tmp_path):
+    from sk_clustermass._utils import name_max
+
+    target = tmp_path / ("d" * (name_max(tmp_path) - 3) + ".h5")
+    first = new_temporary(target)
+    with pytest.raises(FileExistsError, match="another writer"):
+        new_temporary(target)
+    other = new_temporary(tmp_path / ("d" * (name_max(tmp_path) - 4) + "e.h5"))  # not same
+    first.unlink()
+    other.unlink()
+
+
+def test_a_name_longer_than_the_file_system_allows_is_refused_before_writing(tmp_path):
+    from sk_clustermass._utils import name_max
+
+    target = tmp_path / ("x" * (name_max(tmp_path) + 1))
+    with pytest.raises(ValueError, match="NAME_MAX"), atomic_path(target):
+        pass  # pragma: no cover - never reached
+    assert _names(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_a_symlink_loop_is_refused_not_replaced(tmp_path):
+    """Issue 27.14: `-o loop` (loop -> loop) was replaced by a regular file."""
+    loop = tmp_path / "loop.h5"
+    loop.symlink_to(loop)
+    with pytest.raises(ValueError, match="loop of symbolic links"), atomic_path(loop):
+        pass  # pragma: no cover - never reached
+    assert loop.is_symlink() and _names(tmp_path) == ["loop.h5"]
+
+
+def test_gzip_headers_name_the_final_file_not_the_temporary(tmp_path):
+    """Issue 27.14: a .fits.gz output stored its temporary name in its gzip header
+    (`gunzip -N` restored the file under it)."""
+    import numpy as np
+
+    from sk_clustermass.datasets import write_fits_cube
+    from sk_clustermass.models import mass_table, write_mass_table
+
+    cube = tmp_path / "cube.fits.gz"
+    write_fits_cube(cube, np.ones((10, 8, 8), np.float32), redshift=0.3)
+    table = tmp_path / "masses.fits.gz"
+    write_mass_table(mass_table([14.0], [0.1], [0.3]), table)
+    for path, stored in ((cube, b"cube.fits"), (table, b"masses.fits")):
+        header = path.read_bytes()[:64]
+        assert header[:2] == b"\x1f\x8b" and header[3] & 0x08  # gzip, with a name
+        assert header[10:10 + len(stored) + 1] == stored + b"\x00"

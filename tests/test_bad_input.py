@@ -37,3 +37,15 @@ def test_real_data_mistakes_get_a_clear_error(tmp_path):
     for case in cases:
         clear, detail = report.run_case(case)
         assert clear, f"{case.entry}: {case.what}: {detail}"
+
+
+def test_issue_27_round_three_cases_are_handled(tmp_path):
+    """Issue 27 (7, 9, 13, 14): sizes refused before allocation, long names, crafted or
+    downgraded model files, real-data slips; each case clear or working as it should."""
+    from tests.bad_input_limits import limit_cases
+
+    cases = limit_cases(tmp_path)
+    assert len(cases) >= 15
+    for case in cases:
+        clear, detail = report.run_case(case)
+        assert clear, f"{case.entry}: {case.what}: {detail}"

@@ -97,3 +97,39 @@ def test_the_mass_table_of_predict_records_the_models_prior():
     assert model_prior(flat) == "flat"
     assert model_prior(Pipeline([("prep", FunctionTransformer()), ("model", flat)])) == "flat"
     assert model_prior(SimpleNamespace()) is None  # a model from before the prior existed
+
+
+def test_a_local_file_named_efeds_does_not_shadow_the_shipped_model(files, tmp_path,
+                                                                    monkeypatch, capsys):
+    """Issue 27.11: a file named `efeds` in the current folder was loaded instead of the
+    shipped model, silently. The bare name is the shipped model (with a warning);
+    ./efeds is the file."""
+    from sk_clustermass.models import load_pretrained
+
+    folder, _, X, _ = files
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "efeds").write_bytes((folder / "m.safetensors").read_bytes())
+    assert main(["predict", "--model", "efeds", str(folder / "c.h5"), "-o", "p.csv"]) == 0
+    assert "give ./efeds to load it" in capsys.readouterr().err  # the warning
+    shipped = load_pretrained("efeds").predict(X)
+    np.testing.assert_allclose(pd.read_csv("p.csv")["mean"], shipped, rtol=1e-5)
+    assert main(["predict", "--model", "./efeds", str(folder / "c.h5"), "-o", "q.csv",
+                 "--quiet"]) == 0
+    local = pd.read_csv("q.csv")["mean"].to_numpy()
+    assert not np.allclose(local, shipped, rtol=1e-3)  # the local (tiny) model
+
+
+def test_joblib_gz_is_a_pickle_refused_without_allow_pickle(files, tmp_path, capsys):
+    """Issue 27.14: model.joblib.gz was not recognised as a pickle, even with
+    --allow-pickle (it went to the safetensors reader)."""
+    import joblib
+
+    folder, model, X, _ = files
+    path = tmp_path / "model.joblib.gz"
+    joblib.dump(model, path)
+    assert "pickle" in _error(capsys, "predict", str(path), str(folder / "c.h5"), "-o",
+                              str(tmp_path / "p.csv"))
+    assert main(["predict", str(path), str(folder / "c.h5"), "--allow-pickle", "-o",
+                 str(tmp_path / "p.csv"), "--quiet"]) == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["mean"], model.predict(X),
+                               rtol=1e-5)

@@ -218,3 +218,67 @@ def test_cube_without_photons_where_exposure_predicts_some_is_refused(field):
         make_cutouts(events, expmap, catalog)
     X, _ = make_cutouts(events, expmap, catalog.iloc[:1])  # the first is fine
     np.testing.assert_array_equal(X["images"][0], images[0])
+
+
+# ------------------------------------------- clear messages for slips (issue 27.14)
+def test_pi_in_kev_is_refused_when_the_events_are_read(field):
+    """read_events took keV for eV silently (every photon at 1/1000 of its energy)."""
+    _, _, events, _, _ = field
+    _rewrite_events(events, lambda t: dict(t, PI=t["PI"] / 1000.0))
+    with pytest.raises(ValueError, match="look like keV, but PI must be in eV"):
+        read_events(events)
+
+
+def test_pi_whose_unit_says_kev_is_converted(field):
+    images, catalog, events, expmap, _ = field
+    _rewrite_events(events, lambda t: dict(t, PI=t["PI"] / 1000.0))
+    with fits.open(events, mode="update") as hdul:
+        names = hdul["EVENTS"].columns.names
+        hdul["EVENTS"].header[f"TUNIT{names.index('PI') + 1}"] = "keV"
+    X, _ = make_cutouts(events, expmap, catalog)
+    np.testing.assert_array_equal(X["images"], images)
+
+
+def test_an_empty_catalogue_is_a_clear_error(field):
+    """It failed with numpy's 'need at least one array to stack'."""
+    _, catalog, events, expmap, _ = field
+    with pytest.raises(ValueError, match="catalogue has no rows"):
+        make_cutouts(events, expmap, catalog.iloc[:0])
+
+
+def test_positions_without_a_value_are_named_by_row(field):
+    _, catalog, events, expmap, _ = field
+    many = pd.concat([catalog] * 50, ignore_index=True)
+    many.loc[99, "ra_deg"] = np.nan  # 1% of the rows
+    with pytest.raises(ValueError, match=r"1 of 100 catalogue row\(s\).*first row 99.*dropna"):
+        make_cutouts(events, expmap, many)
+
+
+def test_an_exposure_map_of_infinities_is_refused(field, tmp_path):
+    """It read as 'outside every exposure map'."""
+    _, catalog, events, expmap, _ = field
+    with fits.open(expmap) as hdul:
+        header = hdul[0].header.copy()
+        data = np.full_like(hdul[0].data, np.inf)
+    fits.PrimaryHDU(data, header).writeto(tmp_path / "inf.fits")
+    with pytest.raises(ValueError, match="infinite or negative exposure"):
+        make_cutouts(events, tmp_path / "inf.fits", catalog)
+
+
+def test_headers_declaring_more_data_than_the_file_holds_are_refused(field, tmp_path):
+    """A NAXIS lie in an exposure map ended in MemoryError (3.6 TiB), in an event file in
+    numpy's 'buffer is too small'."""
+    _, _, events, expmap, _ = field
+    header = fits.getheader(expmap)
+    header["NAXIS1"] = header["NAXIS2"] = 10**6
+    forged_map = tmp_path / "forged-map.fits"
+    forged_map.write_bytes(header.tostring().encode("ascii") + bytes(2880))
+    with pytest.raises(ValueError, match="declares an exposure map of 4,000,000,000,000"):
+        read_exposure_map(forged_map)
+    table = fits.getheader(events, "EVENTS")
+    table["NAXIS2"] = 10**10
+    forged_events = tmp_path / "forged-events.fits"
+    forged_events.write_bytes(fits.PrimaryHDU().header.tostring().encode("ascii")
+                              + table.tostring().encode("ascii") + bytes(2880))
+    with pytest.raises(ValueError, match="declares an EVENTS table"):
+        read_events(forged_events)

@@ -144,7 +144,10 @@ def test_edited_description_is_refused(fitted_pipeline, tmp_path):
         load_model(path)
 
 
-def test_version_1_file_without_checksums_still_loads(fitted_pipeline, toy_data, tmp_path):
+def test_version_1_file_without_checksums_loads_only_when_allowed(fitted_pipeline, toy_data,
+                                                                  tmp_path):
+    """Issue 27.13: files without checksums cannot be checked for damage; they load only
+    with allow_unverified=True (and saving them again adds the checksums)."""
     X, _ = toy_data
     path = tmp_path / "old.safetensors"
     save_model(fitted_pipeline, path)
@@ -154,7 +157,94 @@ def test_version_1_file_without_checksums_still_loads(fitted_pipeline, toy_data,
         del metadata["checksums"]
 
     _craft(path, downgrade, checksums=False)
-    np.testing.assert_array_equal(load_model(path).predict(X), fitted_pipeline.predict(X))
+    with pytest.raises(ValueError, match=r"no checksums.*allow_unverified=True"):
+        load_model(path)
+    loaded = load_model(path, allow_unverified=True)
+    np.testing.assert_array_equal(loaded.predict(X), fitted_pipeline.predict(X))
+    save_model(loaded, path)
+    assert load_model(path) is not None  # saved again: checksums, no opt-in needed
+
+
+def test_a_version_downgrade_does_not_switch_the_checksums_off(fitted_pipeline, tmp_path):
+    """Issue 27.13: format_version 2 -> 1 switched every check off although the
+    checksums were still in the file; a damaged weight then loaded."""
+    path = tmp_path / "model.safetensors"
+    save_model(fitted_pipeline, path)
+
+    def downgrade_and_damage(spec, tensors, metadata):
+        metadata["format_version"] = "1"
+        tensors["clustermassregressor.module.output.bias"] += 1.0
+
+    _craft(path, downgrade_and_damage, checksums=False)
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_model(path)
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_model(path, allow_unverified=True)
+
+
+def _normaliser_of_one_value(spec, tensors, metadata):
+    tensors["bandnormalizer.offset_"] = tensors["bandnormalizer.offset_"][:1].copy()
+
+
+def _unknown_attribute(spec, tensors, metadata):
+    spec["steps"][-1]["attributes"]["predict"] = 1.0
+
+
+def _evil_attribute(spec, tensors, metadata):
+    spec["steps"][1]["attributes"]["__class__"] = "os"
+
+
+def _huge_target_scale(spec, tensors, metadata):
+    spec["steps"][-1]["attributes"]["y_scale_"] = 1e300
+
+
+def _target_in_msun(spec, tensors, metadata):
+    spec["steps"][-1]["attributes"]["y_mean_"] = 1e14
+
+
+def _nan_width_factor(spec, tensors, metadata):
+    spec["steps"][-1]["attributes"]["std_scale_"] = float("nan")
+
+
+def _band_ranges_of_other_bands(spec, tensors, metadata):
+    key = "clustermassregressor.band_total_range_"
+    tensors[key] = np.concatenate([tensors[key], tensors[key]])
+
+
+def _bands_contradicting_the_network(spec, tensors, metadata):
+    spec["steps"][-1]["attributes"]["n_bands_in_"] += 1
+
+
+@pytest.mark.parametrize("edit", [_normaliser_of_one_value, _unknown_attribute,
+                                  _evil_attribute, _huge_target_scale, _target_in_msun,
+                                  _nan_width_factor, _band_ranges_of_other_bands,
+                                  _bands_contradicting_the_network])
+def test_crafted_statistics_and_attributes_are_refused(fitted_pipeline, tmp_path, edit):
+    """Issue 27.13: with checksums recomputed, a normaliser of the wrong shape (it
+    broadcast), arbitrary attribute names and y_scale_ = 1e300 were accepted."""
+    path = tmp_path / "crafted.safetensors"
+    save_model(fitted_pipeline, path)
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=r"crafted\.safetensors"):
+        load_model(path)
+
+
+def test_checkpoint_dir_is_not_taken_from_a_file(fitted_pipeline, tmp_path):
+    """Issue 27.13: a file could point a later fit's checkpoints anywhere; the folder of
+    the training machine is neither written to files nor read from them."""
+    path = tmp_path / "model.safetensors"
+    fitted_pipeline[-1].set_params(checkpoint_dir=str(tmp_path / "mine"))
+    try:
+        save_model(fitted_pipeline, path)
+    finally:
+        fitted_pipeline[-1].set_params(checkpoint_dir=None)
+    assert "mine" not in json.dumps(_contents(path)[0])
+
+    def point_elsewhere(spec, tensors, metadata):
+        spec["steps"][-1]["params"]["checkpoint_dir"] = "/somewhere/else"
+
+    _craft(path, point_elsewhere)
+    assert load_model(path)[-1].checkpoint_dir is None
 
 
 def _drop_spec(spec, tensors, metadata):
@@ -245,3 +335,21 @@ def test_loading_a_fifo_is_refused_at_once(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode != 0 and "is not a regular file" in result.stderr
+
+
+def test_every_savable_estimator_passes_the_load_checks(tmp_path):
+    """The allow-list of fitted attributes (models/_content_checks.py) must cover what
+    save_model writes for every estimator of the contract suite."""
+    from tests.test_contract import ALL_CASES, PIPELINE_REGRESSOR, make_toy_clusters
+
+    X, y = make_toy_clusters(40, seed=3)
+    for case in ALL_CASES:
+        if case.name == "BoostedApertureRegressor":  # holds scikit-learn trees: joblib only
+            continue
+        step = case.factory()
+        model = step if case.is_regressor else make_pipeline(
+            step, ClusterMassRegressor(**dict(PIPELINE_REGRESSOR, max_epochs=1)))
+        model.fit(X, y)
+        path = tmp_path / f"{case.name}.safetensors"
+        save_model(model, path)
+        np.testing.assert_array_equal(load_model(path).predict(X), model.predict(X))

@@ -12,18 +12,26 @@ Three rules keep a write from doing harm:
   it) and the link stays a link. The new file keeps the permission bits of the file it
   replaces.
 - Anything but a regular file at the destination (a FIFO, a character or block device
-  such as ``/dev/null``, a socket) is refused with a :class:`ValueError`; it is never
-  replaced by a regular file.
-- Temporary names carry the writer's host and process id
-  (``.tmp-<host>-<pid>-<token>-<name>``). A writer that finds another live writer's
-  temporary file for the same destination refuses to start (two writers never
+  such as ``/dev/null``, a socket, a loop of symbolic links) is refused with a
+  :class:`ValueError`; it is never replaced by a regular file. So is a file name longer
+  than the file system allows (``NAME_MAX``, 255 bytes on most), before anything is
+  written.
+- Temporary names carry the writer's host and process id and a key of the
+  destination's name (``.tmp-<host>-<pid>-<token>-<key>-<name>``), with the front of a
+  long name cut so that the temporary name never exceeds ``NAME_MAX`` whatever the
+  destination's (its end, the extension, is kept). A writer that finds another live
+  writer's temporary file for the same destination refuses to start (two writers never
   interleave), and it removes the temporary files of writers on this host whose
   process is gone (debris of a ``kill -9``), never those of a running one.
+- SIGTERM (``kill``, SLURM, ``docker stop``) during an :func:`atomic_path` block acts as
+  Ctrl-C: the temporary file is removed and :class:`KeyboardInterrupt` propagates.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import gzip
 import os
 import re
 import secrets
@@ -32,19 +40,27 @@ import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+from ._signals import raise_if_signalled, sigterm_as_keyboard_interrupt
 
 __all__ = [
     "atomic_path",
     "commit_temporary",
     "discard_temporary",
+    "gzip_aware_target",
+    "name_max",
     "new_temporary",
     "resolve_destination",
 ]
 
 _TEMP_PREFIX = ".tmp-"
 _MAX_NAME_TRIES = 100
+#: NAME_MAX where the file system does not say (POSIX's usual value, in bytes).
+_DEFAULT_NAME_MAX = 255
+#: ``rest`` is ``<key>-<tail of the name>`` (or, from versions before the key, the name).
 _TEMP_PATTERN = re.compile(
-    r"^\.tmp-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]{8}-(?P<name>.+)$"
+    r"^\.tmp-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]{8}-(?P<rest>.+)$"
 )
 
 
@@ -72,6 +88,23 @@ def _process_alive(pid: int) -> bool:
     except OSError:  # pragma: no cover - platforms without signal 0: assume alive
         return True
     return True
+
+
+def name_max(folder: str | os.PathLike) -> int:
+    """The longest file name, in bytes, that the file system of ``folder`` accepts."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    return _DEFAULT_NAME_MAX
+
+
+def _check_name_length(given: Path, final: Path) -> None:
+    limit = name_max(final.parent)
+    length = len(os.fsencode(final.name))
+    if length > limit:
+        message = (f"cannot write {str(given)!r}: its file name is {length} bytes long and "
+                   f"the file system allows at most {limit} (NAME_MAX); choose a shorter "
+                   "name")
+        raise ValueError(message)
 
 
 def _special_kind(mode: int) -> str | None:
@@ -105,9 +138,18 @@ def resolve_destination(path: str | os.PathLike) -> Path:
     IsADirectoryError
         If the destination is a directory.
     ValueError
-        If the destination is a FIFO, a device node or a socket.
+        If the destination is a FIFO, a device node, a socket or a loop of symbolic
+        links, or if its file name is longer than the file system allows.
     """
     given = Path(path)
+    _check_name_length(given, given)
+    try:
+        os.stat(given)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # realpath would hand back a link of the loop
+            message = (f"refusing to write {str(given)!r}: it is a loop of symbolic links "
+                       "that leads to no file; remove the link or give another path")
+            raise ValueError(message) from None
     final = Path(os.path.realpath(given)) if given.is_symlink() else given
     try:
         mode = os.stat(final).st_mode
@@ -129,7 +171,25 @@ def resolve_destination(path: str | os.PathLike) -> Path:
             "exist. Create it first (e.g. Path(path).parent.mkdir(parents=True))."
         )
         raise FileNotFoundError(message)
+    _check_name_length(given, final)
     return final
+
+
+def _name_key(name: str) -> str:
+    """Eight hexadecimal characters naming a destination in its temporary file names."""
+    return f"{zlib.crc32(os.fsencode(name)):08x}"
+
+
+def _temporary_rest(final: Path, budget: int) -> str:
+    """``<key>-<tail>``: the destination's key and as much of the end of its name as fits.
+
+    ``budget`` is the bytes left for it in the temporary name; the front of the name is
+    cut, so that its extension (which some writers read) stays.
+    """
+    rest = f"{_name_key(final.name)}-{final.name}"
+    while len(os.fsencode(rest)) > budget and len(rest) > 10:
+        rest = rest[:9] + rest[10:]  # drop the name's first character, keep the key
+    return rest
 
 
 def _temporaries_of(final: Path) -> Iterator[tuple[Path, str, int]]:
@@ -165,8 +225,10 @@ def _refuse_concurrent_writer(final: Path, mine: Path) -> None:
     give up: a clean failure for both rather than one file written twice at once.
     """
     host = _host_tag()
+    ours = _TEMP_PATTERN.match(mine.name)["rest"]
     for temporary, owner_host, pid in _temporaries_of(final):
-        if temporary == mine or _TEMP_PATTERN.match(temporary.name)["name"] != final.name:
+        rest = _TEMP_PATTERN.match(temporary.name)["rest"]
+        if temporary == mine or rest not in (ours, final.name):  # (the name: old versions)
             continue
         if owner_host == host and not _process_alive(pid):
             continue
@@ -187,8 +249,10 @@ def new_temporary(path: str | os.PathLike, *, exclusive: bool = True) -> Path:
 
     ``path`` is resolved first (see :func:`resolve_destination`): the temporary file
     lies next to the file a symbolic link points to. Its name keeps the final file
-    name at its end (``.tmp-<host>-<pid>-<token>-name.fits.gz``) so that tools which
-    pick a compression or format from the extension behave the same. It is created
+    name at its end (``.tmp-<host>-<pid>-<token>-<key>-name.fits.gz``) so that tools
+    which pick a compression or format from the extension behave the same; the front of
+    a name too long to fit under ``NAME_MAX`` is cut (the key, a checksum of the whole
+    name, still tells destinations apart). It is created
     with mode ``0o666`` minus the umask, like an ordinary new file. Temporary files of
     dead processes of this host are removed from the directory on the way.
 
@@ -204,8 +268,9 @@ def new_temporary(path: str | os.PathLike, *, exclusive: bool = True) -> Path:
     final = resolve_destination(path)
     _remove_stale(final)
     stem = f"{_TEMP_PREFIX}{_host_tag()}-{os.getpid()}-"
+    rest = _temporary_rest(final, name_max(final.parent) - len(stem) - 9)
     for _ in range(_MAX_NAME_TRIES):
-        candidate = final.parent / f"{stem}{secrets.token_hex(4)}-{final.name}"
+        candidate = final.parent / f"{stem}{secrets.token_hex(4)}-{rest}"
         try:
             descriptor = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except FileExistsError:
@@ -281,7 +346,7 @@ def atomic_path(path: str | os.PathLike, *, exclusive: bool = True) -> Iterator[
     Yields
     ------
     temporary : pathlib.Path
-        A hidden sibling of the destination (``.tmp-<host>-<pid>-<random>-<name>``,
+        A hidden sibling of the destination (``.tmp-<host>-<pid>-<random>-<key>-<name>``,
         same extension), in the same directory so that the final rename stays on one
         file system.
 
@@ -313,11 +378,44 @@ def atomic_path(path: str | os.PathLike, *, exclusive: bool = True) -> Iterator[
     ...     print(target.read_text(), sorted(p.name for p in Path(folder).iterdir()))
     complete ['notes.txt']
     """
-    temporary = new_temporary(path, exclusive=exclusive)
-    mode = stat.S_IMODE(os.stat(temporary).st_mode)
-    try:
-        yield temporary
-        commit_temporary(temporary, path, mode)
-    except BaseException:
-        discard_temporary(temporary)
-        raise
+    with sigterm_as_keyboard_interrupt():
+        temporary = new_temporary(path, exclusive=exclusive)
+        try:
+            mode = stat.S_IMODE(os.stat(temporary).st_mode)
+            yield temporary
+            raise_if_signalled()  # a SIGTERM whose exception a __del__ swallowed
+            commit_temporary(temporary, path, mode)
+        except BaseException:
+            discard_temporary(temporary)
+            raise
+
+
+@contextlib.contextmanager
+def gzip_aware_target(temporary: str | os.PathLike,
+                      path: str | os.PathLike) -> Iterator[str | BinaryIO]:
+    """What to hand a writer that compresses by the name: the path, or a gzip stream.
+
+    Writers such as astropy's gzip a file whose name ends in ``.gz`` and record that
+    name in the gzip header, where the temporary name of an atomic write would end up
+    (``gunzip -N`` would restore it). For such a destination this yields a binary gzip
+    stream into ``temporary`` whose header names the final file; otherwise ``temporary``
+    itself, as a string.
+
+    Parameters
+    ----------
+    temporary : str or os.PathLike
+        The temporary file (from :func:`atomic_path`).
+    path : str or os.PathLike
+        The final destination.
+
+    Yields
+    ------
+    target : str or file object
+    """
+    name = Path(path).name
+    if not name.lower().endswith(".gz"):
+        yield str(temporary)
+        return
+    with open(temporary, "wb") as raw, gzip.GzipFile(filename=name, mode="wb",
+                                                      fileobj=raw) as stream:
+        yield stream

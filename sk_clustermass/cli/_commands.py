@@ -25,6 +25,7 @@ from ._common import (
     build_pipeline,
     check_device,
     cluster_ids,
+    is_pickle_name,
     open_dataset,
     predict_blocks,
     read_config,
@@ -124,14 +125,19 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     check_device(regressor.device)
     output = output_file(args.output, (args.data, args.config), MODEL_SUFFIXES)
     if args.joblib:
-        output_file(args.joblib, (args.data, args.config, args.output), PICKLE_SUFFIXES)
+        if not is_pickle_name(args.joblib):
+            message = (f"--joblib {args.joblib!r}: name the pickle {' or '.join(PICKLE_SUFFIXES)}"
+                       " (compressed: add .gz, .bz2 or .xz), e.g. model.joblib")
+            raise CLIError(message)
+        output_file(args.joblib, (args.data, args.config, args.output))
     dataset = _data_source(args)
     if args.out_of_core and (dataset is None or preprocessing != "none"):
         message = ("--out-of-core streams DATA.h5 straight into the network: it needs a "
                    "file and --preprocessing none")
         raise CLIError(message)
     # the simulator's images are 50 x 50 pixels
-    validate_parameters(regressor, (50, 50) if dataset is None else dataset.image_shape[1:])
+    shape = (10, 50, 50) if dataset is None else dataset.image_shape
+    validate_parameters(regressor, shape[1:], n_bands=shape[0])  # before any data is read
     if args.out_of_core:
         X, y = str(dataset.path), None
     else:
@@ -210,6 +216,28 @@ def run_predict(args: argparse.Namespace, console: Console) -> int:
 
 
 # ----------------------------------------------------------------------------- evaluate
+#: The plausible true log10(M500c / Msun) of a cluster (1e10-1e17 Msun, as catalogues).
+TRUE_MASS_RANGE = (10.0, 17.0)
+
+
+def _check_true_masses(dataset: Any, path: str) -> None:
+    """Refuse true masses that are not log10(M500c / Msun): in Msun, ln M, ..."""
+    import warnings
+
+    with warnings.catch_warnings():  # the error below says it, and says what to do
+        warnings.simplefilter("ignore", UserWarning)
+        y = dataset.read_target()
+    low, high = TRUE_MASS_RANGE
+    if y.min() < low or y.max() > high:
+        message = (
+            f"the true masses of {path!r} (log10_m500c) range from {y.min():.4g} to "
+            f"{y.max():.4g}: not log10(M500c / Msun), which lies between {low:g} and "
+            f"{high:g} (masses in Msun are ~1e14, natural logs ~32). Write the file again "
+            "with y = np.log10(M500c / Msun)"
+        )
+        raise CLIError(message)
+
+
 def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     """Compare predictions with the true masses: metrics table, figures, HTML page."""
     from ..metrics import summary_table
@@ -222,6 +250,7 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
                            (args.model, args.model_option, args.data))
     model, model_path, population = resolve_model(args, console)
     dataset = open_dataset(args.data, need_target=True)
+    _check_true_masses(dataset, args.data)  # before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     mean, std, redshift, y = predict_blocks(model, dataset, console)
     predictions = {args.name: (mean, std)}

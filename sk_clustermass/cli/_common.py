@@ -29,6 +29,7 @@ __all__ = [
     "build_pipeline",
     "check_device",
     "cluster_ids",
+    "is_pickle_name",
     "load_any_model",
     "open_dataset",
     "predict_blocks",
@@ -40,6 +41,18 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+#: The compressions joblib chooses by a name's end (``model.joblib.gz``): still pickles.
+PICKLE_COMPRESSIONS = (".gz", ".bz2", ".xz", ".lzma", ".z")
+
+
+def is_pickle_name(path: str | Path) -> bool:
+    """Whether ``path`` names a joblib/pickle file, compressed or not (``.joblib.gz``)."""
+    name = Path(path).name.lower()
+    for compression in PICKLE_COMPRESSIONS:
+        if name.endswith(compression):
+            name = name[: -len(compression)]
+            break
+    return name.endswith(PICKLE_SUFFIXES)
 
 
 class CLIError(Exception):
@@ -168,7 +181,7 @@ def load_any_model(path: str | Path, *, allow_pickle: bool = False, device: str 
     if not path.is_file():
         raise CLIError(f"model file {str(path)!r} does not exist")
     check_device(device)
-    if path.suffix.lower() in PICKLE_SUFFIXES:
+    if is_pickle_name(path):
         if not allow_pickle:
             message = (
                 f"{str(path)!r} is a pickle (joblib) file, which runs code when loaded; pass "

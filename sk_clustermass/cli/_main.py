@@ -14,7 +14,9 @@ output); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -38,6 +40,15 @@ _LOGGER = logging.getLogger("sk_clustermass")
 #: else (a TypeError, KeyError, IndexError, ...) is a bug of ours: exit code 1.
 BAD_INPUT = (CLIError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
              PermissionError, ValueError)
+#: Writes the system refused (errno -> why): the machine's limits, not a bug; exit code 2.
+REFUSED_WRITES = {
+    errno.EFBIG: "the file size limit (ulimit -f) or the file system's largest file is "
+                 "reached",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EROFS: "the file system is read-only",
+    errno.ENAMETOOLONG: "a file name is longer than the file system allows",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,7 +124,7 @@ def _simulate_parser(commands, common) -> None:
     parser.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     add_simulation_options(parser)
     parser.add_argument("--chunk-size", type=int, default=1024,
-                        help="clusters simulated per chunk (default: 1024)")
+                        help="clusters simulated per chunk, at most -n (default: 1024)")
     parser.add_argument("--mass-range", type=float, nargs=2, default=None,
                         metavar=("LOW", "HIGH"),
                         help="log10(M500c/Msun) range (13 15; 13 15.5 for the presets)")
@@ -405,11 +416,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{prefix} {_one_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if args.traceback:
+            raise
+        if exc.errno in REFUSED_WRITES:
+            print(_refused_write(prefix, exc), file=sys.stderr)
+            return 2
+        print(_internal_error(prefix, exc), file=sys.stderr)
+        return 1
     except Exception as exc:
         if args.traceback:
             raise
         print(_internal_error(prefix, exc), file=sys.stderr)
         return 1
+
+
+def _refused_write(prefix: str, exc: OSError) -> str:
+    """The one line of a write the system refused: why, and that nothing half-written stays."""
+    name = errno.errorcode.get(exc.errno, str(exc.errno))
+    return (f"{prefix} the system refused to write ({os.strerror(exc.errno)}, {name}): "
+            f"{REFUSED_WRITES[exc.errno]}. No output was left half-written; free space, "
+            "raise the limit or write elsewhere with -o")
 
 
 def _internal_error(prefix: str, exc: BaseException) -> str:

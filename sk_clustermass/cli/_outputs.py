@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from .._utils import discard_temporary, name_max, new_temporary
 from ._common import CLIError
 
 __all__ = [
@@ -74,17 +75,31 @@ def output_file(path: str | os.PathLike, inputs: Inputs = (),
     Raises
     ------
     CLIError
-        If ``path`` is a folder, one of ``inputs``, or has another suffix.
+        If ``path`` is a folder, one of ``inputs``, has another suffix, or another
+        command is writing it.
+    ValueError, PermissionError
+        If it cannot be written: a name longer than the file system allows, a FIFO or
+        device, a loop of links, a folder without write permission. Checked by creating
+        (and removing) the write's temporary file, before any work is done.
     """
     path = Path(path)
     refuse_overwriting_inputs([path], inputs)
-    if suffixes is not None and path.suffix.lower() not in suffixes:
+    if suffixes is not None and not path.name.lower().endswith(suffixes):
         message = (f"output {str(path)!r}: this command writes {' or '.join(suffixes)} "
                    f"files; name it e.g. {path.stem}{suffixes[0]}")
+        raise CLIError(message)
+    limit, length = name_max(path.parent), len(os.fsencode(path.name))
+    if length > limit:
+        message = (f"output {str(path)!r}: its file name is {length} bytes long and the file "
+                   f"system allows at most {limit} (NAME_MAX); choose a shorter name")
         raise CLIError(message)
     if path.is_dir():
         raise CLIError(f"output {str(path)!r} is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # hours of training must not end in a name the system refuses
+        discard_temporary(new_temporary(path))
+    except FileExistsError as exc:  # another command is writing it
+        raise CLIError(str(exc)) from None
     return path
 
 

@@ -1,7 +1,10 @@
 """What ``predict`` and ``evaluate`` share: the model to use and the predictions table to write.
 
 ``--model efeds`` (or a ``.safetensors`` path) chooses the model, a shipped one by
-name; ``--format ecsv|fits`` or the output's suffix chooses the table format
+name. The bare name of a shipped model always means the shipped model, even where a
+file of that name lies in the current folder (a warning then says so); give a path with
+a folder in it (``./efeds``) to load such a file. ``--format ecsv|fits`` or the output's
+suffix chooses the table format
 (:func:`sk_clustermass.models.write_mass_table`), and a suffix that disagrees
 with ``--format`` is an error. A ``.csv`` output without ``--format`` keeps the
 old four columns ``id, redshift, mean, std`` (no units, no provenance).
@@ -10,6 +13,7 @@ old four columns ``id, redshift, mean, std`` (no units, no provenance).
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,10 @@ import pandas as pd
 from .._utils import atomic_path
 from ._common import CLIError, Console, check_device, load_any_model
 
-__all__ = ["add_table_options", "resolve_model", "table_path", "write_predictions"]
+__all__ = ["add_table_options", "model_source", "resolve_model", "table_path",
+           "write_predictions"]
+
+_LOGGER = logging.getLogger("sk_clustermass")
 
 #: HDF5 catalogue columns carried into the mass table when present (the positions as
 #: its SkyCoord column `coord`: RA and DEC in a FITS table).
@@ -32,7 +39,9 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--model", dest="model_option", metavar="NAME_OR_FILE",
                         help=f"a model shipped with the package ({', '.join(PRETRAINED_MODELS)}"
-                        ") or a .safetensors file, instead of the MODEL argument")
+                        ") or a .safetensors file, instead of the MODEL argument; a shipped "
+                        "name means the shipped model even where a file of that name "
+                        "exists (write ./NAME for the file)")
     parser.add_argument("--format", choices=tuple(TABLE_FORMATS), default=None,
                         help="table format (default: from the output's suffix); ECSV and "
                         "FITS tables carry units and provenance")
@@ -40,21 +49,49 @@ def add_table_options(parser: argparse.ArgumentParser) -> None:
 
 def resolve_model(args: argparse.Namespace, console: Console) -> tuple[Any, Path, Any]:
     """The fitted model, its file and its training population (None when unknown)."""
-    from ..models import PRETRAINED_MODELS, pretrained_info, pretrained_path
+    from ..models import pretrained_info
 
     chosen = args.model_option
     if (args.model is None) == (chosen is None):
         raise CLIError("give the model either as the MODEL argument or with --model (once)")
     name = chosen if chosen is not None else args.model
-    if name in PRETRAINED_MODELS and not Path(name).exists():
+    path, shipped = model_source(name)
+    population = None
+    if shipped:
         console.info(f"using the pretrained {name!r} model shipped with sk_clustermass")
-        path = pretrained_path(name)
         population = pretrained_info(name)["training_population"]
-    else:
-        path, population = Path(name), None
     device = check_device(args.device)
     model = load_any_model(path, allow_pickle=args.allow_pickle, device=device)
     return model, path, population
+
+
+def model_source(name: str) -> tuple[Path, bool]:
+    """The file a MODEL argument names, and whether it is a model shipped with the package.
+
+    The bare name of a shipped model (``efeds``, exactly) is always the shipped model: a
+    file or folder of that name in the current folder does not shadow it, and a warning
+    says how to load it instead (``./efeds``). Anything else, a name with a folder part
+    included, is a path.
+
+    Parameters
+    ----------
+    name : str
+        The MODEL argument or ``--model`` value.
+
+    Returns
+    -------
+    path : pathlib.Path
+    shipped : bool
+    """
+    from ..models import PRETRAINED_MODELS, pretrained_path
+
+    if name not in PRETRAINED_MODELS:
+        return Path(name), False
+    if Path(name).exists():
+        _LOGGER.warning("%r names the model shipped with sk_clustermass, which is used; the "
+                        "file %r in the current folder is not (give ./%s to load it)",
+                        name, name, name)
+    return pretrained_path(name), True
 
 
 def table_path(output: str | None, fmt: str | None, default_stem: str) -> tuple[Path, str]:

@@ -49,7 +49,7 @@ def simulate_to_hdf5(
         Destination file (its directory must exist).
     n_samples : int
     chunk_size : int, default=1000
-        Clusters per chunk (rounded up to a multiple of 64).
+        Clusters per chunk (capped at ``n_samples``, rounded up to a multiple of 64).
     survey, random_state, n_jobs : see :func:`~sk_clustermass.simulate.make_clusters`
     progress : bool, default=True
         Show a progress bar.

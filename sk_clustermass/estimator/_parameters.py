@@ -36,6 +36,7 @@ from ._names import (
     REGULARIZE_TARGETS,
     REGULARIZERS,
 )
+from ._network_size import check_network_size
 from ._prior import PRIORS
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "GROUPS",
     "KINDS",
     "LR_SCHEDULES",
+    "MAX_LEARNING_RATE",
     "OPTIMIZERS",
     "PARAMETERS",
     "ROUTES",
@@ -89,6 +91,10 @@ OPTIMIZERS = _Optimizers()
 LR_SCHEDULES = (None, "exponential", "cosine", "plateau")
 #: Where the network trains and predicts.
 DEVICES = ("cpu", "cuda", "auto")
+
+#: Largest learning rate accepted: a slip (1e3 for 1e-3, 1e300), not a setting; rates
+#: that diverge below it end in NonFiniteLossError while training.
+MAX_LEARNING_RATE = 100.0
 #: The default of a renamed parameter's old name: "not given".
 DEPRECATED = "deprecated"
 #: Where a parameter's value goes (:attr:`Parameter.route`).
@@ -347,7 +353,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("optimizer", "choice", "adam", "the training algorithm", _OPT, "net",
               choices=tuple(OPTIMIZERS)),
     Parameter("lr", "float", 1e-3, "(initial) learning rate", _OPT, "net", low=0,
-              low_inclusive=False),
+              low_inclusive=False, high=MAX_LEARNING_RATE,
+              doc="(Initial) learning rate, at most 100: a larger one is a slip (such as "
+              "1e3 for 1e-3); one that makes training diverge stops it with "
+              "``NonFiniteLossError``. The lab used 1e-3."),
     Parameter("momentum", "float", 0.9, "momentum of 'sgd' and 'rmsprop'", _OPT, "optimizer",
               low=0, high=1, high_inclusive=False, only_with=("optimizer", ("sgd", "rmsprop"))),
     Parameter("weight_decay", "float", 0.0, "weight decay of the optimizer", _REG,
@@ -614,7 +623,8 @@ def fingerprint_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def validate_parameters(estimator: Any, image_shape: tuple[int, int] | None = None) -> None:
+def validate_parameters(estimator: Any, image_shape: tuple[int, int] | None = None,
+                        n_bands: int = 10) -> None:
     """Check every parameter of ``estimator`` against the table, then the cross rules.
 
     Parameters
@@ -623,7 +633,11 @@ def validate_parameters(estimator: Any, image_shape: tuple[int, int] | None = No
         Any object with the table's parameters as attributes.
     image_shape : tuple of int, optional
         ``(height, width)`` of the images, in pixels: also check that the feature
-        map does not collapse in the convolution blocks.
+        map does not collapse in the convolution blocks, and that the network is not too
+        large to build (:func:`~sk_clustermass.estimator._network_size.check_network_size`),
+        before anything is allocated.
+    n_bands : int, default=10
+        Bands of the images (with ``image_shape``).
 
     Raises
     ------
@@ -642,6 +656,7 @@ def validate_parameters(estimator: Any, image_shape: tuple[int, int] | None = No
         feature_map_sizes(tuple(image_shape), kernel_size=estimator.kernel_size,
                           conv_layers=estimator.conv_layers, pool_size=estimator.pool_size,
                           padding=estimator.padding)
+        check_network_size(estimator, tuple(image_shape), n_bands)
 
 
 def _warn_old_name(estimator: Any, parameter: Parameter) -> None:

@@ -386,7 +386,7 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         validate_parameters(self)  # before use_exposure decides what to read
         source = as_source(X, y, sample_weight, use_exposure=bool(self.use_exposure))
-        validate_parameters(self, source.image_shape[1:])
+        validate_parameters(self, source.image_shape[1:], n_bands=source.image_shape[0])
         warm = self._warm_start_state(source)
         epochs_before = 0 if warm is None else len(warm[2])
         summary = source.summary()

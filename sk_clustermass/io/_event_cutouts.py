@@ -153,8 +153,16 @@ def _positions(catalog: pd.DataFrame, ra_column: str, dec_column: str) -> SkyCoo
         raise ValueError(message)
     ra = catalog[ra_column].to_numpy(dtype=np.float64)
     dec = catalog[dec_column].to_numpy(dtype=np.float64)
-    if not (np.isfinite(ra).all() and np.isfinite(dec).all()) or np.any(np.abs(dec) > 90):
-        raise ValueError("catalog positions must be finite RA/Dec in degrees, |Dec| <= 90")
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(ra) & np.isfinite(dec)) | (np.abs(dec) > 90)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        first = int(rows[0])
+        message = (f"{rows.size} of {len(ra)} catalogue row(s) have no valid position "
+                   f"({ra_column!r}, {dec_column!r}: finite degrees, |Dec| <= 90), first row "
+                   f"{first} (RA {ra[first]}, Dec {dec[first]}); drop them, e.g. "
+                   f"catalog.dropna(subset=[{ra_column!r}, {dec_column!r}])")
+        raise ValueError(message)
     return SkyCoord(ra, dec, unit="deg")
 
 
@@ -262,6 +270,10 @@ def make_cutouts(
     if redshift_column not in catalog.columns:
         message = (f"catalog has no redshift column {redshift_column!r}; the network needs "
                    "a redshift per cluster (pass redshift_column)")
+        raise ValueError(message)
+    if len(catalog) == 0:
+        message = ("the catalogue has no rows: give at least one cluster (RA, Dec, redshift) "
+                   "to cut out")
         raise ValueError(message)
     centres = _positions(catalog, ra_column, dec_column)
     sources = _empty_sources(centres, len(edges) - 1, image_size, pixel_arcsec)

@@ -25,6 +25,8 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
+from ._fits_size import check_declared_size
+
 __all__ = ["DEFAULT_FLAG_MASK", "ExposureMap", "read_events", "read_exposure_map"]
 
 #: Rejection mask on the FLAG column used by default (eSASS ``evtool flag=0xc00fff30``,
@@ -32,6 +34,13 @@ __all__ = ["DEFAULT_FLAG_MASK", "ExposureMap", "read_events", "read_exposure_map
 DEFAULT_FLAG_MASK = 0xC00FFF30
 _REQUIRED = ("RA", "DEC", "PI")
 _PATTERN_COLUMNS = ("PAT_TYP", "PATTERN")
+#: PI (eV) below which a whole file of photons must be in keV: eROSITA's band starts at
+#: 200 eV (0.2 keV), and keV values of 0.2-10 never reach it.
+_MIN_PLAUSIBLE_MAX_PI_EV = 20.0
+#: Units of the PI column (TUNIT, lower case) and their factor to keV.
+_PI_UNITS_TO_KEV = {"": 1e-3, "ev": 1e-3, "kev": 1.0}
+#: astropy's warning for a header that declares more data than the file holds.
+_TRUNCATED = "File may have been truncated"
 
 
 def _existing(path: str | os.PathLike, what: str) -> Path:
@@ -82,14 +91,19 @@ def read_exposure_map(path: str | os.PathLike) -> ExposureMap:
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If it has no 2-D image or its header has no celestial WCS.
+        If it has no 2-D image, its header declares more data than the file holds, its
+        header has no celestial WCS, or it has pixels of infinite or negative exposure.
     """
     path = _existing(path, "exposure map")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)  # eSASS headers use old keywords
+        warnings.filterwarnings("ignore", _TRUNCATED)  # the declared size is checked below
         with fits.open(path, memmap=False) as hdul:
             for hdu in hdul:
                 if hdu.is_image and hdu.header.get("NAXIS", 0) == 2:
+                    check_declared_size(hdu.header, path,
+                                        tiled=isinstance(hdu, fits.CompImageHDU),
+                                        what="an exposure map")
                     wcs = WCS(hdu.header)
                     data = np.asarray(hdu.data, dtype=np.float64)
                     break
@@ -100,6 +114,12 @@ def read_exposure_map(path: str | os.PathLike) -> ExposureMap:
     if not wcs.has_celestial or wcs.naxis != 2:
         message = (f"exposure map {str(path)!r} has no celestial WCS (CTYPE1/2 such as "
                    "RA---SIN/DEC--SIN, CRVAL, CRPIX, CDELT): positions cannot be placed on it")
+        raise ValueError(message)
+    bad = np.isinf(data) | (data < 0)  # NaN: blank pixels, no exposure
+    if bad.any():
+        message = (f"exposure map {str(path)!r} has {int(bad.sum())} pixel(s) of infinite or "
+                   "negative exposure; an exposure map holds seconds >= 0 (0 or blank where "
+                   "nothing was observed): give the eSASS expmap output")
         raise ValueError(message)
     return ExposureMap(data, wcs, str(path))
 
@@ -147,18 +167,30 @@ def read_events(
     Raises
     ------
     ValueError
-        If there is no ``EVENTS`` extension, a needed column is missing, or
-        ``time_range`` is not two finite times with start < stop.
+        If there is no ``EVENTS`` extension, its header declares more rows than the file
+        holds, a needed column is missing, ``time_range`` is not two finite times with
+        start < stop, or ``PI`` is not in eV: a ``PI`` column with ``TUNIT = 'keV'`` is
+        converted, one without a unit whose values are all below 20 (keV, not eV) is
+        refused.
     """
     path = _existing(path, "event file")
     if time_range is not None:
         _check_time_range(time_range)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _TRUNCATED)  # the declared size is checked below
+        return _read_events(path, time_range, flag_mask, patterns, cameras)
+
+
+def _read_events(path: Path, time_range: Sequence[float] | None, flag_mask: int,
+                 patterns: Iterable[int] | None, cameras: Iterable[int] | None
+                 ) -> pd.DataFrame:
     with fits.open(path, memmap=True) as hdul:
         if "EVENTS" not in hdul:
             names = [hdu.name for hdu in hdul]
             message = (f"event file {str(path)!r} has no EVENTS extension (its HDUs: "
                        f"{names}); give an eSASS event list")
             raise ValueError(message)
+        check_declared_size(hdul["EVENTS"].header, path, tiled=False, what="an EVENTS table")
         table = hdul["EVENTS"].data
         columns = [name.upper() for name in table.columns.names]
         needed = list(_REQUIRED)
@@ -186,8 +218,26 @@ def read_events(
             keep &= np.isin(np.asarray(table[pattern_column]), list(patterns))
         if cameras is not None:
             keep &= np.isin(np.asarray(table["TM_NR"]), list(cameras))
+        energy_kev = _energy_kev(table, keep, path)
         return pd.DataFrame({
             "ra_deg": np.asarray(table["RA"], dtype=np.float64)[keep],
             "dec_deg": np.asarray(table["DEC"], dtype=np.float64)[keep],
-            "energy_kev": np.asarray(table["PI"], dtype=np.float64)[keep] / 1000.0,
+            "energy_kev": energy_kev,
         })
+
+
+def _energy_kev(table: fits.FITS_rec, keep: np.ndarray, path: Path) -> np.ndarray:
+    """The kept events' energies in keV, from ``PI`` in eV (or keV where TUNIT says so)."""
+    unit = (table.columns["PI"].unit or "").strip().lower()
+    if unit not in _PI_UNITS_TO_KEV:
+        message = (f"event file {str(path)!r}: the PI column is in {unit!r}; eSASS event lists "
+                   "give PI in eV (TUNIT 'eV'); keV is converted, other units are not")
+        raise ValueError(message)
+    pi = np.asarray(table["PI"], dtype=np.float64)[keep]
+    if unit != "kev" and pi.size and pi.max() < _MIN_PLAUSIBLE_MAX_PI_EV:
+        message = (f"event file {str(path)!r}: every PI value is below "
+                   f"{_MIN_PLAUSIBLE_MAX_PI_EV:g} (largest {pi.max():.3g}): the energies look "
+                   "like keV, but PI must be in eV (eSASS: 0.2-10 keV are 200-10000 eV). "
+                   "Multiply the column by 1000, or set its unit to keV (TUNIT = 'keV')")
+        raise ValueError(message)
+    return pi * _PI_UNITS_TO_KEV[unit]

@@ -22,10 +22,11 @@ from astropy.io import fits
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
-from .._utils import atomic_path
+from .._utils import atomic_path, gzip_aware_target
 from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
 from ._catalog_masses import MASS_COLUMN, MASS_RANGE_MSUN, REDSHIFT_COLUMN, catalog_masses_msun
 from ._fits_header import cube_header, ebounds_hdu
+from ._fits_size import check_declared_size
 
 __all__ = ["read_fits_cubes", "write_fits_cube"]
 
@@ -33,11 +34,7 @@ TARGET_COLUMN = "log10_m500c"
 PATH_COLUMN = "path"
 _FALLBACK_KEYWORDS = ("REDSHIFT", "Z")
 _DAMAGE_MARKERS = ("checksum", "datasum", "truncat", "corrupt")
-#: gzip and bzip2 shrink data at most about 1000-fold (deflate's limit is 1032:1), so
-#: a compressed file cannot hold more than this many times its own size.
-_MAX_COMPRESSION_RATIO = 1100
 _MIN_PIXELS_TO_JUDGE = 8
-_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
 
 
 def write_fits_cube(
@@ -124,8 +121,8 @@ def write_fits_cube(
     if redshift is not None:
         hdu.header[redshift_keyword] = (z_value, "cluster redshift")
     hdus = [hdu] if band_edges_kev is None else [hdu, ebounds_hdu(band_edges_kev)]
-    with atomic_path(path) as temporary:
-        fits.HDUList(hdus).writeto(temporary, overwrite=True, checksum=True)
+    with atomic_path(path) as temporary, gzip_aware_target(temporary, path) as target:
+        fits.HDUList(hdus).writeto(target, overwrite=True, checksum=True)
 
 
 def _scalar_redshift(redshift: Any) -> float:
@@ -146,34 +143,6 @@ def _as_path_list(paths: Any) -> list[Path]:
     if not path_list:
         raise ValueError("paths is empty: give at least one FITS file")
     return path_list
-
-
-def _declared_bytes(header: fits.Header) -> int:
-    """Bytes of the data an image header declares (NAXISn x |BITPIX| / 8)."""
-    size = abs(int(header.get("BITPIX", 8))) // 8
-    for axis in range(1, int(header.get("NAXIS", 0)) + 1):
-        size *= max(int(header.get(f"NAXIS{axis}", 0)), 0)
-    return size
-
-
-def _check_declared_size(header: fits.Header, path: Path, *, tiled: bool) -> None:
-    """Refuse a header that declares more data than the file can hold, before reading.
-
-    ``tiled`` marks a tile-compressed image, whose data may be smaller than declared.
-    """
-    file_size = path.stat().st_size
-    with path.open("rb") as handle:
-        compressed = tiled or handle.read(4).startswith(_COMPRESSED_MAGIC)
-    limit = file_size * (_MAX_COMPRESSION_RATIO if compressed else 1)
-    declared = _declared_bytes(header)
-    if declared > limit:
-        message = (
-            f"{str(path)!r} declares a cube of {declared:,} bytes (shape "
-            f"{tuple(header.get(f'NAXIS{i}') for i in (3, 2, 1))}, BITPIX "
-            f"{header.get('BITPIX')}) but the file has only {file_size:,} bytes: its header "
-            "is damaged or forged. Write or copy the file again."
-        )
-        raise ValueError(message)
 
 
 def _check_channels_first(shape: tuple[int, ...], path: Path) -> None:
@@ -198,7 +167,7 @@ def _first_cube(hdul: fits.HDUList, path: Path) -> tuple[np.ndarray, fits.Header
     for hdu in hdul:
         is_image = isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU)
         if is_image and hdu.header.get("NAXIS", 0) == 3:
-            _check_declared_size(hdu.header, path, tiled=isinstance(hdu, fits.CompImageHDU))
+            check_declared_size(hdu.header, path, tiled=isinstance(hdu, fits.CompImageHDU))
             _check_channels_first(hdu.shape, path)
             return np.array(hdu.data, dtype=np.float32), hdu.header.copy()
     return None

@@ -1,13 +1,22 @@
 """Writing the library's HDF5 format: :class:`HDF5ClusterWriter` and :func:`write_hdf5`.
 
 The layout is described in :mod:`._hdf5_format`. Files are written under a temporary
-name and renamed when complete (see :func:`~sk_clustermass._utils._atomic.atomic_path`).
+name and renamed when complete (see :func:`~sk_clustermass._utils._atomic.atomic_path`);
+SIGTERM while a writer is open acts as Ctrl-C, so ``kill`` removes the temporary file.
+
+A write the file system refuses (disk full, quota, ``ulimit -f``) leaves HDF5 with data
+it cannot flush; closing such a file fails again half-way and HDF5 then crashes the
+process (a segmentation fault) on the next close or at exit. A writer that gives up
+therefore points the file's descriptor at the null device before closing it: the last
+flush goes nowhere, the file closes cleanly, and the temporary file is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +28,13 @@ import numpy as np
 import pandas as pd
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
-from .._utils import commit_temporary, discard_temporary, new_temporary
+from .._utils import (
+    commit_temporary,
+    discard_temporary,
+    new_temporary,
+    raise_if_signalled,
+    sigterm_as_keyboard_interrupt,
+)
 from .._version import __version__
 from ._hdf5_format import (
     _COMPRESSIONS,
@@ -180,13 +195,49 @@ def _check_schema_compatible(
 
 
 # ----------------------------------------------------------------------------- writing
-def _close_and_discard(file: h5py.File, temporary: Path) -> None:
+def _refused_write(exc: BaseException, path: Path) -> BaseException:
+    """An :class:`OSError` naming ``path`` for a write HDF5 reports failed with an errno.
+
+    HDF5 reports a write the system refused as an ``OSError`` or a ``RuntimeError`` whose
+    message holds the errno and the temporary file's name; anything else is returned as
+    it is.
+    """
+    code = getattr(exc, "errno", None)
+    if code is None and isinstance(exc, RuntimeError):
+        found = re.search(r"errno = (\d+)", str(exc))
+        code = int(found[1]) if found else None
+    if not isinstance(exc, OSError | RuntimeError) or not code:
+        return exc
+    message = (f"could not write {str(path)!r}: {os.strerror(code)}; nothing was kept "
+               "under that name")
+    return OSError(code, message)
+
+
+def _silence(file: h5py.File) -> None:
+    """Point ``file``'s descriptor at the null device: HDF5's last flush cannot fail."""
+    with contextlib.suppress(Exception):
+        descriptor = file.id.get_vfd_handle()
+        if not isinstance(descriptor, int):  # not the default (sec2) driver
+            return
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, descriptor)
+        finally:
+            os.close(null)
+
+
+def _close_and_discard(file: h5py.File, temporary: Path,
+                       signals: contextlib.ExitStack) -> None:
     """Finalizer of an unfinished writer: never leave its temporary file behind."""
     try:
         if file.id.valid:
-            file.close()
+            _silence(file)  # its content is discarded: nothing to flush
+            with contextlib.suppress(Exception):  # an exception in flight says more
+                file.close()
     finally:
         discard_temporary(temporary)
+        with contextlib.suppress(ValueError):  # not the main thread: nothing was set
+            signals.close()
 
 
 class HDF5ClusterWriter:
@@ -274,6 +325,10 @@ class HDF5ClusterWriter:
         self._has_target: bool | None = None
         self._has_exposure: bool | None = None
         self._broken = False
+        self._signals = contextlib.ExitStack()
+        # Open for the writer's life: an HDF5 dataset closed between appends flushes in
+        # h5py's __dealloc__, where a refused write is printed and dropped.
+        self._datasets: dict[str, h5py.Dataset] = {}
 
     # -- lifecycle
     def open(self) -> HDF5ClusterWriter:
@@ -281,17 +336,24 @@ class HDF5ClusterWriter:
         if self._file is not None or self._finalizer is not None:
             message = "this HDF5ClusterWriter was already opened; create a new one"
             raise RuntimeError(message)
-        self._temporary = new_temporary(self.path)
+        self._signals.enter_context(sigterm_as_keyboard_interrupt())  # kill acts as Ctrl-C
+        try:
+            self._temporary = new_temporary(self.path)
+        except BaseException:
+            self._signals.close()
+            raise
         try:
             self._file = h5py.File(self._temporary, "w")
             self._write_header()
         except BaseException:
             if self._file is not None:
-                self._file.close()
+                _close_and_discard(self._file, self._temporary, self._signals)
                 self._file = None
             discard_temporary(self._temporary)
+            self._signals.close()
             raise
-        self._finalizer = weakref.finalize(self, _close_and_discard, self._file, self._temporary)
+        self._finalizer = weakref.finalize(self, _close_and_discard, self._file,
+                                           self._temporary, self._signals)
         return self
 
     def __enter__(self) -> HDF5ClusterWriter:
@@ -317,19 +379,29 @@ class HDF5ClusterWriter:
             message = f"{self.path} was not written: an append failed part-way"
             raise RuntimeError(message)
         try:
+            # A flush the file system refuses leaves HDF5 able to close the file cleanly;
+            # a failure inside close() would not (see the module's docstring).
+            file.flush()
+            raise_if_signalled()  # a SIGTERM whose exception a weakref callback swallowed
+            self._datasets.clear()
             file.close()
             commit_temporary(self._temporary, self.path)
-        except BaseException:
+        except BaseException as exc:
             self.abort()
-            raise
+            refused = _refused_write(exc, self.path)
+            if refused is exc:
+                raise
+            raise refused from exc
         self._finalizer.detach()
         self._file = None
+        self._signals.close()
 
     def abort(self) -> None:
         """Close and delete the temporary file; ``path`` is left as it was."""
         if self._finalizer is not None:
             self._finalizer()  # closes the file and removes the temporary copy
         self._file = None
+        self._datasets.clear()
 
     def _require_open(self) -> h5py.File:
         if self._file is None:
@@ -370,7 +442,7 @@ class HDF5ClusterWriter:
                     f"({exc}); use strings, numbers or numeric arrays"
                 )
                 raise TypeError(message) from exc
-        file.create_dataset(
+        self._datasets[IMAGES_KEY] = file.create_dataset(
             IMAGES_KEY,
             shape=(0, *cube),
             maxshape=(None, *cube),
@@ -382,7 +454,7 @@ class HDF5ClusterWriter:
 
     def _create_vector(self, name: str, dtype: np.dtype) -> None:
         text = dtype.kind == "O"
-        self._file.create_dataset(
+        self._datasets[name] = self._file.create_dataset(
             name,
             shape=(0,),
             maxshape=(None,),
@@ -472,12 +544,15 @@ class HDF5ClusterWriter:
             blocks[f"{CATALOG_KEY}/{name}"] = values
         try:
             for name, values in blocks.items():
-                dataset = file[name]
+                dataset = self._datasets[name]
                 dataset.resize(stop, axis=0)
                 dataset[start:stop] = values
-        except BaseException:
+        except BaseException as exc:
             self._broken = True
-            raise
+            refused = _refused_write(exc, self.path)
+            if refused is exc:
+                raise
+            raise refused from exc
         self.n_written = stop
 
 

@@ -31,7 +31,7 @@ from astropy.table import Table
 from skorch.helper import SliceDict
 
 from .._inputs import as_inputs, check_target
-from .._utils import atomic_path
+from .._utils import atomic_path, gzip_aware_target
 from ._catalog_masses import MASS_COLUMN, REDSHIFT_COLUMN, catalog_masses_msun
 
 __all__ = ["LAB_CATALOG_COLUMNS", "read_lab_dataset", "write_lab_dataset"]
@@ -253,7 +253,8 @@ def _write_catalog(path: Path, catalog: pd.DataFrame) -> None:
         if kind == "feather":
             frame.to_feather(temporary)
         else:
-            Table.from_pandas(frame).write(temporary, format="fits", overwrite=True)
+            with gzip_aware_target(temporary, path) as target:
+                Table.from_pandas(frame).write(target, format="fits", overwrite=True)
 
 
 # ----------------------------------------------------------------------------- public API

@@ -21,7 +21,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from .._inputs import as_inputs
-from .._utils import atomic_path
+from .._utils import atomic_path, gzip_aware_target
 from ..instrument import DEFAULT_BAND_EDGES_KEV, DEFAULT_PIXEL_ARCSEC
 from ._event_cutouts import cutout_wcs
 
@@ -155,12 +155,14 @@ def write_mock_event_files(
     table = fits.BinTableHDU.from_columns(columns, name="EVENTS")
     table.header["TELESCOP"] = "eROSITA"
     table.header["CREATOR"] = "sk_clustermass.write_mock_event_files"
-    with atomic_path(events_path) as temporary:
-        fits.HDUList([fits.PrimaryHDU(), table]).writeto(temporary, overwrite=True)
+    with (atomic_path(events_path) as temporary,
+          gzip_aware_target(temporary, events_path) as target):
+        fits.HDUList([fits.PrimaryHDU(), table]).writeto(target, overwrite=True)
     wcs, shape = _field_wcs(ra, dec)
     header = wcs.to_header()
     header["BUNIT"] = "s"
     exposure = fits.PrimaryHDU(np.full(shape, exposure_s, dtype=np.float32), header)
-    with atomic_path(exposure_path) as temporary:
-        exposure.writeto(temporary, overwrite=True)
+    with (atomic_path(exposure_path) as temporary,
+          gzip_aware_target(temporary, exposure_path) as target):
+        exposure.writeto(target, overwrite=True)
     return n_events

@@ -27,6 +27,8 @@ BINNED_METRICS = (
 )
 #: Width of the default mass bins, dex (the bins of the issue tracker: 13–13.5, ...).
 MASS_BIN_DEX = 0.5
+#: Most default mass bins: 50 dex of log10 masses is no mass range (masses in Msun are).
+_MAX_MASS_BINS = 100
 _BY_NAMES = {"true": "true log10 M500c", "predicted": "predicted log10 M500c"}
 _Z68, _Z95 = norm.ppf(0.84), norm.ppf(0.975)
 
@@ -57,6 +59,13 @@ def _bin_edges(values: np.ndarray, bins: Any, is_mass: bool) -> np.ndarray:
         if is_mass:
             low = np.floor(values.min() / MASS_BIN_DEX) * MASS_BIN_DEX
             high = np.ceil(values.max() / MASS_BIN_DEX) * MASS_BIN_DEX
+            if (high - low) / MASS_BIN_DEX > _MAX_MASS_BINS:
+                message = (
+                    f"the masses span {values.min():.3g} to {values.max():.3g}: not "
+                    "log10(M500c / Msun) (masses in Msun are ~1e14); pass np.log10 of "
+                    "the masses, or give bins"
+                )
+                raise ValueError(message)
             return np.arange(low, high + MASS_BIN_DEX / 2, MASS_BIN_DEX)
         bins = 5
     if isinstance(bins, int | np.integer) and not isinstance(bins, bool):

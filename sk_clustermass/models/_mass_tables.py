@@ -48,7 +48,7 @@ from astropy.coordinates import SkyCoord
 from astropy.cosmology import FLRW, Cosmology
 from astropy.table import QTable
 
-from .._utils import atomic_path, check_choice, check_vector
+from .._utils import atomic_path, check_choice, check_vector, gzip_aware_target
 from .._version import __version__
 from ..estimator import PRIORS
 from ..simulate import DEFAULT_COSMOLOGY, r500_kpc, theta500_arcmin
@@ -280,8 +280,8 @@ def write_mass_table(table: QTable, path: str | os.PathLike, format: str | None 
     kind = table_format(path, format)
     writer = TABLE_FORMATS[kind][0]
     output = _fits_ready(table) if kind == "fits" else table
-    with atomic_path(path) as temporary:
-        output.write(temporary, format=writer, overwrite=True)
+    with atomic_path(path) as temporary, gzip_aware_target(temporary, path) as target:
+        output.write(target, format=writer, overwrite=True)
     return kind
 
 

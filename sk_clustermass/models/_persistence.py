@@ -7,8 +7,11 @@ statistics) as a tensor, and everything else (class names, hyper-parameters, sca
 fitted attributes, training history, library version) as JSON in the file's metadata.
 :func:`load_model` rebuilds the estimator or pipeline from an allow-list of this
 library's classes; nothing in the file can name other code to run. The file stores a
-SHA-256 of its description and of every tensor, checked on load, and the network it
-describes is checked against its weights before anything is allocated: a damaged or
+SHA-256 of its description and of every tensor, checked on load whatever version the
+file claims, and the network it describes is checked against its weights before
+anything is allocated; the fitted attributes must be those the class writes, with
+finite values and shapes that fit the network (:mod:`._content_checks`), and paths of
+the training machine (``checkpoint_dir``) are not taken from the file. A damaged or
 crafted file raises one :class:`ValueError` that names it.
 """
 
@@ -29,6 +32,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils import atomic_path
+from ._content_checks import (
+    check_fitted_values,
+    check_record_names,
+    without_paths,
+)
 from ._integrity import (
     CHECKSUMS_KEY,
     check_network_shapes,
@@ -41,7 +49,8 @@ __all__ = ["load_model", "save_model"]
 
 FORMAT_NAME = "sk_clustermass-model"
 # Version 2 adds SHA-256 checksums of the description and of every tensor; version-1
-# files (no checksums) still load.
+# files (no checksums) load only with allow_unverified=True. A file that carries
+# checksums is verified whatever version it claims.
 FORMAT_VERSION = 2
 _REGRESSOR_NET = "net_"
 
@@ -117,7 +126,7 @@ def _decode(value: Any) -> Any:
                 message = (f"the model file names the class {value['__estimator__']!r}, "
                            "which is not one of this library's estimators; refusing it")
                 raise ValueError(message)
-            return cls(**_decode(value["params"]))
+            return cls(**without_paths(_decode(value["params"])))
         if set(value) == {"__tuple__"}:
             return tuple(_decode(item) for item in value["__tuple__"])
         return {key: _decode(item) for key, item in value.items()}
@@ -145,7 +154,8 @@ def _step_record(name: str, step: BaseEstimator, tensors: dict[str, np.ndarray],
             "Use joblib.dump for pipelines with other steps."
         )
         raise TypeError(message)
-    params = step.get_params(deep=False)
+    # Folders of this machine mean nothing elsewhere, and are not read from files.
+    params = without_paths(step.get_params(deep=False))
     # User callbacks (loggers, scorers) act while training only and may hold anything:
     # the file keeps their names, and the loaded model has callbacks=None.
     dropped = [_callback_name(item) for item in params.get("callbacks") or []]
@@ -263,7 +273,8 @@ def save_model(model: BaseEstimator, path: str | Path) -> None:
 
 
 # ---------------------------------------------------------------- loading
-def _read(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+def _read(path: str | Path, allow_unverified: bool = False
+          ) -> tuple[dict, dict[str, np.ndarray]]:
     from safetensors import safe_open
 
     if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the open forever
@@ -292,8 +303,15 @@ def _read(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
             f"({metadata.get('library_version')}); upgrade to load it"
         )
         raise ValueError(message)
-    if version >= 2:
+    if CHECKSUMS_KEY in metadata or version >= 2:  # never switched off by the version
         verify_checksums(path, metadata, tensors)
+    elif not allow_unverified:
+        message = (
+            f"{str(path)!r} is a model file of format version {version}, which carries no "
+            "checksums: damage to it cannot be detected. If you trust it, load it with "
+            "load_model(path, allow_unverified=True), then save_model it again to add them"
+        )
+        raise ValueError(message)
     try:
         spec = json.loads(metadata["spec"])
     except (KeyError, ValueError) as exc:
@@ -312,7 +330,8 @@ def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str,
         )
         raise ValueError(message)
     key = record.get("key", record["name"])
-    step = cls(**_decode(record["params"]))
+    check_record_names(path, record)  # before any attribute is set
+    step = cls(**without_paths(_decode(record["params"])))
     for attribute, value in record["attributes"].items():
         setattr(step, attribute, _decode(value))
     for attribute in record["arrays"]:
@@ -320,8 +339,10 @@ def _rebuild_step(record: dict, tensors: dict[str, np.ndarray], device: str,
     for attribute, nested in record.get("models", {}).items():
         members = [_model_from_spec(spec, tensors, device, path) for spec in nested["specs"]]
         setattr(step, attribute, members if nested["list"] else members[0])
+    network = None
     if "module_params" in record:
-        _load_net(step, record, tensors, device, path)
+        network = _load_net(step, record, tensors, device, path)
+    check_fitted_values(path, step, record, network)
     return step
 
 
@@ -342,7 +363,7 @@ def _check_device(path: str | Path, device: str) -> None:
 
 
 def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str,
-              path: str | Path) -> None:
+              path: str | Path) -> dict[str, Any]:
     from skorch.history import History
 
     from ..estimator import ClusterMassCNN, network_parameters
@@ -359,9 +380,11 @@ def _load_net(step, record: dict, tensors: dict[str, np.ndarray], device: str,
     net.module_.load_state_dict({key: torch.from_numpy(value) for key, value in state.items()})
     net.history_ = History(record["history"])
     step.net_ = net
+    return module_params
 
 
-def load_model(path: str | Path, *, device: str = "cpu") -> BaseEstimator:
+def load_model(path: str | Path, *, device: str = "cpu",
+               allow_unverified: bool = False) -> BaseEstimator:
     """Load a model saved by :func:`save_model`, without running any code from the file.
 
     Parameters
@@ -369,6 +392,10 @@ def load_model(path: str | Path, *, device: str = "cpu") -> BaseEstimator:
     path : str or Path
     device : {'cpu', 'cuda'}, default='cpu'
         Where the network goes; a model trained on a GPU loads on a CPU.
+    allow_unverified : bool, default=False
+        Load a file of format version 1, which carries no checksums (damage to it cannot
+        be detected); refused otherwise. Save it again to add them. A file that carries
+        checksums is verified whatever this says and whatever version it claims.
 
     Returns
     -------
@@ -379,13 +406,22 @@ def load_model(path: str | Path, *, device: str = "cpu") -> BaseEstimator:
     ------
     ValueError
         If the file is damaged (a checksum fails: files of format version 2 store a
-        SHA-256 of their description and of every tensor; older version-1 files, which
-        have none, load unchecked), not a model file, from a newer version, names a class
-        outside this library, describes a network its weights do not fit, or if
-        ``device='cuda'`` and there is no CUDA device. The message names the file.
+        SHA-256 of their description and of every tensor), carries no checksums
+        (version 1) without ``allow_unverified``, is not a model file, is from a newer
+        version, names a class outside this library, describes a network its weights do
+        not fit, carries fitted attributes its class does not have, non-finite numbers,
+        statistics whose shape does not fit the network or a target standardisation that
+        is not that of log10 masses, or if ``device='cuda'`` and there is no CUDA
+        device. The message names the file.
+
+    Notes
+    -----
+    ``checkpoint_dir`` is not taken from the file (the loaded model has None): a folder
+    of the machine that trained it means nothing here, and a later ``fit`` must not read
+    or write where a downloaded file says.
     """
     _check_device(path, device)
-    spec, tensors = _read(path)
+    spec, tensors = _read(path, allow_unverified)
     try:
         return _model_from_spec(spec, tensors, device, path)
     except ValueError:

@@ -100,7 +100,8 @@ def make_clusters(
         backend (loky processes) or whatever ``joblib.parallel_config`` selects; the
         output is the same for every backend.
     chunk_size : int, default=256
-        Clusters per unit of work, rounded up to a multiple of 64; bounds memory
+        Clusters per unit of work, capped at ``n_samples`` and rounded up to a
+        multiple of 64; bounds memory
         (about 0.5 MB per cluster and chunk in flight for the default cube).
     return_catalog : bool, default=False
         Also return the catalogue (one row per cluster; columns in
@@ -223,7 +224,7 @@ def make_clusters(
         morphology=morphology, selection=selection, contaminants=contaminants,
         centre_on=centre_on, exposure_gradient=exposure_gradient,
     )
-    size, root = round_chunk_size(chunk_size), root_seed_sequence(random_state)
+    size, root = round_chunk_size(chunk_size, n_samples), root_seed_sequence(random_state)
     show = n_samples >= _AUTO_PROGRESS_SAMPLES if progress is None else bool(progress)
     shape = (n_samples, config.n_bands, config.image_size, config.image_size)
     images = np.empty(shape, dtype=np.float32)
@@ -309,7 +310,7 @@ centre_on, exposure_gradient
         exposure_gradient=exposure_gradient,
     )
     chunks = iter_chunks(config, root_seed_sequence(random_state), n_samples,
-                          round_chunk_size(chunk_size), 1, render=False)
+                          round_chunk_size(chunk_size, n_samples), 1, render=False)
     return pd.concat([chunk["catalog"] for chunk in chunks], ignore_index=True)
 
 

@@ -208,9 +208,17 @@ def check_image_format(image_format: Any) -> None:
         raise ValueError(message)
 
 
-def round_chunk_size(chunk_size: Any) -> int:
-    """The chunk size, checked and rounded up to whole seed blocks (64 clusters)."""
+def round_chunk_size(chunk_size: Any, n_samples: int | None = None) -> int:
+    """The chunk size, checked, capped at ``n_samples`` and rounded up to whole seed
+    blocks (64 clusters).
+
+    The clusters depend on the random state alone, not on the chunk size, so the cap
+    changes nothing but memory: ``chunk_size=10**9`` for 300 clusters would otherwise
+    allocate a billion clusters' arrays.
+    """
     size = check_int(chunk_size, "chunk_size", 1)
+    if n_samples is not None:
+        size = min(size, max(int(n_samples), 1))
     return -(-size // SEED_BLOCK) * SEED_BLOCK
 
 

@@ -91,7 +91,7 @@ def stream_clusters(
     n_samples : int
         Clusters in all (after the detection cut when ``detected_only``).
     chunk_size : int, default=1000
-        Clusters per chunk (rounded up to a multiple of 64).
+        Clusters per chunk (capped at ``n_samples``, rounded up to a multiple of 64).
     survey, random_state, n_jobs, detected_only, image_format, mass_range, \
 redshift_range, sampling, min_net_counts, scatter, band_edges_kev, image_size, \
 relations, gas, agn, cosmology, power_spectrum, oversample, morphology, selection, \
@@ -135,7 +135,7 @@ contaminants
         "simulation_settings": _json_settings(config, {"detected_only": detected_only,
                                                        "image_format": image_format}),
     }
-    chunks = iter_chunks(config, root, n_samples, round_chunk_size(chunk_size),
+    chunks = iter_chunks(config, root, n_samples, round_chunk_size(chunk_size, n_samples),
                          check_n_jobs(n_jobs), detected_only=detected_only,
                          progress=bool(progress), image_format=image_format)
     return ClusterStream(n_bands=config.n_bands, image_size=config.image_size, attrs=attrs,
