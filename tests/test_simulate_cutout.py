@@ -4,12 +4,15 @@ import numpy as np
 import pytest
 
 from sk_clustermass.datasets import make_catalog, make_clusters
-from sk_clustermass.simulate import get_survey
+from sk_clustermass.simulate import OpticalConfirmation, get_survey
 from sk_clustermass.simulate._cutout import detection_centroid_offset, exposure_tilt
 
 CENTRE = 24.5
 POSITIONAL = {"x_pix", "y_pix", "position_error_arcsec", "centre_offset_arcsec",
-              "exposure_gradient_per_deg"}
+              "exposure_gradient_per_deg", "optical_offset_kpc"}
+#: Mean X-ray-to-optical centre offset of 87 massive eFEDS clusters, kpc (Seppi et al.
+#: 2023, A&A 671, A57: 76.3 +30.1 -27.1 kpc).
+SEPPI23_MEAN_OFFSET_KPC = 76.3
 
 
 @pytest.fixture(scope="module")
@@ -152,10 +155,60 @@ def _gradient_x(catalog, settings):
     return normal[ids, 2] * survey.exposure_scatter_ln / survey.exposure_correlation_deg
 
 
+def _kpc_per_pixel(catalog):
+    return catalog["R500c_kpc"] / catalog["R500c_arcmin"] * 24.0 / 60.0
+
+
+def test_optical_centring_moves_the_cutout_by_the_optical_offset_only():
+    settings = {"survey": "efeds_survey", "random_state": 5}
+    detection = make_catalog(4096, centre_on="detection", **settings)
+    optical = make_catalog(4096, centre_on="optical", **settings)
+    for name in detection.columns:
+        if name not in POSITIONAL:
+            np.testing.assert_array_equal(detection[name], optical[name], err_msg=name)
+    np.testing.assert_array_equal(detection["position_error_arcsec"],
+                                  optical["position_error_arcsec"])
+    assert (detection["optical_offset_kpc"] == 0).all()
+    moved = np.hypot(optical["x_pix"] - detection["x_pix"], optical["y_pix"] - detection["y_pix"])
+    np.testing.assert_allclose(moved * _kpc_per_pixel(optical), optical["optical_offset_kpc"],
+                               rtol=1e-9, atol=1e-9)
+    # The default offsets reproduce the published mean (4096 draws: ~2% statistical error).
+    assert optical["optical_offset_kpc"].mean() == pytest.approx(SEPPI23_MEAN_OFFSET_KPC,
+                                                                 rel=0.06)
+    # A quarter are miscentred (Zhang et al. 2019): beyond 100 kpc, which a 20 kpc
+    # Rayleigh offset reaches with probability exp(-12.5) only.
+    far = (optical["optical_offset_kpc"] > 100).mean()
+    expected = 0.25 * (1 + 100 / 115) * np.exp(-100 / 115)  # Gamma(2) survival
+    assert far == pytest.approx(expected, abs=0.02)
+
+
+def test_optical_centring_moves_the_emission_off_the_image_centre():
+    settings = {"survey": "efeds_survey", "random_state": 7, "return_catalog": True,
+                "exposure_gradient": False, "n_samples": 192}
+    X_det, _, _ = make_clusters(centre_on="detection", **settings)
+    X_opt, _, catalog = make_clusters(centre_on="optical", **settings)
+    offset_pix = catalog["optical_offset_kpc"] / _kpc_per_pixel(catalog)
+    far = (offset_pix > 1.5).to_numpy()
+    assert far.sum() > 10
+    detection = _photon_centroid_offset(X_det["images"][far])
+    optical = _photon_centroid_offset(X_opt["images"][far])
+    assert np.median(optical) > np.median(detection) + 0.5
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"survey": "efeds", "centre_on": "detection"}, "needs the eSASS-like selection"),
+    ({"survey": "efeds", "centre_on": "optical"}, "needs the eSASS-like selection"),
     ({"survey": "efeds_survey", "centre_on": "middle"}, "centre_on"),
 ])
 def test_cutout_errors_say_how_to_fix(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_catalog(64, random_state=0, **kwargs)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("well_centred_fraction", 1.5), ("well_centred_offset_kpc", -1.0),
+    ("miscentred_offset_kpc", -5.0),
+])
+def test_optical_offset_model_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=f"OpticalConfirmation.{field}"):
+        OpticalConfirmation(**{field: value})

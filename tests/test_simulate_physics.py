@@ -258,3 +258,45 @@ def test_erosita_temperature_scale_matches_the_published_ratios():
     assert converted[3] / 10.0 == pytest.approx(0.68, abs=1e-9)
     assert np.all(converted <= kt) and np.all(np.diff(converted) > 0)
     assert converted[0] == pytest.approx(0.5)  # cool groups: no shift
+
+
+def _light_cone_deg2(cosmo, spectrum, log_mass_range, z_range=(0.01, 1.5)):
+    """Haloes per deg^2 from the Tinker et al. (2008) mass function, integrated here."""
+    import astropy.units as u
+
+    z = np.linspace(*z_range, 301)
+    ln_m = np.log(10.0) * np.linspace(*log_mass_range, 81)
+    density = mass_function_dn_dlnm(np.exp(ln_m)[None, :], z[:, None], cosmo, spectrum)
+    volume = cosmo.differential_comoving_volume(z).to_value(u.Mpc**3 / u.deg**2)
+    return np.trapezoid(np.trapezoid(density, ln_m, axis=1) * volume, z)
+
+
+def test_a_higher_sigma8_cosmology_gives_more_massive_clusters_per_deg2():
+    from astropy.cosmology import FlatLambdaCDM
+
+    from sk_clustermass.datasets import make_catalog, parent_density_deg2
+    from sk_clustermass.simulate import DEFAULT_COSMOLOGY, LinearPowerSpectrum
+
+    # eRASS1 cluster abundances: Omega_m 0.29, sigma8 0.88 (Ghirardini et al. 2024).
+    erass1 = {"cosmology": FlatLambdaCDM(H0=70.0, Om0=0.29),
+              "power_spectrum": LinearPowerSpectrum(sigma8=0.88)}
+    default = {"cosmology": DEFAULT_COSMOLOGY, "power_spectrum": LinearPowerSpectrum()}
+    massive = (14.5, 15.5)
+    expected = {name: _light_cone_deg2(c["cosmology"], c["power_spectrum"], massive)
+                for name, c in (("erass1", erass1), ("default", default))}
+    simulated = {"erass1": parent_density_deg2("efeds_survey", mass_range=massive, **erass1),
+                 "default": parent_density_deg2("efeds_survey", mass_range=massive)}
+    for name in expected:
+        assert simulated[name] == pytest.approx(expected[name], rel=0.01)
+    # sigma8 up by 7% at nearly the same Omega_m: 1.7x more haloes above 10^14.5 Msun.
+    assert expected["erass1"] / expected["default"] == pytest.approx(1.69, abs=0.03)
+    # The drawn parents follow: the share above 10^14.5 among those above 10^14 grows
+    # as the light-cone integrals say (8192 parents each: ~4% statistical error).
+    for name, cosmology in (("erass1", erass1), ("default", {})):
+        catalog = make_catalog(8192, survey="efeds_survey", random_state=0,
+                               mass_range=(14.0, 15.5), **cosmology)
+        share = (catalog["log10_M500c"] > 14.5).mean()
+        c = erass1 if name == "erass1" else default
+        predicted = expected[name] / _light_cone_deg2(c["cosmology"], c["power_spectrum"],
+                                                      (14.0, 15.5))
+        assert share == pytest.approx(predicted, rel=0.12)

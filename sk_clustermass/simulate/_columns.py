@@ -110,8 +110,12 @@ CATALOG_COLUMNS: dict[str, tuple[str, str, bool | str]] = {
                               "position (centroid of the detected emission)", "cutout"),
     "centre_offset_arcsec": ("arcsec", "distance of the image centre from the halo "
                              "centre: 0 for cut-outs centred on the truth, the detected "
-                             "position's offset for cut-outs centred on the detection",
-                             "cutout"),
+                             "position's offset for cut-outs centred on the detection, "
+                             "plus the optical offset for cut-outs centred on the "
+                             "optical centre", "cutout"),
+    "optical_offset_kpc": ("kpc", "projected distance of the optical centre from the "
+                           "detected X-ray position for cut-outs centred on the optical "
+                           "centre (centre_on='optical'); 0 otherwise", "cutout"),
     "exposure_gradient_per_deg": ("1/deg", "gradient of ln(exposure) across the "
                                   "cut-out (0 without the exposure gradient)", "cutout"),
 }

@@ -11,6 +11,11 @@ Two observing effects that a survey's cut-outs have and a clean simulation lacks
   disc has an rms of ``R / 2`` per axis), where ``s`` is the source's own rms per axis,
   taken as the core radius and the PSF's Gaussian-equivalent width added in
   quadrature (the King PSF's half-energy width over 2.355).
+* **Centred on the optical centre** (``centre_on='optical'``). A user who cuts the
+  images out around an optical catalogue's position (the BCG, the galaxy
+  overdensity) gets the detected X-ray position moved by the optical-to-X-ray offset:
+  well-centred clusters by a Rayleigh offset, miscentred ones by a Gamma(2) offset,
+  both in projected kpc (:class:`~sk_clustermass.simulate.OpticalConfirmation`).
 * **An exposure gradient.** The survey's exposure varies over the field: the
   catalogue's log-normal spread ``exposure_scatter_ln`` between clusters. Treated as
   a smooth Gaussian random field in ln(exposure) with a squared-exponential
@@ -29,11 +34,15 @@ switching either effect on or off leaves every other draw unchanged.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import gammaincinv
 
-__all__ = ["CENTRES", "detection_centroid_offset", "exposure_tilt"]
+from ._counterpart import OpticalConfirmation
 
-#: Where a cut-out is centred: the true halo centre or the detected position.
-CENTRES = ("truth", "detection")
+__all__ = ["CENTRES", "detection_centroid_offset", "exposure_tilt", "optical_centre_offset"]
+
+#: Where a cut-out is centred: the true halo centre, the detected X-ray position, or an
+#: optical centre offset from the detected position.
+CENTRES = ("truth", "detection", "optical")
 
 #: Half-energy width over the FWHM-to-sigma factor of a Gaussian: a PSF's width per axis.
 _HEW_TO_SIGMA = 1.0 / 2.355
@@ -109,6 +118,52 @@ def detection_centroid_offset(
         dx = dx + share * (columns["_second_x"] - columns["x_pix"])
         dy = dy + share * (columns["_second_y"] - columns["y_pix"])
     return {"dx": dx, "dy": dy, "sigma_arcsec": sigma}
+
+
+def optical_centre_offset(
+    uniform: np.ndarray, kpc_per_pixel: np.ndarray, confirmation: OpticalConfirmation
+) -> dict[str, np.ndarray]:
+    """Offset of an optical centre from the X-ray position, in pixels and kpc.
+
+    A share ``confirmation.well_centred_fraction`` of the clusters is well centred,
+    with a Rayleigh-distributed offset of scale ``well_centred_offset_kpc``; the others
+    are miscentred, with a Gamma(shape 2) offset of scale ``miscentred_offset_kpc``
+    (Zhang et al. 2019's model of redMaPPer against X-ray centres); the direction is
+    uniform.
+
+    Parameters
+    ----------
+    uniform : ndarray of shape (n, 3)
+        Independent U(0, 1) deviates: the component, the radius (inverse CDF) and the
+        direction.
+    kpc_per_pixel : ndarray of shape (n,)
+        Projected kpc per pixel at each cluster's redshift.
+    confirmation : OpticalConfirmation
+        Holds the offset model.
+
+    Returns
+    -------
+    dict
+        ``"dx"``, ``"dy"``: optical minus X-ray position in pixels; ``"offset_kpc"``:
+        the distance in projected kpc.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_clustermass.simulate import OpticalConfirmation
+    >>> u = np.random.default_rng(0).random((100_000, 3))
+    >>> out = optical_centre_offset(u, np.full(100_000, 100.0), OpticalConfirmation())
+    >>> round(float(out["offset_kpc"].mean()))  # 0.75 * 20 sqrt(pi/2) + 0.25 * 2 * 115
+    76
+    """
+    well = uniform[:, 0] < confirmation.well_centred_fraction
+    rayleigh = confirmation.well_centred_offset_kpc * np.sqrt(-2.0 * np.log1p(-uniform[:, 1]))
+    gamma_2 = confirmation.miscentred_offset_kpc * gammaincinv(2.0, uniform[:, 1])
+    offset_kpc = np.where(well, rayleigh, gamma_2)
+    angle = 2.0 * np.pi * uniform[:, 2]
+    offset_pix = offset_kpc / kpc_per_pixel
+    return {"dx": offset_pix * np.cos(angle), "dy": offset_pix * np.sin(angle),
+            "offset_kpc": offset_kpc}
 
 
 def exposure_tilt(

@@ -166,13 +166,18 @@ def make_clusters(
         'counts': Poisson photon counts. 'lab': the lab's format, floats rescaled from
         fine pixels and Gaussian-smoothed (:func:`~sk_clustermass.datasets.to_lab_style`
         with its defaults), so that models can be trained for the lab's data.
-    centre_on : {'truth', 'detection'}, optional
+    centre_on : {'truth', 'detection', 'optical'}, optional
         Where each cut-out is centred: on the halo centre ('truth', the default for
         'efeds_lab' and 'erass1_lab'), or, like real cut-outs, on the position the eSASS-like
         detection measured ('detection', the presets' default; needs the selection):
-        the centroid of the detected emission with its statistical error. The
+        the centroid of the detected emission with its statistical error; or on an
+        optical centre ('optical', needs the selection): the detected position moved
+        by an optical-to-X-ray offset drawn from the selection's
+        :class:`~sk_clustermass.simulate.OpticalConfirmation` (mean 76 kpc, Seppi et
+        al. 2023), as for images cut out around an optical catalogue's positions. The
         catalogue's ``x_pix``, ``y_pix`` are the gas centre in the cut-out's pixels,
-        ``centre_offset_arcsec`` the image centre's distance from the halo centre.
+        ``centre_offset_arcsec`` the image centre's distance from the halo centre,
+        ``optical_offset_kpc`` the optical offset.
     exposure_gradient : bool, optional
         Tilt each cut-out's exposure by the gradient of the survey's exposure map
         (``Survey.exposure_scatter_ln`` over ``Survey.exposure_correlation_deg``); the

@@ -35,7 +35,7 @@ from ._cosmology import (
     r500_kpc,
 )
 from ._counterpart import chance_counterpart, contamination_probability
-from ._cutout import detection_centroid_offset
+from ._cutout import detection_centroid_offset, optical_centre_offset
 from ._massfunction import LinearPowerSpectrum, halo_density_deg2, sample_mass_function
 from ._morphology import Morphology, core_excised_share, draw_morphology
 from ._profiles import GasProfile
@@ -105,8 +105,8 @@ class SimulationConfig:
 
     @property
     def cutout_effects(self) -> bool:
-        """True when cut-outs are centred on the detection or carry an exposure gradient."""
-        return self.centre_on == "detection" or self.exposure_gradient
+        """True when cut-outs are centred off the truth or carry an exposure gradient."""
+        return self.centre_on != "truth" or self.exposure_gradient
 
     @property
     def n_bands(self) -> int:
@@ -395,25 +395,36 @@ def _rates_where(needed: np.ndarray, gamma: np.ndarray, response) -> np.ndarray:
 
 
 def _place_cutout(rand: BlockRandom, columns: dict, config: SimulationConfig) -> dict:
-    """Centre the cut-out on the detected position and draw its exposure gradient.
+    """Centre the cut-out on the detected (or optical) position; draw its exposure gradient.
 
     Before this step the halo centre sits at the image centre. Centring on the
-    detection moves every position by the detected position's offset from it.
+    detection moves every position by the detected position's offset from it;
+    centring on the optical centre moves them further by the optical-to-X-ray offset.
     """
     normal = rand.apply(lambda rng, size: rng.standard_normal((size, 4)))
     survey, n = config.survey, len(normal)
     placed: dict[str, np.ndarray] = {
         "position_error_arcsec": np.zeros(n), "centre_offset_arcsec": np.zeros(n),
+        "optical_offset_kpc": np.zeros(n),
     }
-    if config.centre_on == "detection":
+    if config.centre_on in ("detection", "optical"):
         offset = detection_centroid_offset(
             columns, normal[:, :2], psf_core_arcsec=survey.psf_core_arcsec,
             psf_alpha=survey.psf_alpha, pixel_arcsec=survey.pixel_arcsec,
             aperture_arcmin=config.selection.aperture_arcmin,
         )
+        dx, dy = offset["dx"], offset["dy"]
+        if config.centre_on == "optical":  # drawn last: the other draws stay unchanged
+            uniform = rand.apply(lambda rng, size: rng.random((size, 3)))
+            kpc_per_pixel = (columns["R500c_kpc"] / columns["R500c_arcmin"]
+                             * survey.pixel_arcsec / 60.0)
+            optical = optical_centre_offset(uniform, kpc_per_pixel,
+                                            config.selection.confirmation)
+            dx, dy = dx + optical["dx"], dy + optical["dy"]
+            placed["optical_offset_kpc"] = optical["offset_kpc"]
         centre = (config.image_size - 1) / 2.0
-        shift_x = columns["x_pix"] + offset["dx"] - centre
-        shift_y = columns["y_pix"] + offset["dy"] - centre
+        shift_x = columns["x_pix"] + dx - centre
+        shift_y = columns["y_pix"] + dy - centre
         for name, shift in (("x_pix", shift_x), ("y_pix", shift_y),
                             ("_second_x", shift_x), ("_second_y", shift_y)):
             if name in columns:

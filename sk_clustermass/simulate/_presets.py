@@ -78,7 +78,7 @@ class SurveyPreset:
         (2015) group slope below (:data:`RELATIONS` holds the variants).
     morphology : Morphology, default=Morphology()
     selection : ESASSSelection, default=ESASSSelection()
-    centre_on : {'detection', 'truth'}, default='detection'
+    centre_on : {'detection', 'truth', 'optical'}, default='detection'
         Cut-outs centred on the detected position, as a survey's are.
     exposure_gradient : bool, default=True
         The exposure varies across each cut-out as over the survey field.

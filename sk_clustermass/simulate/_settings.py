@@ -137,11 +137,11 @@ def build_config(
         "centre_on": centre_on, "exposure_gradient": exposure_gradient,
     })
     check_choice("centre_on", filled["centre_on"], CENTRES)
-    if filled["centre_on"] == "detection" and filled["selection"] is None:
+    if filled["centre_on"] in ("detection", "optical") and filled["selection"] is None:
         message = (
-            "centre_on='detection' needs the eSASS-like selection, which measures the "
-            "detected position: use a survey preset such as survey='efeds_survey', pass "
-            "selection=ESASSSelection(), or centre_on='truth'"
+            f"centre_on={filled['centre_on']!r} needs the eSASS-like selection, which "
+            "measures the detected position: use a survey preset such as "
+            "survey='efeds_survey', pass selection=ESASSSelection(), or centre_on='truth'"
         )
         raise ValueError(message)
     sampling, relations = filled["sampling"], filled["relations"]
