@@ -11,10 +11,13 @@ from sk_clustermass import instrument, simulate
 from sk_clustermass._utils._deprecation import REMOVED_IN
 
 #: The public names of datasets.simulate before the move (its former ``__all__``);
-#: names added to simulate since (LAB_POPULATIONS) never had the old path.
+#: names added to simulate since (LAB_POPULATIONS, the sample-variance and temperature-
+#: scale functions) never had the old path.
+ADDED_SINCE = {"LAB_POPULATIONS", "draw_with_sample_variance", "erosita_temperature_kev",
+               "linear_power_mpc3", "shell_density_covariance", "tinker10_bias"}
 OLD_NAMES = sorted(name for name in simulate.__all__ if name not in {
     "ClusterStream", "make_catalog", "make_clusters", "parent_density_deg2",
-    "stream_clusters", "to_lab_style", "LAB_POPULATIONS",
+    "stream_clusters", "to_lab_style", *ADDED_SINCE,
 })
 
 
