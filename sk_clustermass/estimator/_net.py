@@ -150,8 +150,10 @@ class ClusterNet(NeuralNet):
     compile_network : bool
         Run the module's forward pass through :func:`torch.compile`, falling back to
         eager execution (with one :class:`~._compile.CompilationFallbackWarning`) if
-        compilation fails. ``module_`` stays the plain module. (Not skorch's own
-        ``compile``, which would replace ``module_`` by the compiled wrapper.)
+        compilation fails; :meth:`predict_raw` runs a copy compiled with inductor's
+        freezing (:meth:`~._compile.CompiledModule.inference`). ``module_`` stays the
+        plain module. (Not skorch's own ``compile``, which would replace ``module_``
+        by the compiled wrapper.)
     """
 
     def __init__(
@@ -184,6 +186,11 @@ class ClusterNet(NeuralNet):
         if wrapper is None or wrapper.module is not self.module_:
             wrapper = self.compiled_ = CompiledModule(self.module_)
         return wrapper
+
+    def _inference_network(self):
+        """What runs the module in prediction: ``module_``, or its frozen compiled copy."""
+        network = self._network()
+        return network.inference if isinstance(network, CompiledModule) else network
 
     def __getstate__(self) -> dict:
         """skorch's state without the compiled wrapper (rebuilt when next needed)."""
@@ -338,7 +345,7 @@ class ClusterNet(NeuralNet):
             out-of-domain summary in the same pass over the data).
         """
         self.module_.eval()
-        network = self._network()
+        network = self._inference_network()
         outputs, targets = [], []
         precision = autocast(self.precision_in_use, self.device)
         with torch.inference_mode(), precision:
