@@ -402,6 +402,16 @@ PARAMETERS: tuple[Parameter, ...] = (
               doc="While fitting and predicting, keep glibc from returning activation "
               "buffers to the OS after every step (about 2x faster training on CPU); the "
               "allocator's defaults are restored afterwards."),
+    Parameter("n_threads", "int", None, "torch threads while fitting and predicting; None "
+              "keeps torch's count", _EXEC, "execution", low=0, low_inclusive=False,
+              allow_none=True, fingerprint=False,
+              doc="Torch threads for ``fit`` and ``predict`` (the calling thread's former "
+              "count comes back afterwards; the count used is ``n_threads_``). None keeps "
+              "torch's count: one per core, or ``OMP_NUM_THREADS``; in the worker "
+              "processes of joblib's default backend (``GridSearchCV(n_jobs=k)``) that is "
+              "already ``cores // k``. Set it where fits share cores otherwise: joblib's "
+              "threading backend, a dask worker with several task threads, a shared node "
+              "(``cores // jobs``; see the performance page)."),
     Parameter("device", "choice", "cpu", "where to train and predict; 'auto' takes a GPU if "
               "any", _EXEC, "execution", choices=DEVICES, fingerprint=False),
     # The checkpoint fingerprint holds the resolved precision_ instead (bf16 only).
