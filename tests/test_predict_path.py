@@ -795,3 +795,37 @@ def test_cuda_prediction_with_exposure_matches_cpu(exposure_data, tmp_path):
     np.testing.assert_allclose(cpu.predict(X), mean, atol=1e-4)
     with pytest.raises(ValueError, match=r"predict needs X\['exposure'\]"):
         model.predict({"images": X["images"], "redshift": X["redshift"]})
+
+
+# ---------------------------------------------------------------- CPU chunks (issue 29)
+def test_cpu_inference_runs_large_batches_in_equal_cache_sized_chunks(data, fitted,
+                                                                      monkeypatch):
+    """Issue 29: predict at batch 1024 ran 1.3-1.6x slower per cluster than at 64."""
+    X, _ = data
+    model = copy.deepcopy(fitted)
+    module = model.net_.module_
+    per_cluster = 6 * 20 * 20 * 4  # TINY's 6 filters on the toy clusters' 20x20 pixels
+    assert tuple(X["images"].shape[2:]) == (20, 20)
+    monkeypatch.setattr(_inference, "CPU_CHUNK_BYTES", 40 * per_cluster)
+    assert _inference.cpu_chunk_size(X["images"].shape, module) == 40
+    sizes = []
+    hook = module.register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+    model.set_params(batch_size=100)
+    model.net_.set_params(batch_size=100)
+    try:
+        mean, std = model.predict(X, return_std=True)
+    finally:
+        hook.remove()
+    assert sizes == [34, 33, 33, 20]  # 120 clusters read in batches of 100
+    expected_mean, expected_std = fitted.predict(X, return_std=True)
+    np.testing.assert_allclose(mean, expected_mean, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(std, expected_std, rtol=1e-6)
+
+
+def test_bad_pixels_are_still_found_in_any_chunk(data, fitted, monkeypatch):
+    X, _ = data
+    monkeypatch.setattr(_inference, "CPU_CHUNK_BYTES", 1)  # one cluster per chunk
+    images = X["images"].copy()
+    images[117, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fitted.predict(as_inputs(images, X["redshift"], counts=False))
