@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_training import make_data
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
-from sk_clustermass.estimator._threads import threads_per_job, usable_cores
+from sk_clustermass._utils import threads_per_job, usable_cores
 
 
 def threads_used(estimator, X, y) -> float:

@@ -218,7 +218,7 @@ def test_missing_dask_raises_install_hint(monkeypatch):
 
 def test_torch_threads_auto_gives_each_task_thread_its_share():
     """Issue 29: 'auto' divides the worker's cores among its task threads."""
-    from sk_clustermass.estimator._threads import usable_cores
+    from sk_clustermass._utils import usable_cores
 
     class Worker:
         def __init__(self, nthreads):

@@ -134,10 +134,10 @@ class CompiledModule:
 
 
 def weights_version(module: torch.nn.Module) -> tuple:
-    """Identity and in-place version of every parameter and buffer of ``module``.
+    """Identity, memory and in-place version of every parameter and buffer of ``module``.
 
-    Changes whenever a weight is replaced or updated in place (an optimizer step,
-    ``load_state_dict``, ``module.to(...)``).
+    Changes whenever a weight is replaced, moved or updated in place (an optimizer
+    step, ``load_state_dict``, ``module.to(...)``).
 
     Parameters
     ----------
@@ -145,7 +145,7 @@ def weights_version(module: torch.nn.Module) -> tuple:
 
     Returns
     -------
-    tuple of (int, int)
+    tuple of (int, int, int)
 
     Examples
     --------
@@ -159,8 +159,8 @@ def weights_version(module: torch.nn.Module) -> tuple:
     """
     tensors = itertools.chain(module.parameters(), module.buffers())
     # inference tensors keep no version counter; they are only identified
-    return tuple((id(tensor), 0 if tensor.is_inference() else tensor._version)
-                 for tensor in tensors)
+    return tuple((id(tensor), tensor.data_ptr(),
+                  0 if tensor.is_inference() else tensor._version) for tensor in tensors)
 
 
 def _inductor_freezing() -> Any:

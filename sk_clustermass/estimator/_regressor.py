@@ -12,7 +12,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._utils import BandSummary, IntervalMixin, malloc_tuned, sigterm_as_keyboard_interrupt
+from .._utils import (
+    BandSummary,
+    IntervalMixin,
+    malloc_tuned,
+    sigterm_as_keyboard_interrupt,
+    torch_threads,
+)
 from ._callback_params import PREFIX, callback_params, set_callback_params
 from ._checkpoint import (
     TrainingCheckpoint,
@@ -41,7 +47,6 @@ from ._precision import resolve_precision
 from ._prior import prior_weights
 from ._redshift_errors import combine_draws, redshift_draws, without_redshift_errors
 from ._sources import FixedSplit, as_source, prediction_source
-from ._threads import torch_threads
 from ._training_setup import resolve_device, training_callbacks
 
 __all__ = ["CalibrationWarning", "ClusterMassRegressor", "TrainingInterruptedWarning"]

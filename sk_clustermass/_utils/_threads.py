@@ -21,8 +21,6 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-import torch
-
 __all__ = ["threads_per_job", "torch_threads", "usable_cores"]
 
 
@@ -93,6 +91,8 @@ def torch_threads(n_threads: int | None) -> Iterator[int]:
     >>> torch.get_num_threads() == before
     True
     """
+    import torch  # here: the command line imports this package without torch
+
     before = torch.get_num_threads()
     if n_threads is None or n_threads == before:
         yield before
