@@ -44,6 +44,7 @@ test-gpu: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 # Rebuild the shipped pretrained model (the .safetensors file and its .json record of
 # training population, settings and metrics); a few minutes on 2 CPU cores. Commit both.

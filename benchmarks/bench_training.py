@@ -1,40 +1,51 @@
 """Training and inference throughput: ClusterMassRegressor against hand-written PyTorch.
 
 Everything is measured in one run, on the same model (the seed architecture), the same
-in-memory data, batch size and thread count, in each precision asked for (float32, and
-bfloat16 autocast with float32 weights and loss):
+in-memory data and thread count, in each precision asked for (float32, and bfloat16
+autocast with float32 weights and loss), at every batch size of ``--batches`` (64, 128,
+256 and 1024) and at the default batch (``--batch-size``, 64):
 
 (a) the fastest hand-written training loop we could write, in the same precision:
     pre-made tensors, contiguous batch slices, channels_last, Adam, the Gaussian
     likelihood loss (under ``torch.autocast(dtype=torch.bfloat16)`` for bf16);
 (b) a plain hand-written loop in NCHW with a shuffled ``DataLoader`` over a
-    ``TensorDataset`` (what most scripts do; float32 only);
+    ``TensorDataset`` (what most scripts do; float32, default batch; not with
+    ``--quick``);
 (c) ``ClusterMassRegressor.fit`` (shuffled batches, internal standardisation) with
     ``precision='fp32'`` or ``'bf16'``;
 
 and the same for inference: a hand-written loop over slices of the same numpy arrays
 that ``predict`` receives (each batch moved to the device and run under
-``torch.inference_mode``, in the same precision), against ``predict``.
+``torch.inference_mode``, in the same precision, with the library's allocator tuning),
+against ``predict``, and with ``--compile`` against ``predict`` through the frozen
+compiled graph of ``compile=True``.
 
-It prints one table with the precisions side by side: samples/s of every loop, each
-library call against the hand-written loop of its precision, the bf16/fp32 ratio of
-every row, and the achieved GFLOP/s of ``fit`` and ``predict`` (FLOPs of one training
-step and of one forward pass counted by ``torch.utils.flop_counter``) as a fraction of
-a matrix product timed in the same run, both in the row's own precision and in
-bfloat16 (which uses AMX where the CPU has it: the machine's fastest arithmetic). On the
-CPU it then prints the peak RSS of ``fit`` at two sizes.
+It prints, per precision, the samples/s of every loop at every batch size; then a
+summary: ``fit`` and ``predict`` at the default batch and at each one's best batch,
+each against the hand-written loop's best batch, and their GFLOP/s (floating-point work
+of a training step and of a forward pass, counted by ``torch.utils.flop_counter``) as a
+share of a large matrix product timed in the same run in the same precision (bfloat16
+uses AMX where the CPU has it); then a ``torch.profiler`` table of the top 10 operators
+of a few of ``fit``'s training steps in each precision.
 
-Run: ``python benchmarks/bench_training.py`` (about 3 minutes on 2 idle cores;
-``--precision fp32`` or ``bf16`` for one side only, ``--quick`` for a smoke run,
-``--device cuda`` on a GPU machine, ``--compile`` to fit and predict with
-``compile=True``).
+Run: ``python benchmarks/bench_training.py`` (about 6 minutes on 2 idle cores);
+``--quick`` for a smoke run (512 clusters, one round, training at batches 64 and 256;
+about a minute on 2 idle cores, under 2 on busy ones);
+``--precision fp32`` or ``bf16`` for one side only; ``--device cuda`` on a GPU machine;
+``--compile`` adds compiled prediction (compilation takes a minute or more per
+precision on a small CPU); ``--memory`` adds the peak RSS of ``fit`` at two sizes
+(``--memory-only`` for that alone). Set ``OMP_NUM_THREADS`` to compare machines.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
+import subprocess
+import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +56,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from sk_clustermass import ClusterMassRegressor, as_inputs
 from sk_clustermass._utils._memory import malloc_tuned
 from sk_clustermass.estimator import network_parameters
+from sk_clustermass.estimator._data_protocol import Batch
 from sk_clustermass.estimator._loss import GaussianNLLLoss
 from sk_clustermass.estimator._module import ClusterMassCNN
 from sk_clustermass.estimator._precision import autocast
+
+PRECISIONS = {"fp32": ("fp32",), "bf16": ("bf16",), "both": ("fp32", "bf16")}
+MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def make_data(n_samples: int, seed: int = 0):
@@ -68,6 +83,20 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _time_epochs(epoch, n, epochs, device) -> float:
+    """Median samples/s of ``epochs`` timed calls after one warm-up call."""
+    epoch()
+    sync(device)
+    rates = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        epoch()
+        sync(device)
+        rates.append(n / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+# ---------------------------------------------------------------- training loops
 def hand_written_fast(images, redshift, y, batch_size, epochs, device,
                       precision: str = "fp32") -> float:
     """(a): contiguous slices of pre-made channels_last tensors. Returns samples/s."""
@@ -91,7 +120,8 @@ def hand_written_fast(images, redshift, y, batch_size, epochs, device,
             loss.backward()
             optimizer.step()
 
-    return _time_epochs(epoch, n, epochs, device)
+    with malloc_tuned():
+        return _time_epochs(epoch, n, epochs, device)
 
 
 def hand_written_plain(images, redshift, y, batch_size, epochs, device) -> float:
@@ -121,7 +151,7 @@ class _NCHWModel(ClusterMassCNN):
     """The same network without the channels_last conversion (a plain NCHW model)."""
 
     def __init__(self):
-        super().__init__(10, (50, 50))
+        super().__init__(10, (50, 50), **network_parameters())
 
     def forward(self, images, redshift):
         x = self.features((images - self.band_mean) / self.band_scale).flatten(1)
@@ -131,20 +161,8 @@ class _NCHWModel(ClusterMassCNN):
         return self.output(x)
 
 
-def _time_epochs(epoch, n, epochs, device) -> float:
-    epoch()  # warm-up
-    sync(device)
-    rates = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        epoch()
-        sync(device)
-        rates.append(n / (time.perf_counter() - start))
-    return statistics.median(rates)
-
-
-def library_fit(images, redshift, y, batch_size, epochs, device, precision: str = "fp32",
-                compile: bool = False) -> tuple[float, ClusterMassRegressor]:
+def library_fit(images, redshift, y, batch_size, epochs, device, precision: str = "fp32"
+                ) -> tuple[float, ClusterMassRegressor]:
     """(c): ClusterMassRegressor.fit: samples/s over the epochs after the first, model."""
     X = as_inputs(images, redshift, counts=False)
     times = []
@@ -155,15 +173,15 @@ def library_fit(images, redshift, y, batch_size, epochs, device, precision: str 
 
     model = ClusterMassRegressor(
         max_epochs=epochs + 1, patience=None, validation_fraction=0.0, batch_size=batch_size,
-        device=device, precision=precision, compile=compile, random_state=0,
-        callbacks=[EpochClock()],
+        device=device, precision=precision, random_state=0, callbacks=[EpochClock()],
     )
     model.fit(X, y)
     durations = np.diff(times)
     return statistics.median(len(images) / durations), model
 
 
-def hand_written_inference(images, redshift, batch_size, device,
+# ---------------------------------------------------------------- inference loops
+def hand_written_inference(images, redshift, batch_size, device, passes: int,
                            precision: str = "fp32") -> float:
     """Inference from the same numpy arrays that predict receives (copies to device timed).
 
@@ -183,17 +201,26 @@ def hand_written_inference(images, redshift, batch_size, device,
                 out.append(model(x, z))
             torch.cat(out).float().cpu().numpy()
 
-    return _time_epochs(run, len(images), 3, device)
+    with malloc_tuned():
+        return _time_epochs(run, len(images), passes, device)
 
 
-def library_predict(model, X, device) -> float:
-    def run():
-        model.predict(X)
+def library_predict(model, X, batch_size, device, passes: int) -> float:
+    model.set_params(batch_size=batch_size)
+    model.net_.set_params(batch_size=batch_size)
+    return _time_epochs(lambda: model.predict(X), len(X["images"]), passes, device)
 
-    return _time_epochs(run, len(X["images"]), 3, device)
+
+def compiled_copy(model: ClusterMassRegressor) -> ClusterMassRegressor:
+    """The fitted model, predicting through compile=True's frozen graph."""
+    compiled = copy.deepcopy(model)
+    compiled.set_params(compile=True)
+    compiled.net_.compile_network = True  # as a fit with compile=True would have set it
+    return compiled
 
 
-def training_step_flops(batch_size: int) -> float:
+# ---------------------------------------------------------------- machine and model figures
+def training_step_flops(batch_size: int = 16) -> float:
     """FLOPs per sample of one training step (forward and backward)."""
     model = ClusterMassCNN(10, (50, 50), **network_parameters())
     x = torch.rand(batch_size, 10, 50, 50)
@@ -227,11 +254,157 @@ def matmul_gflops(device: str, size: int = 2048, dtype: torch.dtype = torch.floa
     return 2 * size**3 / best / 1e9
 
 
+def profile_training_step(model: ClusterMassRegressor, images, redshift, y, batch_size,
+                          device, steps: int = 3) -> str:
+    """torch.profiler's top 10 operators (self time) over ``steps`` of ``fit``'s steps."""
+    from torch.profiler import ProfilerActivity, profile
+
+    net = model.net_
+    net.module_.train()
+    target = torch.from_numpy(((y[:batch_size] - y.mean()) / y.std()).astype(np.float32))
+    batch = Batch({"images": torch.from_numpy(images[:batch_size]).to(device),
+                   "redshift": torch.from_numpy(redshift[:batch_size]).to(device)},
+                  target.to(device))
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    with malloc_tuned():
+        net.train_step(batch)  # warm-up
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with profile(activities=activities) as profiler:
+                for _ in range(steps):
+                    net.train_step(batch)
+                sync(device)
+    sort = "self_cuda_time_total" if device == "cuda" else "self_cpu_time_total"
+    return profiler.key_averages().table(sort_by=sort, row_limit=10, max_name_column_width=40)
+
+
+# ---------------------------------------------------------------- measurement
+def measure_training(args, images, redshift, y, precisions) -> tuple[dict, dict, dict]:
+    """(a) and (c) per precision and batch, interleaved; the default batch twice (best)."""
+    fast = {p: {} for p in precisions}
+    fit = {p: {} for p in precisions}
+    models = {}
+    rounds = [args.train_batches]
+    if not args.quick:
+        rounds.append([args.batch_size])  # the default batch gets a second round
+    for batches in rounds:
+        for batch_size in batches:
+            for precision in precisions:  # interleaved: a slow moment hits both sides
+                rate = hand_written_fast(images, redshift, y, batch_size, args.epochs,
+                                         args.device, precision)
+                fast[precision][batch_size] = max(fast[precision].get(batch_size, 0), rate)
+                rate, model = library_fit(images, redshift, y, batch_size, args.epochs,
+                                          args.device, precision)
+                fit[precision][batch_size] = max(fit[precision].get(batch_size, 0), rate)
+                if batch_size == args.batch_size:
+                    models[precision] = model
+                print(f"  trained {precision} batch {batch_size:5d}: (a) "
+                      f"{fast[precision][batch_size]:7.0f}/s, fit {rate:7.0f}/s", flush=True)
+    return fast, fit, models
+
+
+def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]:
+    """Hand-written loop, predict (and compiled predict) per precision and batch,
+    interleaved; the best of ``args.rounds`` rounds."""
+    X = as_inputs(images, redshift, counts=False)
+    hand = {p: {} for p in models}
+    lib = {p: {} for p in models}
+    compiled = {p: {} for p in models} if args.compile else {}
+    compiled_models = {p: compiled_copy(m) for p, m in models.items()} if args.compile else {}
+    for precision, model in compiled_models.items():
+        start = time.perf_counter()
+        for batch_size in args.batches:  # compile every shape before timing
+            model.set_params(batch_size=batch_size)
+            model.net_.set_params(batch_size=batch_size)
+            model.predict(X)
+        print(f"  compiled {precision} prediction in {time.perf_counter() - start:.0f} s",
+              flush=True)
+    for _ in range(args.rounds):
+        for batch_size in args.batches:
+            for precision, model in models.items():
+                rate = hand_written_inference(images, redshift, batch_size, args.device,
+                                              args.passes, precision)
+                hand[precision][batch_size] = max(hand[precision].get(batch_size, 0), rate)
+                rate = library_predict(model, X, batch_size, args.device, args.passes)
+                lib[precision][batch_size] = max(lib[precision].get(batch_size, 0), rate)
+                if precision in compiled_models:
+                    rate = library_predict(compiled_models[precision], X, batch_size,
+                                           args.device, args.passes)
+                    compiled[precision][batch_size] = max(
+                        compiled[precision].get(batch_size, 0), rate)
+    for model in (*models.values(), *compiled_models.values()):
+        model.set_params(batch_size=args.batch_size)
+        model.net_.set_params(batch_size=args.batch_size)
+    return hand, lib, compiled
+
+
+# ---------------------------------------------------------------- report
+def _best(rates: dict) -> int:
+    return max(rates, key=rates.get)
+
+
+def print_rates(title: str, rows: dict, batches) -> None:
+    """One table: a row per loop, a column per batch size (samples/s)."""
+    print(f"{title:<44}" + "".join(f"{'batch ' + str(b):>12}" for b in batches))
+    for label, rates in rows.items():
+        print(f"{label:<44}" + "".join(
+            (f"{rates[b]:.0f}/s" if b in rates else "-").rjust(12) for b in batches))
+
+
+def _share(rate: float, flops: float, peak: float) -> str:
+    gflops = rate * flops / 1e9
+    return f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%}"
+
+
+def report(args, precisions, fast, fit, hand, lib, compiled, matmul, step_flops,
+           forward_flops) -> None:
+    print()
+    for precision in precisions:
+        print_rates(f"training, {precision} (samples/s)", {
+            "(a) hand-written training loop, fastest": fast[precision],
+            "(c) ClusterMassRegressor.fit": fit[precision],
+        }, args.train_batches)
+        rows = {"hand-written inference loop": hand[precision],
+                "ClusterMassRegressor.predict": lib[precision]}
+        if compiled:
+            rows["predict, compile=True (frozen graph)"] = compiled[precision]
+        print_rates(f"inference, {precision} (samples/s)", rows, args.batches)
+        print()
+    print(f"matmul in this run: fp32 {matmul['fp32']:.0f} GFLOP/s, bf16 {matmul['bf16']:.0f} "
+          f"GFLOP/s; training step {step_flops / 1e6:.1f} MFLOP/sample, forward pass "
+          f"{forward_flops / 1e6:.1f} MFLOP/sample")
+    default = args.batch_size
+    for precision in precisions:
+        peak = matmul[precision]
+        best_fit, best_hand = _best(fit[precision]), _best(fast[precision])
+        best_pred, best_loop = _best(lib[precision]), _best(hand[precision])
+        rate = fit[precision]
+        print(f"{precision}: fit at batch {default}: {rate[default]:.0f}/s = "
+              f"{rate[default] / fast[precision][default]:.2f}x (a) at that batch, "
+              f"{_share(rate[default], step_flops, peak)} of the {precision} matmul")
+        print(f"{precision}: fit at its best batch {best_fit}: {rate[best_fit]:.0f}/s = "
+              f"{rate[best_fit] / fast[precision][best_hand]:.2f}x (a) at its best batch "
+              f"{best_hand}, {_share(rate[best_fit], step_flops, peak)}")
+        rate = lib[precision]
+        cliff = ", ".join(f"{b}: {rate[b] / rate[args.batches[0]]:.2f}" for b in args.batches)
+        print(f"{precision}: predict at batch {default}: {rate[default]:.0f}/s, at its best "
+              f"batch {best_pred}: {rate[best_pred]:.0f}/s = "
+              f"{rate[best_pred] / hand[precision][best_loop]:.2f}x the hand loop's best "
+              f"(batch {best_loop}), {_share(rate[best_pred], forward_flops, peak)}")
+        print(f"{precision}: predict per batch / batch {args.batches[0]}: {cliff}")
+        if compiled:
+            best = _best(compiled[precision])
+            print(f"{precision}: compiled predict at its best batch {best}: "
+                  f"{compiled[precision][best]:.0f}/s = "
+                  f"{compiled[precision][best] / rate[best_pred]:.2f}x eager predict's best")
+    if len(precisions) == 2:
+        print(f"bf16 / fp32 at batch {default}: fit "
+              f"{fit['bf16'][default] / fit['fp32'][default]:.2f}x, predict "
+              f"{lib['bf16'][default] / lib['fp32'][default]:.2f}x")
+
+
 def peak_rss_of_fit(n_samples: int, epochs: int) -> tuple[float, float]:
     """Run a fit in a fresh process; return (peak RSS MiB, data set MiB)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
@@ -253,138 +426,74 @@ def peak_rss_of_fit(n_samples: int, epochs: int) -> tuple[float, float]:
     return float(out[1]), data_mib
 
 
-PRECISIONS = {"fp32": ("fp32",), "bf16": ("bf16",), "both": ("fp32", "bf16")}
-MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
-
-
-def measure_training(args, images, redshift, y, precisions) -> tuple[dict, dict, dict]:
-    """(a) and (c) in each precision, interleaved twice (best of each); models of (c)."""
-    fast = dict.fromkeys(precisions, 0.0)
-    fit = dict.fromkeys(precisions, 0.0)
-    models = {}
-    # Interleaved, so that a slow moment of the machine does not land on one side only.
-    for _ in range(2):
-        for precision in precisions:
-            with malloc_tuned():
-                rate = hand_written_fast(images, redshift, y, args.batch_size, args.epochs,
-                                         args.device, precision)
-            fast[precision] = max(fast[precision], rate)
-            rate, models[precision] = library_fit(images, redshift, y, args.batch_size,
-                                                  args.epochs, args.device, precision,
-                                                  args.compile)
-            fit[precision] = max(fit[precision], rate)
-    return fast, fit, models
-
-
-def measure_inference(args, images, redshift, models) -> tuple[dict, dict]:
-    """Hand-written inference and predict at batch 256 in each precision, interleaved
-    twice (best of each)."""
-    X = as_inputs(images, redshift, counts=False)
-    hand = dict.fromkeys(models, 0.0)
-    lib = dict.fromkeys(models, 0.0)
-    for model in models.values():
-        model.set_params(batch_size=256)
-        model.net_.set_params(batch_size=256)
-    for _ in range(2):
-        for precision, model in models.items():
-            with malloc_tuned():
-                rate = hand_written_inference(images, redshift, 256, args.device, precision)
-            hand[precision] = max(hand[precision], rate)
-            lib[precision] = max(lib[precision], library_predict(model, X, args.device))
-    return hand, lib
-
-
-def _row(label: str, values: dict, precisions, unit: str, ratio: bool = True) -> str:
-    """One line of the table: a value per precision, then bf16 / fp32 when both are there."""
-    cells = "".join((f"{values[p]:.0f}/s" if unit == "/s" else f"{values[p]:.2f}x").rjust(15)
-                    for p in precisions)
-    if ratio and len(precisions) == 2 and values["fp32"] > 0:
-        cells += f"{values['bf16'] / values['fp32']:.2f}x".rjust(13)
-    return f"{label:<44}{cells}"
-
-
-def _share_row(label: str, rates: dict, flops: float, peak: dict, precisions) -> str:
-    cells = "".join(f"{rates[p] * flops / 1e9:.1f} = {rates[p] * flops / 1e9 / peak[p]:.0%}"
-                    .rjust(15) for p in precisions)
-    return f"{label:<44}{cells}"
-
-
-def report(args, precisions, fast, fit, hand, lib, plain) -> None:
-    """The side-by-side table of one run."""
-    step_flops, forward_flops = training_step_flops(args.batch_size), inference_flops()
-    matmul = {name: matmul_gflops(args.device, size=1024 if args.quick else 2048, dtype=dtype)
-              for name, dtype in MATMUL_DTYPES.items()}
-    bf16_peak = dict.fromkeys(precisions, matmul["bf16"])
-    own_peak = {p: matmul[p] for p in precisions}
-    header = "".join(f"{p:>15}" for p in precisions)
-    if len(precisions) == 2:
-        header += f"{'bf16 / fp32':>13}"
-    print(f"{'samples/s (GFLOP/s = share of a matmul)':<44}{header}")
-    print(_row("(a) hand-written training loop, fastest", fast, precisions, "/s"))
-    print(_row("(c) ClusterMassRegressor.fit", fit, precisions, "/s"))
-    print(_row("    fit / (a)", {p: fit[p] / fast[p] for p in precisions}, precisions, "x",
-               ratio=False))
-    print(_row("hand-written inference loop (batch 256)", hand, precisions, "/s"))
-    print(_row("ClusterMassRegressor.predict (batch 256)", lib, precisions, "/s"))
-    print(_row("    predict / hand-written", {p: lib[p] / hand[p] for p in precisions},
-               precisions, "x", ratio=False))
-    print(_share_row("fit: GFLOP/s = share of own-precision", fit, step_flops,
-                     own_peak, precisions))
-    print(_share_row("fit: GFLOP/s = share of the bf16 matmul", fit, step_flops, bf16_peak,
-                     precisions))
-    print(_share_row("predict: GFLOP/s = share of own-precision", lib, forward_flops,
-                     own_peak, precisions))
-    print(_share_row("predict: GFLOP/s = share of the bf16 matmul", lib, forward_flops,
-                     bf16_peak, precisions))
-    print(f"matmul in this run: fp32 {matmul['fp32']:.0f} GFLOP/s, bf16 {matmul['bf16']:.0f} "
-          f"GFLOP/s; training step {step_flops / 1e6:.1f} MFLOP/sample, forward pass "
-          f"{forward_flops / 1e6:.1f} MFLOP/sample")
-    if plain is not None:
-        print(f"(b) hand-written, plain NCHW loop, fp32: {plain:.0f} samples/s; "
-              f"fit / (b) = {fit['fp32'] / plain:.2f}x")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-samples", type=int, default=4096)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", choices=list(PRECISIONS), default="both",
-                        help="fp32, bf16 or both side by side (default)")
-    parser.add_argument("--compile", action="store_true",
-                        help="fit and predict with ClusterMassRegressor(compile=True)")
-    parser.add_argument("--quick", action="store_true", help="small sizes, smoke run")
-    parser.add_argument("--memory-only", action="store_true", help="only the peak-RSS part")
-    args = parser.parse_args()
-    if args.memory_only:
-        print_peak_memory(args.quick)
-        return
-    if args.quick:
-        args.n_samples, args.epochs = min(args.n_samples, 512), 2
-    precisions = PRECISIONS[args.precision]
-
-    images, redshift, y = make_data(args.n_samples)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device "
-          f"{args.device}, {args.n_samples} samples, batch {args.batch_size}, "
-          f"CPU capability {torch.backends.cpu.get_cpu_capability()}"
-          + (", compile=True" if args.compile else ""))
-    fast, fit, models = measure_training(args, images, redshift, y, precisions)
-    plain = None
-    if "fp32" in precisions:
-        plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs,
-                                   args.device)
-    hand, lib = measure_inference(args, images, redshift, models)
-    report(args, precisions, fast, fit, hand, lib, plain)
-    if args.device == "cpu":
-        print_peak_memory(args.quick)
-
-
 def print_peak_memory(quick: bool) -> None:
     for n in (1024, 4096) if quick else (2048, 8192):
         peak_mib, data_mib = peak_rss_of_fit(n, 1)
         print(f"peak RSS of fit on {n:6d} clusters: {peak_mib:7.0f} MiB "
               f"(float32 data {data_mib:6.0f} MiB, overhead {peak_mib - data_mib:5.0f} MiB)")
+
+
+def _batches(text: str) -> list[int]:
+    return [int(value) for value in text.split(",")]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-samples", type=int, default=4096)
+    parser.add_argument("--batch-size", type=int, default=64, help="the default batch")
+    parser.add_argument("--batches", type=_batches, default=[64, 128, 256, 1024],
+                        help="batch sizes to compare (comma-separated)")
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs (median)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", choices=list(PRECISIONS), default="both",
+                        help="fp32, bf16 or both side by side (default)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also predict through compile=True's frozen compiled graph")
+    parser.add_argument("--quick", action="store_true",
+                        help="512 clusters, one round, training at two batch sizes")
+    parser.add_argument("--memory", action="store_true", help="also the peak RSS of fit")
+    parser.add_argument("--memory-only", action="store_true", help="only the peak-RSS part")
+    args = parser.parse_args(argv)
+    args.batches = sorted(set(args.batches) | {args.batch_size})
+    args.train_batches = list(args.batches)
+    args.passes, args.rounds = 3, 2  # inference: timed passes, interleaved rounds
+    if args.quick:
+        args.n_samples, args.epochs = min(args.n_samples, 512), 1
+        args.passes, args.rounds = 1, 1
+        args.train_batches = sorted({args.batch_size, 256})
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.memory_only:
+        print_peak_memory(args.quick)
+        return
+    precisions = PRECISIONS[args.precision]
+    images, redshift, y = make_data(args.n_samples)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device "
+          f"{args.device}, {args.n_samples} samples, default batch {args.batch_size}, "
+          f"CPU capability {torch.backends.cpu.get_cpu_capability()}", flush=True)
+    matmul = {name: matmul_gflops(args.device, size=1024 if args.quick else 2048, dtype=dtype)
+              for name, dtype in MATMUL_DTYPES.items()}
+    step_flops, forward_flops = training_step_flops(), inference_flops()
+    fast, fit, models = measure_training(args, images, redshift, y, precisions)
+    hand, lib, compiled = measure_inference(args, images, redshift, models)
+    report(args, precisions, fast, fit, hand, lib, compiled, matmul, step_flops,
+           forward_flops)
+    if "fp32" in precisions and not args.quick:
+        plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs,
+                                   args.device)
+        print(f"(b) hand-written, plain NCHW loop, fp32, batch {args.batch_size}: "
+              f"{plain:.0f} samples/s; fit / (b) = "
+              f"{fit['fp32'][args.batch_size] / plain:.2f}x")
+    for precision, model in models.items():
+        print(f"\nprofile of {precision} training steps (fit's net, batch {args.batch_size}), "
+              "top 10 operators by self time:")
+        print(profile_training_step(model, images, redshift, y, args.batch_size,
+                                    args.device))
+    if args.memory and args.device == "cpu":
+        print_peak_memory(args.quick)
 
 
 if __name__ == "__main__":

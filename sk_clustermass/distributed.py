@@ -37,7 +37,7 @@ from typing import Any
 
 import joblib
 
-from ._utils import sigterm_as_keyboard_interrupt
+from ._utils import sigterm_as_keyboard_interrupt, threads_per_job
 
 try:  # optional: the helpers raise a clear ImportError without it
     from distributed import WorkerPlugin as _WorkerPlugin
@@ -82,16 +82,21 @@ class TorchThreads(_WorkerPlugin):
 
     Parameters
     ----------
-    n_threads : int
+    n_threads : int or 'auto'
         Intra-op threads for torch in each worker process. With ``--nthreads 1``
         workers (one task at a time, the usual choice for training), give each
         worker the cores of its share of the machine: cores per node divided by
-        workers per node. On a GPU worker 1–2 threads are enough.
+        workers per node. On a GPU worker 1–2 threads are enough. ``'auto'`` gives
+        each task thread of a worker its share of the cores the worker process may
+        run on: ``max(1, cores // worker_threads)``. That is right where each worker
+        has its own cores (one worker per node, or workers pinned to their cores, as
+        SLURM and dask-jobqueue jobs are); for several unpinned workers on one node (a
+        ``LocalCluster``), give the count: cores per node // (workers x threads).
 
     Raises
     ------
     ValueError
-        If ``n_threads`` is not a positive integer.
+        If ``n_threads`` is neither a positive integer nor 'auto'.
 
     Notes
     -----
@@ -114,24 +119,38 @@ class TorchThreads(_WorkerPlugin):
     >>> torch.get_num_threads()
     1
     >>> torch.set_num_threads(before)
+    >>> class Worker:  # a worker process with 2 task threads
+    ...     class state:
+    ...         nthreads = 2
+    >>> TorchThreads("auto").threads_for(Worker()) >= 1  # its cores // 2
+    True
 
     With a client: ``client.register_plugin(TorchThreads(4))``.
     """
 
     idempotent = False
 
-    def __init__(self, n_threads: int) -> None:
-        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-            message = f"n_threads must be a positive integer; got {n_threads!r}"
+    def __init__(self, n_threads: int | str) -> None:
+        valid = n_threads == "auto" or (
+            isinstance(n_threads, int) and not isinstance(n_threads, bool) and n_threads >= 1)
+        if not valid:
+            message = f"n_threads must be a positive integer or 'auto'; got {n_threads!r}"
             raise ValueError(message)
         self.n_threads = n_threads
         self.name = "sk_clustermass-torch-threads"
+
+    def threads_for(self, worker: Any) -> int:
+        """The count :meth:`setup` sets on ``worker`` (``'auto'`` resolved there)."""
+        if self.n_threads != "auto":
+            return self.n_threads
+        state = getattr(worker, "state", None)
+        return threads_per_job(max(1, int(getattr(state, "nthreads", 1) or 1)))
 
     def setup(self, worker: Any) -> None:
         """Set torch's intra-op thread count in the worker process."""
         import torch
 
-        torch.set_num_threads(self.n_threads)
+        torch.set_num_threads(self.threads_for(worker))
 
     def __repr__(self) -> str:
         return f"TorchThreads({self.n_threads})"

@@ -216,9 +216,30 @@ def test_missing_dask_raises_install_hint(monkeypatch):
         _require_distributed()
 
 
+def test_torch_threads_auto_gives_each_task_thread_its_share():
+    """Issue 29: 'auto' divides the worker's cores among its task threads."""
+    from sk_clustermass._utils import usable_cores
+
+    class Worker:
+        def __init__(self, nthreads):
+            self.state = type("State", (), {"nthreads": nthreads})()
+
+    plugin = TorchThreads("auto")
+    assert plugin.threads_for(Worker(1)) == usable_cores()
+    assert plugin.threads_for(Worker(usable_cores() * 2)) == 1
+    before = torch.get_num_threads()
+    try:
+        plugin.setup(Worker(usable_cores()))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_torch_threads_validates_and_sets_threads():
-    with pytest.raises(ValueError, match="n_threads must be a positive integer"):
+    with pytest.raises(ValueError, match="n_threads must be a positive integer or 'auto'"):
         TorchThreads(0)
+    with pytest.raises(ValueError, match="got 'many'"):
+        TorchThreads("many")
     before = torch.get_num_threads()
     try:
         TorchThreads(1).setup(worker=None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 
+import numpy as np
 import pytest
 
 from sk_clustermass._utils import _memory, malloc_tuned
@@ -39,10 +41,12 @@ def test_tunes_on_entry_and_restores_defaults_on_exit(libc):
         assert _thresholds(libc.calls) == [
             (_memory._M_TRIM_THRESHOLD, _memory._TUNED_TRIM_THRESHOLD),
             (_memory._M_MMAP_THRESHOLD, _memory._TUNED_MMAP_THRESHOLD),
+            (_memory._M_MMAP_MAX, 0),  # no mmap at all: buffers above 32 MiB are kept too
         ]
-    assert _thresholds(libc.calls)[2:] == [
+    assert _thresholds(libc.calls)[3:] == [
         (_memory._M_TRIM_THRESHOLD, _memory._GLIBC_DEFAULT_THRESHOLD),
         (_memory._M_MMAP_THRESHOLD, _memory._GLIBC_DEFAULT_THRESHOLD),
+        (_memory._M_MMAP_MAX, _memory._GLIBC_DEFAULT_MMAP_MAX),
     ]
     assert libc.calls[-1] == ("malloc_trim", 0)
 
@@ -51,8 +55,8 @@ def test_nested_blocks_restore_only_at_the_outermost_exit(libc):
     with malloc_tuned():
         with malloc_tuned():
             pass
-        assert len(libc.calls) == 2  # the inner exit left the tuning in place
-    assert len(libc.calls) == 5 and _memory._depth == 0
+        assert len(libc.calls) == 3  # the inner exit left the tuning in place
+    assert len(libc.calls) == 7 and _memory._depth == 0
 
 
 def test_defaults_come_back_after_an_exception(libc):
@@ -79,14 +83,42 @@ def test_threads_share_one_tuning(libc):
     for thread in threads:
         thread.start()
     entered.wait()
-    assert len(libc.calls) == 2  # tuned once for both threads
+    assert len(libc.calls) == 3  # tuned once for both threads
     release.set()
     for thread in threads:
         thread.join()
-    assert libc.calls[-1] == ("malloc_trim", 0) and len(libc.calls) == 5
+    assert libc.calls[-1] == ("malloc_trim", 0) and len(libc.calls) == 7
 
 
 def test_real_allocator_survives_a_block():
     with malloc_tuned():
         data = bytearray(64 * 1024 * 1024)
     assert len(data) == 64 * 1024 * 1024
+
+
+def _mapped_blocks() -> int:
+    """Blocks glibc currently serves by mmap (``hblks`` of ``mallinfo2``)."""
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost")]
+
+    mallinfo2 = _memory._libc().mallinfo2
+    mallinfo2.restype = MallInfo2
+    return mallinfo2().hblks
+
+
+@pytest.mark.skipif(_memory._libc() is None or not hasattr(_memory._libc(), "mallinfo2"),
+                    reason="needs glibc >= 2.33 (mallinfo2)")
+def test_blocks_above_32_mib_stay_on_the_heap_inside_and_are_mapped_again_after():
+    """Issue 29: a 49 MB activation buffer (batch 256, float32) was mapped at every batch."""
+    size = 48 * 1024 * 1024  # above glibc's largest mmap threshold (32 MiB)
+    before = _mapped_blocks()
+    with malloc_tuned():
+        inside = np.empty(size, dtype=np.uint8)
+        assert _mapped_blocks() == before  # served by the heap
+        del inside
+    after = np.empty(size, dtype=np.uint8)
+    assert _mapped_blocks() == before + 1  # mapped again: the default is back
+    del after

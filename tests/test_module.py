@@ -74,3 +74,35 @@ def test_inference_standardisation_is_bit_identical(precision):
     assert lean_input.dtype == expected_dtype
     assert torch.equal(plain_input.to(expected_dtype), lean_input)
     assert torch.equal(plain, lean)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_in_place_activations_give_the_gradients_of_out_of_place_ones(precision):
+    """Issue 29: the LeakyReLUs overwrite the layer outputs; autograd gets the same numbers."""
+    from sk_clustermass.estimator._precision import autocast
+
+    torch.manual_seed(0)
+    params = network_parameters(conv_layers=(2, 1), pool_size=2, dense_layers=(16, 8))
+    lean = ClusterMassCNN(3, (16, 16), **params)
+    relus = [m for m in lean.modules() if isinstance(m, torch.nn.LeakyReLU)]
+    assert len(relus) == 4 and all(m.inplace for m in relus)  # 3 convolutions, shared dense
+    plain = ClusterMassCNN(3, (16, 16), **params)
+    plain.load_state_dict(lean.state_dict())
+    for module in plain.modules():
+        if isinstance(module, torch.nn.LeakyReLU):
+            module.inplace = False
+    images, redshift = torch.randn(4, 3, 16, 16), torch.rand(4)
+    grads = []
+    for net in (lean, plain):
+        with autocast(precision, "cpu"):
+            out = net(images, redshift)
+        out.float().square().sum().backward()
+        grads.append([p.grad for p in net.parameters()])
+    for lean_grad, plain_grad in zip(*grads):
+        torch.testing.assert_close(lean_grad, plain_grad, rtol=0, atol=0)
+
+
+def test_a_negative_slope_keeps_the_activation_out_of_place():
+    net = ClusterMassCNN(3, (16, 16), **network_parameters(
+        conv_layers=(1,), pool_size=2, negative_slope=-0.1))
+    assert not any(m.inplace for m in net.modules() if isinstance(m, torch.nn.LeakyReLU))

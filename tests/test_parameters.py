@@ -45,8 +45,8 @@ def test_fingerprint_ignores_only_how_a_fit_runs():
     # precision is replaced in the fingerprint by the resolved precision_ (bf16 only).
     # regularization and regularize, old names, count as their new names' values.
     expected = {"verbose", "callbacks", "checkpoint_dir", "checkpoint_every", "device",
-                "malloc_tuning", "precision", "compile", "warm_start", "regularization",
-                "regularize"}
+                "malloc_tuning", "n_threads", "precision", "compile", "warm_start",
+                "regularization", "regularize"}
     assert fingerprint_ignored() == expected
 
 
@@ -63,6 +63,7 @@ ABSURD = [
     ({"verbose": -1}, "verbose must be an integer >= 0"),
     ({"verbose": 0.5}, "verbose must be an integer"),
     ({"checkpoint_every": 0}, "checkpoint_every must be an integer > 0"),
+    ({"n_threads": 0}, "n_threads must be an integer > 0 or None"),
     ({"lr": 0.0}, "lr must be a finite number > 0"),
     ({"lr": float("nan")}, "lr must be a finite number > 0"),
     ({"regularizer_strength": -1e-4}, "regularizer_strength must be a finite number >= 0"),

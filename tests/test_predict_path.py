@@ -339,19 +339,90 @@ def test_compiled_forward_runs_training_and_prediction(data, fitted, monkeypatch
                                   fitted.predict(X))
 
 
+def _recording_compile(record):
+    """A stand-in for torch.compile that records inductor's freezing flag at each call."""
+    from torch._inductor import config
+
+    def fake_compile(module, **kwargs):
+        record.append(("compile", module))
+
+        def compiled(*args, **kwargs):
+            record.append(("call", config.freezing))
+            return module(*args, **kwargs)
+
+        return compiled
+
+    return fake_compile
+
+
+def test_inference_runs_a_frozen_copy_compiled_again_when_the_weights_change(monkeypatch):
+    """Issue 29: predict compiles with inductor freezing, scoped to the call."""
+    from torch._inductor import config
+
+    record = []
+    monkeypatch.setattr(torch, "compile", _recording_compile(record))
+    module = torch.nn.Linear(3, 1)
+    wrapped = CompiledModule(module)
+    x = torch.ones(2, 3)
+    with torch.inference_mode():
+        first = wrapped.inference(x)
+        wrapped.inference(x)
+    assert [kind for kind, _ in record] == ["compile", "call", "call"]
+    assert record[1][1] is True and not config.freezing  # frozen inside, restored after
+    copy_ = record[0][1]
+    assert copy_ is not module and not copy_.training
+    torch.testing.assert_close(first, module(x).detach(), rtol=0, atol=0)
+    with torch.no_grad():
+        module.weight.add_(1.0)  # as an optimizer step does
+    with torch.inference_mode():
+        second = wrapped.inference(x)
+    assert [kind for kind, _ in record].count("compile") == 2  # a fresh frozen copy
+    torch.testing.assert_close(second, module(x).detach(), rtol=0, atol=0)
+    assert "_frozen" in vars(wrapped) and pickle.loads(pickle.dumps(wrapped))._frozen is None
+
+
+def test_frozen_inference_that_fails_falls_back_with_one_warning(monkeypatch):
+    def fails_when_called(*args, **kwargs):
+        raise RuntimeError("BackendCompilerFailed: freezing crashed")
+
+    monkeypatch.setattr(torch, "compile", lambda module, **kwargs: fails_when_called)
+    module = torch.nn.Linear(3, 1)
+    wrapped = CompiledModule(module)
+    x = torch.ones(2, 3)
+    with pytest.warns(CompilationFallbackWarning, match="freezing crashed"):
+        with torch.inference_mode():
+            out = wrapped.inference(x)
+    torch.testing.assert_close(out, module(x).detach(), rtol=0, atol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wrapped.inference(x)  # eager from now on, silently
+        wrapped(x)  # the training path too
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings(
     "ignore:.*torch.jit.script_method.*deprecated:DeprecationWarning",
     "ignore:.*torch.jit.script_method.*deprecated:FutureWarning",
 )
 def test_real_compilation_gives_the_eager_predictions():
-    """torch.compile for real (about a minute of compilation on 2 CPU cores)."""
-    X, y = make_toy_clusters(64, seed=1)
+    """torch.compile for real (about a minute of compilation on 2 CPU cores).
+
+    Prediction runs the frozen graph (issue 29): within float32 tolerance of eager,
+    for full and partial batches (70 clusters in batches of 32), and again after the
+    weights change.
+    """
+    X, y = make_toy_clusters(70, seed=1)
     settings = dict(TINY, max_epochs=1)
     compiled = ClusterMassRegressor(**settings, compile=True).fit(X, y)
     eager = ClusterMassRegressor(**settings).fit(X, y)
+    np.testing.assert_allclose(compiled.predict(X), eager.predict(X), rtol=0, atol=1e-5)
     assert not compiled.net_.compiled_.failed
-    np.testing.assert_allclose(compiled.predict(X), eager.predict(X), atol=1e-4)
+    assert compiled.net_.compiled_._frozen is not None
+    with torch.no_grad():  # new weights in place: the frozen graph must follow them
+        for name, tensor in compiled.net_.module_.state_dict().items():
+            tensor.copy_(eager.net_.module_.state_dict()[name] * 1.01)
+            eager.net_.module_.state_dict()[name].mul_(1.01)
+    np.testing.assert_allclose(compiled.predict(X), eager.predict(X), rtol=0, atol=1e-5)
 
 
 # ---------------------------------------------------------------- pinned copies
@@ -724,3 +795,37 @@ def test_cuda_prediction_with_exposure_matches_cpu(exposure_data, tmp_path):
     np.testing.assert_allclose(cpu.predict(X), mean, atol=1e-4)
     with pytest.raises(ValueError, match=r"predict needs X\['exposure'\]"):
         model.predict({"images": X["images"], "redshift": X["redshift"]})
+
+
+# ---------------------------------------------------------------- CPU chunks (issue 29)
+def test_cpu_inference_runs_large_batches_in_equal_cache_sized_chunks(data, fitted,
+                                                                      monkeypatch):
+    """Issue 29: predict at batch 1024 ran 1.3-1.6x slower per cluster than at 64."""
+    X, _ = data
+    model = copy.deepcopy(fitted)
+    module = model.net_.module_
+    per_cluster = 6 * 20 * 20 * 4  # TINY's 6 filters on the toy clusters' 20x20 pixels
+    assert tuple(X["images"].shape[2:]) == (20, 20)
+    monkeypatch.setattr(_inference, "CPU_CHUNK_BYTES", 40 * per_cluster)
+    assert _inference.cpu_chunk_size(X["images"].shape, module) == 40
+    sizes = []
+    hook = module.register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+    model.set_params(batch_size=100)
+    model.net_.set_params(batch_size=100)
+    try:
+        mean, std = model.predict(X, return_std=True)
+    finally:
+        hook.remove()
+    assert sizes == [34, 33, 33, 20]  # 120 clusters read in batches of 100
+    expected_mean, expected_std = fitted.predict(X, return_std=True)
+    np.testing.assert_allclose(mean, expected_mean, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(std, expected_std, rtol=1e-6)
+
+
+def test_bad_pixels_are_still_found_in_any_chunk(data, fitted, monkeypatch):
+    X, _ = data
+    monkeypatch.setattr(_inference, "CPU_CHUNK_BYTES", 1)  # one cluster per chunk
+    images = X["images"].copy()
+    images[117, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fitted.predict(as_inputs(images, X["redshift"], counts=False))

@@ -673,6 +673,52 @@ def test_parallel_workers_use_one_torch_thread_each(toy_data, tiny_params):
     assert [est.n_threads_ for est in result["estimator"]] == [expected, expected]
 
 
+class ThreadCount(Callback):
+    """Records torch's thread count in the training thread at every epoch."""
+
+    def initialize(self):
+        self.counts = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.counts.append(torch.get_num_threads())
+
+
+def test_n_threads_holds_for_fit_and_predict_and_the_count_comes_back(toy_data, tiny_params,
+                                                                       monkeypatch):
+    """Issue 29: n_threads gives a fit its share of the cores, then restores torch's count."""
+    X, y = toy_data
+    before = torch.get_num_threads()
+    clock = ThreadCount()
+    model = ClusterMassRegressor(**dict(tiny_params, n_threads=1, callbacks=[("t", clock)]))
+    model.fit(X, y)
+    assert clock.counts == [1] * tiny_params["max_epochs"] and model.n_threads_ == 1
+    assert torch.get_num_threads() == before
+    seen = []
+    predict_raw = model.net_.predict_raw
+
+    def counting(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return predict_raw(*args, **kwargs)
+
+    monkeypatch.setattr(model.net_, "predict_raw", counting)
+    model.predict(X)
+    assert seen == [1] and torch.get_num_threads() == before
+    default = ClusterMassRegressor(**tiny_params).fit(X, y)
+    assert default.n_threads_ == before  # None: torch's own count
+
+
+def test_threading_backend_fits_each_take_their_share(toy_data, tiny_params):
+    """Fits side by side in one process (joblib threads) run with n_threads each."""
+    from sklearn.model_selection import cross_validate
+
+    X, y = toy_data
+    with joblib.parallel_config(backend="threading"):
+        result = cross_validate(ClusterMassRegressor(**dict(tiny_params, n_threads=1)), X, y,
+                                cv=KFold(2), n_jobs=2, return_estimator=True)
+    assert [est.n_threads_ for est in result["estimator"]] == [1, 1]
+
+
 def test_speed_settings_do_not_change_results(toy_data, tiny_params):
     X, y = toy_data
     tuned = ClusterMassRegressor(**dict(tiny_params, malloc_tuning=True)).fit(X, y).predict(X)

@@ -1,5 +1,5 @@
-"""Helpers shared across sub-packages: atomic writes, signals, allocator tuning, checks,
-band statistics, Gaussian intervals.
+"""Helpers shared across sub-packages: atomic writes, signals, allocator tuning, thread
+counts, checks, band statistics, Gaussian intervals.
 
 Private to the library: nothing here is public API, but every name exported here may be
 imported by any sub-package (and only these names).
@@ -20,6 +20,7 @@ from ._lazy import lazy_exports
 from ._memory import malloc_tuned
 from ._signals import raise_if_signalled, sigterm_as_keyboard_interrupt
 from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
+from ._threads import threads_per_job, torch_threads, usable_cores
 from ._validation import (
     check_bool,
     check_choice,
@@ -52,4 +53,7 @@ __all__ = [
     "raise_if_signalled",
     "resolve_destination",
     "sigterm_as_keyboard_interrupt",
+    "threads_per_job",
+    "torch_threads",
+    "usable_cores",
 ]

@@ -5,15 +5,26 @@ serves blocks above its mmap threshold (128 kB, growing dynamically) with fresh
 ``mmap`` calls and returns freed heap tops to the OS above its trim threshold, so each
 step pays page faults to zero new pages. On a 2-core machine this alone halves the
 throughput of our CNN. Raising both thresholds for the duration of a loop lets glibc
-reuse the same memory from step to step.
+reuse the same memory from step to step. The mmap threshold cannot be raised above
+32 MiB (glibc's maximum on 64-bit), and one activation buffer of the default network
+passes that from batch ~170 (float32) or ~340 (bfloat16) on: such blocks were still
+mapped and unmapped at every batch, which made ``predict`` 2-3 times slower at batch
+256 than at batch 64. So the block also stops glibc from serving any allocation by
+``mmap`` (``M_MMAP_MAX = 0``): large blocks then come from the heap and are reused too.
 
-What: :func:`malloc_tuned` sets ``M_MMAP_THRESHOLD`` to 32 MiB (glibc's maximum on
-64-bit) and ``M_TRIM_THRESHOLD`` to 1 GiB on entry, and on exit sets them back to
-glibc's initial values (128 kB) and calls ``malloc_trim(0)`` to give the cached
-memory back. (After any ``mallopt`` call glibc stops adapting the mmap threshold
-dynamically; that is the only lasting difference, and it is harmless.) It does
-nothing on systems without glibc, and nothing when ``enabled=False``
-(``ClusterMassRegressor(malloc_tuning=False)``).
+What: :func:`malloc_tuned` sets ``M_MMAP_THRESHOLD`` to 32 MiB, ``M_TRIM_THRESHOLD``
+to 1 GiB and ``M_MMAP_MAX`` to 0 on entry, and on exit sets them back to glibc's
+initial values (128 kB, 128 kB, 65536) and calls ``malloc_trim(0)``, which gives the
+cached memory back (the free pages inside the heap too, not only its top). (After any
+``mallopt`` call glibc stops adapting the mmap threshold dynamically; that is the only
+lasting difference, and it is harmless. Settings made with ``GLIBC_TUNABLES`` are
+replaced by the defaults on exit.) It is safe: glibc still maps memory where the heap
+cannot grow (threads' arenas serve blocks above 64 MiB by ``mmap`` whatever the
+setting, and the main heap falls back to ``mmap`` where ``brk`` fails). What the block
+allocates and keeps after it ends lives on the heap rather than in its own mapping; the
+library's loops keep nothing large (their inputs are converted before the block and
+their outputs are a few numbers per cluster). It does nothing on systems without
+glibc, and nothing when ``enabled=False`` (``ClusterMassRegressor(malloc_tuning=False)``).
 """
 
 from __future__ import annotations
@@ -29,6 +40,8 @@ __all__ = ["malloc_tuned"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_MMAP_MAX = -4
+_GLIBC_DEFAULT_MMAP_MAX = 65536
 _GLIBC_DEFAULT_THRESHOLD = 128 * 1024
 _TUNED_MMAP_THRESHOLD = 32 * 1024 * 1024
 _TUNED_TRIM_THRESHOLD = 1024 * 1024 * 1024
@@ -51,17 +64,20 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-def _set(trim: int, mmap: int) -> None:
+def _set(trim: int, mmap: int, mmap_max: int) -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_TRIM_THRESHOLD, trim)
         libc.mallopt(_M_MMAP_THRESHOLD, mmap)
+        libc.mallopt(_M_MMAP_MAX, mmap_max)
 
 
 @contextlib.contextmanager
 def malloc_tuned(enabled: bool = True) -> Iterator[None]:
     """Keep large allocations on the heap for the duration of the block.
 
+    No block of memory is served by ``mmap`` inside (see the module's notes), so
+    activation buffers are reused from batch to batch whatever their size.
     Re-entrant and thread-safe: the defaults come back when the outermost block ends.
 
     Parameters
@@ -80,7 +96,7 @@ def malloc_tuned(enabled: bool = True) -> Iterator[None]:
         return
     with _lock:
         if _depth == 0:
-            _set(_TUNED_TRIM_THRESHOLD, _TUNED_MMAP_THRESHOLD)
+            _set(_TUNED_TRIM_THRESHOLD, _TUNED_MMAP_THRESHOLD, 0)
         _depth += 1
     try:
         yield
@@ -88,5 +104,5 @@ def malloc_tuned(enabled: bool = True) -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                _set(_GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+                _set(_GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_MMAP_MAX)
                 _libc().malloc_trim(0)

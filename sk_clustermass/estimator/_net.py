@@ -25,7 +25,7 @@ from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 from .._utils import raise_if_signalled
 from ._compile import CompiledModule
 from ._data_protocol import ClusterView
-from ._inference import InputScan
+from ._inference import InputScan, cpu_chunk_size
 from ._loss import penalty
 from ._precision import autocast
 from ._symmetry import combine_outputs, square_symmetries
@@ -150,8 +150,10 @@ class ClusterNet(NeuralNet):
     compile_network : bool
         Run the module's forward pass through :func:`torch.compile`, falling back to
         eager execution (with one :class:`~._compile.CompilationFallbackWarning`) if
-        compilation fails. ``module_`` stays the plain module. (Not skorch's own
-        ``compile``, which would replace ``module_`` by the compiled wrapper.)
+        compilation fails; :meth:`predict_raw` runs a copy compiled with inductor's
+        freezing (:meth:`~._compile.CompiledModule.inference`). ``module_`` stays the
+        plain module. (Not skorch's own ``compile``, which would replace ``module_``
+        by the compiled wrapper.)
     """
 
     def __init__(
@@ -184,6 +186,11 @@ class ClusterNet(NeuralNet):
         if wrapper is None or wrapper.module is not self.module_:
             wrapper = self.compiled_ = CompiledModule(self.module_)
         return wrapper
+
+    def _inference_network(self):
+        """What runs the module in prediction: ``module_``, or its frozen compiled copy."""
+        network = self._network()
+        return network.inference if isinstance(network, CompiledModule) else network
 
     def __getstate__(self) -> dict:
         """skorch's state without the compiled wrapper (rebuilt when next needed)."""
@@ -321,7 +328,8 @@ class ClusterNet(NeuralNet):
         """Network outputs ``(mean, log_std)`` on a dataset, as a float64 array.
 
         A lean inference loop (``torch.inference_mode``, in-order batches from the
-        dataset view, moved to the device one at a time, in the net's precision)
+        dataset view, moved to the device one at a time, in the net's precision; on
+        the CPU run in chunks that stay in the caches, :func:`~._inference.cpu_chunk_size`)
         instead of skorch's generic ``forward``. The outputs stay on the device until
         the last batch: one synchronisation per call.
 
@@ -338,7 +346,7 @@ class ClusterNet(NeuralNet):
             out-of-domain summary in the same pass over the data).
         """
         self.module_.eval()
-        network = self._network()
+        network = self._inference_network()
         outputs, targets = [], []
         precision = autocast(self.precision_in_use, self.device)
         with torch.inference_mode(), precision:
@@ -347,21 +355,34 @@ class ClusterNet(NeuralNet):
                 scalars = [inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)]
                 if EXPOSURE_KEY in inputs:  # only when the network uses the exposure
                     scalars.append(inputs[EXPOSURE_KEY].to(self.device, non_blocking=True))
-                if scan is not None:
-                    scan.update(images, scalars[0])
-                if symmetries:
-                    raw = combine_outputs(
-                        [network(view, *scalars) for view in square_symmetries(images)]
-                    )
-                else:
-                    raw = network(images, *scalars)
-                outputs.append(raw.float())
+                for piece, piece_scalars in self._chunks(images, scalars):
+                    if scan is not None:
+                        scan.update(piece, piece_scalars[0])
+                    if symmetries:
+                        raw = combine_outputs([network(view, *piece_scalars)
+                                               for view in square_symmetries(piece)])
+                    else:
+                        raw = network(piece, *piece_scalars)
+                    outputs.append(raw.float())
                 if return_target:
                     targets.append(target.float())
         raw = torch.cat(outputs).cpu().numpy().astype(np.float64) if outputs else np.empty((0, 2))
         if return_target:
             return raw, torch.cat(targets).cpu().numpy().astype(np.float64)
         return raw
+
+    def _chunks(self, images: torch.Tensor, scalars: list[torch.Tensor]):
+        """The batch in the chunks the network runs on: equal chunks of at most
+        :func:`cpu_chunk_size` clusters on the CPU, the whole batch elsewhere."""
+        n_chunks = 1
+        if images.device.type == "cpu" and len(images) > 0:
+            n_chunks = -(-len(images) // cpu_chunk_size(tuple(images.shape), self.module_))
+        if n_chunks == 1:
+            yield images, scalars
+            return
+        pieces = [torch.tensor_split(values, n_chunks) for values in (images, *scalars)]
+        for piece, *piece_scalars in zip(*pieces):
+            yield piece, piece_scalars
 
     def predict(self, X) -> np.ndarray:
         """The predicted mean, in the standardised target units of training.

@@ -12,7 +12,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._utils import BandSummary, IntervalMixin, malloc_tuned, sigterm_as_keyboard_interrupt
+from .._utils import (
+    BandSummary,
+    IntervalMixin,
+    malloc_tuned,
+    sigterm_as_keyboard_interrupt,
+    torch_threads,
+)
 from ._callback_params import PREFIX, callback_params, set_callback_params
 from ._checkpoint import (
     TrainingCheckpoint,
@@ -106,6 +112,8 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         The device actually used.
     precision_ : str
         The precision actually used, 'fp32' or 'bf16'.
+    n_threads_ : int
+        The torch threads ``fit`` ran with (``n_threads``, or torch's count).
     band_total_range_ : ndarray of shape (n_bands, 2)
         Smallest and largest per-cluster total of each band seen in ``fit`` (in the
         images' units after preprocessing); ``predict`` warns with
@@ -403,7 +411,6 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         self.band_total_range_, self.redshift_range_ = domain_ranges(summary, source.redshift)
         self.total_range_, self.exposure_range_, self.n_flat_seen_ = count_ranges(
             summary, source.exposure)
-        self.n_threads_ = torch.get_num_threads()
         generator = torch.Generator().manual_seed(int(seeds[1]))
         checkpoint, state = self._checkpoint(generator, source.fingerprint_arrays())
 
@@ -414,6 +421,7 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
                 "exposure_mean", "exposure_scale") if key in warm[0]})
         diverged = None
         with (torch.random.fork_rng(devices=[]), malloc_tuned(self.malloc_tuning),
+              torch_threads(self.n_threads) as self.n_threads_,
               sigterm_as_keyboard_interrupt()):
             torch.manual_seed(int(seeds[0]))
             self.net_ = self._build_net(module_params, generator, valid, checkpoint, source)
@@ -603,7 +611,7 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
         source = prediction_source(X, use_exposure=self._uses_exposure())
         self._check_image_shape(*source.image_shape)
         scan = InputScan(on_non_finite=source.check_pixels)
-        with malloc_tuned(self.malloc_tuning):
+        with malloc_tuned(self.malloc_tuning), torch_threads(self.n_threads):
             raw = self.net_.predict_raw(
                 source.view(), symmetries=self.test_time_augmentation, scan=scan
             )
