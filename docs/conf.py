@@ -62,6 +62,9 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip"]
 templates_path: list[str] = []
 default_role = "literal"  # `x` in reST docstrings is code, as in Markdown
+# Curly quotes and ellipses, but never "--" to a dash: option names in prose and in the
+# command-line reference (``--n-jobs``) must copy as typed.
+smartquotes_action = "qe"
 
 # MyST: $math$, ::: fences, definition lists, anchors for ## and ### headings.
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
@@ -331,6 +334,67 @@ def _api_reference() -> str:
     return "\n\n".join(sections)
 
 
+# ---------------------------------------------------------------------- docutils errors
+def _report_nested_messages(app) -> None:
+    """Send the docutils messages of text that extensions parse on their own to Sphinx.
+
+    ``-W`` fails the build on every message Sphinx hears of. sphinx-argparse parses each
+    help text and epilog of the command line in a docutils document of its own, whose
+    reporter printed ``(ERROR/3) Unexpected indentation`` on stderr and went on: the
+    build passed. Every document made that way now reports through Sphinx's logger, so
+    each of its messages is a warning (an error under ``-W``), located on the page that
+    was being read.
+    """
+    import docutils.utils
+    from sphinx.util.docutils import LoggingReporter
+
+    made = docutils.utils.new_reporter
+    if getattr(made, "reports_to_sphinx", False):
+        return
+
+    def new_reporter(source_path, settings):
+        reporter = made(source_path, settings)
+        if settings.warning_stream is not None:  # someone asked for a stream of their own
+            return reporter
+        docname = getattr(app.env, "docname", "") if app.env is not None else ""
+        where = source_path or f"{docname or '?'} (text parsed by an extension)"
+        return LoggingReporter(str(where), reporter.report_level, reporter.halt_level,
+                               reporter.debug_flag, reporter.error_handler)
+
+    new_reporter.reports_to_sphinx = True  # type: ignore[attr-defined]
+    docutils.utils.new_reporter = new_reporter
+
+
+def _no_problematic_markup(app, doctree) -> None:
+    """A warning for every piece of markup docutils could not read, left on the page.
+
+    Such markup shows as red "problematic" text (an unclosed ``*`` or backquote); the
+    message that made it may have gone elsewhere, the red text stays.
+    """
+    from docutils import nodes
+
+    for node in doctree.findall(nodes.problematic):
+        _LOGGER.warning("docutils could not read the markup %r; fix the source text",
+                        node.astext(), location=node)
+
+
+def _cli_code_language(app, doctree) -> None:
+    """The command-line reference's example blocks are shell code; the rest plain text.
+
+    sphinx-argparse makes them from the epilogs' reST literal blocks, which name no
+    language (Sphinx would guess Python).
+    """
+    from docutils import nodes
+
+    if app.env.docname != "cli":
+        return
+    for block in doctree.findall(nodes.literal_block):
+        if "language" not in block:
+            text = block.astext()
+            shell = text.startswith("sk-clustermass ") and "[-h]" not in text
+            block["language"] = "bash" if shell else "text"
+
+
 # ---------------------------------------------------------------------- hooks
 def _fill_generated_pages(app, docname: str, source: list[str]) -> None:
     if docname == root_doc:
@@ -370,6 +434,9 @@ def _always_reread(app, env, added, changed, removed) -> list[str]:
 
 def setup(app) -> dict[str, Any]:
     app.connect("builder-inited", _write_api_pages)
+    app.connect("builder-inited", _report_nested_messages)
+    app.connect("doctree-read", _no_problematic_markup)
+    app.connect("doctree-read", _cli_code_language)
     app.connect("source-read", _fill_generated_pages)
     app.connect("env-get-outdated", _always_reread)
     app.connect("autodoc-skip-member", _skip_member)
