@@ -339,30 +339,40 @@ def _report_nested_messages(app) -> None:
     """Send the docutils messages of text that extensions parse on their own to Sphinx.
 
     ``-W`` fails the build on every message Sphinx hears of. sphinx-argparse parses each
-    help text and epilog of the command line in a docutils document of its own, whose
-    reporter printed ``(ERROR/3) Unexpected indentation`` on stderr and went on: the
-    build passed. Every document made that way now reports through Sphinx's logger, so
-    each of its messages is a warning (an error under ``-W``), located on the page that
-    was being read.
+    help text and epilog of the command line in a docutils document of its own (and
+    autosummary each summary line), whose reporter printed ``(ERROR/3) Unexpected
+    indentation`` on stderr and went on: the build passed. Every document made that way
+    now reports through Sphinx's logger, so each of its messages is a warning (an error
+    under ``-W``), located on the page being read.
     """
     import docutils.utils
+    import sphinx.util.docutils
     from sphinx.util.docutils import LoggingReporter
 
     made = docutils.utils.new_reporter
     if getattr(made, "reports_to_sphinx", False):
         return
 
+    class _Reporter(LoggingReporter):
+        """Names the page being read where the parsed text has no source of its own."""
+
+        def system_message(self, level, message, *children, **kwargs):
+            if not (kwargs.get("source") or self.source) and "base_node" not in kwargs:
+                docname = getattr(app.env, "docname", "") or "?"
+                kwargs["source"] = f"{docname} (text parsed by an extension)"
+            return super().system_message(level, message, *children, **kwargs)
+
     def new_reporter(source_path, settings):
         reporter = made(source_path, settings)
         if settings.warning_stream is not None:  # someone asked for a stream of their own
             return reporter
-        docname = getattr(app.env, "docname", "") if app.env is not None else ""
-        where = source_path or f"{docname or '?'} (text parsed by an extension)"
-        return LoggingReporter(str(where), reporter.report_level, reporter.halt_level,
-                               reporter.debug_flag, reporter.error_handler)
+        return _Reporter(source_path, reporter.report_level, reporter.halt_level,
+                         reporter.debug_flag, reporter.error_handler)
 
     new_reporter.reports_to_sphinx = True  # type: ignore[attr-defined]
     docutils.utils.new_reporter = new_reporter
+    # Sphinx's new_document() reuses the reporter of the first document it made
+    vars(sphinx.util.docutils).pop("__document_cache__", None)
 
 
 def _no_problematic_markup(app, doctree) -> None:
@@ -428,8 +438,11 @@ def _skip_member(app, what: str, name: str, obj: Any, skip: bool, options: Any) 
 
 
 def _always_reread(app, env, added, changed, removed) -> list[str]:
-    """The generated pages depend on other files: read them on every build."""
-    return [name for name in (root_doc, "api", "estimator") if name in env.found_docs]
+    """The generated pages depend on other files: read them on every build.
+
+    ``cli`` is made from the command line's parser, whose source Sphinx does not track.
+    """
+    return [name for name in (root_doc, "api", "estimator", "cli") if name in env.found_docs]
 
 
 def setup(app) -> dict[str, Any]:
