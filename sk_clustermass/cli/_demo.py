@@ -30,13 +30,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..estimator import demo_parameters
 from ._common import CLIError, Console, build_pipeline, check_device
+
+if TYPE_CHECKING:  # the parser reads this module's defaults without pandas
+    import pandas as pd
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_SAMPLES", "QUICK", "run_demo"]
 
@@ -116,6 +118,8 @@ def _fit_models(X_train, y_train, network: dict[str, Any], console: Console, tim
 
 
 def _predictions_table(ids, redshift, y, predictions) -> pd.DataFrame:
+    import pandas as pd
+
     columns: dict[str, Any] = {"id": ids, "redshift": redshift, "true": y}
     for method, (mean, std) in predictions.items():
         key = method.split()[0].lower().replace("-", "_")
