@@ -96,4 +96,4 @@ def test_report_shows_the_warnings_and_wide_tables_scroll_without_wrapping(clust
                               tables=[comparison_table(paired)]))
     assert '<p class="warning">under-trained &amp; more</p>' in page
     assert page.count('<div class="table-scroll"><table') == 2
-    assert "white-space: nowrap" in page and "overflow-x: auto" in page
+    assert "td { white-space: nowrap; }" in page and "overflow-x: auto" in page

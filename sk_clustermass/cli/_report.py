@@ -46,7 +46,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica,
        Arial, sans-serif; color: var(--ink); background: #fff; }
-main { max-width: 1100px; margin: 0 auto; padding: 2rem 1.5rem 3rem; }
+main { max-width: 1200px; margin: 0 auto; padding: 2rem 1.5rem 3rem; }
 h1 { font-size: 1.9rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.35rem; margin: 2.2rem 0 .6rem; padding-bottom: .3rem;
      border-bottom: 1px solid var(--line); }
@@ -57,9 +57,9 @@ nav a { margin-right: 1rem; white-space: nowrap; }
 a { color: var(--accent); }
 .table-scroll { overflow-x: auto; margin: .8rem 0; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: .45rem .8rem; border-bottom: 1px solid var(--line); text-align: right;
-         white-space: nowrap; }
-th { background: var(--soft); font-weight: 600; }
+th, td { padding: .45rem .7rem; border-bottom: 1px solid var(--line); text-align: right; }
+td { white-space: nowrap; }  /* numbers never break; headers may, tables scroll sideways */
+th { background: var(--soft); font-weight: 600; vertical-align: bottom; }
 th:first-child, td:first-child { text-align: left; }
 td.best { font-weight: 700; color: #116329; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.2rem; margin: .6rem 0; }
