@@ -7,7 +7,7 @@ prediction can average over the 8 symmetries of an image
 (``test_time_augmentation``). This example tries both switches at the same number of
 epochs and scores every candidate on held-out clusters as well.
 
-**Run time**: about 2 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 2 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 or 30 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

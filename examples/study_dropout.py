@@ -6,7 +6,7 @@ training step, so that the network cannot memorise the training clusters. This
 example tries rates of 0, 0.2 and 0.5. The lab report found 0.228 dex of scatter
 without dropout and 0.204 dex at a rate of 0.2.
 
-**Run time**: about 3 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 3 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

@@ -8,7 +8,7 @@ sweeps 1, 10, 20 and 40 filters (2x2 kernels) and compares the scatter of the
 predicted masses. The lab report this project grew from found the scatter falling up
 to about 80 filters.
 
-**Run time**: about 8 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 8 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

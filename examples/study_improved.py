@@ -7,7 +7,7 @@ likelihood, Adam at 1e-3) and an improved model (40 filters of 3x3, dropout 0.2,
 decaying rate, batches of 16, background subtraction, flips and rotations), each
 cross-validated and scored on held-out clusters (30 epochs).
 
-**Run time**: about 12 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 12 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 30 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

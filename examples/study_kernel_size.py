@@ -7,7 +7,7 @@ extent and the background around it. This example tries 1, 3, 5 and 9 px; kernel
 5 px and more use 'same' padding, because 'valid' padding would shrink the feature
 maps to nothing before the last pooling. The lab report found about 4 px best.
 
-**Run time**: about 6 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 6 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

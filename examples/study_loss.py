@@ -8,7 +8,7 @@ trains the network with both losses and compares their scatter, coverage and
 log-likelihood (the lab report trained with the squared error and did not write its
 section on a likelihood).
 
-**Run time**: about 2 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 2 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

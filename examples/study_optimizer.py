@@ -7,7 +7,7 @@ rate makes the loss spike. This example tries Adam and plain stochastic gradient
 descent (SGD) at 10^-3.96, 10^-2.92 and 10^-2.66, and a rate decaying from 10^-2.66
 to 10^-3 (the lab report's grid).
 
-**Run time**: about 5 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 5 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

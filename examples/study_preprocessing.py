@@ -7,7 +7,7 @@ stretch), smoothed with a Gaussian, summed into soft, medium and hard bands, or 
 the local background subtracted. This example tries each of these steps (a question
 the lab report planned but did not answer).
 
-**Run time**: about 4 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 4 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

@@ -6,7 +6,7 @@ images alone its mass and its distance are partly degenerate. The network can ta
 the cluster's redshift as a second input, beside the images, to its dense layers.
 This example trains it with and without the redshift.
 
-**Run time**: about 2 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 2 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::

@@ -6,7 +6,7 @@ gentler guard against overfitting than dropout. This example tries L1 and L2 on 
 weights and L2 on the layers' outputs, all at 1e-4. The lab report found an L2
 penalty on the weights best, by 0.003 dex.
 
-**Run time**: about 3 minutes on a 2-core laptop CPU for the quick version
+**Run time**: about 3 minutes on 2 CPU cores for the quick version
 (600 simulated clusters, a small grid, 12 epochs), which this script runs. The full
 version, the lab's grid and epochs, is meant for a GPU (hours):
 ``run_study(..., mode="full")``, or from a shell::
