@@ -528,8 +528,8 @@ def _link_dotted_names(app, doctree) -> None:
     if not str(app.env.doc2path(docname)).endswith(".md"):
         return
     for literal in list(doctree.findall(nodes.literal)):
-        if isinstance(literal.parent, addnodes.pending_xref | nodes.reference):
-            continue
+        if isinstance(literal.parent, addnodes.pending_xref | nodes.reference | nodes.title):
+            continue  # already a link, or a heading (no links in the table of contents)
         found = _DOTTED.fullmatch(literal.astext())
         if not found or found.group(1).split(".")[0] not in LINKED_PACKAGES:
             continue
