@@ -51,7 +51,9 @@ bench: $(STAMP)
 pretrained: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(BIN)/python benchmarks/train_pretrained.py
 
-# The HTML site (warnings are errors, no network), then the pages' code as doctests.
+# The HTML site (warnings and docutils errors are errors; links to other projects' docs
+# where the network reaches them, SK_CLUSTERMASS_INTERSPHINX=0 for none), then the pages' code
+# as doctests.
 DOCTEST_PAGES := getting_started conventions estimator persistence pitfalls io own_data
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html

@@ -4,7 +4,13 @@ Build it with ``make docs`` (warnings are errors), or by hand::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-The build never touches the network (no intersphinx, no remote images). Three pages are
+The build needs no network. Links to other projects' documentation (Python, numpy,
+scikit-learn, PyTorch, skorch, astropy, h5py, pandas) come from intersphinx where their
+inventories can be reached: each host is probed once (3 s at most, in parallel), and a
+project whose host does not answer is left out with a note, so an offline build (CI,
+a laptop on a train) passes under ``-W`` with those names as plain text. Set
+``SK_CLUSTERMASS_INTERSPHINX=0`` to skip the probe and link nothing, ``=1`` to link
+every project without probing (a failed download is then an error). Three pages are
 completed here at build time, so that pages and modules added later by anyone appear
 without editing them and never break the warnings-as-errors build:
 
@@ -19,6 +25,15 @@ without editing them and never break the warnings-as-errors build:
   :func:`sk_clustermass.cli.build_parser`.
 * ``estimator``: the table of the regressor's parameters, made from the parameter
   table (:func:`sk_clustermass.estimator.parameter_table_markdown`).
+
+The Markdown pages are also read as they are, on the code host: they name the
+library's objects with plain backquotes (`sk_clustermass.save_model`), which the build
+turns into links (:func:`_link_dotted_names`), and link pages with Markdown links
+(``[Performance](performance.md)``). MyST roles stay only where Markdown has no
+equivalent: links to the gallery's generated pages (``{doc}`auto_examples/...```).
+
+The build fails on any docutils message (``-W --keep-going``), also on those of text
+that extensions parse on their own (:func:`_report_nested_messages`).
 """
 
 from __future__ import annotations
@@ -26,7 +41,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -55,6 +72,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_gallery.gen_gallery",
     "sphinxarg.ext",
+    "sphinx.ext.intersphinx",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -62,6 +80,9 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip"]
 templates_path: list[str] = []
 default_role = "literal"  # `x` in reST docstrings is code, as in Markdown
+# Curly quotes and ellipses, but never "--" to a dash: option names in prose and in the
+# command-line reference (``--n-jobs``) must copy as typed.
+smartquotes_action = "qe"
 
 # MyST: $math$, ::: fences, definition lists, anchors for ## and ### headings.
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
@@ -97,7 +118,59 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_signature": False,
     "run_stale_examples": False,
+    # "Examples using this" on the API pages: every name of the package that an example
+    # uses is recorded (backreferences) and shown by the minigallery directive that
+    # _write_page adds to each page; names in the examples' code link to the API pages.
+    "backreferences_dir": "gen_modules/backreferences",
+    "doc_module": ("sk_clustermass",),
 }
+
+# ---------------------------------------------------------------------- intersphinx
+#: Documentation of the projects whose names appear in ours (types, base classes).
+INTERSPHINX = {
+    "python": "https://docs.python.org/3/",
+    "numpy": "https://numpy.org/doc/stable/",
+    "sklearn": "https://scikit-learn.org/stable/",
+    "torch": "https://docs.pytorch.org/docs/stable/",
+    "skorch": "https://skorch.readthedocs.io/en/stable/",
+    "astropy": "https://docs.astropy.org/en/stable/",
+    "h5py": "https://docs.h5py.org/en/stable/",
+    "pandas": "https://pandas.pydata.org/docs/",
+}
+
+
+def _reachable(urls: list[str], timeout: float = 3.0) -> set[str]:
+    """The URLs whose host accepts a connection on port 443 within ``timeout`` seconds."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    def answers(url: str) -> bool:
+        try:
+            socket.create_connection((urlsplit(url).hostname, 443), timeout=timeout).close()
+        except OSError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=len(urls) or 1) as pool:
+        return {url for url, ok in zip(urls, pool.map(answers, urls)) if ok}
+
+
+def _intersphinx_mapping() -> dict[str, tuple[str, None]]:
+    setting = os.environ.get("SK_CLUSTERMASS_INTERSPHINX", "auto")
+    if setting == "0":
+        return {}
+    urls = list(INTERSPHINX.values())
+    reachable = set(urls) if setting == "1" else _reachable(urls)
+    left_out = [name for name, url in INTERSPHINX.items() if url not in reachable]
+    if left_out:
+        print(f"intersphinx: no network to {', '.join(left_out)}; their names stay plain "
+              "text (SK_CLUSTERMASS_INTERSPHINX=1 to insist)")
+    return {name: (url, None) for name, url in INTERSPHINX.items() if url in reachable}
+
+
+intersphinx_mapping = _intersphinx_mapping()
+intersphinx_timeout = 10
 
 # ---------------------------------------------------------------------- HTML
 html_theme = "furo"
@@ -137,7 +210,8 @@ _PARAMETERS_MARKER = "<!-- parameter-table -->"
 
 def _toctree(found_docs: set[str]) -> str:
     """MyST toctrees of the guide pages that exist, then of the reference pages."""
-    known = set(GUIDE_ORDER) | set(REFERENCE_ORDER) | {root_doc}
+    # sphinx-gallery's table of run times is an orphan page, linked from the gallery
+    known = set(GUIDE_ORDER) | set(REFERENCE_ORDER) | {root_doc, "sg_execution_times"}
     guide = [name for name in GUIDE_ORDER if name in found_docs]
     # Pages added later by anyone: top-level pages and sub-folder index pages.
     extra = sorted(
@@ -250,12 +324,21 @@ def _page_name(module: ModuleType, name: str) -> str:
     return f"{API_PAGES}/{module.__name__}.{name}"
 
 
-def _write_page(srcdir: str, module: ModuleType, name: str) -> None:
-    """``generated/<module>.<name>.rst``: the name's own page, written only if changed."""
+def _write_page(srcdir: str, module: ModuleType, name: str,
+                examples: Sequence[str] = ()) -> None:
+    """``generated/<module>.<name>.rst``: the name's own page, written only if changed.
+
+    The page ends with the gallery's examples that use the name (sphinx-gallery's
+    ``minigallery``); ``examples`` lists their files in a comment, so that the page
+    changes, and is read again, when they do.
+    """
     title = f"{module.__name__}.{name}"
+    used_by = ", ".join(sorted(examples)) or "none"
     text = (
         f"{title}\n{'=' * len(title)}\n\n.. currentmodule:: {module.__name__}\n\n"
         + _entry(module, name)
+        + f"\n.. examples using it: {used_by}\n\n"
+        f".. minigallery:: {title}\n   :add-heading: Examples using this\n"
     )
     path = os.path.join(srcdir, _page_name(module, name) + ".rst")
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -308,13 +391,32 @@ def _api_modules() -> list[tuple[str, str, list[tuple[ModuleType, list[str]]]]]:
     return sections
 
 
+def _backreferences(app) -> dict[str, list[str]]:
+    """Per full name, the example files that use it (written by sphinx-gallery)."""
+    import json
+
+    folder = app.config.sphinx_gallery_conf.get("backreferences_dir") or ""
+    path = os.path.join(app.srcdir, folder, "backreferences_all.json")
+    if not folder or not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        found = json.load(handle)
+    return {name: [entry[0] for entry in entries] for name, entries in found.items()}
+
+
 def _write_api_pages(app) -> None:
-    """One page per public name, before Sphinx looks for the source files."""
+    """One page per public name, before Sphinx looks for the source files.
+
+    Connected after sphinx-gallery's own ``builder-inited`` handler, which runs the
+    examples and records which names each uses.
+    """
+    used = _backreferences(app)
     for _, _, parts in _api_modules():
         for module, names in parts:
             for name in names:
                 if not inspect.ismodule(getattr(module, name)):
-                    _write_page(app.srcdir, module, name)
+                    _write_page(app.srcdir, module, name,
+                                used.get(f"{module.__name__}.{name}", ()))
 
 
 def _api_reference() -> str:
@@ -329,6 +431,113 @@ def _api_reference() -> str:
         heading = f"{title}: ``{module_name}``"
         sections.append(f"{heading}\n{'-' * len(heading)}\n\n{body}")
     return "\n\n".join(sections)
+
+
+# ---------------------------------------------------------------------- docutils errors
+def _report_nested_messages(app) -> None:
+    """Send the docutils messages of text that extensions parse on their own to Sphinx.
+
+    ``-W`` fails the build on every message Sphinx hears of. sphinx-argparse parses each
+    help text and epilog of the command line in a docutils document of its own (and
+    autosummary each summary line), whose reporter printed ``(ERROR/3) Unexpected
+    indentation`` on stderr and went on: the build passed. Every document made that way
+    now reports through Sphinx's logger, so each of its messages is a warning (an error
+    under ``-W``), located on the page being read.
+    """
+    import docutils.utils
+    import sphinx.util.docutils
+    from sphinx.util.docutils import LoggingReporter
+
+    made = docutils.utils.new_reporter
+    if getattr(made, "reports_to_sphinx", False):
+        return
+
+    class _Reporter(LoggingReporter):
+        """Names the page being read where the parsed text has no source of its own."""
+
+        def system_message(self, level, message, *children, **kwargs):
+            if not (kwargs.get("source") or self.source) and "base_node" not in kwargs:
+                docname = getattr(app.env, "docname", "") or "?"
+                kwargs["source"] = f"{docname} (text parsed by an extension)"
+            return super().system_message(level, message, *children, **kwargs)
+
+    def new_reporter(source_path, settings):
+        reporter = made(source_path, settings)
+        if settings.warning_stream is not None:  # someone asked for a stream of their own
+            return reporter
+        return _Reporter(source_path, reporter.report_level, reporter.halt_level,
+                         reporter.debug_flag, reporter.error_handler)
+
+    new_reporter.reports_to_sphinx = True  # type: ignore[attr-defined]
+    docutils.utils.new_reporter = new_reporter
+    # Sphinx's new_document() reuses the reporter of the first document it made
+    vars(sphinx.util.docutils).pop("__document_cache__", None)
+
+
+def _no_problematic_markup(app, doctree) -> None:
+    """A warning for every piece of markup docutils could not read, left on the page.
+
+    Such markup shows as red "problematic" text (an unclosed ``*`` or backquote); the
+    message that made it may have gone elsewhere, the red text stays.
+    """
+    from docutils import nodes
+
+    for node in doctree.findall(nodes.problematic):
+        _LOGGER.warning("docutils could not read the markup %r; fix the source text",
+                        node.astext(), location=node)
+
+
+def _cli_code_language(app, doctree) -> None:
+    """The command-line reference's example blocks are shell code; the rest plain text.
+
+    sphinx-argparse makes them from the epilogs' reST literal blocks, which name no
+    language (Sphinx would guess Python).
+    """
+    from docutils import nodes
+
+    if app.env.docname != "cli":
+        return
+    for block in doctree.findall(nodes.literal_block):
+        if "language" not in block:
+            text = block.astext()
+            shell = text.startswith("sk-clustermass ") and "[-h]" not in text
+            block["language"] = "bash" if shell else "text"
+
+
+# ---------------------------------------------------------------------- Markdown links
+#: Packages whose dotted names, written as inline code in the Markdown pages, link to
+#: their documentation: ours, and those intersphinx knows.
+LINKED_PACKAGES = ("sk_clustermass", "numpy", "sklearn", "torch", "skorch", "astropy",
+                   "h5py", "pandas")
+_DOTTED = re.compile(r"~?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?:\(\))?")
+
+
+def _link_dotted_names(app, doctree) -> None:
+    """Inline code such as `sk_clustermass.save_model` links to its API page.
+
+    The guide pages are Markdown that also reads well as plain text on a code host,
+    so they name the library's objects with plain backquotes instead of MyST roles
+    (``{func}`...``, shown raw there). This turns every such name of
+    :data:`LINKED_PACKAGES` into a cross-reference; one that resolves nowhere stays
+    code, without a warning.
+    """
+    from docutils import nodes
+    from sphinx import addnodes
+
+    docname = app.env.docname
+    if not str(app.env.doc2path(docname)).endswith(".md"):
+        return
+    for literal in list(doctree.findall(nodes.literal)):
+        if isinstance(literal.parent, addnodes.pending_xref | nodes.reference | nodes.title):
+            continue  # already a link, or a heading (no links in the table of contents)
+        found = _DOTTED.fullmatch(literal.astext())
+        if not found or found.group(1).split(".")[0] not in LINKED_PACKAGES:
+            continue
+        xref = addnodes.pending_xref("", refdomain="py", reftype="obj",
+                                     reftarget=found.group(1), refexplicit=True,
+                                     refwarn=False, refdoc=docname)
+        literal.replace_self(xref)
+        xref += literal
 
 
 # ---------------------------------------------------------------------- hooks
@@ -364,12 +573,19 @@ def _skip_member(app, what: str, name: str, obj: Any, skip: bool, options: Any) 
 
 
 def _always_reread(app, env, added, changed, removed) -> list[str]:
-    """The generated pages depend on other files: read them on every build."""
-    return [name for name in (root_doc, "api", "estimator") if name in env.found_docs]
+    """The generated pages depend on other files: read them on every build.
+
+    ``cli`` is made from the command line's parser, whose source Sphinx does not track.
+    """
+    return [name for name in (root_doc, "api", "estimator", "cli") if name in env.found_docs]
 
 
 def setup(app) -> dict[str, Any]:
     app.connect("builder-inited", _write_api_pages)
+    app.connect("builder-inited", _report_nested_messages)
+    app.connect("doctree-read", _no_problematic_markup)
+    app.connect("doctree-read", _cli_code_language)
+    app.connect("doctree-read", _link_dotted_names)
     app.connect("source-read", _fill_generated_pages)
     app.connect("env-get-outdated", _always_reread)
     app.connect("autodoc-skip-member", _skip_member)

@@ -56,6 +56,8 @@ from sk_clustermass.datasets import make_clusters
 from sk_clustermass.distributed import TorchThreads, dask_backend
 from sk_clustermass.preprocessing import LogStretch
 
+# sphinx_gallery_thumbnail_path = "_static/gallery/distributed_sweep.png"
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -21,7 +21,7 @@ from sk_clustermass.datasets import make_clusters
 from sk_clustermass.models import export_onnx
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 
-X, y = make_clusters(n_samples=300, survey="efeds", random_state=3)
+X, y = make_clusters(n_samples=300, survey="efeds_lab", random_state=3)
 pipe = make_pipeline(LogStretch(), BandNormalizer(), ClusterMassRegressor(
     n_filters=4, kernel_size=3, conv_layers=(1,), dense_layers=(16,), max_epochs=3,
     patience=None, random_state=0)).fit(X, y)

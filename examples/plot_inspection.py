@@ -20,7 +20,7 @@ from sk_clustermass.inspection import group_permutation_importance, saliency_map
 from sk_clustermass.plotting import plot_group_importance, plot_saliency
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 
-X, y = make_clusters(n_samples=500, survey="efeds", random_state=0)
+X, y = make_clusters(n_samples=500, survey="efeds_lab", random_state=0)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
 network = ClusterMassRegressor(n_filters=8, kernel_size=3, conv_layers=(1, 1),
                                dense_layers=(32,), max_epochs=6, patience=None,

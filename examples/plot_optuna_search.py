@@ -19,7 +19,7 @@ from sk_clustermass.datasets import make_clusters
 from sk_clustermass.metrics import nll_scorer
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 
-X, y = make_clusters(n_samples=400, survey="efeds", random_state=2)
+X, y = make_clusters(n_samples=400, survey="efeds_lab", random_state=2)
 X_train, X_valid, y_train, y_valid = train_test_split(X, y, test_size=0.3, random_state=0)
 base = make_pipeline(LogStretch(), BandNormalizer(), ClusterMassRegressor(
     kernel_size=3, conv_layers=(1,), dense_layers=(32,), max_epochs=4, patience=None,

@@ -25,7 +25,7 @@ from torch.utils.tensorboard import SummaryWriter
 from sk_clustermass import ClusterMassRegressor, load_model, save_model
 from sk_clustermass.datasets import make_clusters
 
-X, y = make_clusters(n_samples=300, survey="efeds", random_state=1)
+X, y = make_clusters(n_samples=300, survey="efeds_lab", random_state=1)
 logdir = Path(tempfile.mkdtemp()) / "run-1"
 callbacks = [
     ("valid_r2", EpochScoring("r2", lower_is_better=False, name="valid_r2")),

@@ -20,7 +20,9 @@ from sk_clustermass.datasets import make_clusters
 from sk_clustermass.metrics import interval_coverage, scatter_dex
 from sk_clustermass.preprocessing import BandNormalizer, LogStretch
 
-X, y = make_clusters(n_samples=1200, survey="efeds", random_state=0)  # 10 bands x 50 x 50
+# sphinx_gallery_thumbnail_path = "_static/gallery/quickstart.png"
+
+X, y = make_clusters(n_samples=1200, survey="efeds_lab", random_state=0)  # 10 bands x 50 x 50
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
 
 network = ClusterMassRegressor(kernel_size=3, conv_layers=(1, 2), dense_layers=(128, 64),

@@ -1,11 +1,11 @@
-"""Run every study of the seed lab report, one after the other, on one simulated data set
-======================================================================================
+"""Run every study, one after the other, on one set of simulated clusters
+======================================================================
 
 Simulates the clusters once, runs each study with :func:`sk_clustermass.studies.run_study`
 into ``<out>/<study>/`` and writes ``<out>/all_studies.csv`` (one row per candidate of
 every study) and ``<out>/best.csv`` (one row per study: the best candidate, its
 cross-validated and held-out scatter, the coverage and the wall time). Interrupted?
-Run the same command again: finished fits are loaded from their checkpoints.
+Run the same command again: finished fits are loaded from their checkpoints::
 
     python examples/run_all_studies.py                          # quick: about 1.5 h on 2 CPU cores
     python examples/run_all_studies.py --studies loss redshift
@@ -73,6 +73,8 @@ SKIES = {
                {**FRESH_CURRENT_DATA, "simulation": SECOND_SKY_DATA["simulation"]},
                list(SECOND_SKY_STUDIES)),
 }
+
+# sphinx_gallery_thumbnail_path = "_static/gallery/run_all_studies.png"
 
 
 def parse_study_options(parser, argv=None):

@@ -1,16 +1,21 @@
-"""Do flips and rotations help?
-============================
+"""Do flips and rotations of the training images help?
+===================================================
 
-Not in the seed lab's report: a cluster image has no preferred orientation, so every
-flip and 90-degree rotation of a training cluster is another valid example
-(``augment``), and the prediction can average over the 8 symmetries of an image
-(``test_time_augmentation``). The quick version tries both switches at the same number
-of epochs and scores every candidate on held-out clusters as well.
+A cluster image has no preferred orientation, so every flip and 90-degree
+rotation of a training cluster is another valid example (``augment``), and a
+prediction can average over the 8 symmetries of an image
+(``test_time_augmentation``). This example tries both switches at the same number of
+epochs and scores every candidate on held-out clusters as well.
 
-The quick version takes minutes on a 2-core CPU. The full one, with the report's grid
-and epochs, is meant for a GPU: ``run_study(..., mode="full")``, or from a shell::
+**Run time**: about 2 minutes on 2 CPU cores for the quick version
+(600 simulated clusters, a small grid, 12 or 30 epochs), which this script runs. The full
+version, the lab's grid and epochs, is meant for a GPU (hours):
+``run_study(..., mode="full")``, or from a shell::
 
     sk-clustermass study augmentation --mode full --device cuda
+
+The script needs only the ``sk_clustermass`` package: download
+it below and run ``python study_augmentation.py``.
 """
 
 import matplotlib.pyplot as plt
@@ -19,11 +24,13 @@ import pandas as pd
 from sk_clustermass.datasets import make_clusters
 from sk_clustermass.studies import STUDIES, run_study
 
+# sphinx_gallery_thumbnail_path = "_static/gallery/study_augmentation.png"
+
 # %%
 # Simulate 600 clusters at the depth of eFEDS: photon counts in 10 energy bands of
 # 50 x 50 pixels and the redshift of each cluster in ``X``, the true masses
 # ``log10(M500c / Msun)`` in ``y``.
-X, y = make_clusters(n_samples=600, survey="efeds", random_state=0)
+X, y = make_clusters(n_samples=600, survey="efeds_lab", random_state=0)
 
 # %%
 # Run the quick version: each candidate is cross-validated (2 folds) on 75% of the
@@ -35,7 +42,7 @@ print(result.table[columns].to_string(index=False, float_format="{:.3f}".format)
 best = result.summary["held_out"]
 print(f"\nbest: {result.summary['best_label']}, held-out scatter "
       f"{best['scatter_dex']:.3f} dex, 68% coverage {best['coverage_68']:.2f}")
-print(f"seed's finding: {STUDIES['augmentation'].seed_finding}")
+print(f"the lab report's finding: {STUDIES['augmentation'].seed_finding}")
 
 # %%
 # Every candidate was also refitted on the training clusters and scored on the held-out
@@ -53,3 +60,26 @@ fig, ax = plt.subplots(figsize=(12, 4))
 ax.imshow(plt.imread(result.files["overview"]))
 ax.set_axis_off()
 plt.show()
+
+# %%
+# What running it gives
+# ---------------------
+# One run of this script drew the figure below (the quick results of :doc:`/studies`).
+# With 450 training clusters and 12 epochs, the differences between candidates are
+# mostly within the noise of training: the quick version shows how a study runs, not
+# the answer.
+#
+# .. image:: /_static/studies/augmentation.png
+#    :alt: quick-mode figure of the augmentation study
+#
+# The answer
+# ----------
+# At 12 epochs augmentation buys nothing (on 1000 fresh clusters the scatter goes from
+# 0.260 to 0.258 dex). At 30 epochs it does make training robust to early stopping on
+# a small validation split, which was worth 0.04 dex; its direct effect on the scatter
+# is about 0.005 dex. Averaging over the 8 symmetries at prediction changes the
+# scatter by 0.002 dex or less and costs 8 times the prediction time. Details in the
+# section "Augmentation: what it buys at equal epochs" of :doc:`/studies`.
+#
+# .. image:: /_static/studies/augmentation_30ep.png
+#    :alt: augmentation study

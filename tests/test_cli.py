@@ -171,7 +171,8 @@ def test_demo_quick_writes_the_report(tmp_path):
     assert result.stdout == "" and result.stderr == ""  # --quiet
     folder = tmp_path / "report"
     summary = pd.read_csv(folder / "summary.csv", index_col="method")
-    assert list(summary.index) == ["CNN", "count-rate relation", "luminosity relation"]
+    assert list(summary.index) == ["CNN", "boosted trees", "count-rate relation",
+                                   "luminosity relation"]
     values = summary[["scatter_dex", "sigma_lnM", "bias_dex", "coverage_68"]].to_numpy()
     assert np.isfinite(values).all()
     predictions = pd.read_csv(folder / "predictions.csv")
@@ -183,6 +184,14 @@ def test_demo_quick_writes_the_report(tmp_path):
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert "count-rate relation" in page and 'src="gallery.png"' in page
     assert "Per bin of true log10 M500c" in page
+    # the headline carries the paired-bootstrap interval; the table and its CSV too
+    assert "95% interval" in page and "the same resample for both methods" in page
+    assert "Paired comparison with the CNN" in page
+    paired = pd.read_csv(folder / "paired_comparison.csv", index_col="method")
+    assert list(paired.index) == list(summary.index)
+    assert (paired["scatter_low"] <= paired["scatter_high"]).all()
+    # two epochs of the quick network: used all of them with the loss still falling
+    assert 'class="warning">Training used all 2 epochs' in page
     binned = pd.read_csv(folder / "binned_predicted_mass.csv")
     assert set(binned["method"]) == set(summary.index)
     # the baselines give each cluster its own width (intrinsic + Poisson)

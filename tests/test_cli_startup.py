@@ -1,4 +1,4 @@
-"""The command line starts without PyTorch: ``--version`` and ``--help`` answer at once,
+"""The command line starts without PyTorch (or pandas): ``--version`` and ``--help`` answer at once,
 and ``import sk_clustermass`` loads the estimators only when they are first used."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 import sk_clustermass
 
-HEAVY = ("torch", "skorch", "sklearn")
+HEAVY = ("torch", "skorch", "sklearn", "pandas")
 
 RUNNER = """
 import json, sys

@@ -297,7 +297,7 @@ def test_example_script_runs_in_quick_mode(script, tmp_path, monkeypatch, capsys
                         lambda *args, **options: run(*args, **options, max_epochs=1, verbose=0))
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(EXAMPLES / script), run_name="__main__")
-    assert "seed's finding" in capsys.readouterr().out
+    assert "the lab report's finding" in capsys.readouterr().out
     name = script.removeprefix("study_").removesuffix(".py")
     for output in ("cv_results.csv", "summary.json", "overview.png", "scatter.png"):
         assert (tmp_path / "study_results" / name / output).is_file(), output

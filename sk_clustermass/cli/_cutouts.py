@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ._common import CLIError, Console
 from ._outputs import output_file
+
+if TYPE_CHECKING:  # the parser is built without pandas (--help, --version)
+    import pandas as pd
 
 __all__ = ["add_cutouts_arguments", "run_cutouts"]
 

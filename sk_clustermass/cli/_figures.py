@@ -87,8 +87,8 @@ def predicted_vs_true_figure(y: np.ndarray, predictions: Predictions, folder: Pa
     name = _save(fig, folder, "predicted_vs_true.png")
     caption = (
         "Predicted against true log10(M500c/Msun) for the held-out clusters, with the "
-        "predicted 1-sigma widths as error bars (the scaling relations give every "
-        "cluster the same width) and the 1:1 line."
+        "predicted 1-sigma widths as error bars (every method gives each cluster its own "
+        "width) and the 1:1 line."
     )
     return ReportFigure(name, "Predicted vs true mass", caption)
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._utils import atomic_path
 from ._common import CLIError, Console, check_device, load_any_model
@@ -141,6 +140,8 @@ def write_predictions(path: Path, kind: str, predictions: dict[str, Any], datase
 
     if kind == "csv":
         columns = ("id", "redshift", "true", "mean", "std")
+        import pandas as pd  # not at import: --help and --version answer without it
+
         frame = pd.DataFrame({key: predictions[key] for key in columns if key in predictions})
         with atomic_path(path) as temporary:
             frame.to_csv(temporary, index=False, float_format="%.6g")

@@ -46,7 +46,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica,
        Arial, sans-serif; color: var(--ink); background: #fff; }
-main { max-width: 1100px; margin: 0 auto; padding: 2rem 1.5rem 3rem; }
+main { max-width: 1200px; margin: 0 auto; padding: 2rem 1.5rem 3rem; }
 h1 { font-size: 1.9rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.35rem; margin: 2.2rem 0 .6rem; padding-bottom: .3rem;
      border-bottom: 1px solid var(--line); }
@@ -55,9 +55,11 @@ p { margin: .5rem 0; }
 nav { margin: 1rem 0 0; font-size: .95rem; }
 nav a { margin-right: 1rem; white-space: nowrap; }
 a { color: var(--accent); }
-table { border-collapse: collapse; margin: .8rem 0; font-variant-numeric: tabular-nums; }
-th, td { padding: .45rem .8rem; border-bottom: 1px solid var(--line); text-align: right; }
-th { background: var(--soft); font-weight: 600; }
+.table-scroll { overflow-x: auto; margin: .8rem 0; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: .45rem .7rem; border-bottom: 1px solid var(--line); text-align: right; }
+td { white-space: nowrap; }  /* numbers never break; headers may, tables scroll sideways */
+th { background: var(--soft); font-weight: 600; vertical-align: bottom; }
 th:first-child, td:first-child { text-align: left; }
 td.best { font-weight: 700; color: #116329; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.2rem; margin: .6rem 0; }
@@ -73,6 +75,8 @@ ul.files li { margin: .2rem 0; }
 .note { color: var(--muted); font-size: .95rem; }
 .highlight { font-size: 1.1rem; border-left: 4px solid #116329; background: #f0f8f2;
              padding: .6rem .9rem; margin: .8rem 0; }
+.warning { border-left: 4px solid #9a6700; background: #fff8c5; padding: .6rem .9rem;
+           margin: .8rem 0; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 """
 
@@ -133,6 +137,8 @@ class Report:
         Output of :func:`sk_clustermass.metrics.summary_table`: one row per method.
     highlight : str
         The main result in one sentence, shown above the table.
+    warnings : list of str
+        Caveats of the run (e.g. under-trained network), shown under the main result.
     summary_note : str
         Paragraph under the table.
     tables : list of ReportTable
@@ -151,6 +157,7 @@ class Report:
     intro: str = ""
     summary: pd.DataFrame | None = None
     highlight: str = ""
+    warnings: Sequence[str] = ()
     summary_note: str = ""
     tables: Sequence[ReportTable] = ()
     figures: list[ReportFigure] = field(default_factory=list)
@@ -202,8 +209,8 @@ def _table_html(table: pd.DataFrame) -> str:
         )
         rows.append(f"<tr><td>{escape(str(name))}</td>{cells}</tr>")
     return (
-        '<table class="metrics">\n<thead><tr><th>method</th>'
-        f"{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+        '<div class="table-scroll"><table class="metrics">\n<thead><tr><th>method</th>'
+        f"{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table></div>"
     )
 
 
@@ -215,7 +222,8 @@ def _plain_table_html(item: ReportTable) -> str:
     )
     note = f'<p class="note">{escape(item.note)}</p>' if item.note else ""
     return (f'<section id="{escape(item.anchor, quote=True)}">\n<h2>{escape(item.title)}</h2>\n'
-            f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
+            f'<div class="table-scroll"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+            f"{rows}\n</tbody>\n</table></div>"
             f"\n{note}\n</section>")
 
 
@@ -280,6 +288,7 @@ def render_html(report: Report, *, generated: str | None = None) -> str:
         parts.append('<section id="summary">\n<h2>Summary on held-out clusters</h2>')
         if report.highlight:
             parts.append(f'<p class="highlight">{escape(report.highlight)}</p>')
+        parts += [f'<p class="warning">{escape(text)}</p>' for text in report.warnings]
         parts.append(_table_html(report.summary))
         if report.summary_note:
             parts.append(f'<p class="note">{escape(report.summary_note)}</p>')
