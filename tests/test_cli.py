@@ -184,6 +184,7 @@ def test_demo_quick_writes_the_report(tmp_path):
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert "count-rate relation" in page and 'src="gallery.png"' in page
     assert "Per bin of true log10 M500c" in page
+    assert "prior=&#x27;training&#x27;" in page or "prior='training'" in page  # issue 26
     # the headline carries the paired-bootstrap interval; the table and its CSV too
     assert "95% interval" in page and "the same resample for both methods" in page
     assert "Paired comparison with the CNN" in page

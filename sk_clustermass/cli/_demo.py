@@ -260,7 +260,10 @@ def _report(outcome: _Outcome, figures: list, timer: _Timer):
             "true masses within ±1 predicted sigma (ideal 0.68), 95% coverage within ±1.96 "
             "sigma (ideal 0.95); pull std: standard deviation of (true - mean) / sigma "
             "(ideal 1); NLL: mean Gaussian negative log-likelihood. Best value per column "
-            "in green.")
+            "in green. The CNN's masses are posterior means under the training "
+            "population (prior='training'): they shrink towards its typical mass; "
+            "prior='flat' gives estimates for fitting scaling relations (see "
+            "docs/uncertainties.md, 'The prior, made explicit').")
     files = [("summary.csv", "the summary table"),
              ("paired_comparison.csv", "scatter of every method and its difference to "
                                        "the CNN's, with paired-bootstrap intervals"),
