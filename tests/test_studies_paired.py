@@ -327,3 +327,31 @@ def test_corrected_interval_is_wider_and_a_real_effect_survives():
     assert page.loc["better", "verdict_corrected"] == "better"
     assert page.loc["same", "verdict_corrected"] == "too small to call"
     assert np.isnan(page.loc["ref", "p_holm"])
+
+
+def test_an_interrupted_fit_is_not_saved_as_a_finished_run(tmp_path, monkeypatch):
+    """Ctrl-C in a study stopped skorch's loop, the fit returned under-trained with a
+    TrainingInterruptedWarning, and the run was saved as finished: no longer."""
+    import warnings
+
+    from sk_clustermass.estimator import TrainingInterruptedWarning
+    from sk_clustermass.studies import default_pipeline, run_paired_study
+
+    rng = np.random.default_rng(0)
+    X = as_inputs(rng.poisson(3.0, (24, 2, 12, 12)), rng.uniform(0.1, 1.0, 24))
+    y = rng.uniform(13.0, 15.0, 24)
+    pipe = default_pipeline(n_filters=2, kernel_size=3, conv_layers=(1,), pool_size=2,
+                            dense_layers=(8,), max_epochs=1, patience=None)
+    real_fit = type(pipe).fit
+
+    def interrupted_fit(self, *args, **kwargs):
+        real_fit(self, *args, **kwargs)
+        warnings.warn("training was interrupted after epoch 1", TrainingInterruptedWarning,
+                      stacklevel=2)
+        return self
+
+    monkeypatch.setattr(type(pipe), "fit", interrupted_fit)
+    with pytest.raises(KeyboardInterrupt, match="not saved"):
+        run_paired_study(pipe, {"regressor__dropout": [0.0]}, X, y, out_dir=tmp_path,
+                         seeds=(0,), cv=2, n_boot=10, verbose=0)
+    assert not list((tmp_path / "runs").glob("*.json"))

@@ -18,6 +18,7 @@ import inspect
 import json
 import os
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from sklearn.pipeline import Pipeline
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from .._utils import atomic_path
-from ..estimator import parameter_table
+from ..estimator import TrainingInterruptedWarning, parameter_table
 from ._outputs import _format_value, _jsonable, _log, _write_json
 from ._paired import paired_comparison
 
@@ -167,7 +168,17 @@ def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int,
     for X_fit, y_fit, X_predict, where in splits:
         model = clone(pipe).set_params(**params, regressor__random_state=seed)
         start = time.perf_counter()
-        model.fit(X_fit, y_fit)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TrainingInterruptedWarning)
+            model.fit(X_fit, y_fit)
+        for warning in caught:
+            if issubclass(warning.category, TrainingInterruptedWarning):
+                # Ctrl-C or SIGTERM stopped this fit: an under-trained run must not be
+                # saved as a finished one. Stop the study; a rerun resumes from here.
+                message = f"training interrupted (seed {seed}); this run was not saved"
+                raise KeyboardInterrupt(message)
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno, source=warning.source)
         fit_seconds.append(time.perf_counter() - start)
         mean[where], std[where] = model.predict(X_predict, return_std=True)
         gaps.append(_loss_gap(model))
