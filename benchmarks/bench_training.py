@@ -6,8 +6,12 @@ autocast with float32 weights and loss), at every batch size of ``--batches`` (6
 256 and 1024) and at the default batch (``--batch-size``, 64):
 
 (a) the fastest hand-written training loop we could write, in the same precision:
-    pre-made tensors, contiguous batch slices, channels_last, Adam, the Gaussian
-    likelihood loss (under ``torch.autocast(dtype=torch.bfloat16)`` for bf16);
+    pre-made tensors, contiguous batch slices, channels_last, fused Adam, the Gaussian
+    likelihood loss (under ``torch.autocast(dtype=torch.bfloat16)`` for bf16); it
+    never shuffles, which no real training loop can afford;
+(a') the same loop drawing shuffled batches (one ``index_select`` per batch from a
+    new permutation every epoch, as stochastic gradient descent needs and ``fit``
+    does): the fastest correct training loop;
 (b) a plain hand-written loop in NCHW with a shuffled ``DataLoader`` over a
     ``TensorDataset`` (what most scripts do; float32, default batch; not with
     ``--quick``);
@@ -28,7 +32,7 @@ share of a large matrix product timed in the same run in the same precision (bfl
 uses AMX where the CPU has it); then a ``torch.profiler`` table of the top 10 operators
 of a few of ``fit``'s training steps in each precision.
 
-Run: ``python benchmarks/bench_training.py`` (about 6 minutes on 2 idle cores);
+Run: ``python benchmarks/bench_training.py`` (about 7 minutes on 2 idle cores);
 ``--quick`` for a smoke run (512 clusters, one round, training at batches 64 and 256;
 about a minute on 2 idle cores, under 2 on busy ones);
 ``--precision fp32`` or ``bf16`` for one side only; ``--device cuda`` on a GPU machine;
@@ -98,25 +102,33 @@ def _time_epochs(epoch, n, epochs, device) -> float:
 
 # ---------------------------------------------------------------- training loops
 def hand_written_fast(images, redshift, y, batch_size, epochs, device,
-                      precision: str = "fp32") -> float:
-    """(a): contiguous slices of pre-made channels_last tensors. Returns samples/s."""
+                      precision: str = "fp32", shuffle: bool = False) -> float:
+    """(a): contiguous slices of pre-made channels_last tensors; (a') with ``shuffle``,
+    batches gathered from a new permutation every epoch. Returns samples/s."""
     torch.manual_seed(0)
     model = ClusterMassCNN(10, (50, 50), **network_parameters())
     model = model.to(device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     loss_fn = GaussianNLLLoss()
     x = torch.from_numpy(images).to(device).contiguous(memory_format=torch.channels_last)
     z = torch.from_numpy(redshift).to(device)
     t = torch.from_numpy(((y - y.mean()) / y.std()).astype(np.float32)).to(device)
     n = len(x)
+    generator = torch.Generator().manual_seed(0)
 
     def epoch():
+        order = torch.randperm(n, generator=generator).to(device) if shuffle else None
         for start in range(0, n, batch_size):
-            stop = start + batch_size
+            if order is None:
+                rows = slice(start, start + batch_size)
+                xb, zb, tb = x[rows], z[rows], t[rows]
+            else:
+                rows = order[start : start + batch_size]
+                xb, zb, tb = (v.index_select(0, rows) for v in (x, z, t))
             optimizer.zero_grad(set_to_none=True)
             with autocast(precision, device):
-                out = model(x[start:stop], z[start:stop])
-            loss = loss_fn(out.float(), t[start:stop])
+                out = model(xb, zb)
+            loss = loss_fn(out.float(), tb)
             loss.backward()
             optimizer.step()
 
@@ -279,9 +291,12 @@ def profile_training_step(model: ClusterMassRegressor, images, redshift, y, batc
 
 
 # ---------------------------------------------------------------- measurement
-def measure_training(args, images, redshift, y, precisions) -> tuple[dict, dict, dict]:
-    """(a) and (c) per precision and batch, interleaved; the default batch twice (best)."""
+def measure_training(args, images, redshift, y, precisions
+                     ) -> tuple[dict, dict, dict, dict]:
+    """(a), (a') and (c) per precision and batch, interleaved; the default batch twice
+    (best)."""
     fast = {p: {} for p in precisions}
+    shuffled = {p: {} for p in precisions}
     fit = {p: {} for p in precisions}
     models = {}
     rounds = [args.train_batches]
@@ -293,14 +308,20 @@ def measure_training(args, images, redshift, y, precisions) -> tuple[dict, dict,
                 rate = hand_written_fast(images, redshift, y, batch_size, args.epochs,
                                          args.device, precision)
                 fast[precision][batch_size] = max(fast[precision].get(batch_size, 0), rate)
+                rate = hand_written_fast(images, redshift, y, batch_size, args.epochs,
+                                         args.device, precision, shuffle=True)
+                shuffled[precision][batch_size] = max(
+                    shuffled[precision].get(batch_size, 0), rate)
                 rate, model = library_fit(images, redshift, y, batch_size, args.epochs,
                                           args.device, precision)
                 fit[precision][batch_size] = max(fit[precision].get(batch_size, 0), rate)
                 if batch_size == args.batch_size:
                     models[precision] = model
                 print(f"  trained {precision} batch {batch_size:5d}: (a) "
-                      f"{fast[precision][batch_size]:7.0f}/s, fit {rate:7.0f}/s", flush=True)
-    return fast, fit, models
+                      f"{fast[precision][batch_size]:7.0f}/s, (a') "
+                      f"{shuffled[precision][batch_size]:7.0f}/s, fit {rate:7.0f}/s",
+                      flush=True)
+    return fast, shuffled, fit, models
 
 
 def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]:
@@ -356,12 +377,13 @@ def _share(rate: float, flops: float, peak: float) -> str:
     return f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%}"
 
 
-def report(args, precisions, fast, fit, hand, lib, compiled, matmul, step_flops,
+def report(args, precisions, fast, shuffled, fit, hand, lib, compiled, matmul, step_flops,
            forward_flops) -> None:
     print()
     for precision in precisions:
         print_rates(f"training, {precision} (samples/s)", {
             "(a) hand-written training loop, fastest": fast[precision],
+            "(a') the same, shuffled batches": shuffled[precision],
             "(c) ClusterMassRegressor.fit": fit[precision],
         }, args.train_batches)
         rows = {"hand-written inference loop": hand[precision],
@@ -379,12 +401,16 @@ def report(args, precisions, fast, fit, hand, lib, compiled, matmul, step_flops,
         best_fit, best_hand = _best(fit[precision]), _best(fast[precision])
         best_pred, best_loop = _best(lib[precision]), _best(hand[precision])
         rate = fit[precision]
+        best_shuffled = _best(shuffled[precision])
         print(f"{precision}: fit at batch {default}: {rate[default]:.0f}/s = "
-              f"{rate[default] / fast[precision][default]:.2f}x (a) at that batch, "
+              f"{rate[default] / fast[precision][default]:.2f}x (a), "
+              f"{rate[default] / shuffled[precision][default]:.2f}x (a') at that batch, "
               f"{_share(rate[default], step_flops, peak)} of the {precision} matmul")
         print(f"{precision}: fit at its best batch {best_fit}: {rate[best_fit]:.0f}/s = "
               f"{rate[best_fit] / fast[precision][best_hand]:.2f}x (a) at its best batch "
-              f"{best_hand}, {_share(rate[best_fit], step_flops, peak)}")
+              f"{best_hand}, {rate[best_fit] / shuffled[precision][best_shuffled]:.2f}x "
+              f"(a') at its best batch {best_shuffled}, "
+              f"{_share(rate[best_fit], step_flops, peak)}")
         rate = lib[precision]
         cliff = ", ".join(f"{b}: {rate[b] / rate[args.batches[0]]:.2f}" for b in args.batches)
         print(f"{precision}: predict at batch {default}: {rate[default]:.0f}/s, at its best "
@@ -456,7 +482,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.batches = sorted(set(args.batches) | {args.batch_size})
     args.train_batches = list(args.batches)
-    args.passes, args.rounds = 3, 2  # inference: timed passes, interleaved rounds
+    args.passes, args.rounds = 3, 3  # inference: timed passes, interleaved rounds
     if args.quick:
         args.n_samples, args.epochs = min(args.n_samples, 512), 1
         args.passes, args.rounds = 1, 1
@@ -477,9 +503,9 @@ def main(argv=None) -> None:
     matmul = {name: matmul_gflops(args.device, size=1024 if args.quick else 2048, dtype=dtype)
               for name, dtype in MATMUL_DTYPES.items()}
     step_flops, forward_flops = training_step_flops(), inference_flops()
-    fast, fit, models = measure_training(args, images, redshift, y, precisions)
+    fast, shuffled, fit, models = measure_training(args, images, redshift, y, precisions)
     hand, lib, compiled = measure_inference(args, images, redshift, models)
-    report(args, precisions, fast, fit, hand, lib, compiled, matmul, step_flops,
+    report(args, precisions, fast, shuffled, fit, hand, lib, compiled, matmul, step_flops,
            forward_flops)
     if "fp32" in precisions and not args.quick:
         plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs,

@@ -65,6 +65,29 @@ def test_defaults_come_back_after_an_exception(libc):
     assert libc.calls[-1] == ("malloc_trim", 0) and _memory._depth == 0
 
 
+@pytest.mark.parametrize(("free_mib", "trimmed"), [(10, False), (500, True)])
+def test_the_heap_is_trimmed_only_when_much_of_it_is_free(libc, free_mib, trimmed):
+    """A block leaves up to KEEP_FREE_BYTES free with glibc for the next one; beyond
+    that everything cached goes back to the system."""
+
+    def mallinfo2():
+        return _memory._MallInfo2(fordblks=free_mib * 2**20)
+
+    libc.mallinfo2 = mallinfo2
+    with malloc_tuned():
+        pass
+    assert (("malloc_trim", 0) in libc.calls) is trimmed
+    assert len(_thresholds(libc.calls)) == 6  # the defaults come back either way
+
+
+def test_free_heap_is_read_from_the_real_glibc():
+    real = _memory._libc()
+    if real is None or not hasattr(real, "mallinfo2"):
+        pytest.skip("needs glibc >= 2.33")
+    free = _memory._free_heap_bytes(real)
+    assert isinstance(free, int) and 0 <= free < 2**40
+
+
 def test_disabled_does_nothing(libc):
     with malloc_tuned(enabled=False):
         pass
@@ -119,6 +142,8 @@ def test_blocks_above_32_mib_stay_on_the_heap_inside_and_are_mapped_again_after(
         inside = np.empty(size, dtype=np.uint8)
         assert _mapped_blocks() == before  # served by the heap
         del inside
-    after = np.empty(size, dtype=np.uint8)
-    assert _mapped_blocks() == before + 1  # mapped again: the default is back
+    # The freed 48 MB stay with glibc (less than KEEP_FREE_BYTES) and serve what fits
+    # them; a larger block is mapped again: the default is back.
+    after = np.empty(3 * size, dtype=np.uint8)
+    assert _mapped_blocks() == before + 1
     del after

@@ -51,29 +51,37 @@ def test_dropout_after_every_dense_layer():
     assert [d.p for d in net.dense_dropout] == [0.3, 0.3, 0.3]
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("mode", ["inference", "training"])
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_inference_standardisation_is_bit_identical(precision):
-    """The inference shortcut (fewer passes, out= buffers) writes the same values."""
+def test_lean_standardisation_is_bit_identical(precision, mode, layout):
+    """The shortcut (fewer passes, buffers it owns) writes the values of the plain
+    expression, in inference and in training (images that need no gradient), from
+    NCHW and from channels_last batches."""
     torch.manual_seed(0)
     net = ClusterMassCNN(10, (50, 50), band_mean=torch.rand(10), band_scale=torch.rand(10) + 0.5,
                          **network_parameters())
     net = net.eval().to(memory_format=torch.channels_last)
     images, redshift = torch.rand(5, 10, 50, 50) * 4, torch.rand(5)
+    images = images.contiguous(memory_format=layout)
     dtype = torch.bfloat16
     context = (lambda: torch.autocast("cpu", dtype=dtype)) if precision == "bf16" else (
         lambda: torch.autocast("cpu", enabled=False))
-    with torch.no_grad(), context():
-        plain_input, plain = net._standardise(images), net(images, redshift)
-    with torch.inference_mode(), context():
+    with torch.no_grad(), context():  # an input that needs a gradient takes the plain way
+        plain_input = net._standardise(images.clone().requires_grad_())
+        plain = net(images.clone().requires_grad_(), redshift)
+    lean_mode = torch.inference_mode if mode == "inference" else torch.enable_grad
+    with lean_mode(), context():
         lean_input, lean = net._standardise(images), net(images, redshift)
     # fp32: written straight into channels_last memory; bf16: left in NCHW, which the
     # first convolution of a channels_last network reads as fast.
-    layout = torch.channels_last if precision == "fp32" else torch.contiguous_format
-    assert lean_input.is_contiguous(memory_format=layout)
+    expected_layout = torch.channels_last if precision == "fp32" else layout
+    assert lean_input.is_contiguous(memory_format=expected_layout)
     expected_dtype = dtype if precision == "bf16" else torch.float32
     assert lean_input.dtype == expected_dtype
     assert torch.equal(plain_input.to(expected_dtype), lean_input)
     assert torch.equal(plain, lean)
+    assert lean.requires_grad == (mode == "training")  # the weights still get gradients
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

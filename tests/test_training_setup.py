@@ -13,6 +13,7 @@ from sk_clustermass.estimator._net import StopOnNonFiniteLoss
 from sk_clustermass.estimator._parameters import routed_parameters, validate_parameters
 from sk_clustermass.estimator._training_setup import (
     lr_scheduler,
+    optimizer_implementation,
     resolve_device,
     training_callbacks,
 )
@@ -76,3 +77,19 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="device='cuda' but PyTorch sees no CUDA"):
             resolve_device(SimpleNamespace(device="cuda"))
+
+
+@pytest.mark.parametrize(("optimizer", "fused"), [("adam", True), ("adamw", True),
+                                                  ("sgd", None), ("rmsprop", None)])
+def test_adam_steps_run_fused_on_the_cpu(toy_data, tiny_params, optimizer, fused):
+    X, y = toy_data
+    model = ClusterMassRegressor(**{**tiny_params, "max_epochs": 1, "optimizer": optimizer})
+    group = model.fit(X, y).net_.optimizer_.param_groups[0]
+    assert group.get("fused") is fused
+
+
+def test_an_implementation_the_user_chose_is_not_overridden():
+    assert optimizer_implementation("adam", "cuda:1") == {"fused": True}
+    assert optimizer_implementation("adam", "cpu", {"foreach": True}) == {}
+    assert optimizer_implementation("adam", "cpu", {"weight_decay": 0.1}) == {"fused": True}
+    assert optimizer_implementation("adam", "mps") == {}

@@ -19,7 +19,7 @@ from ._interval import IntervalMixin, central_interval
 from ._lazy import lazy_exports
 from ._memory import malloc_tuned
 from ._signals import raise_if_signalled, sigterm_as_keyboard_interrupt
-from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary
+from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary, constant_cubes
 from ._threads import threads_per_job, torch_threads, usable_cores
 from ._validation import (
     check_bool,
@@ -42,6 +42,7 @@ __all__ = [
     "check_number",
     "check_vector",
     "commit_temporary",
+    "constant_cubes",
     "describe_bounds",
     "discard_temporary",
     "gzip_aware_target",

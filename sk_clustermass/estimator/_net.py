@@ -348,6 +348,7 @@ class ClusterNet(NeuralNet):
         self.module_.eval()
         network = self._inference_network()
         outputs, targets = [], []
+        chunk_size = None  # set from the first CPU batch: every batch has its shape
         precision = autocast(self.precision_in_use, self.device)
         with torch.inference_mode(), precision:
             for inputs, target in dataset.inference_batches(self.batch_size, self.device):
@@ -355,7 +356,9 @@ class ClusterNet(NeuralNet):
                 scalars = [inputs[REDSHIFT_KEY].to(self.device, non_blocking=True)]
                 if EXPOSURE_KEY in inputs:  # only when the network uses the exposure
                     scalars.append(inputs[EXPOSURE_KEY].to(self.device, non_blocking=True))
-                for piece, piece_scalars in self._chunks(images, scalars):
+                if chunk_size is None and images.device.type == "cpu":
+                    chunk_size = cpu_chunk_size(tuple(images.shape), self.module_)
+                for piece, piece_scalars in self._chunks(images, scalars, chunk_size):
                     if scan is not None:
                         scan.update(piece, piece_scalars[0])
                     if symmetries:
@@ -371,12 +374,14 @@ class ClusterNet(NeuralNet):
             return raw, torch.cat(targets).cpu().numpy().astype(np.float64)
         return raw
 
-    def _chunks(self, images: torch.Tensor, scalars: list[torch.Tensor]):
+    def _chunks(self, images: torch.Tensor, scalars: list[torch.Tensor],
+                chunk_size: int | None):
         """The batch in the chunks the network runs on: equal chunks of at most
-        :func:`cpu_chunk_size` clusters on the CPU, the whole batch elsewhere."""
+        ``chunk_size`` clusters (:func:`cpu_chunk_size` on the CPU), the whole batch
+        where it is None."""
         n_chunks = 1
-        if images.device.type == "cpu" and len(images) > 0:
-            n_chunks = -(-len(images) // cpu_chunk_size(tuple(images.shape), self.module_))
+        if chunk_size is not None and len(images) > 0:
+            n_chunks = -(-len(images) // chunk_size)
         if n_chunks == 1:
             yield images, scalars
             return

