@@ -194,7 +194,10 @@ def test_a_bad_batch_raises_before_the_network_sees_it(data, fitted):
     X, _ = data
     images = _with_pixel(X["images"], (40, 0, 0, 0), np.nan)  # row 40: the second batch
     calls = []
-    hook = fitted.net_.module_.register_forward_pre_hook(lambda module, args: calls.append(1))
+    # The scan reads each batch in the network's standardisation, before any layer:
+    # the first convolution must see the first batch only.
+    first_layer = fitted.net_.module_.features[0]
+    hook = first_layer.register_forward_pre_hook(lambda module, args: calls.append(1))
     try:
         with pytest.raises(ValueError, match=r"1 NaN or inf.* \(first in sample 40\)"):
             fitted.predict({"images": images, "redshift": X["redshift"]})
@@ -829,3 +832,53 @@ def test_bad_pixels_are_still_found_in_any_chunk(data, fitted, monkeypatch):
     images[117, 0, 3, 3] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         fitted.predict(as_inputs(images, X["redshift"], counts=False))
+
+
+def _scan_batch() -> torch.Tensor:
+    """Log-stretched counts with an empty cube, a constant cube and a near-constant one."""
+    rng = np.random.default_rng(12)
+    images = np.log1p(rng.poisson(0.8, (12, 3, 20, 20))).astype(np.float32)
+    images[2] = 0.0
+    images[5] = 1.7
+    images[8] = 0.4
+    images[8, 1, 3, 4] = 0.5
+    return torch.from_numpy(images)
+
+
+def test_the_scan_from_the_centred_batch_sees_what_the_plain_scan_sees():
+    """The scan fed by the network's standardisation (observe_centred) gives the ranges
+    of the scan that sums the batch itself: the same constant cubes, totals equal to
+    float32 rounding, and an empty cube's totals exactly 0."""
+    images, redshift = _scan_batch(), torch.linspace(0.1, 0.9, 12)
+    band_mean = torch.tensor([0.4, 0.55, 0.3]).reshape(1, 3, 1, 1)
+    plain, fed = InputScan(lambda: None), InputScan(lambda: None)
+    for rows in (slice(0, 7), slice(7, 12)):
+        plain.update(images[rows], redshift[rows])
+        fed.observe_centred(images[rows], images[rows] - band_mean, band_mean, redshift[rows])
+    expected, seen = plain.ranges(), fed.ranges()
+    assert seen.n_flat == expected.n_flat == 2
+    assert seen.total_min.tolist() == [0.0, 0.0, 0.0]  # the empty cube, exactly
+    np.testing.assert_allclose(seen.total_max, expected.total_max, rtol=1e-6)
+    np.testing.assert_allclose(seen.cube_total, expected.cube_total, rtol=1e-6)
+    np.testing.assert_array_equal(seen.redshift, expected.redshift)
+
+
+def test_a_nan_pixel_seen_in_the_centred_batch_raises_the_input_error():
+    images = _scan_batch()
+    images[4, 0, 1, 1] = float("nan")
+    band_mean = torch.full((1, 3, 1, 1), 0.5)
+    scan = InputScan(lambda: None)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        scan.observe_centred(images, images - band_mean, band_mean, torch.full((12,), 0.3))
+
+
+def test_prediction_scans_through_the_network_on_the_cpu_and_leaves_no_observer(
+        data, fitted, monkeypatch):
+    X, _ = data
+    seen = []
+    original = InputScan.observe_centred
+    monkeypatch.setattr(InputScan, "observe_centred",
+                        lambda self, *args: (seen.append(len(args[0])), original(self, *args)))
+    fitted.predict(X)
+    assert sum(seen) == len(X["images"])  # every cluster scanned once, in the network
+    assert fitted.net_.module_.input_observer is None

@@ -19,7 +19,14 @@ from ._interval import IntervalMixin, central_interval
 from ._lazy import lazy_exports
 from ._memory import malloc_tuned
 from ._signals import raise_if_signalled, sigterm_as_keyboard_interrupt
-from ._statistics import BandMoments, BandSummary, band_mean_std, band_summary, constant_cubes
+from ._statistics import (
+    TOTAL_TEST_RTOL,
+    BandMoments,
+    BandSummary,
+    band_mean_std,
+    band_summary,
+    constant_cubes,
+)
 from ._threads import threads_per_job, torch_threads, usable_cores
 from ._validation import (
     check_bool,
@@ -30,6 +37,7 @@ from ._validation import (
 )
 
 __all__ = [
+    "TOTAL_TEST_RTOL",
     "BandMoments",
     "BandSummary",
     "IntervalMixin",

@@ -40,7 +40,8 @@ def _probe_pixels(n_pixels: int) -> np.ndarray:
 TOTAL_TEST_RTOL = 1e-4
 
 
-def constant_cubes(images: np.ndarray, totals: np.ndarray | None = None) -> np.ndarray:
+def constant_cubes(images: np.ndarray, totals: np.ndarray | None = None,
+                   atol: np.ndarray | float | None = None) -> np.ndarray:
     """Which clusters' images are spatially constant in every band (an empty cube).
 
     A cluster qualifies when, in each band, every pixel equals the band's first pixel
@@ -57,6 +58,9 @@ def constant_cubes(images: np.ndarray, totals: np.ndarray | None = None) -> np.n
         Any real dtype; the trailing axes are the pixels.
     totals : ndarray of shape (n, n_bands), optional
         Each band's sum over its pixels, if already at hand.
+    atol : float or ndarray of shape (n_bands,), optional
+        An absolute tolerance of the totals' test, besides the relative one (for totals
+        computed in a way whose rounding does not scale with the total).
 
     Returns
     -------
@@ -83,7 +87,8 @@ def constant_cubes(images: np.ndarray, totals: np.ndarray | None = None) -> np.n
     else:
         expected = n_pixels * pixels[:, :, 0].astype(np.float64)
         with np.errstate(invalid="ignore"):  # NaN and infinite pixels fail the test
-            close = np.abs(totals - expected) <= TOTAL_TEST_RTOL * np.abs(expected)
+            allowed = TOTAL_TEST_RTOL * np.abs(expected) + (0.0 if atol is None else atol)
+            close = np.abs(totals - expected) <= allowed
             passed = (close | (totals == expected)).all(1)  # equal: infinite bands too
     candidates = np.flatnonzero(passed)
     if candidates.size:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
-from .._utils import constant_cubes
+from .._utils import TOTAL_TEST_RTOL, constant_cubes
 from ._data_protocol import Batch, ClusterView
 
 __all__ = [
@@ -295,9 +295,9 @@ def _count_constant_cubes(images: torch.Tensor, totals: torch.Tensor) -> torch.T
     """How many clusters of a batch are spatially constant in every band (0-d tensor).
 
     On the CPU :func:`~sk_clustermass._utils.constant_cubes`, tested first against the
-    band totals (one pixel read per band; the per-band minimum and maximum took a fifth
-    of a prediction); on a GPU a per-band minimum and maximum, which is cheap there and
-    needs no host synchronisation.
+    band totals (one pixel read per band; the per-band minimum and maximum took a
+    fifth of a prediction); on a GPU a per-band minimum and maximum, which is cheap
+    there and needs no host synchronisation.
     """
     if images.device.type == "cpu":
         return torch.tensor(int(constant_cubes(images.numpy(), totals.numpy()).sum()))
@@ -337,13 +337,22 @@ class InputScan:
         self._high: torch.Tensor | None = None
         self._n_flat: torch.Tensor | None = None  # number of spatially constant cubes
 
-    def update(self, images: torch.Tensor, redshift: torch.Tensor) -> None:
-        """Add one batch (on any device; no host synchronisation off the CPU)."""
-        totals = band_totals(images)
+    def update(self, images: torch.Tensor, redshift: torch.Tensor,
+               totals: torch.Tensor | None = None,
+               n_flat: torch.Tensor | None = None) -> None:
+        """Add one batch (on any device; no host synchronisation off the CPU).
+
+        ``totals`` (float64 band totals) and ``n_flat`` (the number of constant cubes)
+        are given where already computed (:meth:`observe_centred`); by default they are
+        computed here.
+        """
+        if totals is None:
+            totals = band_totals(images)
         columns = torch.cat([totals, totals.sum(1, keepdim=True),
                              redshift.reshape(-1, 1).to(torch.float64)], dim=1)
         low, high = torch.aminmax(columns, dim=0)  # NaN propagates
-        n_flat = _count_constant_cubes(images, totals)
+        if n_flat is None:
+            n_flat = _count_constant_cubes(images, totals)
         if self._low is None:
             self._low, self._high, self._n_flat = low, high, n_flat
         else:
@@ -355,6 +364,46 @@ class InputScan:
             check = images.device.type == "cpu"
         if check and not bool(torch.isfinite(totals).all()):
             self._fail()
+
+    def observe_centred(self, images: torch.Tensor, centred: torch.Tensor,
+                        band_mean: torch.Tensor, redshift: torch.Tensor) -> None:
+        """Add one batch from the network's own first pass over it.
+
+        ``centred`` is ``images - band_mean``, just written by the network's input
+        standardisation and still in the caches: the band totals are its sums plus
+        ``n_pixels * band_mean`` (float32 sums, float64 sum), so the scan does not read
+        the batch from memory a second time (reading it first cost 2-6% of a CPU
+        prediction). A batch whose sums are not finite is summed again from
+        ``images`` in float64, as :func:`band_totals` does.
+
+        Parameters
+        ----------
+        images : torch.Tensor of shape (n, n_bands, height, width)
+            The batch as given to the network.
+        centred : torch.Tensor, same shape, float32
+            ``images - band_mean``.
+        band_mean : torch.Tensor of shape (1, n_bands, 1, 1)
+        redshift : torch.Tensor of shape (n,)
+        """
+        n, n_bands = centred.shape[:2]
+        n_pixels = centred[0, 0].numel()
+        sums = centred.reshape(n, n_bands, -1).sum(dim=-1)
+        mean = band_mean.reshape(1, n_bands).to(torch.float64)
+        if not bool(torch.isfinite(sums).all()):
+            self.update(images, redshift)  # NaN, infinity or overflow: as band_totals
+            return
+        totals = sums.to(torch.float64) + n_pixels * mean
+        # A constant band's float32 sum of (value - mean) is off by rounding of order
+        # n_pixels * |mean| * 1e-7, even where the value is 0 (an empty cube): the
+        # empty-cube test allows for it, and the totals of the cubes it finds constant
+        # are set to their exact value, n_pixels times the first pixel.
+        tolerance = TOTAL_TEST_RTOL * n_pixels * mean.abs().reshape(n_bands).numpy()
+        pixels = images.numpy()
+        flat = constant_cubes(pixels, totals.numpy(), tolerance)
+        if flat.any():
+            first = pixels.reshape(n, n_bands, -1)[flat, :, 0].astype(np.float64)
+            totals[torch.from_numpy(flat)] = torch.from_numpy(n_pixels * first)
+        self.update(images, redshift, totals=totals, n_flat=torch.tensor(int(flat.sum())))
 
     def ranges(self) -> InputRanges:
         """The extremes over every batch; raises the input error on a non-finite pixel."""

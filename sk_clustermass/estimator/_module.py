@@ -11,7 +11,7 @@ the standardised target.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -226,6 +226,9 @@ class ClusterMassCNN(nn.Module):
         # dense activations of the last batch in ``dense_activations``.
         self.record_activations = False
         self.dense_activations: list[torch.Tensor] = []
+        # Set by the prediction loop for one forward pass: called with the images, the
+        # centred images (images - band_mean) and band_mean (see ``_observe``).
+        self.input_observer: Callable[..., None] | None = None
 
     @staticmethod
     def _build_features(
@@ -310,17 +313,30 @@ class ClusterMassCNN(nn.Module):
         layout copy would only cost time.
         """
         if not _fewer_passes(images):
-            x = (images - self.band_mean) / self.band_scale
-            return x.contiguous(memory_format=torch.channels_last)
+            centred = images - self.band_mean
+            self._observe(images, centred)
+            return (centred / self.band_scale).contiguous(memory_format=torch.channels_last)
         device_type = images.device.type
+        centred = torch.sub(images, self.band_mean)  # in the input's layout
+        self._observe(images, centred)
         if torch.is_autocast_enabled(device_type):
-            centred = torch.sub(images, self.band_mean)
             out = torch.empty_like(centred, dtype=torch.get_autocast_dtype(device_type))
             torch.div(centred, self.band_scale, out=out)
             return out  # the first convolution takes NCHW as fast as channels_last
-        centred = torch.sub(images, self.band_mean)  # in the input's layout
         centred.div_(self.band_scale)
         return centred.contiguous(memory_format=torch.channels_last)
+
+    def _observe(self, images: torch.Tensor, centred: torch.Tensor) -> None:
+        """Show ``images - band_mean`` to :attr:`input_observer`, if one is set.
+
+        The prediction loop sets an observer for the duration of one forward pass:
+        the input scan then sums the centred batch while it is still in the caches
+        (:meth:`~._inference.InputScan.observe_centred`) instead of reading the batch
+        from memory a second time.
+        """
+        observer = getattr(self, "input_observer", None)  # absent in older pickles
+        if observer is not None:
+            observer(images, centred, self.band_mean)
 
     def _head(self, x: torch.Tensor) -> torch.Tensor:
         """The output layer; in float32 even under autocast (mean and log-width exact)."""

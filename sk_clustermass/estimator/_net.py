@@ -359,19 +359,49 @@ class ClusterNet(NeuralNet):
                 if chunk_size is None and images.device.type == "cpu":
                     chunk_size = cpu_chunk_size(tuple(images.shape), self.module_)
                 for piece, piece_scalars in self._chunks(images, scalars, chunk_size):
-                    if scan is not None:
-                        scan.update(piece, piece_scalars[0])
                     if symmetries:
+                        if scan is not None:
+                            scan.update(piece, piece_scalars[0])
                         raw = combine_outputs([network(view, *piece_scalars)
                                                for view in square_symmetries(piece)])
                     else:
-                        raw = network(piece, *piece_scalars)
+                        raw = self._scanned_forward(network, scan, piece, piece_scalars)
                     outputs.append(raw.float())
                 if return_target:
                     targets.append(target.float())
         raw = torch.cat(outputs).cpu().numpy().astype(np.float64) if outputs else np.empty((0, 2))
         if return_target:
             return raw, torch.cat(targets).cpu().numpy().astype(np.float64)
+        return raw
+
+    def _scanned_forward(self, network, scan: InputScan | None, images: torch.Tensor,
+                         scalars: list[torch.Tensor]) -> torch.Tensor:
+        """One forward pass, the input scan shown the batch on the way.
+
+        With the eager module on the CPU the scan reads the batch where the network's
+        standardisation has just centred it (:meth:`InputScan.observe_centred`, one
+        read of the batch instead of two); otherwise, or if the network did not show
+        it the batch, the scan reads the batch itself first.
+        """
+        if scan is None:
+            return network(images, *scalars)
+        module = self.module_
+        if network is not module or images.device.type != "cpu":
+            scan.update(images, scalars[0])
+            return network(images, *scalars)
+        seen = []
+
+        def observe(batch, centred, band_mean):
+            scan.observe_centred(batch, centred, band_mean, scalars[0])
+            seen.append(True)
+
+        module.input_observer = observe
+        try:
+            raw = network(images, *scalars)
+        finally:
+            module.input_observer = None
+        if not seen:  # a network that does not standardise through _standardise
+            scan.update(images, scalars[0])
         return raw
 
     def _chunks(self, images: torch.Tensor, scalars: list[torch.Tensor],
