@@ -367,7 +367,7 @@ class InputScan:
 
     def observe_centred(self, images: torch.Tensor, centred: torch.Tensor,
                         band_mean: torch.Tensor, redshift: torch.Tensor) -> None:
-        """Add one batch from the network's own first pass over it.
+        """Add one batch (CPU tensors) from the network's own first pass over it.
 
         ``centred`` is ``images - band_mean``, just written by the network's input
         standardisation and still in the caches: the band totals are its sums plus
