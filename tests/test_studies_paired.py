@@ -355,3 +355,39 @@ def test_an_interrupted_fit_is_not_saved_as_a_finished_run(tmp_path, monkeypatch
         run_paired_study(pipe, {"regressor__dropout": [0.0]}, X, y, out_dir=tmp_path,
                          seeds=(0,), cv=2, n_boot=10, verbose=0)
     assert not list((tmp_path / "runs").glob("*.json"))
+
+
+def test_a_fit_that_diverges_after_good_epochs_is_kept_and_says_so(tmp_path, monkeypatch):
+    """SGD at lr 0.03 diverged in one seed on the shipped sky and stopped the whole
+    rerun. A fit that kept the weights of a sane epoch predicts with them (what a user
+    of the set-up gets), and the run records in which epoch it diverged; a fit with no
+    sane epoch still stops the study."""
+    import json
+
+    from sk_clustermass.estimator import NonFiniteLossError
+    from sk_clustermass.studies import default_pipeline, run_paired_study
+
+    rng = np.random.default_rng(0)
+    X = as_inputs(rng.poisson(3.0, (24, 2, 12, 12)), rng.uniform(0.1, 1.0, 24))
+    y = rng.uniform(13.0, 15.0, 24)
+    pipe = default_pipeline(n_filters=2, kernel_size=3, conv_layers=(1,), pool_size=2,
+                            dense_layers=(8,), max_epochs=1, patience=None)
+    real_fit = type(pipe).fit
+    last_good = {"epoch": 1}
+
+    def diverging_fit(self, *args, **kwargs):
+        real_fit(self, *args, **kwargs)
+        raise NonFiniteLossError("training diverged in epoch 2", last_good["epoch"])
+
+    monkeypatch.setattr(type(pipe), "fit", diverging_fit)
+    run_paired_study(pipe, {"regressor__dropout": [0.0]}, X, y, out_dir=tmp_path,
+                     seeds=(0,), cv=2, n_boot=10, verbose=0)
+    (saved,) = (tmp_path / "runs").glob("*.json")
+    run = json.loads(saved.read_text())
+    assert run["diverged_in_epoch"] == [2, 2]
+    assert np.isfinite(run["mean"]).all()
+
+    last_good["epoch"] = 0
+    with pytest.raises(NonFiniteLossError):
+        run_paired_study(pipe, {"regressor__dropout": [0.0]}, X, y,
+                         out_dir=tmp_path / "again", seeds=(0,), cv=2, n_boot=10, verbose=0)

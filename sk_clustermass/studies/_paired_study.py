@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 
 from .._inputs import IMAGES_KEY, REDSHIFT_KEY, as_inputs, check_target
 from .._utils import atomic_path
-from ..estimator import TrainingInterruptedWarning, parameter_table
+from ..estimator import NonFiniteLossError, TrainingInterruptedWarning, parameter_table
 from ._outputs import _format_value, _jsonable, _log, _write_json
 from ._paired import paired_comparison
 
@@ -164,13 +164,21 @@ def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int,
                n_predicted: int) -> dict[str, Any]:
     """Fit once per split; predict its clusters; gather the predictions in one array."""
     mean, std = np.empty(n_predicted), np.empty(n_predicted)
-    fit_seconds, gaps, epochs, histories = [], [], [], []
+    fit_seconds, gaps, epochs, histories, diverged = [], [], [], [], []
     for X_fit, y_fit, X_predict, where in splits:
         model = clone(pipe).set_params(**params, regressor__random_state=seed)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TrainingInterruptedWarning)
-            model.fit(X_fit, y_fit)
+            try:
+                model.fit(X_fit, y_fit)
+                diverged.append(None)
+            except NonFiniteLossError as error:
+                if error.last_good_epoch == 0:
+                    raise
+                # What a user of this set-up gets: the weights of the last sane epoch,
+                # which predict. The run records the divergence and its epoch.
+                diverged.append(error.last_good_epoch + 1)
         for warning in caught:
             if issubclass(warning.category, TrainingInterruptedWarning):
                 # Ctrl-C or SIGTERM stopped this fit: an under-trained run must not be
@@ -186,7 +194,7 @@ def _train_one(pipe: Pipeline, params: Mapping[str, Any], seed: int,
         histories.append(_history(model))
     return {"mean": np.round(mean, _DECIMALS).tolist(), "std": np.round(std, _DECIMALS).tolist(),
             "fit_seconds": fit_seconds, "loss_gap": gaps, "epochs": epochs,
-            "history": histories}
+            "history": histories, "diverged_in_epoch": diverged}
 
 
 def _fold_splits(X: Any, y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]
