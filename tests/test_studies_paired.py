@@ -329,19 +329,27 @@ def test_corrected_interval_is_wider_and_a_real_effect_survives():
     assert np.isnan(page.loc["ref", "p_holm"])
 
 
-def test_an_interrupted_fit_is_not_saved_as_a_finished_run(tmp_path, monkeypatch):
-    """Ctrl-C in a study stopped skorch's loop, the fit returned under-trained with a
-    TrainingInterruptedWarning, and the run was saved as finished: no longer."""
-    import warnings
-
-    from sk_clustermass.estimator import TrainingInterruptedWarning
-    from sk_clustermass.studies import default_pipeline, run_paired_study
+def _tiny_study():
+    """24 small clusters, their masses and a one-epoch, two-filter pipeline."""
+    from sk_clustermass.studies import default_pipeline
 
     rng = np.random.default_rng(0)
     X = as_inputs(rng.poisson(3.0, (24, 2, 12, 12)), rng.uniform(0.1, 1.0, 24))
     y = rng.uniform(13.0, 15.0, 24)
     pipe = default_pipeline(n_filters=2, kernel_size=3, conv_layers=(1,), pool_size=2,
                             dense_layers=(8,), max_epochs=1, patience=None)
+    return X, y, pipe
+
+
+def test_an_interrupted_fit_is_not_saved_as_a_finished_run(tmp_path, monkeypatch):
+    """Ctrl-C in a study stopped skorch's loop, the fit returned under-trained with a
+    TrainingInterruptedWarning, and the run was saved as finished: no longer."""
+    import warnings
+
+    from sk_clustermass.estimator import TrainingInterruptedWarning
+    from sk_clustermass.studies import run_paired_study
+
+    X, y, pipe = _tiny_study()
     real_fit = type(pipe).fit
 
     def interrupted_fit(self, *args, **kwargs):
@@ -365,13 +373,9 @@ def test_a_fit_that_diverges_after_good_epochs_is_kept_and_says_so(tmp_path, mon
     import json
 
     from sk_clustermass.estimator import NonFiniteLossError
-    from sk_clustermass.studies import default_pipeline, run_paired_study
+    from sk_clustermass.studies import run_paired_study
 
-    rng = np.random.default_rng(0)
-    X = as_inputs(rng.poisson(3.0, (24, 2, 12, 12)), rng.uniform(0.1, 1.0, 24))
-    y = rng.uniform(13.0, 15.0, 24)
-    pipe = default_pipeline(n_filters=2, kernel_size=3, conv_layers=(1,), pool_size=2,
-                            dense_layers=(8,), max_epochs=1, patience=None)
+    X, y, pipe = _tiny_study()
     real_fit = type(pipe).fit
     last_good = {"epoch": 1}
 
