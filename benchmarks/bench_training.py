@@ -60,10 +60,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from sk_clustermass import ClusterMassRegressor, as_inputs
 from sk_clustermass._utils._memory import malloc_tuned
 from sk_clustermass.estimator import network_parameters
-from sk_clustermass.estimator._data_protocol import Batch
+from sk_clustermass.estimator._data import ClusterTensors
 from sk_clustermass.estimator._loss import GaussianNLLLoss
 from sk_clustermass.estimator._module import ClusterMassCNN
 from sk_clustermass.estimator._precision import autocast
+from sk_clustermass.estimator._standardised import standardised_once
 
 PRECISIONS = {"fp32": ("fp32",), "bf16": ("bf16",), "both": ("fp32", "bf16")}
 MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -273,10 +274,12 @@ def profile_training_step(model: ClusterMassRegressor, images, redshift, y, batc
 
     net = model.net_
     net.module_.train()
-    target = torch.from_numpy(((y[:batch_size] - y.mean()) / y.std()).astype(np.float32))
-    batch = Batch({"images": torch.from_numpy(images[:batch_size]).to(device),
-                   "redshift": torch.from_numpy(redshift[:batch_size]).to(device)},
-                  target.to(device))
+    target = ((y[:batch_size] - y.mean()) / y.std()).astype(np.float32)
+    data = ClusterTensors.from_arrays(images[:batch_size], redshift[:batch_size], target)
+    data = data.to(device)
+    if net.standardise_once:  # the batch as fit's loop gets it: standardised once
+        data, _ = standardised_once(data, None, net.module_, net.precision_in_use, device)
+    batch = data.take(torch.arange(batch_size))
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
     with malloc_tuned():
         net.train_step(batch)  # warm-up

@@ -4,10 +4,12 @@ what skorch's own callbacks see."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from skorch.callbacks import Callback, EpochScoring
 
 from sk_clustermass import ClusterMassRegressor
+from sk_clustermass.estimator._net import ClusterNet
 
 from .conftest import TINY, make_toy_clusters
 
@@ -42,16 +44,33 @@ def test_only_callbacks_acting_per_batch_are_called_per_batch(toy_data):
         assert epoch["train_batch_count"] == n_train
 
 
-def test_bf16_weights_are_channels_last_fp32_weights_untouched(toy_data):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_weights_are_channels_last_in_both_precisions(toy_data, precision):
     X, y = toy_data
-    params = dict(TINY, max_epochs=1)
-    bf16 = ClusterMassRegressor(**params, precision="bf16").fit(X, y)
-    fp32 = ClusterMassRegressor(**params).fit(X, y)
-    conv_bf16 = bf16.net_.module_.features[0].weight
-    conv_fp32 = fp32.net_.module_.features[0].weight
-    assert conv_bf16.is_contiguous(memory_format=torch.channels_last)
-    assert conv_fp32.is_contiguous()
-    assert not conv_fp32.is_contiguous(memory_format=torch.channels_last)
+    model = ClusterMassRegressor(**dict(TINY, max_epochs=1), precision=precision).fit(X, y)
+    for layer in model.net_.module_.features:
+        if isinstance(layer, torch.nn.Conv2d):
+            assert layer.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_fp32_training_gives_the_same_numbers_with_either_weight_layout(toy_data, monkeypatch):
+    """channels_last weights change the speed of the convolutions, not what they compute."""
+    X, y = toy_data
+    params = dict(TINY, max_epochs=2)
+    channels_last = ClusterMassRegressor(**params).fit(X, y)
+    plain_layout = ClusterNet.initialize_module
+
+    def nchw_weights(net):
+        plain_layout(net)
+        net.module_.to(memory_format=torch.contiguous_format)
+        return net
+
+    monkeypatch.setattr(ClusterNet, "initialize_module", nchw_weights)
+    nchw = ClusterMassRegressor(**params).fit(X, y)
+    assert nchw.net_.module_.features[0].weight.is_contiguous()
+    np.testing.assert_allclose(channels_last.net_.history[:, "train_loss"],
+                               nchw.net_.history[:, "train_loss"], rtol=1e-5)
+    np.testing.assert_allclose(channels_last.predict(X), nchw.predict(X), rtol=0, atol=1e-4)
 
 
 def test_epoch_scoring_scores_the_mean_output():

@@ -19,7 +19,8 @@ estimator talks to them through two roles declared here, and nothing else:
 
 Every view yields :class:`Batch` objects: skorch's ``(inputs, target)`` pair, with
 ``inputs = {"images", "redshift"[, "exposure"]}`` (what the module's ``forward``
-takes) and the rows' loss weights in :attr:`Batch.weight`, beside the pair: the
+takes; a training view whose images are already standardised adds
+``STANDARDISED_KEY``) and the rows' loss weights in :attr:`Batch.weight`, beside the pair: the
 network's inputs never carry them, and skorch's code and callbacks unpack a batch as
 the 2-tuple they expect.
 """
@@ -34,7 +35,12 @@ import torch
 
 from .._utils import BandSummary
 
-__all__ = ["Batch", "ClusterSource", "ClusterView"]
+__all__ = ["STANDARDISED_KEY", "Batch", "ClusterSource", "ClusterView"]
+
+#: Set (to True) in a batch's inputs when its images are already the network's
+#: standardised input (training views prepared by :mod:`._standardised`); the net
+#: passes it to the module as ``standardised=True``.
+STANDARDISED_KEY = "standardised"
 
 
 class Batch(tuple):

@@ -168,6 +168,9 @@ class ClusterMassCNN(nn.Module):
     (4, 2)
     """
 
+    #: ``forward`` accepts ``standardised=True`` (see :mod:`._standardised`).
+    takes_standardised_images = True
+
     def __init__(
         self,
         n_bands: int,
@@ -251,7 +254,11 @@ class ClusterMassCNN(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(
-        self, images: torch.Tensor, redshift: torch.Tensor, exposure: torch.Tensor | None = None
+        self,
+        images: torch.Tensor,
+        redshift: torch.Tensor,
+        exposure: torch.Tensor | None = None,
+        standardised: bool = False,
     ) -> torch.Tensor:
         """Predict ``(mean, log_std)`` of the standardised target.
 
@@ -261,13 +268,22 @@ class ClusterMassCNN(nn.Module):
         redshift : torch.Tensor of shape (batch,)
         exposure : torch.Tensor of shape (batch,), optional
             Exposure times in s; needed with ``use_exposure``, ignored otherwise.
+        standardised : bool, default=False
+            Whether ``images`` are already ``(images - band_mean) / band_scale``
+            (float32, or the autocast dtype), as a training set standardised once per
+            fit is (:func:`~._standardised.standardised_once`); then they go straight
+            to the first convolution.
 
         Returns
         -------
         out : torch.Tensor of shape (batch, 2)
             Column 0 the mean, column 1 the log standard deviation.
         """
-        x = self.features(self._standardise(images)).flatten(1)
+        if standardised:  # channels_last already, unless a random symmetry permuted it
+            images = images.contiguous(memory_format=torch.channels_last)
+        else:
+            images = self._standardise(images)
+        x = self.features(images).flatten(1)
         if self.use_redshift:
             # Standardised in the buffers' precision (float32), then cast to the
             # features' dtype (bfloat16 under autocast), not the other way round.

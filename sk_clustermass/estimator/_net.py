@@ -11,6 +11,7 @@ on the callbacks that use them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 
@@ -24,10 +25,11 @@ from skorch.utils import to_tensor
 from .._inputs import EXPOSURE_KEY, IMAGES_KEY, REDSHIFT_KEY
 from .._utils import raise_if_signalled
 from ._compile import CompiledModule
-from ._data_protocol import ClusterView
+from ._data_protocol import STANDARDISED_KEY, ClusterView
 from ._inference import InputScan, cpu_chunk_size
 from ._loss import penalty
 from ._precision import autocast
+from ._standardised import standardised_once
 from ._symmetry import combine_outputs, square_symmetries
 
 __all__ = ["EXPLODED_LOSS", "ClusterNet", "NonFiniteLossError", "StopOnNonFiniteLoss"]
@@ -156,6 +158,10 @@ class ClusterNet(NeuralNet):
         by the compiled wrapper.)
     """
 
+    #: Standardise in-memory training images once per fit (see :mod:`._standardised`);
+    #: off, every batch is standardised by the network as in prediction.
+    standardise_once = True
+
     def __init__(
         self,
         *args,
@@ -258,19 +264,40 @@ class ClusterNet(NeuralNet):
     def initialize_module(self) -> ClusterNet:
         """Build the module and switch on activation recording if it is penalised.
 
-        With bf16 the weights are also put in channels_last layout, the layout of
-        the activations, so that oneDNN's bfloat16 convolutions need no reorder.
+        The weights are put in channels_last layout, the layout of the activations,
+        so that oneDNN's convolutions need no reorder. In float32 this made ``fit``
+        1.10x faster and ``predict`` 1.03x (2-core AVX-512 EPYC, batch 64, idle,
+        interleaved); before, only bfloat16 did it.
         """
         super().initialize_module()
         self.module_.record_activations = (
             self.regularizer is not None and self.regularize == "activity"
         )
-        if self.precision_in_use == "bf16":
-            self.module_.to(memory_format=torch.channels_last)
+        self.module_.to(memory_format=torch.channels_last)
         return self
 
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's train/validation views, over images standardised once per fit.
+
+        See :func:`~._standardised.standardised_once`: where the copy fits in memory
+        (and :attr:`standardise_once` is on), batches skip the per-batch
+        standardisation; the network computes the same values either way.
+        """
+        train, valid = super().get_split_datasets(X, y, **fit_params)
+        if not self.standardise_once:
+            return train, valid
+        return standardised_once(train, valid, self.module_, self.precision_in_use,
+                                 self.device)
+
     def infer(self, x, **fit_params) -> torch.Tensor:
-        """Forward pass in the net's precision (the output is always float32)."""
+        """Forward pass in the net's precision (the output is always float32).
+
+        A batch whose inputs carry ``STANDARDISED_KEY`` is passed to the module with
+        ``standardised=True``.
+        """
+        if isinstance(x, Mapping) and x.get(STANDARDISED_KEY, False):
+            x = {key: value for key, value in x.items() if key != STANDARDISED_KEY}
+            fit_params = {**fit_params, "standardised": True}
         x = to_tensor(x, device=self.device)
         with autocast(self.precision_in_use, self.device):
             if isinstance(x, Mapping):  # as skorch's infer, through _network
@@ -358,14 +385,18 @@ class ClusterNet(NeuralNet):
                     scalars.append(inputs[EXPOSURE_KEY].to(self.device, non_blocking=True))
                 if chunk_size is None and images.device.type == "cpu":
                     chunk_size = cpu_chunk_size(tuple(images.shape), self.module_)
+                run = network
+                if inputs.get(STANDARDISED_KEY, False):  # a training view (a callback's)
+                    run = functools.partial(self.module_, standardised=True)
+                    scan = None  # the scan reads counts, not standardised images
                 for piece, piece_scalars in self._chunks(images, scalars, chunk_size):
                     if symmetries:
                         if scan is not None:
                             scan.update(piece, piece_scalars[0])
-                        raw = combine_outputs([network(view, *piece_scalars)
+                        raw = combine_outputs([run(view, *piece_scalars)
                                                for view in square_symmetries(piece)])
                     else:
-                        raw = self._scanned_forward(network, scan, piece, piece_scalars)
+                        raw = self._scanned_forward(run, scan, piece, piece_scalars)
                     outputs.append(raw.float())
                 if return_target:
                     targets.append(target.float())
