@@ -863,6 +863,22 @@ def test_the_scan_from_the_centred_batch_sees_what_the_plain_scan_sees():
     np.testing.assert_array_equal(seen.redshift, expected.redshift)
 
 
+def test_a_scan_fed_both_ways_merges_the_batches():
+    """Batches summed by the scan itself (a GPU's, or an overflowing one) and batches
+    observed in the network (on the host) end in one set of ranges."""
+    images, redshift = _scan_batch(), torch.linspace(0.1, 0.9, 12)
+    band_mean = torch.tensor([0.4, 0.55, 0.3]).reshape(1, 3, 1, 1)
+    plain, mixed = InputScan(lambda: None), InputScan(lambda: None)
+    plain.update(images, redshift)
+    mixed.update(images[7:], redshift[7:])
+    mixed.observe_centred(images[:7], images[:7] - band_mean, band_mean, redshift[:7])
+    expected, seen = plain.ranges(), mixed.ranges()
+    assert seen.n_flat == expected.n_flat == 2
+    np.testing.assert_allclose(seen.total_min, expected.total_min, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(seen.total_max, expected.total_max, rtol=1e-6)
+    np.testing.assert_array_equal(seen.redshift, expected.redshift)
+
+
 def test_a_nan_pixel_seen_in_the_centred_batch_raises_the_input_error():
     images = _scan_batch()
     images[4, 0, 1, 1] = float("nan")

@@ -336,6 +336,10 @@ class InputScan:
         self._low: torch.Tensor | None = None
         self._high: torch.Tensor | None = None
         self._n_flat: torch.Tensor | None = None  # number of spatially constant cubes
+        # the same, from batches observed on the host (:meth:`observe_centred`)
+        self._host_low: np.ndarray | None = None
+        self._host_high: np.ndarray | None = None
+        self._host_n_flat = 0
 
     def update(self, images: torch.Tensor, redshift: torch.Tensor,
                totals: torch.Tensor | None = None,
@@ -387,38 +391,58 @@ class InputScan:
         """
         n, n_bands = centred.shape[:2]
         n_pixels = centred[0, 0].numel()
-        sums = centred.reshape(n, n_bands, -1).sum(dim=-1)
-        mean = band_mean.reshape(1, n_bands).to(torch.float64)
-        if not bool(torch.isfinite(sums).all()):
+        # The one pass over the batch is this sum; the rest works on (n, n_bands)
+        # arrays, in numpy, whose calls on arrays this small cost a few microseconds
+        # each, against ~10 for a torch operator (the scan's small operations cost
+        # as much as the sum did).
+        sums = centred.reshape(n, n_bands, -1).sum(dim=-1).numpy()
+        if not np.isfinite(sums).all():
             self.update(images, redshift)  # NaN, infinity or overflow: as band_totals
             return
-        totals = sums.to(torch.float64) + n_pixels * mean
+        mean = band_mean.reshape(n_bands).numpy().astype(np.float64)
+        totals = sums.astype(np.float64) + n_pixels * mean
         # A constant band's float32 sum of (value - mean) is off by rounding of order
         # n_pixels * |mean| * 1e-7, even where the value is 0 (an empty cube): the
         # empty-cube test allows for it, and the totals of the cubes it finds constant
         # are set to their exact value, n_pixels times the first pixel.
-        tolerance = TOTAL_TEST_RTOL * n_pixels * mean.abs().reshape(n_bands).numpy()
         pixels = images.numpy()
-        flat = constant_cubes(pixels, totals.numpy(), tolerance)
-        if flat.any():
-            first = pixels.reshape(n, n_bands, -1)[flat, :, 0].astype(np.float64)
-            totals[torch.from_numpy(flat)] = torch.from_numpy(n_pixels * first)
-        self.update(images, redshift, totals=totals, n_flat=torch.tensor(int(flat.sum())))
+        flat = constant_cubes(pixels, totals, TOTAL_TEST_RTOL * n_pixels * np.abs(mean))
+        n_flat = int(np.count_nonzero(flat))
+        if n_flat:
+            totals[flat] = n_pixels * pixels.reshape(n, n_bands, -1)[flat, :, 0]
+        columns = np.empty((n, n_bands + 2))
+        columns[:, :n_bands] = totals
+        columns[:, n_bands] = totals.sum(axis=1)
+        columns[:, n_bands + 1] = redshift.numpy()
+        low, high = columns.min(axis=0), columns.max(axis=0)  # NaN propagates
+        if self._host_low is None:
+            self._host_low, self._host_high = low, high
+        else:
+            np.minimum(self._host_low, low, out=self._host_low)
+            np.maximum(self._host_high, high, out=self._host_high)
+        self._host_n_flat += n_flat
 
     def ranges(self) -> InputRanges:
         """The extremes over every batch; raises the input error on a non-finite pixel."""
-        if self._low is None:
+        parts = []  # (low, high, n_flat) of the device batches, then of the host ones
+        if self._low is not None:
+            values = torch.cat([self._low, self._high,
+                                self._n_flat.reshape(1).to(torch.float64)]).cpu().numpy()
+            n_columns = len(self._low)  # the bands, the whole cube, the redshift
+            parts.append((values[:n_columns], values[n_columns : 2 * n_columns],
+                          int(values[-1])))
+        if self._host_low is not None:
+            parts.append((self._host_low, self._host_high, self._host_n_flat))
+        if not parts:
             raise ValueError("no clusters were predicted: pass at least one cluster")
-        values = torch.cat([self._low, self._high,
-                            self._n_flat.reshape(1).to(torch.float64)]).cpu().numpy()
-        n_columns = len(self._low)  # the bands, the whole cube, the redshift
-        low, high = values[:n_columns], values[n_columns : 2 * n_columns]
-        n_bands = n_columns - 2
+        low = np.minimum.reduce([part[0] for part in parts])
+        high = np.maximum.reduce([part[1] for part in parts])
+        n_flat = sum(part[2] for part in parts)
+        n_bands = len(low) - 2
         if not (np.isfinite(low[:n_bands]).all() and np.isfinite(high[:n_bands]).all()):
             self._fail()
         return InputRanges(low[:n_bands], high[:n_bands], np.array([low[-1], high[-1]]),
-                           cube_total=np.array([low[-2], high[-2]]),
-                           n_flat=int(values[-1]))
+                           cube_total=np.array([low[-2], high[-2]]), n_flat=n_flat)
 
     def _fail(self) -> None:
         self.on_non_finite()
