@@ -23,13 +23,13 @@ docs/studies.md.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from sk_clustermass.studies import (
+    STANDARD_SKIES,
     STANDARD_STUDIES,
     _paired_study,
     corrected_verdicts,
@@ -41,14 +41,6 @@ from sk_clustermass.studies import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _skies() -> dict:
-    spec = importlib.util.spec_from_file_location(
-        "run_all_studies", ROOT / "examples" / "run_all_studies.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.SKIES
-
-
 def _no_training(*args, **kwargs):
     message = ("a run is missing or does not match the data; this script only reads "
                "committed runs (run examples/run_all_studies.py --standard first)")
@@ -57,7 +49,7 @@ def _no_training(*args, **kwargs):
 
 def corrected_page(results: Path, sky: str, n_boot: int) -> pd.DataFrame:
     """Every finished study of ``results`` recomputed, with the page's correction."""
-    data, _, names = _skies()[sky]
+    data, _, names = STANDARD_SKIES[sky]
     names = [name for name in STANDARD_STUDIES
              if (results / name / "comparison.csv").exists()] or names
     family = standard_family_size(names)
@@ -96,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path,
                         default=ROOT / "benchmarks" / "results" / "studies_standard")
-    parser.add_argument("--sky", default="studied", choices=sorted(_skies()))
+    parser.add_argument("--sky", default="studied", choices=sorted(STANDARD_SKIES))
     parser.add_argument("--n-boot", type=int, default=20000)
     args = parser.parse_args(argv)
     page = corrected_page(args.results, args.sky, args.n_boot)

@@ -48,13 +48,8 @@ import pandas as pd
 from sk_clustermass.cli import add_study_options
 from sk_clustermass.datasets import make_clusters
 from sk_clustermass.studies import (
-    CURRENT_DATA,
-    FRESH_CURRENT_DATA,
-    FRESH_TEST_DATA,
     MODES,
-    SECOND_SKY_DATA,
-    SECOND_SKY_STUDIES,
-    STANDARD_DATA,
+    STANDARD_SKIES,
     STANDARD_STUDIES,
     STUDIES,
     corrected_verdicts,
@@ -66,13 +61,7 @@ from sk_clustermass.studies import (
 )
 
 #: Training data, fresh data and default studies of each ``--sky``.
-SKIES = {
-    "studied": (STANDARD_DATA, FRESH_TEST_DATA, list(STANDARD_STUDIES)),
-    "current": (CURRENT_DATA, FRESH_CURRENT_DATA, list(STANDARD_STUDIES)),
-    "second": (SECOND_SKY_DATA,
-               {**FRESH_CURRENT_DATA, "simulation": SECOND_SKY_DATA["simulation"]},
-               list(SECOND_SKY_STUDIES)),
-}
+SKIES = STANDARD_SKIES
 
 # sphinx_gallery_thumbnail_path = "_static/gallery/run_all_studies.png"
 

@@ -37,9 +37,10 @@ from ._registry import STUDIES, default_pipeline
 from ._time_budget import TimeBudget
 
 __all__ = ["CURRENT_DATA", "FRESH_CURRENT_DATA", "FRESH_TEST_DATA", "IMPROVED_STANDARD",
-           "SECOND_SKY_DATA", "SECOND_SKY_STUDIES", "STANDARD_DATA", "STANDARD_SETTINGS",
-           "STANDARD_STUDIES", "STUDIED_SIMULATION", "StandardStudy", "make_standard_data",
-           "run_fresh_check", "run_standard_study", "standard_family_size"]
+           "SECOND_SKY_DATA", "SECOND_SKY_FRESH_DATA", "SECOND_SKY_STUDIES", "STANDARD_DATA",
+           "STANDARD_SETTINGS", "STANDARD_SKIES", "STANDARD_STUDIES", "STUDIED_SIMULATION",
+           "StandardStudy", "make_standard_data", "run_fresh_check", "run_standard_study",
+           "standard_family_size"]
 
 #: Regressor settings shared by every standard study: the library defaults, trained to
 #: convergence (early stopping after 10 epochs without a better validation loss, at most
@@ -228,6 +229,21 @@ _REGISTRY = [
 
 #: The standard-mode studies by name, in the order they run.
 STANDARD_STUDIES: dict[str, StandardStudy] = {study.name: study for study in _REGISTRY}
+
+#: Fresh clusters of the second sky, for its final check.
+SECOND_SKY_FRESH_DATA: dict[str, Any] = {
+    **FRESH_CURRENT_DATA, "simulation": SECOND_SKY_DATA["simulation"],
+}
+
+#: The skies of the standard mode: training data, fresh data and the studies run on
+#: each. 'studied' is the pinned earlier preset of the first page (two seeds),
+#: 'current' the shipped preset (five seeds), 'second' the shipped preset with the
+#: group-scale L-M slope at +1 sigma (the studies behind the improved configuration).
+STANDARD_SKIES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {
+    "studied": (STANDARD_DATA, FRESH_TEST_DATA, tuple(STANDARD_STUDIES)),
+    "current": (CURRENT_DATA, FRESH_CURRENT_DATA, tuple(STANDARD_STUDIES)),
+    "second": (SECOND_SKY_DATA, SECOND_SKY_FRESH_DATA, SECOND_SKY_STUDIES),
+}
 
 
 def run_standard_study(
