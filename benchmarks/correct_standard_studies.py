@@ -18,6 +18,8 @@ docs/studies.md.
 
     python benchmarks/correct_standard_studies.py                       # the committed page
     python benchmarks/correct_standard_studies.py --sky current --results <folder>
+    python benchmarks/correct_standard_studies.py --sky current --results <folder> \\
+        --second-results <second sky's folder>      # with the second sky's column
 """
 
 from __future__ import annotations
@@ -68,11 +70,31 @@ def corrected_page(results: Path, sky: str, n_boot: int) -> pd.DataFrame:
     return corrected_verdicts(pd.concat(tables, ignore_index=True))
 
 
-def markdown(page: pd.DataFrame) -> str:
-    """The comparison rows as the Markdown table of docs/studies.md."""
-    lines = ["| study | candidate | difference (dex) [95%] | [family-wise 95%] | p | "
-             "p (Holm) | verdict | corrected verdict | seed spread |",
-             "|---|---|---|---|---|---|---|---|---|"]
+def _second_sky_cell(second: pd.DataFrame | None, study: str, candidate: str) -> str:
+    """The second sky's difference [95%] and corrected verdict, or a dash."""
+    if second is None:
+        return ""
+    rows = second[(second["study"] == study) & (second["candidate"] == candidate)]
+    if rows.empty:
+        return " - |"
+    row = rows.iloc[0]
+    return (f" {row['difference']:+.4f} [{row['difference_low']:+.4f}, "
+            f"{row['difference_high']:+.4f}], {row['verdict_corrected']} |")
+
+
+def markdown(page: pd.DataFrame, second: pd.DataFrame | None = None) -> str:
+    """The comparison rows as the Markdown table of docs/studies.md.
+
+    With ``second`` (the second sky's corrected page), a last column gives its
+    difference, raw interval and corrected verdict for the comparisons it repeats.
+    """
+    header = ("| study | candidate | difference (dex) [95%] | [family-wise 95%] | p | "
+              "p (Holm) | verdict | corrected verdict | seed spread |")
+    rule = "|---|---|---|---|---|---|---|---|---|"
+    if second is not None:
+        header += " second sky: difference [95%], corrected verdict |"
+        rule += "---|"
+    lines = [header, rule]
     for _, row in page[page["verdict"] != "reference"].iterrows():
         lines.append(
             f"| {row['study']} | {row['candidate']} | {row['difference']:+.4f} "
@@ -80,7 +102,8 @@ def markdown(page: pd.DataFrame) -> str:
             f"[{row['difference_low_corrected']:+.4f}, "
             f"{row['difference_high_corrected']:+.4f}] | {row['p_value']:.4f} | "
             f"{row['p_holm']:.4f} | {row['verdict']} | {row['verdict_corrected']} | "
-            f"{row['seed_spread']:.4f} |")
+            f"{row['seed_spread']:.4f} |"
+            + _second_sky_cell(second, row["study"], row["candidate"]))
     return "\n".join(lines)
 
 
@@ -90,15 +113,23 @@ def main(argv: list[str] | None = None) -> None:
                         default=ROOT / "benchmarks" / "results" / "studies_standard")
     parser.add_argument("--sky", default="studied", choices=sorted(STANDARD_SKIES))
     parser.add_argument("--n-boot", type=int, default=20000)
+    parser.add_argument("--second-results", type=Path, default=None,
+                        help="the second sky's results folder: adds its column "
+                        "(its own Holm correction, over its comparisons)")
     args = parser.parse_args(argv)
     page = corrected_page(args.results, args.sky, args.n_boot)
+    second = None
+    if args.second_results is not None:
+        second = corrected_page(args.second_results, "second", args.n_boot)
+        second.to_csv(args.second_results / "corrected_summary.csv", index=False,
+                      float_format="%.5g")
     page.to_csv(args.results / "corrected_summary.csv", index=False, float_format="%.5g")
     compared = page[page["verdict"] != "reference"]
     raw = compared["verdict"].isin(["better", "worse"]).sum()
     kept = compared["verdict_corrected"].isin(["better", "worse"]).sum()
     print(f"{len(compared)} comparisons; {raw} called at 95% each, {kept} after the "
           f"Holm-Bonferroni correction (family-wise 5%); {args.n_boot} bootstrap draws\n")
-    print(markdown(page))
+    print(markdown(page, second))
 
 
 if __name__ == "__main__":
