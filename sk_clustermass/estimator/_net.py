@@ -265,9 +265,9 @@ class ClusterNet(NeuralNet):
         """Build the module and switch on activation recording if it is penalised.
 
         The weights are put in channels_last layout, the layout of the activations,
-        so that oneDNN's convolutions need no reorder. In float32 this made ``fit``
-        1.10x faster and ``predict`` 1.03x (2-core AVX-512 EPYC, batch 64, idle,
-        interleaved); before, only bfloat16 did it.
+        so that oneDNN's convolutions need no reorder (needed for bfloat16; in float32
+        the speed-up measured on a 2-core AVX-512 EPYC was within noise,
+        ``benchmarks/bench_training_ablations.py``).
         """
         super().initialize_module()
         self.module_.record_activations = (

@@ -1,0 +1,147 @@
+"""What each of the third round's speed changes buys, measured by switching it off.
+
+Interleaved in one run on the same clusters (``bench_training``'s data and loops), the
+median of ``--rounds`` rounds:
+
+1. ``fit`` with the training images standardised once per fit against per batch
+   (``ClusterNet.standardise_once``), in float32 and bfloat16;
+2. float32 ``fit`` with channels_last weights (the library's) against NCHW weights;
+3. ``predict`` against the hand-written inference loop, with the input scan, without
+   it (the out-of-domain and empty-cube check skipped), and with only its band sums:
+   what the scan costs and which part of it.
+
+Each row prints samples/s and the ratio to its baseline. Run:
+``python benchmarks/bench_training_ablations.py`` (about 6 minutes on 2 idle cores;
+``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_training import (
+    hand_written_fast,
+    hand_written_inference,
+    library_fit,
+    library_predict,
+    make_data,
+)
+
+from sk_clustermass import ClusterMassRegressor, as_inputs
+from sk_clustermass.estimator import _inference
+from sk_clustermass.estimator._net import ClusterNet
+
+
+@contextmanager
+def patched(owner, name, value):
+    """``owner.name = value`` for the duration of the block."""
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+_LIBRARY_INITIALIZE = ClusterNet.initialize_module
+
+
+def _nchw_weights(net):
+    """The library's module set-up, then the weights back in NCHW layout."""
+    _LIBRARY_INITIALIZE(net)
+    net.module_.to(memory_format=torch.contiguous_format)
+    return net
+
+
+def _no_scan(net, network, scan, images, scalars):
+    return network(images, *scalars)
+
+
+def _sums_only(scan, images, centred, band_mean, redshift):
+    centred.reshape(centred.shape[0], centred.shape[1], -1).sum(dim=-1)
+
+
+@contextmanager
+def scan_variant(variant: str):
+    """The prediction loop with the full scan, its band sums only, or no scan at all."""
+    if variant == "full":
+        yield
+        return
+    with patched(ClusterMassRegressor, "_check_domain", lambda self, *args: None), \
+            patched(_inference.InputScan, "ranges", lambda self: None):
+        if variant == "none":
+            with patched(ClusterNet, "_scanned_forward", _no_scan):
+                yield
+        else:
+            with patched(_inference.InputScan, "observe_centred", _sums_only):
+                yield
+
+
+def _median_rows(rows: dict) -> dict:
+    return {name: statistics.median(values) for name, values in rows.items()}
+
+
+def _print(title: str, rates: dict, baseline: str) -> None:
+    print(title)
+    for name, rate in rates.items():
+        print(f"  {name:<44}{rate:>9.0f}/s  {rate / rates[baseline]:.3f}x {baseline}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="512 clusters, one round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per fit")
+    args = parser.parse_args(argv)
+    n = 512 if args.quick else 4096
+    rounds = 1 if args.quick else args.rounds
+    images, redshift, y = make_data(n)
+    X = as_inputs(images, redshift, counts=False)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {n} clusters, "
+          f"batch 64, median of {rounds} interleaved rounds")
+
+    for precision in ("fp32", "bf16"):
+        rows = {"standardised once (library)": [], "standardised per batch": [],
+                "(a) hand loop": []}
+        if precision == "fp32":
+            rows["NCHW weights, standardised once"] = []
+        for _ in range(rounds):
+            rows["standardised once (library)"].append(
+                library_fit(images, redshift, y, 64, args.epochs, "cpu", precision)[0])
+            with patched(ClusterNet, "standardise_once", False):
+                rows["standardised per batch"].append(
+                    library_fit(images, redshift, y, 64, args.epochs, "cpu", precision)[0])
+            if precision == "fp32":
+                with patched(ClusterNet, "initialize_module", _nchw_weights):
+                    rows["NCHW weights, standardised once"].append(
+                        library_fit(images, redshift, y, 64, args.epochs, "cpu",
+                                    precision)[0])
+            rows["(a) hand loop"].append(
+                hand_written_fast(images, redshift, y, 64, args.epochs, "cpu", precision))
+        _print(f"fit, {precision}", _median_rows(rows), "standardised per batch")
+
+    for precision in ("fp32", "bf16"):
+        _, model = library_fit(images[:512], redshift[:512], y[:512], 64, 1, "cpu", precision)
+        model.predict(X)
+        rows = {"hand loop": [], "predict (full scan)": [], "predict, scan's sums only": [],
+                "predict, no scan": []}
+        variants = {"predict (full scan)": "full", "predict, scan's sums only": "sums",
+                    "predict, no scan": "none"}
+        for _ in range(rounds):
+            rows["hand loop"].append(
+                hand_written_inference(images, redshift, 64, "cpu", 2, precision))
+            for name, variant in variants.items():
+                with scan_variant(variant):
+                    rows[name].append(library_predict(model, X, 64, "cpu", 2))
+        _print(f"predict, {precision}, batch 64", _median_rows(rows), "hand loop")
+
+
+if __name__ == "__main__":
+    main()
