@@ -8,7 +8,9 @@ median of ``--rounds`` rounds:
 2. float32 ``fit`` with channels_last weights (the library's) against NCHW weights;
 3. ``predict`` against the hand-written inference loop, with the input scan, without
    it (the out-of-domain and empty-cube check skipped), and with only its band sums:
-   what the scan costs and which part of it.
+   what the scan costs and which part of it;
+4. ``predict``'s fixed cost per call: one batch of 64 clusters through ``predict``
+   against the same batch through the bare module (median of 21 calls).
 
 Each row prints samples/s and the ratio to its baseline. Run:
 ``python benchmarks/bench_training_ablations.py`` (about 6 minutes on 2 idle cores;
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,8 +38,10 @@ from bench_training import (
 )
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
+from sk_clustermass._utils._memory import malloc_tuned
 from sk_clustermass.estimator import _inference
 from sk_clustermass.estimator._net import ClusterNet
+from sk_clustermass.estimator._precision import autocast
 
 
 @contextmanager
@@ -141,6 +146,31 @@ def main(argv=None) -> None:
                 with scan_variant(variant):
                     rows[name].append(library_predict(model, X, 64, "cpu", 2))
         _print(f"predict, {precision}, batch 64", _median_rows(rows), "hand loop")
+        print(f"  fixed cost of one predict call (64 clusters): "
+              f"{1e3 * fixed_cost(model, images, redshift, precision):.2f} ms")
+
+
+def fixed_cost(model, images, redshift, precision: str, calls: int = 21) -> float:
+    """Median seconds of ``predict`` on one batch of 64 minus the bare module's."""
+    X = as_inputs(images[:64], redshift[:64], counts=False)
+    module = model.net_.module_.eval()
+    x, z = torch.from_numpy(images[:64]), torch.from_numpy(redshift[:64])
+
+    def bare():
+        with torch.inference_mode(), autocast(precision, "cpu"):
+            module(x, z)
+
+    def timed(call) -> float:
+        call()
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    with malloc_tuned():
+        return timed(lambda: model.predict(X)) - timed(bare)
 
 
 if __name__ == "__main__":
