@@ -1,4 +1,4 @@
-"""What each of the third round's speed changes buys, measured by switching it off.
+"""What each of the later speed changes buys, measured by switching it off.
 
 Interleaved in one run on the same clusters (``bench_training``'s data and loops), the
 median of ``--rounds`` rounds:
@@ -10,7 +10,10 @@ median of ``--rounds`` rounds:
    it (the out-of-domain and empty-cube check skipped), and with only its band sums:
    what the scan costs and which part of it;
 4. ``predict``'s fixed cost per call: one batch of 64 clusters through ``predict``
-   against the same batch through the bare module (median of 21 calls).
+   against the same batch through the bare module (median of 21 calls);
+5. ``fit`` and ``predict`` with each block's last activation before its max-pool, as
+   the architecture is written, against after it (the library's order since the
+   fourth round; the hand loops use the library's network, so they run after it).
 
 Each row prints samples/s and the ratio to its baseline. Run:
 ``python benchmarks/bench_training_ablations.py`` (about 6 minutes on 2 idle cores;
@@ -39,7 +42,7 @@ from bench_training import (
 
 from sk_clustermass import ClusterMassRegressor, as_inputs
 from sk_clustermass._utils._memory import malloc_tuned
-from sk_clustermass.estimator import _inference
+from sk_clustermass.estimator import _inference, _module
 from sk_clustermass.estimator._net import ClusterNet
 from sk_clustermass.estimator._precision import autocast
 
@@ -63,6 +66,11 @@ def _nchw_weights(net):
     _LIBRARY_INITIALIZE(net)
     net.module_.to(memory_format=torch.contiguous_format)
     return net
+
+
+def _written_order():
+    """Networks built from here on keep each block's last activation before its pool."""
+    return patched(_module, "_activation_after_pool", lambda negative_slope: False)
 
 
 def _no_scan(net, network, scan, images, scalars):
@@ -115,6 +123,7 @@ def main(argv=None) -> None:
     for precision in ("fp32", "bf16"):
         rows = {"standardised once (library)": [], "standardised per batch": [],
                 "(a) hand loop": []}
+        rows["activation before the pool"] = []
         if precision == "fp32":
             rows["NCHW weights, standardised once"] = []
         for _ in range(rounds):
@@ -128,6 +137,9 @@ def main(argv=None) -> None:
                     rows["NCHW weights, standardised once"].append(
                         library_fit(images, redshift, y, 64, args.epochs, "cpu",
                                     precision)[0])
+            with _written_order():
+                rows["activation before the pool"].append(
+                    library_fit(images, redshift, y, 64, args.epochs, "cpu", precision)[0])
             rows["(a) hand loop"].append(
                 hand_written_fast(images, redshift, y, 64, args.epochs, "cpu", precision))
         _print(f"fit, {precision}", _median_rows(rows), "standardised per batch")
@@ -135,8 +147,12 @@ def main(argv=None) -> None:
     for precision in ("fp32", "bf16"):
         _, model = library_fit(images[:512], redshift[:512], y[:512], 64, 1, "cpu", precision)
         model.predict(X)
+        with _written_order():
+            _, written = library_fit(images[:512], redshift[:512], y[:512], 64, 1, "cpu",
+                                     precision)
+        written.predict(X)
         rows = {"hand loop": [], "predict (full scan)": [], "predict, scan's sums only": [],
-                "predict, no scan": []}
+                "predict, no scan": [], "predict, activation before the pool": []}
         variants = {"predict (full scan)": "full", "predict, scan's sums only": "sums",
                     "predict, no scan": "none"}
         for _ in range(rounds):
@@ -145,6 +161,8 @@ def main(argv=None) -> None:
             for name, variant in variants.items():
                 with scan_variant(variant):
                     rows[name].append(library_predict(model, X, 64, "cpu", 2))
+            rows["predict, activation before the pool"].append(
+                library_predict(written, X, 64, "cpu", 2))
         _print(f"predict, {precision}, batch 64", _median_rows(rows), "hand loop")
         print(f"  fixed cost of one predict call (64 clusters): "
               f"{1e3 * fixed_cost(model, images, redshift, precision):.2f} ms")

@@ -114,3 +114,48 @@ def test_a_negative_slope_keeps_the_activation_out_of_place():
     net = ClusterMassCNN(3, (16, 16), **network_parameters(
         conv_layers=(1,), pool_size=2, negative_slope=-0.1))
     assert not any(m.inplace for m in net.modules() if isinstance(m, torch.nn.LeakyReLU))
+
+
+def _written_order(net: ClusterMassCNN, negative_slope: float) -> torch.nn.Sequential:
+    """``net.features`` with every activation back before its block's max-pool (the
+    architecture as written), sharing the convolutions' weights."""
+    layers: list[torch.nn.Module] = []
+    for layer in net.features:
+        if isinstance(layer, torch.nn.LeakyReLU) and isinstance(layers[-1], torch.nn.MaxPool2d):
+            layers.insert(len(layers) - 1, torch.nn.LeakyReLU(negative_slope))
+        elif isinstance(layer, torch.nn.LeakyReLU):
+            layers.append(torch.nn.LeakyReLU(negative_slope))
+        else:
+            layers.append(layer)
+    return torch.nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize("negative_slope", [0.01, 0.0, 0.3])
+def test_the_activation_after_the_pool_gives_the_written_values_and_gradients(negative_slope):
+    torch.manual_seed(0)
+    net = ClusterMassCNN(10, (50, 50), **network_parameters(negative_slope=negative_slope))
+    kinds = [type(layer).__name__ for layer in net.features]
+    assert kinds == ["Conv2d", "LeakyReLU", "Conv2d", "LeakyReLU", "Conv2d", "MaxPool2d",
+                     "LeakyReLU", "Conv2d", "LeakyReLU", "Conv2d", "MaxPool2d", "LeakyReLU"]
+    written = _written_order(net, negative_slope)
+    images = torch.randn(4, 10, 50, 50)
+    images[0, :, 10:20, 10:20] = 0.0  # windows of equal values: ties of the max-pool
+    gradients = []
+    for features in (net.features, written):
+        inputs = images.clone().requires_grad_(True)
+        features.zero_grad()
+        out = features(inputs)
+        (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
+        gradients.append([inputs.grad, *(p.grad for p in features.parameters())])
+        if features is net.features:
+            lean_out = out.detach()
+    torch.testing.assert_close(lean_out, written(images).detach(), rtol=0, atol=0)
+    for lean, plain in zip(*gradients):
+        torch.testing.assert_close(lean, plain, rtol=0, atol=0)
+
+
+def test_a_negative_slope_keeps_the_activation_before_the_pool():
+    net = ClusterMassCNN(3, (16, 16), **network_parameters(
+        conv_layers=(2,), pool_size=2, negative_slope=-0.1))
+    kinds = [type(layer).__name__ for layer in net.features]
+    assert kinds == ["Conv2d", "LeakyReLU", "Conv2d", "LeakyReLU", "MaxPool2d"]

@@ -898,3 +898,28 @@ def test_prediction_scans_through_the_network_on_the_cpu_and_leaves_no_observer(
     fitted.predict(X)
     assert sum(seen) == len(X["images"])  # every cluster scanned once, in the network
     assert fitted.net_.module_.input_observer is None
+
+
+@pytest.mark.parametrize("rows_per_reduction", [1, 5, 4096])
+def test_the_scan_reduces_its_kept_host_rows_to_the_same_ranges(monkeypatch,
+                                                                rows_per_reduction):
+    """However often the kept totals are reduced, the ranges are those of one pass;
+    and a batch whose tensors are overwritten by the next (a reused buffer) is kept
+    as it was."""
+    monkeypatch.setattr(_inference, "HOST_ROWS_PER_REDUCTION", rows_per_reduction)
+    images, redshift = _scan_batch(), torch.linspace(0.1, 0.9, 12)
+    band_mean = torch.tensor([0.4, 0.55, 0.3]).reshape(1, 3, 1, 1)
+    plain, fed = InputScan(lambda: None), InputScan(lambda: None)
+    plain.update(images, redshift)
+    buffer_images, buffer_redshift = torch.empty(3, 3, 20, 20), torch.empty(3)
+    for start in range(0, 12, 3):  # one reused buffer, as a streaming reader may have
+        buffer_images.copy_(images[start : start + 3])
+        buffer_redshift.copy_(redshift[start : start + 3])
+        fed.observe_centred(buffer_images, buffer_images - band_mean, band_mean,
+                            buffer_redshift)
+    expected, seen = plain.ranges(), fed.ranges()
+    assert seen.n_flat == expected.n_flat == 2
+    np.testing.assert_allclose(seen.total_min, expected.total_min, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(seen.total_max, expected.total_max, rtol=1e-6)
+    np.testing.assert_allclose(seen.cube_total, expected.cube_total, rtol=1e-6)
+    np.testing.assert_array_equal(seen.redshift, expected.redshift)

@@ -3,7 +3,8 @@
 The default reproduces the seed lab's architecture (the lab the project grew from): three 'valid'
 convolutions of 20 filters with a 2x2 kernel, a 4x4 max-pool, two more convolutions,
 another 4x4 max-pool, then dense layers 512-256-128-64, LeakyReLU everywhere and a
-linear output. The redshift joins the flattened feature map before the dense part,
+linear output (each block's last LeakyReLU runs after its max-pool, which gives the
+same numbers on fewer pixels). The redshift joins the flattened feature map before the dense part,
 and so, optionally (``use_exposure``), does ``log10(exposure / 1 ks)``. The output has
 two columns: the mean and the log of the width (standard deviation) of a Gaussian on
 the standardised target.
@@ -107,6 +108,23 @@ def _leaky_relu(negative_slope: float) -> nn.LeakyReLU:
     1.02x in bfloat16.
     """
     return nn.LeakyReLU(negative_slope, inplace=negative_slope >= 0)
+
+
+def _activation_after_pool(negative_slope: float) -> bool:
+    """Whether a block's last LeakyReLU may run after its max-pool instead of before.
+
+    A LeakyReLU with ``negative_slope >= 0`` never decreases, so the largest activated
+    value of a pooling window is the activation of its largest value: the two orders
+    give the same numbers, and the same gradients (the window's maximum sits at the
+    same pixel, ties included, since the activation keeps equal values equal and
+    order; where it flattens them, ``negative_slope == 0`` below zero, its gradient
+    there is zero either way). After the pool the activation reads and writes
+    ``pool_size**2`` times fewer pixels (16 times with the default 4x4 pool). Measured
+    on 2 AVX-512 cores, interleaved, batch 64: training steps 1.03x faster in float32
+    and 1.05x in bfloat16, inference within noise (1.01-1.02x). A negative slope makes
+    the activation decreasing below zero, so the order then stays as written.
+    """
+    return negative_slope >= 0
 
 
 def _fewer_passes(images: torch.Tensor) -> bool:
@@ -243,14 +261,20 @@ class ClusterMassCNN(nn.Module):
         padding: str,
         negative_slope: float,
     ) -> nn.Sequential:
+        # Each block's last activation runs after its max-pool where that is exact (see
+        # _activation_after_pool): on pool_size**2 times fewer pixels.
+        after_pool = _activation_after_pool(negative_slope)
         layers: list[nn.Module] = []
         channels = n_bands
         for n_convs in conv_layers:
-            for _ in range(n_convs):
+            for layer in range(n_convs):
                 layers.append(nn.Conv2d(channels, n_filters, kernel_size, padding=padding))
-                layers.append(_leaky_relu(negative_slope))
+                if not (after_pool and layer == n_convs - 1):
+                    layers.append(_leaky_relu(negative_slope))
                 channels = n_filters
             layers.append(nn.MaxPool2d(pool_size))
+            if after_pool and n_convs > 0:
+                layers.append(_leaky_relu(negative_slope))
         return nn.Sequential(*layers)
 
     def forward(
