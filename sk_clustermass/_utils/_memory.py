@@ -13,23 +13,27 @@ mapped and unmapped at every batch, which made ``predict`` 2-3 times slower at b
 ``mmap`` (``M_MMAP_MAX = 0``): large blocks then come from the heap and are reused too.
 
 What: :func:`malloc_tuned` sets ``M_MMAP_THRESHOLD`` to 32 MiB, ``M_TRIM_THRESHOLD``
-to 1 GiB and ``M_MMAP_MAX`` to 0 on entry, and on exit sets them back to glibc's
-initial values (128 kB, 128 kB, 65536) and, when more than :data:`KEEP_FREE_BYTES`
-(128 MiB) of the heap is free, calls ``malloc_trim(0)``, which gives the cached memory
-back (the free pages inside the heap too, not only its top). Below that the free
-memory stays with glibc, as it does for any program, ready for the next block: a
+to 1 GiB and ``M_MMAP_MAX`` to 0 on entry. On exit it sets the mmap settings back to
+glibc's initial values (128 kB, 65536) and the trim threshold to :data:`KEEP_FREE_BYTES`
+(256 MiB), and, when more than that of the heap is free, calls ``malloc_trim(0)``,
+which gives the cached memory back (the free pages inside the heap too, not only its
+top). Below that the free memory stays with glibc, ready for the next block: a
 ``predict`` call would otherwise fault its activation buffers in afresh every time,
-which cost 3-4% of predicting 4096 clusters (2 idle EPYC cores). Where glibc has no
-``mallinfo2`` (before 2.33) the trim is unconditional. (After any
-``mallopt`` call glibc stops adapting the mmap threshold dynamically; that is the only
-lasting difference, and it is harmless. Settings made with ``GLIBC_TUNABLES`` are
-replaced by the defaults on exit.) It is safe: glibc still maps memory where the heap
-cannot grow (threads' arenas serve blocks above 64 MiB by ``mmap`` whatever the
-setting, and the main heap falls back to ``mmap`` where ``brk`` fails). What the block
-allocates and keeps after it ends lives on the heap rather than in its own mapping; the
-library's loops keep nothing large (their inputs are converted before the block and
-their outputs are a few numbers per cluster). It does nothing on systems without
-glibc, and nothing when ``enabled=False`` (``ClusterMassRegressor(malloc_tuning=False)``).
+which cost 3-4% of predicting 4096 clusters (2 idle EPYC cores). The trim threshold is
+what keeps it: with glibc's 128 kB, the first ``free`` after the block at the top of
+the heap gave the memory back anyway (a ``predict`` of 4096 clusters leaves 90-160 MiB
+free). glibc's own dynamic threshold rises to 64 MiB in a process like this, so 256 MiB
+is the same policy with room for one prediction's buffers. Where glibc has no
+``mallinfo2`` (before 2.33) the trim is unconditional. (After any ``mallopt`` call
+glibc stops adapting the mmap threshold dynamically; that is the only other lasting
+difference, and it is harmless. Settings made with ``GLIBC_TUNABLES`` are replaced on
+exit.) It is safe: glibc still maps memory where the heap cannot grow (threads' arenas
+serve blocks above 64 MiB by ``mmap`` whatever the setting, and the main heap falls
+back to ``mmap`` where ``brk`` fails). What the block allocates and keeps after it ends
+lives on the heap rather than in its own mapping; the library's loops keep nothing
+large (their inputs are converted before the block and their outputs are a few
+numbers per cluster). It does nothing on systems without glibc, and nothing when
+``enabled=False`` (``ClusterMassRegressor(malloc_tuning=False)``).
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ from collections.abc import Iterator
 
 __all__ = ["KEEP_FREE_BYTES", "malloc_tuned"]
 
-#: Free heap memory a tuned block may leave with glibc when it ends (not trimmed).
-KEEP_FREE_BYTES = 128 * 2**20
+#: Free heap memory a tuned block may leave with glibc when it ends (not trimmed), and
+#: glibc's trim threshold after it.
+KEEP_FREE_BYTES = 256 * 2**20
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -136,5 +141,5 @@ def malloc_tuned(enabled: bool = True) -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                _set(_GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_MMAP_MAX)
+                _set(KEEP_FREE_BYTES, _GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_MMAP_MAX)
                 _give_back(_libc())
