@@ -13,11 +13,14 @@ median of ``--rounds`` rounds:
    against the same batch through the bare module (median of 21 calls);
 5. ``fit`` and ``predict`` with each block's last activation before its max-pool, as
    the architecture is written, against after it (the library's order since the
-   fourth round; the hand loops use the library's network, so they run after it).
+   fourth round; the hand loops use the library's network, so they run after it);
+6. ``predict`` at batch 1024 in chunks of at most 16 MiB of activation (the library's
+   ``CPU_CHUNK_BYTES``), 64 MiB, 128 MiB and the whole batch, each call as a user
+   makes it (its own allocator block, so what it leaves above the kept heap goes back).
 
 Each row prints samples/s and the ratio to its baseline. Run:
 ``python benchmarks/bench_training_ablations.py`` (about 6 minutes on 2 idle cores;
-``--quick`` for a smoke run).
+``--quick`` for a smoke run; ``--parts`` picks some of fit, predict and chunks).
 """
 
 from __future__ import annotations
@@ -112,7 +115,10 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="512 clusters, one round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per fit")
+    parser.add_argument("--parts", default="fit,predict,chunks",
+                        help="comma-separated: fit, predict, chunks (default: all)")
     args = parser.parse_args(argv)
+    parts = set(args.parts.split(","))
     n = 512 if args.quick else 4096
     rounds = 1 if args.quick else args.rounds
     images, redshift, y = make_data(n)
@@ -120,7 +126,7 @@ def main(argv=None) -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {n} clusters, "
           f"batch 64, median of {rounds} interleaved rounds")
 
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", "bf16") if "fit" in parts else ():
         rows = {"standardised once (library)": [], "standardised per batch": [],
                 "(a) hand loop": []}
         rows["activation before the pool"] = []
@@ -144,7 +150,7 @@ def main(argv=None) -> None:
                 hand_written_fast(images, redshift, y, 64, args.epochs, "cpu", precision))
         _print(f"fit, {precision}", _median_rows(rows), "standardised per batch")
 
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", "bf16") if "predict" in parts else ():
         _, model = library_fit(images[:512], redshift[:512], y[:512], 64, 1, "cpu", precision)
         model.predict(X)
         with _written_order():
@@ -166,6 +172,19 @@ def main(argv=None) -> None:
         _print(f"predict, {precision}, batch 64", _median_rows(rows), "hand loop")
         print(f"  fixed cost of one predict call (64 clusters): "
               f"{1e3 * fixed_cost(model, images, redshift, precision):.2f} ms")
+
+    for precision in ("fp32", "bf16") if "chunks" in parts else ():
+        _, model = library_fit(images[:512], redshift[:512], y[:512], 64, 1, "cpu", precision)
+        caps = {"chunks of 16 MiB (library)": _inference.CPU_CHUNK_BYTES,
+                "chunks of 64 MiB": 64 * 2**20, "chunks of 128 MiB": 128 * 2**20,
+                "the whole batch": 2**62}
+        rows = {name: [] for name in caps}
+        for _ in range(rounds):
+            for name, cap in caps.items():
+                with patched(_inference, "CPU_CHUNK_BYTES", cap):
+                    rows[name].append(library_predict(model, X, 1024, "cpu", 2))
+        _print(f"predict, {precision}, batch 1024", _median_rows(rows),
+               "chunks of 16 MiB (library)")
 
 
 def fixed_cost(model, images, redshift, precision: str, calls: int = 21) -> float:
