@@ -20,9 +20,11 @@ autocast with float32 weights and loss), at every batch size of ``--batches`` (6
 
 and the same for inference: a hand-written loop over slices of the same numpy arrays
 that ``predict`` receives (each batch moved to the device and run under
-``torch.inference_mode``, in the same precision, with the library's allocator tuning),
-against ``predict``, and with ``--compile`` against ``predict`` through the frozen
-compiled graph of ``compile=True``.
+``torch.inference_mode``, in the same precision, with the library's allocator tuning
+held over all its passes), the same loop with an allocator block per pass (as each
+``predict`` call has one: what a pass leaves above the kept heap goes back to the
+system and is faulted in again), against ``predict``, and with ``--compile`` against
+``predict`` through the frozen compiled graph of ``compile=True``.
 
 It prints, per precision, the samples/s of every loop at every batch size; then a
 summary: ``fit`` and ``predict`` at the default batch and at each one's best batch,
@@ -32,7 +34,7 @@ share of a large matrix product timed in the same run in the same precision (bfl
 uses AMX where the CPU has it); then a ``torch.profiler`` table of the top 10 operators
 of a few of ``fit``'s training steps in each precision.
 
-Run: ``python benchmarks/bench_training.py`` (about 7 minutes on 2 idle cores);
+Run: ``python benchmarks/bench_training.py`` (about 8 minutes on 2 idle cores);
 ``--quick`` for a smoke run (512 clusters, one round, training at batches 64 and 256;
 about a minute on 2 idle cores, under 2 on busy ones);
 ``--precision fp32`` or ``bf16`` for one side only; ``--device cuda`` on a GPU machine;
@@ -195,11 +197,14 @@ def library_fit(images, redshift, y, batch_size, epochs, device, precision: str 
 
 # ---------------------------------------------------------------- inference loops
 def hand_written_inference(images, redshift, batch_size, device, passes: int,
-                           precision: str = "fp32") -> float:
+                           precision: str = "fp32", block_per_pass: bool = False) -> float:
     """Inference from the same numpy arrays that predict receives (copies to device timed).
 
     Batches are slices of the arrays, moved to the device one at a time; the module
     (channels_last weights, as in the library) makes each batch channels_last itself.
+    The passes run inside one allocator block (:func:`malloc_tuned`), or, with
+    ``block_per_pass``, each in its own, as each ``predict`` call is: what a pass leaves
+    above the heap kept between blocks then goes back to the system.
     """
     torch.manual_seed(0)
     model = ClusterMassCNN(10, (50, 50), **network_parameters())
@@ -214,6 +219,12 @@ def hand_written_inference(images, redshift, batch_size, device, passes: int,
                 out.append(model(x, z))
             torch.cat(out).float().cpu().numpy()
 
+    if block_per_pass:
+        def run_in_block():
+            with malloc_tuned():
+                run()
+
+        return _time_epochs(run_in_block, len(images), passes, device)
     with malloc_tuned():
         return _time_epochs(run, len(images), passes, device)
 
@@ -332,6 +343,7 @@ def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]
     interleaved; the best of ``args.rounds`` rounds."""
     X = as_inputs(images, redshift, counts=False)
     hand = {p: {} for p in models}
+    hand_blocks = {p: {} for p in models}
     lib = {p: {} for p in models}
     compiled = {p: {} for p in models} if args.compile else {}
     compiled_models = {p: compiled_copy(m) for p, m in models.items()} if args.compile else {}
@@ -349,6 +361,10 @@ def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]
                 rate = hand_written_inference(images, redshift, batch_size, args.device,
                                               args.passes, precision)
                 hand[precision][batch_size] = max(hand[precision].get(batch_size, 0), rate)
+                rate = hand_written_inference(images, redshift, batch_size, args.device,
+                                              args.passes, precision, block_per_pass=True)
+                hand_blocks[precision][batch_size] = max(
+                    hand_blocks[precision].get(batch_size, 0), rate)
                 rate = library_predict(model, X, batch_size, args.device, args.passes)
                 lib[precision][batch_size] = max(lib[precision].get(batch_size, 0), rate)
                 if precision in compiled_models:
@@ -359,7 +375,7 @@ def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]
     for model in (*models.values(), *compiled_models.values()):
         model.set_params(batch_size=args.batch_size)
         model.net_.set_params(batch_size=args.batch_size)
-    return hand, lib, compiled
+    return hand, hand_blocks, lib, compiled
 
 
 # ---------------------------------------------------------------- report
@@ -380,8 +396,8 @@ def _share(rate: float, flops: float, peak: float) -> str:
     return f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%}"
 
 
-def report(args, precisions, fast, shuffled, fit, hand, lib, compiled, matmul, step_flops,
-           forward_flops) -> None:
+def report(args, precisions, fast, shuffled, fit, hand, hand_blocks, lib, compiled, matmul,
+           step_flops, forward_flops) -> None:
     print()
     for precision in precisions:
         print_rates(f"training, {precision} (samples/s)", {
@@ -390,6 +406,7 @@ def report(args, precisions, fast, shuffled, fit, hand, lib, compiled, matmul, s
             "(c) ClusterMassRegressor.fit": fit[precision],
         }, args.train_batches)
         rows = {"hand-written inference loop": hand[precision],
+                "the same, an allocator block per pass": hand_blocks[precision],
                 "ClusterMassRegressor.predict": lib[precision]}
         if compiled:
             rows["predict, compile=True (frozen graph)"] = compiled[precision]
@@ -420,6 +437,11 @@ def report(args, precisions, fast, shuffled, fit, hand, lib, compiled, matmul, s
               f"batch {best_pred}: {rate[best_pred]:.0f}/s = "
               f"{rate[best_pred] / hand[precision][best_loop]:.2f}x the hand loop's best "
               f"(batch {best_loop}), {_share(rate[best_pred], forward_flops, peak)}")
+        best_blocks = _best(hand_blocks[precision])
+        print(f"{precision}: predict at its best batch = "
+              f"{rate[best_pred] / hand_blocks[precision][best_blocks]:.2f}x the hand loop "
+              f"with an allocator block per pass, like predict's per call, at its best "
+              f"(batch {best_blocks})")
         print(f"{precision}: predict per batch / batch {args.batches[0]}: {cliff}")
         if compiled:
             best = _best(compiled[precision])
@@ -507,9 +529,9 @@ def main(argv=None) -> None:
               for name, dtype in MATMUL_DTYPES.items()}
     step_flops, forward_flops = training_step_flops(), inference_flops()
     fast, shuffled, fit, models = measure_training(args, images, redshift, y, precisions)
-    hand, lib, compiled = measure_inference(args, images, redshift, models)
-    report(args, precisions, fast, shuffled, fit, hand, lib, compiled, matmul, step_flops,
-           forward_flops)
+    hand, hand_blocks, lib, compiled = measure_inference(args, images, redshift, models)
+    report(args, precisions, fast, shuffled, fit, hand, hand_blocks, lib, compiled, matmul,
+           step_flops, forward_flops)
     if "fp32" in precisions and not args.quick:
         plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs,
                                    args.device)
