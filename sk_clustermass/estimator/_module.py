@@ -122,9 +122,10 @@ def _activation_after_pool(negative_slope: float) -> bool:
     to the larger (the same value, another pixel; with ``negative_slope == 0`` the
     gradient there is zero either way, and with a positive slope it takes two inputs
     within a rounding step of each other). After the pool the activation reads and writes
-    ``pool_size**2`` times fewer pixels (16 times with the default 4x4 pool). Measured
-    on 2 AVX-512 cores, interleaved, batch 64: training steps 1.03x faster in float32
-    and 1.05x in bfloat16, inference within noise (1.01-1.02x). A negative slope makes
+    ``pool_size**2`` times fewer pixels (16 times with the default 4x4 pool). Against
+    the written order (``benchmarks/bench_training_ablations.py``, 2 idle AVX-512
+    cores, batch 64, median of 5 rounds): ``fit`` 1.065x in float32 and 1.029x in
+    bfloat16, ``predict`` 1.04x and 0.98x (within noise). A negative slope makes
     the activation decreasing below zero, so the order then stays as written.
     """
     return negative_slope >= 0
