@@ -23,8 +23,12 @@ that ``predict`` receives (each batch moved to the device and run under
 ``torch.inference_mode``, in the same precision, with the library's allocator tuning
 held over all its passes), the same loop with an allocator block per pass (as each
 ``predict`` call has one: what a pass leaves above the kept heap goes back to the
-system and is faulted in again), against ``predict``, and with ``--compile`` against
-``predict`` through the frozen compiled graph of ``compile=True``.
+system and is faulted in again), the same loop with the module running the library's
+inference kernels (as ``predict`` runs it: activations folded into the convolutions in
+bfloat16, max-pools as strided maxima), against ``predict``, and with ``--compile``
+against ``predict`` through the frozen compiled graph of ``compile=True``. The plain
+hand loop runs the network's layers as written: what a user's own PyTorch loop over
+the same network gets.
 
 It prints, per precision, the samples/s of every loop at every batch size; then a
 summary: ``fit`` and ``predict`` at the default batch and at each one's best batch,
@@ -197,14 +201,17 @@ def library_fit(images, redshift, y, batch_size, epochs, device, precision: str 
 
 # ---------------------------------------------------------------- inference loops
 def hand_written_inference(images, redshift, batch_size, device, passes: int,
-                           precision: str = "fp32", block_per_pass: bool = False) -> float:
+                           precision: str = "fp32", block_per_pass: bool = False,
+                           inference_kernels: bool = False) -> float:
     """Inference from the same numpy arrays that predict receives (copies to device timed).
 
     Batches are slices of the arrays, moved to the device one at a time; the module
     (channels_last weights, as in the library) makes each batch channels_last itself.
     The passes run inside one allocator block (:func:`malloc_tuned`), or, with
     ``block_per_pass``, each in its own, as each ``predict`` call is: what a pass leaves
-    above the heap kept between blocks then goes back to the system.
+    above the heap kept between blocks then goes back to the system. With
+    ``inference_kernels`` the module runs the library's inference kernels, as in
+    ``predict`` (``ClusterMassCNN.forward(..., inference_kernels=True)``).
     """
     torch.manual_seed(0)
     model = ClusterMassCNN(10, (50, 50), **network_parameters())
@@ -216,7 +223,7 @@ def hand_written_inference(images, redshift, batch_size, device, passes: int,
             for start in range(0, len(images), batch_size):
                 x = torch.from_numpy(images[start : start + batch_size]).to(device)
                 z = torch.from_numpy(redshift[start : start + batch_size]).to(device)
-                out.append(model(x, z))
+                out.append(model(x, z, inference_kernels=inference_kernels))
             torch.cat(out).float().cpu().numpy()
 
     if block_per_pass:
@@ -338,12 +345,13 @@ def measure_training(args, images, redshift, y, precisions
     return fast, shuffled, fit, models
 
 
-def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]:
+def measure_inference(args, images, redshift, models) -> tuple[dict, ...]:
     """Hand-written loop, predict (and compiled predict) per precision and batch,
     interleaved; the best of ``args.rounds`` rounds."""
     X = as_inputs(images, redshift, counts=False)
     hand = {p: {} for p in models}
     hand_blocks = {p: {} for p in models}
+    hand_kernels = {p: {} for p in models}
     lib = {p: {} for p in models}
     compiled = {p: {} for p in models} if args.compile else {}
     compiled_models = {p: compiled_copy(m) for p, m in models.items()} if args.compile else {}
@@ -365,6 +373,10 @@ def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]
                                               args.passes, precision, block_per_pass=True)
                 hand_blocks[precision][batch_size] = max(
                     hand_blocks[precision].get(batch_size, 0), rate)
+                rate = hand_written_inference(images, redshift, batch_size, args.device,
+                                              args.passes, precision, inference_kernels=True)
+                hand_kernels[precision][batch_size] = max(
+                    hand_kernels[precision].get(batch_size, 0), rate)
                 rate = library_predict(model, X, batch_size, args.device, args.passes)
                 lib[precision][batch_size] = max(lib[precision].get(batch_size, 0), rate)
                 if precision in compiled_models:
@@ -375,7 +387,7 @@ def measure_inference(args, images, redshift, models) -> tuple[dict, dict, dict]
     for model in (*models.values(), *compiled_models.values()):
         model.set_params(batch_size=args.batch_size)
         model.net_.set_params(batch_size=args.batch_size)
-    return hand, hand_blocks, lib, compiled
+    return hand, hand_blocks, hand_kernels, lib, compiled
 
 
 # ---------------------------------------------------------------- report
@@ -396,8 +408,9 @@ def _share(rate: float, flops: float, peak: float) -> str:
     return f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%}"
 
 
-def report(args, precisions, fast, shuffled, fit, hand, hand_blocks, lib, compiled, matmul,
-           step_flops, forward_flops) -> None:
+def report(args, precisions, fast, shuffled, fit, inference, matmul, step_flops,
+           forward_flops) -> None:
+    hand, hand_blocks, hand_kernels, lib, compiled = inference
     print()
     for precision in precisions:
         print_rates(f"training, {precision} (samples/s)", {
@@ -407,6 +420,7 @@ def report(args, precisions, fast, shuffled, fit, hand, hand_blocks, lib, compil
         }, args.train_batches)
         rows = {"hand-written inference loop": hand[precision],
                 "the same, an allocator block per pass": hand_blocks[precision],
+                "the same, the library's inference kernels": hand_kernels[precision],
                 "ClusterMassRegressor.predict": lib[precision]}
         if compiled:
             rows["predict, compile=True (frozen graph)"] = compiled[precision]
@@ -442,6 +456,13 @@ def report(args, precisions, fast, shuffled, fit, hand, hand_blocks, lib, compil
               f"{rate[best_pred] / hand_blocks[precision][best_blocks]:.2f}x the hand loop "
               f"with an allocator block per pass, like predict's per call, at its best "
               f"(batch {best_blocks})")
+        best_kernels = _best(hand_kernels[precision])
+        print(f"{precision}: predict at its best batch = "
+              f"{rate[best_pred] / hand_kernels[precision][best_kernels]:.2f}x the hand loop "
+              f"with the library's inference kernels at its best (batch {best_kernels}); "
+              f"those kernels make the hand loop "
+              f"{hand_kernels[precision][best_kernels] / hand[precision][best_loop]:.2f}x "
+              f"faster (best against best)")
         print(f"{precision}: predict per batch / batch {args.batches[0]}: {cliff}")
         if compiled:
             best = _best(compiled[precision])
@@ -529,9 +550,9 @@ def main(argv=None) -> None:
               for name, dtype in MATMUL_DTYPES.items()}
     step_flops, forward_flops = training_step_flops(), inference_flops()
     fast, shuffled, fit, models = measure_training(args, images, redshift, y, precisions)
-    hand, hand_blocks, lib, compiled = measure_inference(args, images, redshift, models)
-    report(args, precisions, fast, shuffled, fit, hand, hand_blocks, lib, compiled, matmul,
-           step_flops, forward_flops)
+    inference = measure_inference(args, images, redshift, models)
+    report(args, precisions, fast, shuffled, fit, inference, matmul, step_flops,
+           forward_flops)
     if "fp32" in precisions and not args.quick:
         plain = hand_written_plain(images, redshift, y, args.batch_size, args.epochs,
                                    args.device)

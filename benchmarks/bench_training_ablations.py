@@ -8,7 +8,10 @@ median of ``--rounds`` rounds:
 2. float32 ``fit`` with channels_last weights (the library's) against NCHW weights;
 3. ``predict`` against the hand-written inference loop, with the input scan, without
    it (the out-of-domain and empty-cube check skipped), and with only its band sums:
-   what the scan costs and which part of it;
+   what the scan costs and which part of it; with the scan's bookkeeping done batch by
+   batch, between two layers (as before the fifth round), instead of on the array's
+   rows every 4096 clusters; with the module's layers as written instead of the
+   inference kernels (and the hand loop with those kernels);
 4. ``predict``'s fixed cost per call: one batch of 64 clusters through ``predict``
    against the same batch through the bare module (median of 21 calls);
 5. ``fit`` and ``predict`` with each block's last activation before its max-pool, as
@@ -76,7 +79,7 @@ def _written_order():
     return patched(_module, "_activation_after_pool", lambda negative_slope: False)
 
 
-def _no_scan(net, network, scan, images, scalars):
+def _no_scan(net, network, scan, images, scalars, eager):
     return network(images, *scalars)
 
 
@@ -157,13 +160,24 @@ def main(argv=None) -> None:
             _, written = library_fit(images[:512], redshift[:512], y[:512], 64, 1, "cpu",
                                      precision)
         written.predict(X)
-        rows = {"hand loop": [], "predict (full scan)": [], "predict, scan's sums only": [],
-                "predict, no scan": [], "predict, activation before the pool": []}
+        rows = {"hand loop": [], "hand loop, inference kernels": [],
+                "predict (full scan)": [], "predict, scan's sums only": [],
+                "predict, no scan": [], "predict, scan bookkeeping per batch": [],
+                "predict, layers as written (no kernels)": [],
+                "predict, activation before the pool": []}
         variants = {"predict (full scan)": "full", "predict, scan's sums only": "sums",
                     "predict, no scan": "none"}
         for _ in range(rounds):
             rows["hand loop"].append(
                 hand_written_inference(images, redshift, 64, "cpu", 2, precision))
+            rows["hand loop, inference kernels"].append(hand_written_inference(
+                images, redshift, 64, "cpu", 2, precision, inference_kernels=True))
+            with patched(_inference.ArrayBatches, "backing_arrays", lambda self: None):
+                rows["predict, scan bookkeeping per batch"].append(
+                    library_predict(model, X, 64, "cpu", 2))
+            with patched(_module.ClusterMassCNN, "takes_inference_kernels", False):
+                rows["predict, layers as written (no kernels)"].append(
+                    library_predict(model, X, 64, "cpu", 2))
             for name, variant in variants.items():
                 with scan_variant(variant):
                     rows[name].append(library_predict(model, X, 64, "cpu", 2))

@@ -67,19 +67,42 @@ def test_defaults_come_back_after_an_exception(libc):
     assert libc.calls[-1] == ("malloc_trim", 0) and _memory._depth == 0
 
 
-@pytest.mark.parametrize(("free_mib", "trimmed"), [(10, False), (500, True)])
-def test_the_heap_is_trimmed_only_when_much_of_it_is_free(libc, free_mib, trimmed):
+@pytest.mark.parametrize(("free_mib", "resident_mib", "trimmed"), [
+    ((0, 10), (1000, 1010), False),
+    ((0, 500), (1000, 1500), True),
+    # freed earlier (by a fit, say) and counted by glibc even once trimmed: a block
+    # that brings few pages back in keeps its own buffers for the next call
+    ((680, 680), (1000, 1000), False),
+    ((680, 700), (1000, 1150), False),
+    # a second fit faulted the trimmed pages in again and freed them: back they go
+    ((680, 680), (1000, 1500), True),
+    ((100, 100), (1000, 1500), False),  # grown, but by live data: nothing to trim
+    # no resident count: the growth of the free heap stands in for it
+    ((680, 700), None, False),
+    ((400, 700), None, True),
+])
+def test_the_heap_is_trimmed_only_when_the_block_left_much_of_it_free(
+        libc, monkeypatch, free_mib, resident_mib, trimmed):
     """A block leaves up to KEEP_FREE_BYTES free with glibc for the next one; beyond
-    that everything cached goes back to the system."""
-
-    def mallinfo2():
-        return _memory._MallInfo2(fordblks=free_mib * 2**20)
-
-    libc.mallinfo2 = mallinfo2
+    that, if the block brought that much into memory, the cache goes back."""
+    free = iter([mib * 2**20 for mib in free_mib])
+    resident = iter([None, None] if resident_mib is None
+                    else [mib * 2**20 for mib in resident_mib])
+    libc.mallinfo2 = lambda: _memory._MallInfo2(fordblks=next(free))
+    monkeypatch.setattr(_memory, "_resident_bytes", lambda: next(resident))
     with malloc_tuned():
         pass
     assert (("malloc_trim", 0) in libc.calls) is trimmed
     assert len(_thresholds(libc.calls)) == 6  # the defaults come back either way
+
+
+def test_resident_memory_is_read_from_the_system():
+    resident = _memory._resident_bytes()
+    if resident is None:
+        pytest.skip("needs /proc/self/statm")
+    ballast = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+    assert _memory._resident_bytes() - resident > 60 * 2**20
+    del ballast
 
 
 def test_free_heap_is_read_from_the_real_glibc():

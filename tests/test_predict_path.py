@@ -900,6 +900,17 @@ def test_prediction_scans_through_the_network_on_the_cpu_and_leaves_no_observer(
     assert fitted.net_.module_.input_observer is None
 
 
+def _assert_same_ranges(plain: InputScan, fed: InputScan):
+    """The two scans' ranges agree: two constant cubes, totals to float32 rounding."""
+    expected, seen = plain.ranges(), fed.ranges()
+    assert seen.n_flat == expected.n_flat == 2
+    np.testing.assert_allclose(seen.total_min, expected.total_min, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(seen.total_max, expected.total_max, rtol=1e-6)
+    np.testing.assert_allclose(seen.cube_total, expected.cube_total, rtol=1e-6)
+    np.testing.assert_array_equal(seen.redshift, expected.redshift)
+    return seen
+
+
 @pytest.mark.parametrize("rows_per_reduction", [1, 5, 4096])
 def test_the_scan_reduces_its_kept_host_rows_to_the_same_ranges(monkeypatch,
                                                                 rows_per_reduction):
@@ -917,9 +928,62 @@ def test_the_scan_reduces_its_kept_host_rows_to_the_same_ranges(monkeypatch,
         buffer_redshift.copy_(redshift[start : start + 3])
         fed.observe_centred(buffer_images, buffer_images - band_mean, band_mean,
                             buffer_redshift)
-    expected, seen = plain.ranges(), fed.ranges()
-    assert seen.n_flat == expected.n_flat == 2
-    np.testing.assert_allclose(seen.total_min, expected.total_min, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(seen.total_max, expected.total_max, rtol=1e-6)
-    np.testing.assert_allclose(seen.cube_total, expected.cube_total, rtol=1e-6)
-    np.testing.assert_array_equal(seen.redshift, expected.redshift)
+    _assert_same_ranges(plain, fed)
+
+
+@pytest.mark.parametrize("rows_per_reduction", [1, 5, 4096])
+@pytest.mark.parametrize("order", ["in order", "shuffled", "one copied batch"])
+def test_a_scan_reading_rows_from_the_arrays_sees_what_the_plain_scan_sees(
+        monkeypatch, rows_per_reduction, order):
+    """With ``rows_of`` the scan leaves its bookkeeping to later and reads the rows from
+    the arrays: the same ranges, constant cubes and exact empty-cube totals as the scan
+    that sums each batch, whatever the order of the batches and if one is not a view."""
+    monkeypatch.setattr(_inference, "HOST_ROWS_PER_REDUCTION", rows_per_reduction)
+    images, redshift = _scan_batch(), torch.linspace(0.1, 0.9, 12)
+    array, z = images.numpy(), redshift.numpy().astype(np.float64)
+    band_mean = torch.tensor([0.4, 0.55, 0.3]).reshape(1, 3, 1, 1)
+    plain, fed = InputScan(lambda: None), InputScan(lambda: None, rows_of=(array, z))
+    plain.update(images, redshift)
+    starts = [0, 3, 6, 9] if order != "shuffled" else [6, 0, 9, 3]
+    for start in starts:
+        batch = images[start : start + 3]
+        if order == "one copied batch" and start == 3:
+            batch = batch.clone()  # not the array's memory: settled at once
+        fed.observe_centred(batch, batch - band_mean, band_mean,
+                            redshift[start : start + 3])
+    if rows_per_reduction == 4096:  # nothing reduced yet: each row's totals, in feed order
+        fed._settle_pending()
+        fed_rows = np.concatenate([np.arange(start, start + 3) for start in starts])
+        totals = images.numpy().sum(axis=(2, 3), dtype=np.float64)[fed_rows]
+        np.testing.assert_allclose(fed._totals[:12], totals, rtol=1e-6, atol=1e-9)
+        np.testing.assert_array_equal(fed._redshift[:12], redshift.numpy()[fed_rows])
+        assert fed._host_n_flat == 2
+    seen = _assert_same_ranges(plain, fed)
+    assert seen.cube_total[0] == 0.0  # the empty cube's total, exactly
+
+
+def test_only_float32_contiguous_arrays_back_the_scan():
+    images = np.zeros((4, 2, 5, 5), dtype=np.float32)
+    z = np.full(4, 0.3)
+    assert _inference.ArrayBatches(images, z).backing_arrays() == (images, z)
+    assert _inference.ArrayBatches(images.astype(np.float64), z).backing_arrays() is None
+    assert _inference.ArrayBatches(images[:, :, ::2], z).backing_arrays() is None
+
+
+def test_predict_defers_the_scan_only_for_views(monkeypatch, data, fitted):
+    """A float32 input is scanned from its rows later, a float64 one batch by batch;
+    both give the same predictions and the same out-of-domain verdict."""
+    X, _ = data
+    settled = []
+    original = InputScan._settle
+    monkeypatch.setattr(InputScan, "_settle",
+                        lambda self, rows, *args: (settled.append(rows.stop - rows.start),
+                                                   original(self, rows, *args)))
+    as_float32 = fitted.predict({"images": X["images"].astype(np.float32),
+                                 "redshift": X["redshift"]})
+    assert settled == [len(X["images"])]  # once, all rows
+    settled.clear()
+    as_float64 = fitted.predict({"images": X["images"].astype(np.float64),
+                                 "redshift": X["redshift"]})
+    assert len(settled) == 4  # every batch of 32 at once
+    np.testing.assert_array_equal(as_float32, as_float64)

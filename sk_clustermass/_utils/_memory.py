@@ -15,15 +15,23 @@ mapped and unmapped at every batch, which made ``predict`` 2-3 times slower at b
 What: :func:`malloc_tuned` sets ``M_MMAP_THRESHOLD`` to 32 MiB, ``M_TRIM_THRESHOLD``
 to 1 GiB and ``M_MMAP_MAX`` to 0 on entry. On exit it sets the mmap settings back to
 glibc's initial values (128 kB, 65536) and the trim threshold to :data:`KEEP_FREE_BYTES`
-(256 MiB), and, when more than that of the heap is free, calls ``malloc_trim(0)``,
-which gives the cached memory back (the free pages inside the heap too, not only its
-top). Below that the free memory stays with glibc, ready for the next block: a
+(256 MiB), and, when more than that of the heap is free and the block grew the
+process's resident memory by more than that, calls ``malloc_trim(0)``, which gives the
+cached memory back (the free pages inside the heap too, not only its top). Below that
+the free memory stays with glibc, ready for the next block: a
 ``predict`` call would otherwise fault its activation buffers in afresh every time,
 which cost 3-4% of predicting 4096 clusters (2 idle EPYC cores). The trim threshold is
 what keeps it: with glibc's 128 kB, the first ``free`` after the block at the top of
 the heap gave the memory back anyway (a ``predict`` of 4096 clusters leaves 90-160 MiB
 free). glibc's own dynamic threshold rises to 64 MiB in a process like this, so 256 MiB
-is the same policy with room for one prediction's buffers. Where glibc has no
+is the same policy with room for one prediction's buffers. The free heap alone is not
+the test: glibc's count of free bytes (``mallinfo2().fordblks``) still includes the
+pages a trim gave back, so after a ``fit`` had left 680 MiB free, "trim when more than
+256 MiB is free" trimmed at the end of every later ``predict`` call, and each call
+faulted its buffers in again (in ``bench_training.py``, which fits before it predicts,
+80 trims in 80 prediction calls; fifth round, issue 29). The growth of the resident
+memory (``/proc/self/statm``) says whether the block brought pages back in; where it
+cannot be read, the growth of the free heap stands in. Where glibc has no
 ``mallinfo2`` (before 2.33) the trim is unconditional. (After any ``mallopt`` call
 glibc stops adapting the mmap threshold dynamically; that is the only other lasting
 difference, and it is harmless. Settings made with ``GLIBC_TUNABLES`` are replaced on
@@ -42,6 +50,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import functools
+import os
 import threading
 from collections.abc import Iterator
 
@@ -61,6 +70,8 @@ _TUNED_TRIM_THRESHOLD = 1024 * 1024 * 1024
 
 _lock = threading.Lock()
 _depth = 0
+# glibc's free heap bytes and the resident bytes when the outermost block began
+_at_entry: tuple[int | None, int | None] = (None, None)
 
 
 @functools.cache
@@ -94,10 +105,37 @@ def _free_heap_bytes(libc: ctypes.CDLL) -> int | None:
     return int(mallinfo2().fordblks)
 
 
-def _give_back(libc: ctypes.CDLL) -> None:
-    """Trim the heaps when more than :data:`KEEP_FREE_BYTES` of them is free."""
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _resident_bytes() -> int | None:
+    """This process's resident memory in bytes (``/proc/self/statm``); None elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _give_back(libc: ctypes.CDLL, at_entry: tuple[int | None, int | None]) -> None:
+    """Trim the heaps when the block left more than :data:`KEEP_FREE_BYTES` free and
+    grew the process's resident memory by more than that.
+
+    ``at_entry`` is ``(free heap bytes, resident bytes)`` when the outermost block
+    began. Without a resident count the growth of the free heap stands in for it;
+    without ``mallinfo2`` the trim is unconditional.
+    """
     free = _free_heap_bytes(libc)
-    if free is None or free > KEEP_FREE_BYTES:
+    if free is None:
+        libc.malloc_trim(0)
+        return
+    free_at_entry, resident_at_entry = at_entry
+    resident = _resident_bytes()
+    if resident is not None and resident_at_entry is not None:
+        grown = resident - resident_at_entry
+    else:
+        grown = free - (free_at_entry or 0)
+    if free > KEEP_FREE_BYTES and grown > KEEP_FREE_BYTES:
         libc.malloc_trim(0)
 
 
@@ -127,12 +165,13 @@ def malloc_tuned(enabled: bool = True) -> Iterator[None]:
     >>> with malloc_tuned():
     ...     pass
     """
-    global _depth
+    global _depth, _at_entry
     if not enabled or _libc() is None:
         yield
         return
     with _lock:
         if _depth == 0:
+            _at_entry = (_free_heap_bytes(_libc()), _resident_bytes())
             _set(_TUNED_TRIM_THRESHOLD, _TUNED_MMAP_THRESHOLD, 0)
         _depth += 1
     try:
@@ -142,4 +181,4 @@ def malloc_tuned(enabled: bool = True) -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 _set(KEEP_FREE_BYTES, _GLIBC_DEFAULT_THRESHOLD, _GLIBC_DEFAULT_MMAP_MAX)
-                _give_back(_libc())
+                _give_back(_libc(), _at_entry)

@@ -20,6 +20,7 @@ batch, so the check never stalls the device's queue. The error is then the one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -207,6 +208,14 @@ class ArrayBatches(ClusterView):
     def __len__(self) -> int:
         return len(self.images)
 
+    def backing_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(images, redshift)`` if the CPU batches' images are views of these arrays
+        (float32, C-contiguous images), else None: an :class:`InputScan` may then read
+        the batches' rows from them later (``rows_of``)."""
+        if self.images.dtype == np.float32 and self.images.flags.c_contiguous:
+            return self.images, self.redshift
+        return None
+
     def inference_batches(self, batch_size: int, device: Any) -> Iterator[Batch]:
         """Batches ``({'images', 'redshift'[, 'exposure']}, None)`` in order.
 
@@ -322,6 +331,14 @@ class InputScan:
         Check every batch as it comes (raising before the network sees a bad batch),
         rather than once in :meth:`ranges`. Default: on the CPU, where the check costs
         no synchronisation.
+    rows_of : tuple of ndarray, optional
+        ``(images, redshift)``: in-memory arrays whose rows the batches shown to
+        :meth:`observe_centred` are views of (float32, C-contiguous images, as
+        :meth:`ArrayBatches.backing_arrays` gives). The scan then only sums each
+        batch as it comes, and does the rest of its bookkeeping (the empty-cube test,
+        the redshifts) on the arrays' rows every :data:`HOST_ROWS_PER_REDUCTION`
+        clusters. A batch that is not a run of the images' rows is dealt with at once,
+        as without ``rows_of``.
 
     Examples
     --------
@@ -334,9 +351,11 @@ class InputScan:
     """
 
     def __init__(self, on_non_finite: Callable[[], None],
-                 check_each_batch: bool | None = None) -> None:
+                 check_each_batch: bool | None = None,
+                 rows_of: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.on_non_finite = on_non_finite
         self.check_each_batch = check_each_batch
+        self.rows_of = rows_of
         # smallest and largest of each band's total, the whole-cube total, the redshift
         self._low: torch.Tensor | None = None
         self._high: torch.Tensor | None = None
@@ -345,8 +364,15 @@ class InputScan:
         self._host_low: np.ndarray | None = None
         self._host_high: np.ndarray | None = None
         self._host_n_flat = 0
-        self._host_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (totals, redshift)
-        self._n_host_rows = 0
+        # Rows observed on the host and not yet reduced, in buffers made once (a small
+        # array kept per batch would sit between the network's large buffers on the
+        # heap and fragment it): float32 sums, float64 totals, redshifts.
+        self._sums: torch.Tensor | None = None
+        self._totals: np.ndarray | None = None
+        self._redshift: np.ndarray | None = None
+        self._n_host_rows = 0  # rows filled in the buffers
+        self._n_pending = 0  # of which the last ones have sums only (rows_of)
+        self._pending_start = 0  # the rows_of row of the first pending row
         self._pixel_offset: np.ndarray | None = None  # n_pixels * band_mean, float64
         self._total_atol: np.ndarray | None = None
 
@@ -389,13 +415,15 @@ class InputScan:
         prediction). A batch whose sums are not finite is summed again from
         ``images`` in float64, as :func:`band_totals` does.
 
-        Per batch only the sums, a finiteness test and the empty-cube test run; the
-        totals and redshifts are kept and reduced to their extremes every
-        :data:`HOST_ROWS_PER_REDUCTION` clusters and in :meth:`ranges`. Each numpy call
-        on these small arrays costs microseconds, but run between two layers they add
-        up: ``benchmarks/bench_training_ablations.py`` put ``predict`` at 0.88x (float32)
-        and 0.94x (bfloat16) the bare loop with the whole scan, against 0.92x and 0.97x
-        with its band sums only (batch 64, 2 idle cores, median of 5 rounds).
+        Per batch the sums and a test that they are finite run here (torch calls,
+        whose code the network keeps warm). The rest, the totals and the empty-cube
+        test, runs on the batch at once, or, with ``rows_of``, on the arrays' rows
+        every :data:`HOST_ROWS_PER_REDUCTION` clusters. Each numpy call on these small
+        arrays costs microseconds in a loop, but tens of microseconds between two
+        layers of the network, whose kernels have pushed numpy's code and data out of
+        the caches (a finiteness test of 640 sums took 55 us there against 1.5 us in a
+        loop; 2-core EPYC, ad hoc): done per batch, the bookkeeping cost 2-3% of a
+        prediction.
 
         Parameters
         ----------
@@ -407,45 +435,97 @@ class InputScan:
         redshift : torch.Tensor of shape (n,)
         """
         n, n_bands, height, width = centred.shape
-        n_pixels = height * width
-        # The one pass over the batch is this sum.
-        sums = centred.reshape(n, n_bands, n_pixels).sum(dim=-1).numpy()
-        if not np.isfinite(sums.sum(dtype=np.float64)):  # NaN, infinity or overflow
-            self.update(images, redshift)  # as band_totals: summed again in float64
-            return
         if self._pixel_offset is None:  # the same network, hence band_mean, all pass
             mean = band_mean.reshape(n_bands).numpy().astype(np.float64)
-            self._pixel_offset = n_pixels * mean
-            self._total_atol = TOTAL_TEST_RTOL * n_pixels * np.abs(mean)
-        totals = sums.astype(np.float64)
-        totals += self._pixel_offset
+            self._pixel_offset = height * width * mean
+            self._total_atol = TOTAL_TEST_RTOL * height * width * np.abs(mean)
+        if self._sums is None or self._n_host_rows + n > len(self._sums):
+            self._reduce_host_rows()
+            if self._sums is None or n > len(self._sums):
+                self._make_buffers(max(n, HOST_ROWS_PER_REDUCTION), n_bands)
+        rows = slice(self._n_host_rows, self._n_host_rows + n)
+        sums = self._sums[rows]
+        # The one pass over the batch is this sum, written into the buffer.
+        torch.sum(centred.reshape(n, n_bands, height * width), dim=-1, out=sums)
+        if not math.isfinite(float(sums.sum())):  # NaN, infinity or overflow
+            self.update(images, redshift)  # as band_totals: summed again in float64
+            return
+        first_row = self._row_in_arrays(images)
+        if first_row != self._pending_start + self._n_pending:  # not the next row
+            self._settle_pending()
+        if first_row is None:
+            self._settle(rows, images.numpy().reshape(n, n_bands, height * width),
+                         redshift.numpy())
+        else:  # settled later, from the arrays
+            if self._n_pending == 0:
+                self._pending_start = first_row
+            self._n_pending += n
+        self._n_host_rows += n
+
+    def _make_buffers(self, n_rows: int, n_bands: int) -> None:
+        self._sums = torch.empty((n_rows, n_bands))
+        self._totals = np.empty((n_rows, n_bands))
+        self._redshift = np.empty(n_rows)
+
+    def _row_in_arrays(self, images: torch.Tensor) -> int | None:
+        """The row of ``rows_of``'s images that the batch starts at, if it is a run of
+        them (the same memory); else None."""
+        if self.rows_of is None or not images.is_contiguous() or images.dtype != torch.float32:
+            return None
+        array = self.rows_of[0]
+        if images.shape[1:] != array.shape[1:] or len(images) == 0:
+            return None
+        row_bytes = array.strides[0]
+        offset = images.data_ptr() - array.ctypes.data
+        if offset % row_bytes or not 0 <= offset // row_bytes <= len(array) - len(images):
+            return None
+        return offset // row_bytes
+
+    def _settle(self, rows: slice, pixels: np.ndarray, redshift: np.ndarray) -> None:
+        """Totals, empty-cube test and redshifts of buffer ``rows`` (summed already).
+
+        ``pixels`` (shape ``(n, n_bands, n_pixels)``) and ``redshift`` are the rows'
+        images and float32 redshifts.
+        """
+        totals = self._totals[rows]
+        np.add(self._sums[rows].numpy(), self._pixel_offset, out=totals)
         # A constant band's float32 sum of (value - mean) is off by rounding of order
         # n_pixels * |mean| * 1e-7, even where the value is 0 (an empty cube): the
         # empty-cube test allows for it (_total_atol), and the totals of the cubes it
         # finds constant are set to their exact value, n_pixels times the first pixel.
-        pixels = images.numpy().reshape(n, n_bands, n_pixels)
         flat = np.flatnonzero(constant_cubes(pixels, totals, self._total_atol))
         if flat.size:
-            totals[flat] = n_pixels * pixels[flat, :, 0]
+            totals[flat] = pixels.shape[-1] * pixels[flat, :, 0]
             self._host_n_flat += len(flat)
         # A copy: a batch's tensors may be views of a buffer the next batch reuses.
-        self._host_rows.append((totals, redshift.numpy().astype(np.float64)))
-        self._n_host_rows += n
-        if self._n_host_rows >= HOST_ROWS_PER_REDUCTION:
-            self._reduce_host_rows()
+        self._redshift[rows] = redshift
+
+    def _settle_pending(self) -> None:
+        """Settle the rows that have sums only, from the ``rows_of`` arrays."""
+        if not self._n_pending:
+            return
+        images, redshift = self.rows_of
+        start, n = self._pending_start, self._n_pending
+        first = self._n_host_rows - n
+        pixels = images[start : start + n].reshape(n, images.shape[1], -1)
+        # as ArrayBatches gives them: float32, whatever the array's dtype
+        z = np.asarray(redshift[start : start + n], dtype=np.float32)
+        self._settle(slice(first, first + n), pixels, z)
+        self._n_pending = 0
 
     def _reduce_host_rows(self) -> None:
-        """Fold the kept host totals and redshifts into the running extremes."""
-        if not self._host_rows:
+        """Fold the buffered host rows into the running extremes and empty the buffers."""
+        self._settle_pending()
+        n = self._n_host_rows
+        if not n:
             return
-        totals = np.concatenate([rows[0] for rows in self._host_rows])
-        redshift = np.concatenate([rows[1] for rows in self._host_rows])
-        self._host_rows, self._n_host_rows = [], 0
+        self._n_host_rows = 0
+        totals = self._totals[:n]
         n_bands = totals.shape[1]
-        columns = np.empty((len(totals), n_bands + 2))
+        columns = np.empty((n, n_bands + 2))
         columns[:, :n_bands] = totals
         columns[:, n_bands] = totals.sum(axis=1)
-        columns[:, n_bands + 1] = redshift
+        columns[:, n_bands + 1] = self._redshift[:n]
         low, high = columns.min(axis=0), columns.max(axis=0)  # NaN propagates
         if self._host_low is None:
             self._host_low, self._host_high = low, high

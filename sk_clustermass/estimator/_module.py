@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from ._fused_inference import inference_features
+
 __all__ = ["EXPOSURE_UNIT_S", "ClusterMassCNN", "feature_map_sizes"]
 
 #: The exposure enters the network as log10(exposure / EXPOSURE_UNIT_S), exposure in s.
@@ -192,6 +194,8 @@ class ClusterMassCNN(nn.Module):
 
     #: ``forward`` accepts ``standardised=True`` (see :mod:`._standardised`).
     takes_standardised_images = True
+    #: ``forward`` accepts ``inference_kernels=True`` (see :mod:`._fused_inference`).
+    takes_inference_kernels = True
 
     def __init__(
         self,
@@ -287,6 +291,7 @@ class ClusterMassCNN(nn.Module):
         redshift: torch.Tensor,
         exposure: torch.Tensor | None = None,
         standardised: bool = False,
+        inference_kernels: bool = False,
     ) -> torch.Tensor:
         """Predict ``(mean, log_std)`` of the standardised target.
 
@@ -301,6 +306,12 @@ class ClusterMassCNN(nn.Module):
             (float32, or the autocast dtype), as a training set standardised once per
             fit is (:func:`~._standardised.standardised_once`); then they go straight
             to the first convolution.
+        inference_kernels : bool, default=False
+            Run the convolution blocks through the inference kernels of
+            :mod:`._fused_inference` (each LeakyReLU folded into its convolution,
+            max-pools as maxima of strided views) where they apply: without
+            gradients, on the CPU, not compiled or traced, no hooks. The estimator's
+            prediction loop asks for them. The same values in float32.
 
         Returns
         -------
@@ -311,7 +322,10 @@ class ClusterMassCNN(nn.Module):
             images = images.contiguous(memory_format=torch.channels_last)
         else:
             images = self._standardise(images)
-        x = self.features(images).flatten(1)
+        if inference_kernels:
+            x = inference_features(self.features, images).flatten(1)
+        else:
+            x = self.features(images).flatten(1)
         if self.use_redshift:
             # Standardised in the buffers' precision (float32), then cast to the
             # features' dtype (bfloat16 under autocast), not the other way round.

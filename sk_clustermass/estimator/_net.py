@@ -374,6 +374,13 @@ class ClusterNet(NeuralNet):
         """
         self.module_.eval()
         network = self._inference_network()
+        eager = network is self.module_
+        # The eager module runs its convolutions through the inference kernels.
+        kernels = {}
+        if getattr(type(self.module_), "takes_inference_kernels", False):
+            kernels = {"inference_kernels": True}
+        if eager:
+            network = functools.partial(self.module_, **kernels)
         outputs, targets = [], []
         chunk_size = None  # set from the first CPU batch: every batch has its shape
         precision = autocast(self.precision_in_use, self.device)
@@ -387,7 +394,7 @@ class ClusterNet(NeuralNet):
                     chunk_size = cpu_chunk_size(tuple(images.shape), self.module_)
                 run = network
                 if inputs.get(STANDARDISED_KEY, False):  # a training view (a callback's)
-                    run = functools.partial(self.module_, standardised=True)
+                    run = functools.partial(self.module_, standardised=True, **kernels)
                     scan = None  # the scan reads counts, not standardised images
                 for piece, piece_scalars in self._chunks(images, scalars, chunk_size):
                     if symmetries:
@@ -396,7 +403,8 @@ class ClusterNet(NeuralNet):
                         raw = combine_outputs([run(view, *piece_scalars)
                                                for view in square_symmetries(piece)])
                     else:
-                        raw = self._scanned_forward(run, scan, piece, piece_scalars)
+                        raw = self._scanned_forward(run, scan, piece, piece_scalars,
+                                                    eager=eager)
                     outputs.append(raw.float())
                 if return_target:
                     targets.append(target.float())
@@ -406,18 +414,19 @@ class ClusterNet(NeuralNet):
         return raw
 
     def _scanned_forward(self, network, scan: InputScan | None, images: torch.Tensor,
-                         scalars: list[torch.Tensor]) -> torch.Tensor:
+                         scalars: list[torch.Tensor], eager: bool) -> torch.Tensor:
         """One forward pass, the input scan shown the batch on the way.
 
         With the eager module on the CPU the scan reads the batch where the network's
         standardisation has just centred it (:meth:`InputScan.observe_centred`, one
         read of the batch instead of two); otherwise, or if the network did not show
-        it the batch, the scan reads the batch itself first.
+        it the batch, the scan reads the batch itself first. ``eager``: whether
+        ``network`` runs ``module_`` itself (not its compiled copy).
         """
         if scan is None:
             return network(images, *scalars)
         module = self.module_
-        if network is not module or images.device.type != "cpu":
+        if not eager or images.device.type != "cpu":
             scan.update(images, scalars[0])
             return network(images, *scalars)
         seen = []

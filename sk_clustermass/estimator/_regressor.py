@@ -615,11 +615,12 @@ class ClusterMassRegressor(IntervalMixin, RegressorMixin, BaseEstimator):
             return (mean, std) if return_std else mean
         source = prediction_source(X, use_exposure=self._uses_exposure())
         self._check_image_shape(*source.image_shape)
-        scan = InputScan(on_non_finite=source.check_pixels)
+        view = source.view()
+        backing = getattr(view, "backing_arrays", None)
+        scan = InputScan(on_non_finite=source.check_pixels,
+                         rows_of=backing() if backing is not None else None)
         with malloc_tuned(self.malloc_tuning), torch_threads(self.n_threads):
-            raw = self.net_.predict_raw(
-                source.view(), symmetries=self.test_time_augmentation, scan=scan
-            )
+            raw = self.net_.predict_raw(view, symmetries=self.test_time_augmentation, scan=scan)
         self._check_domain(scan.ranges(), source.exposure)
         mean, std = mass_from_output(
             raw, loss=self.loss, y_mean=self.y_mean_, y_scale=self.y_scale_,
