@@ -170,3 +170,43 @@ def test_predict_runs_the_kernels(precision, spies):
         np.testing.assert_array_equal(with_kernels, written)
     else:
         np.testing.assert_allclose(with_kernels, written, atol=0.02)
+
+
+@needs_fused_kernel
+def test_a_failing_fused_kernel_falls_back_to_the_layers_for_good(monkeypatch, spies):
+    def refuses(*args):
+        spies["fused"] += 1
+        raise RuntimeError("mkldnn bf16 path needs the cpu support avx512bw")
+
+    monkeypatch.setattr(_fused_inference, "fused_convolution", refuses)
+    monkeypatch.setattr(_fused_inference, "FUSED_CONVOLUTION", True)
+    net = _network()
+    images = _batch()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = net.features(images)
+        first = inference_features(net.features, images)
+        second = inference_features(net.features, images)
+    torch.testing.assert_close(first, expected, rtol=0, atol=0)
+    torch.testing.assert_close(second, expected, rtol=0, atol=0)
+    assert spies["fused"] == 1  # tried once, then the layers
+    assert not _fused_inference.FUSED_CONVOLUTION
+
+
+def test_no_fusion_where_onednn_has_no_bfloat16(monkeypatch, spies):
+    monkeypatch.setattr(_fused_inference, "FUSED_CONVOLUTION", False)
+    net = _network()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        inference_features(net.features, _batch())
+    assert spies == {"pool": 2, "fused": 0}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_genuine_error_is_the_layers_own(monkeypatch, precision):
+    monkeypatch.setattr(_fused_inference, "FUSED_CONVOLUTION",
+                        _fused_inference.FUSED_CONVOLUTION)
+    fused_before = _fused_inference.FUSED_CONVOLUTION
+    net = _network()
+    with torch.inference_mode(), pytest.raises(RuntimeError, match="channels"), \
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        inference_features(net.features, torch.randn(2, 7, 50, 50))  # 7 bands, not 10
+    assert _fused_inference.FUSED_CONVOLUTION == fused_before  # not the kernel's fault

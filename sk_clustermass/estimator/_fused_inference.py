@@ -29,7 +29,8 @@ kernels do not apply: with gradients, off the CPU, while compiled, exported or t
 (the compiler fuses on its own), when a layer or the whole stack carries hooks (a
 probe of feature maps sees every layer), for layers other than ``Conv2d``,
 ``LeakyReLU`` and ``MaxPool2d``, for padding oneDNN cannot express symmetrically, and
-where this build of PyTorch has no oneDNN or no fused kernel.
+where this build of PyTorch has no oneDNN or no fused kernel, or oneDNN no bfloat16 on
+this CPU (older AVX2 ones), or the fused kernel once failed.
 """
 
 from __future__ import annotations
@@ -66,8 +67,17 @@ def fused_kernel_available() -> bool:
     return True
 
 
-#: Whether :func:`inference_features` may call oneDNN's fused convolution (looked up once).
-FUSED_CONVOLUTION = fused_kernel_available()
+def _bfloat16_kernels() -> bool:
+    """Whether oneDNN runs bfloat16 on this CPU (AVX-512 BF16 or AMX; not on AVX2)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+#: Whether :func:`inference_features` may call oneDNN's fused convolution (looked up
+#: once; set to False for the rest of the process if the kernel ever fails).
+FUSED_CONVOLUTION = fused_kernel_available() and _bfloat16_kernels()
 
 
 def _symmetric_padding(conv: nn.Conv2d) -> list[int] | None:
@@ -194,10 +204,27 @@ def inference_features(features: nn.Sequential, images: torch.Tensor) -> torch.T
     >>> same
     True
     """
+    global FUSED_CONVOLUTION
     dtype = _compute_dtype(images)
     if dtype not in _SUPPORTED_DTYPES or not _kernels_apply(features, images):
         return features(images)
-    layers = list(features)
+    fuse = FUSED_CONVOLUTION and dtype in FUSED_DTYPES
+    try:
+        return _run_kernels(list(features), images, dtype, fuse)
+    except RuntimeError:
+        if not fuse:
+            raise
+        # The layers raise their own error if the fault was not the kernel's; if they
+        # run, oneDNN refused the fused kernel (a CPU or build it does not support),
+        # and the layers run from now on.
+        out = features(images)
+        FUSED_CONVOLUTION = False
+        return out
+
+
+def _run_kernels(layers: list[nn.Module], images: torch.Tensor, dtype: torch.dtype,
+                 fuse: bool) -> torch.Tensor:
+    """The layers in order, pools as strided maxima, convolutions fused if ``fuse``."""
     x = images
     index = 0
     while index < len(layers):
@@ -206,8 +233,8 @@ def inference_features(features: nn.Sequential, images: torch.Tensor) -> torch.T
         if type(layer) is nn.MaxPool2d:
             x = strided_max_pool(layer, x)
             continue
-        padding = _symmetric_padding(layer) if type(layer) is nn.Conv2d else None
-        if padding is None or dtype not in FUSED_DTYPES or not FUSED_CONVOLUTION:
+        padding = _symmetric_padding(layer) if fuse and type(layer) is nn.Conv2d else None
+        if padding is None:
             x = layer(x)
             continue
         follower = layers[index] if index < len(layers) else None
