@@ -2,8 +2,8 @@
 
 Two layers of the feature stack have a faster form when no gradient is needed:
 
-- **A convolution followed by a LeakyReLU**, in bfloat16, runs as one oneDNN primitive with the
-  activation as a *post-op* (``mkldnn::_convolution_pointwise``, the kernel inductor's
+- **A convolution followed by a LeakyReLU**, in bfloat16, runs as one oneDNN primitive
+  with the activation as a *post-op* (``mkldnn::_convolution_pointwise``, the kernel inductor's
   CPU fusion calls): the activation is applied while the convolution's output is still
   in registers, instead of in a second pass over the whole activation map. The
   activation is applied before the result is rounded to bfloat16 rather than after,
@@ -18,8 +18,9 @@ Two layers of the feature stack have a faster form when no gradient is needed:
 Measured on a 2-core AVX-512 EPYC without AMX, batch 64, one layer alone: the pool of
 the default network's first block (20 x 47 x 47 to 20 x 11 x 11) takes 0.25 ms instead
 of 0.42 ms in float32 and 0.27 ms instead of 0.80 ms in bfloat16; folding the
-activation into a 20 -> 20 convolution saves 0.07 ms of 2.1 ms in float32 and 0.10 ms
-of 1.2 ms in bfloat16. What it gives a whole ``predict`` is measured by
+activation into a 20 -> 20 convolution saves 0.07 ms of 2.1 ms in float32 (alone; in a
+whole prediction it lost 1-3%, ad hoc) and 0.10 ms of 1.2 ms in bfloat16. What the
+kernels give a whole ``predict`` is measured by
 ``benchmarks/bench_training_ablations.py`` (docs/performance.md).
 
 The estimator's prediction loop asks for these kernels

@@ -308,10 +308,10 @@ class ClusterMassCNN(nn.Module):
             to the first convolution.
         inference_kernels : bool, default=False
             Run the convolution blocks through the inference kernels of
-            :mod:`._fused_inference` (each LeakyReLU folded into its convolution,
-            max-pools as maxima of strided views) where they apply: without
-            gradients, on the CPU, not compiled or traced, no hooks. The estimator's
-            prediction loop asks for them. The same values in float32.
+            :mod:`._fused_inference` (max-pools as maxima of strided views and, in
+            bfloat16, each LeakyReLU folded into its convolution) where they apply:
+            without gradients, on the CPU, not compiled or traced, no hooks. The
+            estimator's prediction loop asks for them. The same values in float32.
 
         Returns
         -------
