@@ -29,7 +29,7 @@ the test: glibc's count of free bytes (``mallinfo2().fordblks``) still includes 
 pages a trim gave back, so after a ``fit`` had left 680 MiB free, "trim when more than
 256 MiB is free" trimmed at the end of every later ``predict`` call, and each call
 faulted its buffers in again (in ``bench_training.py``, which fits before it predicts,
-80 trims in 80 prediction calls; fifth round, issue 29). The growth of the resident
+80 trims in 80 prediction calls, an ad hoc count; fifth round, issue 29). The growth of the resident
 memory (``/proc/self/statm``) says whether the block brought pages back in; where it
 cannot be read, the growth of the free heap stands in. Where glibc has no
 ``mallinfo2`` (before 2.33) the trim is unconditional. (After any ``mallopt`` call
